@@ -1,0 +1,65 @@
+# The two commands that matter: `make run` and `make test`. See README.md.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+RUN_ENV := DJANGO_DEBUG=true
+TEST_ENV := DJANGO_SETTINGS_MODULE=publisher.settings_test
+
+# Python 3.13: pyenv's choice from .python-version where pyenv manages Pythons,
+# otherwise python3.13 on PATH.
+PYTHON313 := $(shell for c in "$$(pyenv which python 2>/dev/null)" "$$(command -v python3.13)"; do \
+	[ -n "$$c" ] && "$$c" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null \
+	&& { echo "$$c"; break; }; done)
+
+.PHONY: run test lint worker beat check-python clean
+
+check-python:
+	@if [ -z "$(PYTHON313)" ]; then \
+		echo "Python 3.13 is required but was not found."; \
+		echo "Install it (for example 'pyenv install 3.13') or put python3.13 on PATH."; \
+		exit 1; \
+	fi
+
+$(VENV)/.created: | check-python
+	@if [ -x $(PY) ] && ! $(PY) -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null; then \
+		echo "Replacing $(VENV): it was not built with Python 3.13."; rm -rf $(VENV); fi
+	@[ -x $(PY) ] || $(PYTHON313) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	@touch $@
+
+$(VENV)/.installed: pyproject.toml $(VENV)/.created
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+run: $(VENV)/.installed
+	@mkdir -p var
+	$(RUN_ENV) $(PY) manage.py migrate --noinput
+	$(RUN_ENV) $(PY) manage.py load_demo_data
+	@echo ""
+	@echo "  Gridline Research is running at http://127.0.0.1:8000/"
+	@echo "  Editor admin:  http://127.0.0.1:8000/admin/"
+	@echo "  Demo logins (password for all: demo-password-2026):"
+	@echo "    editor@example.com      editor (staff, admin access)"
+	@echo "    subscriber@example.com  subscriber with an active membership"
+	@echo "    reader@example.com      free reader (sees teasers and the paywall)"
+	@echo "  Emails are printed in this terminal; Celery tasks run in-process."
+	@echo ""
+	$(RUN_ENV) $(PY) manage.py runserver 127.0.0.1:8000
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: $(VENV)/.installed lint
+	$(TEST_ENV) $(PY) manage.py check --fail-level WARNING
+	$(TEST_ENV) $(PY) manage.py makemigrations --check --dry-run
+	$(VENV)/bin/pytest
+
+worker: $(VENV)/.installed
+	$(VENV)/bin/celery -A publisher worker --loglevel INFO
+
+beat: $(VENV)/.installed
+	$(VENV)/bin/celery -A publisher beat --loglevel INFO
+
+clean:
+	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache

@@ -1,0 +1,37 @@
+"""Settings for the test suite: production settings with a few test-only overrides.
+
+Tests run with DEBUG off against PostgreSQL, like production. Override the database with
+TEST_DATABASE_URL and the Redis used by integration tests with TEST_REDIS_URL.
+"""
+
+import os
+
+os.environ.setdefault("DJANGO_DEBUG", "false")
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-" + "x" * 40)
+os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
+os.environ.setdefault(
+    "DATABASE_URL",
+    os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/publisher"),
+)
+# Redis database 11 belongs to this project's tests; other programs may use database 0.
+os.environ.setdefault("TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
+os.environ.setdefault("CELERY_BROKER_URL", os.environ["TEST_REDIS_URL"])
+os.environ.setdefault("SITE_URL", "http://testserver")
+
+from publisher.settings import *  # noqa: F403
+
+SECURE_SSL_REDIRECT = False
+SECURE_HSTS_SECONDS = 0
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+CELERY_TASK_ALWAYS_EAGER = os.environ.get("CELERY_TASK_ALWAYS_EAGER", "true") == "true"
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Serve static files from the source folders, so tests need no collectstatic.
+WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True

@@ -1,0 +1,27 @@
+"""The one access rule: who may read a report's body and its comments.
+
+Every surface that could show subscriber-only text asks `can_read_body` before it renders
+anything, so a template never receives text its reader is not entitled to.
+"""
+
+from datetime import datetime
+from typing import Protocol
+
+from accounts.membership import membership_for, membership_grants_access
+from reports.models import Report
+
+
+class Reader(Protocol):
+    is_authenticated: bool
+    is_staff: bool
+
+
+def can_read_body(reader: Reader, report: Report, *, now: datetime | None = None) -> bool:
+    return report.is_free or is_entitled_reader(reader, now=now)
+
+
+def is_entitled_reader(reader: Reader, *, now: datetime | None = None) -> bool:
+    """True when the reader may read every paid report (subscriber or staff)."""
+    if not reader.is_authenticated:
+        return False
+    return reader.is_staff or membership_grants_access(membership_for(reader), now=now)

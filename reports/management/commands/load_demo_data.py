@@ -1,0 +1,98 @@
+"""Demo content for local development: reports, topics and one account per persona.
+
+Safe to run repeatedly: rows are matched by slug or email, and passwords are only set on
+accounts this command creates.
+"""
+
+from datetime import timedelta
+
+from allauth.account.models import EmailAddress
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Membership, User
+from reports import demo_content
+from reports.models import Report, Topic
+
+DEMO_PASSWORD = "demo-password-2026"
+PERSONAS = [
+    # (email, display name, company, staff, membership status)
+    ("editor@example.com", "Maren Okafor", "Gridline Research", True, None),
+    ("lab@example.com", "Tomas Lindqvist", "Gridline Research", True, None),
+    ("subscriber@example.com", "Sam Subscriber", "Northwind Installers", False, "active"),
+    ("reader@example.com", "Fran Freereader", "", False, None),
+]
+AUTHOR_EMAILS = {"editor": "editor@example.com", "lab": "lab@example.com"}
+
+
+class Command(BaseCommand):
+    help = "Load demo reports, topics and accounts (idempotent)."
+
+    @transaction.atomic
+    def handle(self, *args: object, **options: object) -> None:
+        now = timezone.now()
+        users = {
+            email: self._user(email, name, company, staff)
+            for email, name, company, staff, _ in PERSONAS
+        }
+        for email, _, _, _, status in PERSONAS:
+            if status:
+                Membership.objects.update_or_create(
+                    user=users[email],
+                    defaults={
+                        "status": status,
+                        "current_period_end": now + timedelta(days=30),
+                        "cancel_at_period_end": False,
+                    },
+                )
+        topics = {
+            item["slug"]: Topic.objects.update_or_create(
+                slug=item["slug"],
+                defaults={"name": item["name"], "description": item["description"]},
+            )[0]
+            for item in demo_content.TOPICS
+        }
+        for item in demo_content.REPORTS:
+            fields = {
+                "title": item["title"],
+                "kind": item["kind"],
+                "teaser": item["teaser"].strip(),
+                "body": item["body"].strip(),
+                "is_free": item["is_free"],
+                "author": users[AUTHOR_EMAILS[item["author"]]],
+            }
+            report, _ = Report.objects.update_or_create(
+                slug=item["slug"],
+                defaults=fields,
+                create_defaults={
+                    **fields,
+                    "status": Report.Status.PUBLISHED,
+                    "published_at": now - timedelta(days=item["days_ago"], hours=3),
+                },
+            )
+            report.topics.set([topics[slug] for slug in item["topics"]])
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo data ready: {len(demo_content.REPORTS)} reports, {len(topics)} topics, "
+                f"{len(PERSONAS)} accounts."
+            )
+        )
+
+    def _user(self, email: str, name: str, company: str, staff: bool) -> User:
+        user, created = User.objects.get_or_create(
+            email=email,
+            defaults={
+                "display_name": name,
+                "company": company,
+                "is_staff": staff,
+                "is_superuser": staff,
+            },
+        )
+        if created:
+            user.set_password(DEMO_PASSWORD)
+            user.save(update_fields=["password"])
+        EmailAddress.objects.update_or_create(
+            user=user, email=email, defaults={"verified": True, "primary": True}
+        )
+        return user
