@@ -19,7 +19,8 @@ VAR_DIR = BASE_DIR / "var"
 
 DEBUG = env_bool("DJANGO_DEBUG", default=False)
 
-_DEV_SECRET_KEY = "django-insecure-local-development-key-never-use-in-production-0123456789"
+# Only ever used with DEBUG on; production refuses to start with it.
+_DEV_SECRET_KEY = "django-insecure-local-development-key-never-use-in-production-0123456789"  # noqa: S105
 SECRET_KEY = env_str("DJANGO_SECRET_KEY", default=_DEV_SECRET_KEY if DEBUG else "")
 ALLOWED_HOSTS = env_list(
     "DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"] if DEBUG else []

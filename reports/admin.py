@@ -17,7 +17,10 @@ class TopicAdmin(admin.ModelAdmin):
 class ReportAdminForm(forms.ModelForm):
     class Meta:
         model = Report
-        fields = "__all__"
+        fields = [
+            "title", "slug", "kind", "topics", "author", "teaser", "body", "is_free", "status",
+            "publish_at",
+        ]  # fmt: skip
 
     def clean(self) -> dict:
         cleaned = super().clean() or {}

@@ -16,7 +16,9 @@ def published_time(value: datetime | None) -> str:
     if value is None:
         return ""
     local = timezone.localtime(value)
-    return f"{date_format(local, 'M j, Y, h:i')}{date_format(local, 'A').lower()} {date_format(local, 'T')}"
+    # Django's "a" renders "a.m."; the house style is "07:58am".
+    meridiem = date_format(local, "A").lower()
+    return f"{date_format(local, 'M j, Y, h:i')}{meridiem} {date_format(local, 'T')}"
 
 
 @register.filter

@@ -15,7 +15,7 @@ from accounts.models import Membership, User
 from reports import demo_content
 from reports.models import Report, Topic
 
-DEMO_PASSWORD = "demo-password-2026"
+DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - printed by `make run` for local logins
 PERSONAS = [
     # (email, display name, company, staff, membership status)
     ("editor@example.com", "Maren Okafor", "Gridline Research", True, None),
