@@ -1,0 +1,139 @@
+"""Configuration comes from the environment and refuses nonsense."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from publisher.env import env_bool, env_int, env_list, env_url, mailer_from_url
+
+ROOT = Path(__file__).resolve().parent.parent
+PRODUCTION_ENV = {
+    "DJANGO_SECRET_KEY": "a-production-like-secret-" + "k" * 40,
+    "DJANGO_ALLOWED_HOSTS": "research.example.com",
+    "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/publisher",
+    "REDIS_URL": "redis://127.0.0.1:6379/11",
+    "SITE_URL": "https://research.example.com",
+}
+
+
+def _run_django(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
+    clean.pop("REDIS_URL", None)
+    clean.pop("CELERY_BROKER_URL", None)
+    clean |= {"DJANGO_SETTINGS_MODULE": "publisher.settings", **env}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_production_refuses_to_start_without_secret_key():
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "DJANGO_SECRET_KEY"}
+
+    result = _run_django(env, "check")
+
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY" in result.stderr
+    assert "required" in result.stderr
+
+
+def test_production_refuses_to_start_with_nothing_configured():
+    result = _run_django({}, "check")
+
+    assert result.returncode != 0
+    for name in ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL"]:
+        assert name in result.stderr
+
+
+def test_production_refuses_a_short_secret_key():
+    result = _run_django({**PRODUCTION_ENV, "DJANGO_SECRET_KEY": "short"}, "check")
+
+    assert result.returncode != 0
+    assert "at least 50 characters" in result.stderr
+
+
+def test_debug_flag_that_is_not_a_boolean_is_an_error():
+    result = _run_django({**PRODUCTION_ENV, "DJANGO_DEBUG": "yes"}, "check")
+
+    assert result.returncode != 0
+    assert "DJANGO_DEBUG='yes' is not a boolean" in result.stderr
+
+
+def test_deploy_check_is_clean_for_production_settings():
+    result = _run_django(PRODUCTION_ENV, "check", "--deploy", "--fail-level", "WARNING")
+
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_local_development_needs_no_configuration():
+    result = _run_django({"DJANGO_DEBUG": "true"}, "check")
+
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("true", True), ("0", False), ("On", True)])
+def test_env_bool_accepts_clear_values(monkeypatch, raw, expected):
+    monkeypatch.setenv("FLAG", raw)
+    assert env_bool("FLAG", default=not expected) is expected
+
+
+@pytest.mark.parametrize("raw", ["yes", "no", "2", "truthy"])
+def test_env_bool_rejects_everything_else(monkeypatch, raw):
+    monkeypatch.setenv("FLAG", raw)
+    with pytest.raises(ImproperlyConfigured, match="FLAG"):
+        env_bool("FLAG", default=False)
+
+
+def test_env_int_rejects_words_and_values_below_minimum(monkeypatch):
+    monkeypatch.setenv("NUMBER", "ten")
+    with pytest.raises(ImproperlyConfigured, match="not a whole number"):
+        env_int("NUMBER", default=1)
+    monkeypatch.setenv("NUMBER", "-3")
+    with pytest.raises(ImproperlyConfigured, match="at least 0"):
+        env_int("NUMBER", default=1, minimum=0)
+
+
+def test_env_list_splits_and_trims(monkeypatch):
+    monkeypatch.setenv("HOSTS", " a.example.com, ,b.example.com ")
+    assert env_list("HOSTS") == ["a.example.com", "b.example.com"]
+
+
+def test_env_url_checks_scheme_and_host(monkeypatch):
+    monkeypatch.setenv("SOME_URL", "mysql://db/x")
+    with pytest.raises(ImproperlyConfigured, match="must start with"):
+        env_url("SOME_URL", schemes={"postgres"})
+    monkeypatch.setenv("SOME_URL", "redis://")
+    with pytest.raises(ImproperlyConfigured, match="no host"):
+        env_url("SOME_URL", schemes={"redis"})
+
+
+def test_email_url_builds_smtp_mailer(monkeypatch):
+    monkeypatch.setenv("EMAIL_URL", "smtp://mailer%40example.com:p%40ss@smtp.example.com:587")
+
+    mailer = mailer_from_url("EMAIL_URL", default="console://")
+
+    assert mailer["BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
+    assert mailer["OPTIONS"] | {} == {
+        "host": "smtp.example.com",
+        "port": 587,
+        "username": "mailer@example.com",
+        "password": "p@ss",
+        "use_tls": True,
+        "use_ssl": False,
+        "timeout": 20,
+    }
+
+
+def test_email_url_rejects_unknown_scheme(monkeypatch):
+    monkeypatch.setenv("EMAIL_URL", "ftp://mail.example.com")
+    with pytest.raises(ImproperlyConfigured, match="EMAIL_URL"):
+        mailer_from_url("EMAIL_URL", default="console://")
