@@ -1,14 +1,20 @@
+import csv
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.utils.html import format_html
 
 from accounts.forms import AdminUserChangeForm, AdminUserCreationForm
-from accounts.models import Membership, User
+from accounts.models import Membership, StripeEvent, User
 
 
 class MembershipInline(admin.StackedInline):
     model = Membership
     can_delete = False
     extra = 0
+    readonly_fields = ["stripe_state_at"]
 
 
 @admin.register(User)
@@ -34,8 +40,57 @@ class UserAdmin(BaseUserAdmin):
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
-    list_display = ["user", "status", "current_period_end", "cancel_at_period_end", "updated_at"]
-    list_filter = ["status", "cancel_at_period_end"]
+    list_display = [
+        "user", "status", "plan", "current_period_end", "cancel_at_period_end", "customer_link",
+    ]  # fmt: skip
+    list_filter = ["status", "plan", "cancel_at_period_end"]
     search_fields = ["user__email", "stripe_customer_id", "stripe_subscription_id"]
     list_select_related = ["user"]
     raw_id_fields = ["user"]
+    readonly_fields = ["stripe_state_at", "created_at", "updated_at"]
+    actions = ["export_csv"]
+
+    @admin.display(description="Stripe customer")
+    def customer_link(self, membership: Membership) -> str:
+        if not membership.stripe_customer_id:
+            return "-"
+        return format_html(
+            '<a href="https://dashboard.stripe.com/customers/{}" rel="noopener">{}</a>',
+            membership.stripe_customer_id,
+            membership.stripe_customer_id,
+        )
+
+    @admin.action(description="Export selected memberships as CSV")
+    def export_csv(self, request: HttpRequest, queryset: QuerySet[Membership]) -> HttpResponse:
+        response = HttpResponse(content_type="text/csv")
+        response["Content-Disposition"] = 'attachment; filename="memberships.csv"'
+        writer = csv.writer(response)
+        writer.writerow(
+            ["email", "status", "plan", "current_period_end", "cancel_at_period_end",
+             "stripe_customer_id", "stripe_subscription_id"]
+        )  # fmt: skip
+        for m in queryset.select_related("user").order_by("pk"):
+            writer.writerow(
+                [_csv_safe(m.user.email), m.status, m.plan,
+                 m.current_period_end.isoformat() if m.current_period_end else "",
+                 m.cancel_at_period_end, m.stripe_customer_id, m.stripe_subscription_id]
+            )  # fmt: skip
+        return response
+
+
+def _csv_safe(value: str) -> str:
+    # Spreadsheets execute cells that start with these characters as formulas.
+    return f"'{value}" if value[:1] in ("=", "+", "-", "@") else value
+
+
+@admin.register(StripeEvent)
+class StripeEventAdmin(admin.ModelAdmin):
+    list_display = ["event_id", "type", "created", "processed_at"]
+    list_filter = ["type"]
+    search_fields = ["event_id"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

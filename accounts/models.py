@@ -79,6 +79,10 @@ class Membership(models.Model):
     status = models.CharField(max_length=32, choices=Status.choices, blank=True)
     current_period_end = models.DateTimeField(null=True, blank=True)
     cancel_at_period_end = models.BooleanField(default=False)
+    plan = models.CharField(max_length=20, blank=True, help_text="monthly or annual")
+    # When the Stripe state we hold was true: a state older than this is never applied, so
+    # webhooks that arrive out of order cannot move the membership backwards.
+    stripe_state_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -93,3 +97,18 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.status or 'no subscription'})"
+
+
+class StripeEvent(models.Model):
+    """A webhook event we processed. The primary key makes a second delivery a no-op."""
+
+    event_id = models.CharField(max_length=255, primary_key=True)
+    type = models.CharField(max_length=100)
+    created = models.DateTimeField(help_text="When Stripe created the event.")
+    processed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-processed_at"]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.event_id}"

@@ -9,6 +9,7 @@ local-memory cache, eager Celery, emails printed to the terminal).
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
@@ -33,6 +34,17 @@ _DATABASE_URL = env_url(
 REDIS_URL = env_url("REDIS_URL", schemes={"redis", "rediss"})
 CELERY_BROKER_URL = env_url("CELERY_BROKER_URL", default=REDIS_URL, schemes={"redis", "rediss"})
 
+# Stripe. With no secret key (local development only) the site offers a clearly labelled
+# local checkout that drives the same webhook handler; production requires real keys.
+STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")
+STRIPE_PUBLISHABLE_KEY = env_str("STRIPE_PUBLISHABLE_KEY")
+STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
+STRIPE_PRICE_MONTHLY = env_str("STRIPE_PRICE_MONTHLY")
+STRIPE_PRICE_ANNUAL = env_str("STRIPE_PRICE_ANNUAL")
+STRIPE_API_BASE = env_url("STRIPE_API_BASE", schemes={"http", "https"})
+PRICE_MONTHLY_DISPLAY = env_str("PRICE_MONTHLY_DISPLAY", default="$29 a month")
+PRICE_ANNUAL_DISPLAY = env_str("PRICE_ANNUAL_DISPLAY", default="$290 a year")
+
 if not DEBUG:
     missing = [
         name
@@ -41,6 +53,10 @@ if not DEBUG:
             ("DJANGO_ALLOWED_HOSTS", ALLOWED_HOSTS),
             ("DATABASE_URL", _DATABASE_URL),
             ("CELERY_BROKER_URL or REDIS_URL", CELERY_BROKER_URL),
+            ("STRIPE_SECRET_KEY", STRIPE_SECRET_KEY),
+            ("STRIPE_WEBHOOK_SECRET", STRIPE_WEBHOOK_SECRET),
+            ("STRIPE_PRICE_MONTHLY", STRIPE_PRICE_MONTHLY),
+            ("STRIPE_PRICE_ANNUAL", STRIPE_PRICE_ANNUAL),
         ]
         if not value
     ]
@@ -148,6 +164,8 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # django-allauth: the email address is the login, and it must be verified (by a code).
 ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_LOGIN_BY_CODE_ENABLED = True
+ACCOUNT_CHANGE_EMAIL = True
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_UNIQUE_EMAIL = True
@@ -207,6 +225,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "publish-due-reports": {"task": "reports.tasks.publish_due_reports", "schedule": 60.0},
+    # The repair path for missed webhooks: compare every membership with Stripe nightly.
+    "stripe-reconcile": {
+        "task": "accounts.tasks.reconcile_memberships",
+        "schedule": crontab(hour=4, minute=17),
+    },
 }
 
 # Security. Everything below is on by default in production and can be relaxed explicitly

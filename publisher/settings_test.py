@@ -17,6 +17,13 @@ os.environ.setdefault(
 os.environ.setdefault("TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
 os.environ.setdefault("CELERY_BROKER_URL", os.environ["TEST_REDIS_URL"])
 os.environ.setdefault("SITE_URL", "http://testserver")
+# Tests talk to a local fake of Stripe (tests/stripe_fake.py); fixtures point
+# STRIPE_API_BASE at it. These values are placeholders, never real keys.
+os.environ.setdefault("STRIPE_SECRET_KEY", "sk_test_fake_key")
+os.environ.setdefault("STRIPE_WEBHOOK_SECRET", "whsec_test_secret")
+os.environ.setdefault("STRIPE_PRICE_MONTHLY", "price_monthly_test")
+os.environ.setdefault("STRIPE_PRICE_ANNUAL", "price_annual_test")
+os.environ.setdefault("STRIPE_API_BASE", "http://127.0.0.1:9")
 
 from publisher.settings import *  # noqa: F403
 

@@ -6,6 +6,7 @@ from publisher.health import healthz
 
 urlpatterns = [
     path("", include("reports.urls")),
+    path("", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),

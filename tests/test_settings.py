@@ -17,6 +17,10 @@ PRODUCTION_ENV = {
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/publisher",
     "REDIS_URL": "redis://127.0.0.1:6379/11",
     "SITE_URL": "https://research.example.com",
+    "STRIPE_SECRET_KEY": "sk_test_placeholder",
+    "STRIPE_WEBHOOK_SECRET": "whsec_placeholder",
+    "STRIPE_PRICE_MONTHLY": "price_monthly",
+    "STRIPE_PRICE_ANNUAL": "price_annual",
 }
 
 
@@ -24,6 +28,7 @@ def _run_django(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_"))}
     clean.pop("REDIS_URL", None)
     clean.pop("CELERY_BROKER_URL", None)
+    clean = {k: v for k, v in clean.items() if not k.startswith("STRIPE_")}
     clean |= {"DJANGO_SETTINGS_MODULE": "publisher.settings", **env}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
@@ -49,7 +54,10 @@ def test_production_refuses_to_start_with_nothing_configured():
     result = _run_django({}, "check")
 
     assert result.returncode != 0
-    for name in ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL"]:
+    for name in [
+        "DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL",
+        "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_PRICE_MONTHLY",
+    ]:  # fmt: skip
         assert name in result.stderr
 
 

@@ -1,0 +1,176 @@
+"""Pricing, checkout, billing portal and the Stripe webhook: thin views over billing.py."""
+
+import json
+import logging
+
+import stripe
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST, require_safe
+
+from accounts import billing
+from accounts.local_checkout import (
+    LOCAL_ACTIONS,
+    local_checkout_complete,
+    local_subscription_change,
+)
+from accounts.membership import membership_for, membership_grants_access
+
+logger = logging.getLogger(__name__)
+NEXT_SESSION_KEY = "subscribe_next"
+WEBHOOK_TOLERANCE_SECONDS = 300
+
+
+def _safe_next(request: HttpRequest, value: str | None) -> str:
+    if value and url_has_allowed_host_and_scheme(
+        value, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return value
+    return ""
+
+
+def _absolute(request: HttpRequest, name: str) -> str:
+    return request.build_absolute_uri(reverse(name))
+
+
+@require_safe
+def pricing(request: HttpRequest) -> HttpResponse:
+    next_url = _safe_next(request, request.GET.get("next"))
+    subscribed = membership_grants_access(membership_for(request.user))
+    return render(
+        request,
+        "accounts/pricing.html",
+        {
+            "next_url": next_url,
+            "subscribed": subscribed,
+            "plans": [
+                {"id": "monthly", "name": "Monthly", "price": settings.PRICE_MONTHLY_DISPLAY},
+                {"id": "annual", "name": "Annual", "price": settings.PRICE_ANNUAL_DISPLAY},
+            ],
+            "local_checkout": billing.local_checkout_enabled(),
+        },
+    )
+
+
+@require_POST
+@login_required
+def checkout(request: HttpRequest) -> HttpResponse:
+    plan = request.POST.get("plan", "")
+    if plan not in billing.PLANS:
+        messages.error(request, "Choose the monthly or the annual plan.")
+        return redirect("accounts:pricing")
+    if membership_grants_access(membership_for(request.user)):
+        messages.info(request, "You already have a subscription. Manage it here.")
+        return redirect("accounts:account")
+    request.session[NEXT_SESSION_KEY] = _safe_next(request, request.POST.get("next"))
+    if billing.local_checkout_enabled():
+        return redirect(f"{reverse('accounts:local_checkout')}?plan={plan}")
+    success = _absolute(request, "accounts:checkout_success") + "?session_id={CHECKOUT_SESSION_ID}"
+    try:
+        url = billing.checkout_session_create(
+            user=request.user,
+            plan=plan,
+            success_url=success,
+            cancel_url=_absolute(request, "accounts:pricing"),
+        )
+    except billing.BillingUnavailable:
+        logger.exception("Checkout could not start for user %s", request.user.pk)
+        messages.error(request, "We could not reach our payment provider. Please try again.")
+        return redirect("accounts:pricing")
+    return HttpResponseRedirect(url, status=303)
+
+
+@require_safe
+@login_required
+@never_cache
+def checkout_success(request: HttpRequest) -> HttpResponse:
+    # Returning from Checkout proves nothing: the page waits for the webhook to grant access.
+    subscribed = membership_grants_access(membership_for(request.user))
+    next_url = request.session.get(NEXT_SESSION_KEY) or reverse("reports:home")
+    return render(
+        request, "accounts/checkout_success.html", {"subscribed": subscribed, "next_url": next_url}
+    )
+
+
+@require_POST
+@login_required
+def billing_portal(request: HttpRequest) -> HttpResponse:
+    if billing.local_checkout_enabled():
+        return redirect("accounts:local_portal")
+    try:
+        url = billing.portal_session_create(
+            user=request.user, return_url=_absolute(request, "accounts:account")
+        )
+    except billing.BillingUnavailable:
+        logger.exception("Billing portal could not start for user %s", request.user.pk)
+        messages.error(request, "Billing is not available right now. Please try again shortly.")
+        return redirect("accounts:account")
+    return HttpResponseRedirect(url, status=303)
+
+
+@login_required
+def local_checkout(request: HttpRequest) -> HttpResponse:
+    if not billing.local_checkout_enabled():
+        raise Http404("The local checkout is off.")
+    plan = request.GET.get("plan") or request.POST.get("plan") or ""
+    if plan not in billing.PLANS:
+        messages.error(request, "Choose the monthly or the annual plan.")
+        return redirect("accounts:pricing")
+    if request.method == "POST":
+        local_checkout_complete(user=request.user, plan=plan)
+        return redirect("accounts:checkout_success")
+    return render(request, "accounts/local_checkout.html", {"plan": plan})
+
+
+@login_required
+def local_portal(request: HttpRequest) -> HttpResponse:
+    if not billing.local_checkout_enabled():
+        raise Http404("The local billing portal is off.")
+    membership = membership_for(request.user)
+    if membership is None or not membership.stripe_subscription_id:
+        messages.info(request, "There is no subscription to manage yet.")
+        return redirect("accounts:pricing")
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        if action not in LOCAL_ACTIONS:
+            messages.error(request, "Unknown billing action.")
+        else:
+            local_subscription_change(user=request.user, action=action)
+            messages.success(request, "Your subscription was updated.")
+        return redirect("accounts:account")
+    return render(request, "accounts/local_portal.html", {"membership": membership})
+
+
+@csrf_exempt
+@require_POST
+def stripe_webhook(request: HttpRequest) -> HttpResponse:
+    payload = request.body
+    try:
+        stripe.WebhookSignature.verify_header(
+            payload.decode("utf-8"),
+            request.headers.get("Stripe-Signature"),
+            settings.STRIPE_WEBHOOK_SECRET,
+            WEBHOOK_TOLERANCE_SECONDS,
+        )
+        event = json.loads(payload)
+        event["id"], event["type"], event["created"], event["data"]["object"]
+    except (stripe.SignatureVerificationError, UnicodeDecodeError):
+        return HttpResponse("Invalid signature.", status=400, content_type="text/plain")
+    except (ValueError, KeyError, TypeError):
+        return HttpResponse("Malformed event.", status=400, content_type="text/plain")
+    try:
+        outcome = billing.stripe_event_handle(event=event)
+    except billing.UnresolvedCustomer:
+        logger.warning("Stripe event %s names an unknown customer; asking for a retry", event["id"])
+        return HttpResponse("Customer not known yet.", status=503, content_type="text/plain")
+    except billing.BillingUnavailable:
+        logger.exception("Stripe event %s could not be synced", event["id"])
+        return HttpResponse("Stripe unavailable.", status=503, content_type="text/plain")
+    return HttpResponse(outcome, content_type="text/plain")

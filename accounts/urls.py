@@ -1,0 +1,17 @@
+from django.urls import path
+
+from accounts import billing_views, views
+
+app_name = "accounts"
+
+urlpatterns = [
+    path("subscribe/", billing_views.pricing, name="pricing"),
+    path("subscribe/checkout/", billing_views.checkout, name="checkout"),
+    path("subscribe/success/", billing_views.checkout_success, name="checkout_success"),
+    path("subscribe/portal/", billing_views.billing_portal, name="billing_portal"),
+    path("subscribe/local-checkout/", billing_views.local_checkout, name="local_checkout"),
+    path("subscribe/local-portal/", billing_views.local_portal, name="local_portal"),
+    path("stripe/webhook/", billing_views.stripe_webhook, name="stripe_webhook"),
+    path("accounts/profile/", views.account, name="account"),
+    path("accounts/delete/", views.account_delete, name="account_delete"),
+]

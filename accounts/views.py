@@ -1,0 +1,55 @@
+"""The reader's account page and account deletion."""
+
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+
+from accounts import billing
+from accounts.forms import AccountDeleteForm, ProfileForm
+from accounts.membership import membership_for, membership_grants_access
+from accounts.users import user_delete
+
+
+@login_required
+@never_cache
+def account(request: HttpRequest) -> HttpResponse:
+    form = ProfileForm(request.POST or None, instance=request.user)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Your details were saved.")
+        return redirect("accounts:account")
+    membership = membership_for(request.user)
+    return render(
+        request,
+        "accounts/account.html",
+        {
+            "form": form,
+            "membership": membership,
+            "has_access": membership_grants_access(membership),
+            "can_manage_billing": bool(membership and membership.stripe_customer_id),
+            "local_checkout": billing.local_checkout_enabled(),
+        },
+    )
+
+
+@login_required
+@never_cache
+def account_delete(request: HttpRequest) -> HttpResponse:
+    form = AccountDeleteForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user_delete(user=request.user)
+        except billing.BillingUnavailable:
+            messages.error(
+                request,
+                "We could not cancel your subscription with our payment provider, so your "
+                "account was not deleted. Please try again in a few minutes.",
+            )
+            return redirect("accounts:account")
+        logout(request)
+        messages.success(request, "Your account was deleted.")
+        return redirect("reports:home")
+    return render(request, "accounts/account_delete.html", {"form": form})
