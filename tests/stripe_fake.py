@@ -1,0 +1,446 @@
+"""A small local fake of the Stripe endpoints we call, for the real `stripe` SDK.
+
+It serves over HTTP on loopback, so the SDK goes through its own request, retry and parsing
+code; the application only sees a different `STRIPE_API_BASE`. Object shapes follow
+Stripe's API reference for the 2026 API versions the SDK pins: the billing period lives on
+subscription items, an invoice names its subscription under `parent.subscription_details`.
+
+Besides the API it plays Stripe's hosted pages (Checkout at /pay/<session>, the Billing
+Portal at /portal/<session>) and, when given a webhook address, delivers signed events
+there the way Stripe does.
+"""
+
+import html
+import json
+import re
+import secrets
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import stripe
+
+API_VERSION = stripe.api_version
+MONTH = 30 * 24 * 3600
+
+
+def _id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(12)}"
+
+
+def decode_form(body: str) -> dict[str, Any]:
+    """Stripe's nested form encoding (`line_items[0][price]=…`) into dicts and lists."""
+    root: dict[str, Any] = {}
+    for key, value in parse_qsl(body, keep_blank_values=True):
+        parts = re.findall(r"[^\[\]]+", key)
+        node = root
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+
+    def listify(node: Any) -> Any:
+        if isinstance(node, dict):
+            node = {k: listify(v) for k, v in node.items()}
+            if node and all(k.isdigit() for k in node):
+                return [node[k] for k in sorted(node, key=int)]
+        return node
+
+    return listify(root)
+
+
+def sign(payload: str, secret: str, timestamp: int | None = None) -> str:
+    """A `Stripe-Signature` header made with Stripe's real scheme (the SDK's own code)."""
+    return stripe.WebhookSignature.generate_signature_header(payload, secret, timestamp)
+
+
+@dataclass
+class FakeStripe:
+    api_key: str
+    prices: set[str]
+    webhook_url: str = ""
+    webhook_secret: str = ""
+    period_seconds: int = MONTH
+    customers: dict[str, dict] = field(default_factory=dict)
+    sessions: dict[str, dict] = field(default_factory=dict)
+    portal_sessions: dict[str, dict] = field(default_factory=dict)
+    subscriptions: dict[str, dict] = field(default_factory=dict)
+    idempotent: dict[str, dict] = field(default_factory=dict)
+    requests: list[tuple[str, str]] = field(default_factory=list)
+    deliveries: list[tuple[str, int]] = field(default_factory=list)
+    fail_requests: int = 0
+
+    def __post_init__(self) -> None:
+        self._lock = threading.RLock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> "FakeStripe":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    # Objects ------------------------------------------------------------------------------
+
+    def create_customer(self, params: dict[str, Any]) -> dict[str, Any]:
+        customer = {
+            "id": _id("cus"),
+            "object": "customer",
+            "created": int(time.time()),
+            "email": params.get("email"),
+            "name": params.get("name"),
+            "metadata": params.get("metadata", {}),
+            "livemode": False,
+        }
+        self.customers[customer["id"]] = customer
+        return customer
+
+    def create_subscription(
+        self, *, customer: str, price: str, metadata: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        now = int(time.time())
+        subscription = {
+            "id": _id("sub"),
+            "object": "subscription",
+            "customer": customer,
+            "status": "active",
+            "cancel_at_period_end": False,
+            "cancel_at": None,
+            "canceled_at": None,
+            "ended_at": None,
+            "created": now,
+            "start_date": now,
+            "collection_method": "charge_automatically",
+            "metadata": metadata or {},
+            "livemode": False,
+            "items": {
+                "object": "list",
+                "has_more": False,
+                "url": "/v1/subscription_items",
+                "data": [
+                    {
+                        "id": _id("si"),
+                        "object": "subscription_item",
+                        "price": {"id": price, "object": "price", "type": "recurring"},
+                        "quantity": 1,
+                        "current_period_start": now,
+                        "current_period_end": now + self.period_seconds,
+                    }
+                ],
+            },
+        }
+        self.subscriptions[subscription["id"]] = subscription
+        return subscription
+
+    def update_subscription(self, subscription_id: str, **changes: Any) -> dict[str, Any]:
+        subscription = self.subscriptions[subscription_id]
+        period_end = changes.pop("current_period_end", None)
+        subscription.update(changes)
+        if period_end is not None:
+            for item in subscription["items"]["data"]:
+                item["current_period_end"] = period_end
+        return subscription
+
+    def invoice_for(self, subscription: dict[str, Any], *, paid: bool) -> dict[str, Any]:
+        return {
+            "id": _id("in"),
+            "object": "invoice",
+            "customer": subscription["customer"],
+            "status": "paid" if paid else "open",
+            "parent": {
+                "type": "subscription_details",
+                "quote_details": None,
+                "subscription_details": {
+                    "subscription": subscription["id"],
+                    "metadata": subscription["metadata"],
+                },
+            },
+        }
+
+    def event(self, event_type: str, obj: dict[str, Any], *, created: int | None = None) -> dict:
+        return {
+            "id": _id("evt"),
+            "object": "event",
+            "api_version": API_VERSION,
+            "created": created or int(time.time()),
+            "type": event_type,
+            "livemode": False,
+            "pending_webhooks": 1,
+            "request": {"id": None, "idempotency_key": None},
+            "data": {"object": json.loads(json.dumps(obj))},
+        }
+
+    def deliver(self, event: dict[str, Any]) -> int:
+        """POST a signed event to the webhook address, as Stripe does; returns the status."""
+        payload = json.dumps(event)
+        request = urllib.request.Request(
+            self.webhook_url,
+            data=payload.encode(),
+            headers={
+                "Content-Type": "application/json",
+                "Stripe-Signature": sign(payload, self.webhook_secret),
+            },
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+                status = response.status
+        except urllib.error.HTTPError as error:
+            status = error.code
+        self.deliveries.append((event["type"], status))
+        return status
+
+    # Hosted pages -------------------------------------------------------------------------
+
+    def complete_checkout(self, session_id: str) -> tuple[dict, list[dict]]:
+        """What paying on Stripe's hosted Checkout does; returns the session and events."""
+        with self._lock:
+            session = self.sessions[session_id]
+            subscription = self.create_subscription(
+                customer=session["customer"],
+                price=session["_price"],
+                metadata=session["_subscription_metadata"],
+            )
+            session.update(status="complete", payment_status="paid", subscription=subscription["id"])
+            events = [
+                self.event("customer.subscription.created", subscription),
+                self.event("invoice.paid", self.invoice_for(subscription, paid=True)),
+                self.event("checkout.session.completed", _public(session)),
+            ]
+        return session, events
+
+    def cancel_at_period_end(self, subscription_id: str) -> dict[str, Any]:
+        with self._lock:
+            subscription = self.update_subscription(subscription_id, cancel_at_period_end=True)
+            return self.event("customer.subscription.updated", subscription)
+
+    def end_period(self, subscription_id: str) -> dict[str, Any]:
+        """Time passes past the period end of a subscription set to cancel: Stripe ends it."""
+        with self._lock:
+            subscription = self.update_subscription(
+                subscription_id, status="canceled", ended_at=int(time.time())
+            )
+            return self.event("customer.subscription.deleted", subscription)
+
+
+def _public(obj: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in obj.items() if not k.startswith("_")}
+
+
+def _error(status: int, message: str, *, param: str | None = None, code: str | None = None):
+    return status, {
+        "error": {
+            "type": "invalid_request_error",
+            "message": message,
+            "param": param,
+            "code": code,
+        }
+    }
+
+
+def _handler_for(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            return
+
+        def _body(self) -> str:
+            length = int(self.headers.get("Content-Length") or 0)
+            return self.rfile.read(length).decode() if length else ""
+
+        def _send_json(self, status: int, body: dict[str, Any]) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("Request-Id", _id("req"))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _send_html(self, body: str) -> None:
+            data = body.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _redirect(self, location: str) -> None:
+            self.send_response(303)
+            self.send_header("Location", location)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def _authorized(self) -> bool:
+            return self.headers.get("Authorization") == f"Bearer {fake.api_key}"
+
+        def _api(self, method: str) -> None:
+            path = urlsplit(self.path).path
+            fake.requests.append((method, path))
+            if not self._authorized():
+                self._send_json(
+                    401,
+                    {"error": {"type": "invalid_request_error", "message": "Invalid API Key."}},
+                )
+                return
+            if fake.fail_requests:
+                fake.fail_requests -= 1
+                self._send_json(500, {"error": {"type": "api_error", "message": "Fake outage."}})
+                return
+            body = self._body()
+            params = decode_form(body) if method == "POST" else decode_form(urlsplit(self.path).query)
+            key = self.headers.get("Idempotency-Key")
+            with fake._lock:
+                if method == "POST" and key and key in fake.idempotent:
+                    self._send_json(200, fake.idempotent[key])
+                    return
+                status, response = self._route(method, path, params)
+                if method == "POST" and key and status == 200:
+                    fake.idempotent[key] = response
+            self._send_json(status, response)
+
+        def _route(self, method: str, path: str, params: dict[str, Any]) -> tuple[int, dict]:
+            if (method, path) == ("POST", "/v1/customers"):
+                return 200, fake.create_customer(params)
+            if (method, path) == ("POST", "/v1/checkout/sessions"):
+                return self._create_checkout_session(params)
+            if (method, path) == ("POST", "/v1/billing_portal/sessions"):
+                customer = params.get("customer")
+                if customer not in fake.customers:
+                    return _error(400, f"No such customer: '{customer}'", param="customer")
+                session = {
+                    "id": _id("bps"),
+                    "object": "billing_portal.session",
+                    "customer": customer,
+                    "return_url": params.get("return_url"),
+                    "livemode": False,
+                    "created": int(time.time()),
+                }
+                session["url"] = f"{fake.base_url}/portal/{session['id']}"
+                fake.portal_sessions[session["id"]] = session
+                return 200, session
+            if (method, path) == ("GET", "/v1/subscriptions"):
+                data = [
+                    s
+                    for s in fake.subscriptions.values()
+                    if s["customer"] == params.get("customer")
+                    and (params.get("status") == "all" or s["status"] != "canceled")
+                ]
+                return 200, {"object": "list", "data": data, "has_more": False,
+                             "url": "/v1/subscriptions"}  # fmt: skip
+            match = re.fullmatch(r"/v1/subscriptions/([\w]+)", path)
+            if match:
+                subscription = fake.subscriptions.get(match.group(1))
+                if subscription is None:
+                    return _error(404, f"No such subscription: '{match.group(1)}'",
+                                  param="id", code="resource_missing")  # fmt: skip
+                if method == "DELETE":
+                    if subscription["status"] == "canceled":
+                        return _error(400, "This subscription is already canceled.")
+                    now = int(time.time())
+                    subscription.update(status="canceled", canceled_at=now, ended_at=now)
+                return 200, subscription
+            return _error(404, f"Unrecognized request URL ({method}: {path}).")
+
+        def _create_checkout_session(self, params: dict[str, Any]) -> tuple[int, dict]:
+            if params.get("mode") != "subscription":
+                return _error(400, "This fake only supports subscription mode.", param="mode")
+            items = params.get("line_items") or []
+            price = items[0].get("price") if items else None
+            if price not in fake.prices:
+                return _error(400, f"No such price: '{price}'", param="line_items[0][price]",
+                              code="resource_missing")  # fmt: skip
+            customer = params.get("customer")
+            if customer not in fake.customers:
+                return _error(400, f"No such customer: '{customer}'", param="customer")
+            if not params.get("success_url"):
+                return _error(400, "Missing required param: success_url.", param="success_url")
+            session = {
+                "id": _id("cs_test"),
+                "object": "checkout.session",
+                "mode": "subscription",
+                "status": "open",
+                "payment_status": "unpaid",
+                "customer": customer,
+                "client_reference_id": params.get("client_reference_id"),
+                "subscription": None,
+                "success_url": params["success_url"],
+                "cancel_url": params.get("cancel_url"),
+                "livemode": False,
+                "created": int(time.time()),
+                "_price": price,
+                "_subscription_metadata": (params.get("subscription_data") or {}).get(
+                    "metadata", {}
+                ),
+            }
+            session["url"] = f"{fake.base_url}/pay/{session['id']}"
+            fake.sessions[session["id"]] = session
+            return 200, _public(session)
+
+        # Hosted pages, played by the browser ----------------------------------------------
+
+        def _hosted(self, method: str) -> bool:
+            path = urlsplit(self.path).path
+            pay = re.fullmatch(r"/pay/([\w]+)", path)
+            portal = re.fullmatch(r"/portal/([\w]+)", path)
+            if pay and pay.group(1) in fake.sessions:
+                session_id = pay.group(1)
+                if method == "GET":
+                    self._send_html(
+                        "<!doctype html><title>Fake Stripe Checkout</title>"
+                        "<h1>Fake Stripe Checkout</h1>"
+                        f"<form method=post><button>Pay and subscribe</button></form>"
+                    )
+                    return True
+                session, events = fake.complete_checkout(session_id)
+                for event in events:
+                    fake.deliver(event)
+                self._redirect(session["success_url"].replace("{CHECKOUT_SESSION_ID}", session_id))
+                return True
+            if portal and portal.group(1) in fake.portal_sessions:
+                session = fake.portal_sessions[portal.group(1)]
+                if method == "GET":
+                    self._send_html(
+                        "<!doctype html><title>Fake Billing Portal</title>"
+                        "<h1>Fake Billing Portal</h1>"
+                        "<form method=post><button>Cancel plan</button></form>"
+                        f"<a href='{html.escape(session['return_url'])}'>Return</a>"
+                    )
+                    return True
+                for subscription in list(fake.subscriptions.values()):
+                    if subscription["customer"] == session["customer"] and (
+                        subscription["status"] == "active"
+                    ):
+                        fake.deliver(fake.cancel_at_period_end(subscription["id"]))
+                self._redirect(session["return_url"])
+                return True
+            return False
+
+        def do_GET(self) -> None:
+            if not self._hosted("GET"):
+                self._api("GET")
+
+        def do_POST(self) -> None:
+            if not urlsplit(self.path).path.startswith("/v1/"):
+                self._body()
+                if self._hosted("POST"):
+                    return
+            self._api("POST")
+
+        def do_DELETE(self) -> None:
+            self._api("DELETE")
+
+    return Handler
