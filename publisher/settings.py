@@ -248,6 +248,7 @@ SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+STRIPE_HOSTED_PAGES = ["https://checkout.stripe.com", "https://billing.stripe.com"]
 SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF, CSP.NONCE],
@@ -255,7 +256,8 @@ SECURE_CSP = {
     "img-src": [CSP.SELF, "data:"],
     "frame-src": ["https://www.youtube-nocookie.com", "https://player.vimeo.com"],
     "frame-ancestors": [CSP.NONE],
-    "form-action": [CSP.SELF],
+    # Checkout and the Billing Portal are reached by a form POST that redirects to Stripe.
+    "form-action": [CSP.SELF, *STRIPE_HOSTED_PAGES],
     "base-uri": [CSP.SELF],
     "object-src": [CSP.NONE],
 }

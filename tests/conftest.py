@@ -65,6 +65,11 @@ def stripe_fake(settings):
         webhook_secret=settings.STRIPE_WEBHOOK_SECRET,
     ).start()
     settings.STRIPE_API_BASE = fake.base_url
+    # The fake also plays Stripe's hosted pages, which forms must be allowed to reach.
+    settings.SECURE_CSP = {
+        **settings.SECURE_CSP,
+        "form-action": [*settings.SECURE_CSP["form-action"], fake.base_url],
+    }
     yield fake
     fake.stop()
 
@@ -81,7 +86,9 @@ def post_webhook(client, settings):
         body = payload if payload is not None else json.dumps(event)
         header = signature
         if header is None:
-            header = sign(body, secret or settings.STRIPE_WEBHOOK_SECRET, timestamp or int(time.time()))
+            header = sign(
+                body, secret or settings.STRIPE_WEBHOOK_SECRET, timestamp or int(time.time())
+            )
         return (using or client).post(
             "/stripe/webhook/", data=body, content_type="application/json",
             HTTP_STRIPE_SIGNATURE=header,

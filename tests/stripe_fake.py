@@ -187,7 +187,7 @@ class FakeStripe:
     def deliver(self, event: dict[str, Any]) -> int:
         """POST a signed event to the webhook address, as Stripe does; returns the status."""
         payload = json.dumps(event)
-        request = urllib.request.Request(
+        request = urllib.request.Request(  # noqa: S310 - our own loopback address
             self.webhook_url,
             data=payload.encode(),
             headers={
@@ -215,7 +215,9 @@ class FakeStripe:
                 price=session["_price"],
                 metadata=session["_subscription_metadata"],
             )
-            session.update(status="complete", payment_status="paid", subscription=subscription["id"])
+            session.update(
+                status="complete", payment_status="paid", subscription=subscription["id"]
+            )
             events = [
                 self.event("customer.subscription.created", subscription),
                 self.event("invoice.paid", self.invoice_for(subscription, paid=True)),
@@ -301,7 +303,9 @@ def _handler_for(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
                 self._send_json(500, {"error": {"type": "api_error", "message": "Fake outage."}})
                 return
             body = self._body()
-            params = decode_form(body) if method == "POST" else decode_form(urlsplit(self.path).query)
+            params = (
+                decode_form(body) if method == "POST" else decode_form(urlsplit(self.path).query)
+            )
             key = self.headers.get("Idempotency-Key")
             with fake._lock:
                 if method == "POST" and key and key in fake.idempotent:
@@ -402,7 +406,7 @@ def _handler_for(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
                     self._send_html(
                         "<!doctype html><title>Fake Stripe Checkout</title>"
                         "<h1>Fake Stripe Checkout</h1>"
-                        f"<form method=post><button>Pay and subscribe</button></form>"
+                        "<form method=post><button>Pay and subscribe</button></form>"
                     )
                     return True
                 session, events = fake.complete_checkout(session_id)

@@ -56,8 +56,9 @@ def test_valid_event_grants_access(stripe_fake, settings, customer_member, post_
     assert membership.status == "active"
     assert membership.plan == "monthly"
     assert membership.stripe_subscription_id == subscription["id"]
-    assert membership.current_period_end.timestamp() == (
-        subscription["items"]["data"][0]["current_period_end"]
+    assert (
+        membership.current_period_end.timestamp()
+        == (subscription["items"]["data"][0]["current_period_end"])
     )
     assert membership_grants_access(membership)
 
@@ -301,7 +302,9 @@ def test_past_due_loses_access_after_the_grace_period(
     stripe_fake.update_subscription(subscription["id"], status="past_due", current_period_end=ended)
 
     post_webhook(
-        stripe_fake.event("invoice.payment_failed", stripe_fake.invoice_for(subscription, paid=False))
+        stripe_fake.event(
+            "invoice.payment_failed", stripe_fake.invoice_for(subscription, paid=False)
+        )
     )
 
     membership = _membership(user)
@@ -316,7 +319,9 @@ def test_invoice_paid_refreshes_the_period(stripe_fake, settings, customer_membe
     renewed = subscription["items"]["data"][0]["current_period_end"] + 30 * 86400
     stripe_fake.update_subscription(subscription["id"], current_period_end=renewed)
 
-    post_webhook(stripe_fake.event("invoice.paid", stripe_fake.invoice_for(subscription, paid=True)))
+    post_webhook(
+        stripe_fake.event("invoice.paid", stripe_fake.invoice_for(subscription, paid=True))
+    )
 
     assert _membership(user).current_period_end.timestamp() == renewed
 
