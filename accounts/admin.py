@@ -22,13 +22,20 @@ class UserAdmin(BaseUserAdmin):
     form = AdminUserChangeForm
     add_form = AdminUserCreationForm
     ordering = ["email"]
-    list_display = ["email", "display_name", "company", "is_staff", "date_joined"]
-    list_filter = ["is_staff", "is_superuser", "is_active"]
+    list_display = [
+        "email",
+        "display_name",
+        "company",
+        "company_verified",
+        "is_staff",
+        "date_joined",
+    ]
+    list_filter = ["is_staff", "is_superuser", "is_active", "company_verified"]
     search_fields = ["email", "display_name", "company"]
     readonly_fields = ["date_joined", "last_login"]
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
-        ("Profile", {"fields": ["display_name", "company"]}),
+        ("Profile", {"fields": ["display_name", "company", "company_verified", "notify_on_reply"]}),
         ("Permissions", {"fields": ["is_active", "is_staff", "is_superuser", "groups"]}),
         ("Dates", {"fields": ["last_login", "date_joined"]}),
     ]

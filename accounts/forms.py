@@ -35,8 +35,8 @@ class AdminUserChangeForm(UserChangeForm):
 class ProfileForm(forms.ModelForm):
     class Meta:
         model = User
-        fields = ["display_name", "company"]
-        labels = {"display_name": "Your name"}
+        fields = ["display_name", "company", "notify_on_reply"]
+        labels = {"display_name": "Your name", "notify_on_reply": "Email me replies to my comments"}
 
 
 class AccountDeleteForm(forms.Form):

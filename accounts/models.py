@@ -29,6 +29,12 @@ class User(AbstractBaseUser, PermissionsMixin):
         max_length=80, blank=True, help_text="Shown on reports and comments."
     )
     company = models.CharField(max_length=120, blank=True, help_text="Company affiliation.")
+    company_verified = models.BooleanField(
+        default=False, help_text="Staff checked the company affiliation; shown as verified."
+    )
+    notify_on_reply = models.BooleanField(
+        default=True, help_text="Email me when someone replies to my comment."
+    )
     is_staff = models.BooleanField(
         default=False, help_text="Editors and moderators: can use the admin and read everything."
     )
@@ -48,6 +54,11 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.display_name or self.email
+
+    @property
+    def public_name(self) -> str:
+        """How the person appears to other readers: never their email address."""
+        return self.display_name or "Subscriber"
 
     def get_full_name(self) -> str:
         return self.display_name or self.email.split("@")[0]

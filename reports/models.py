@@ -72,6 +72,8 @@ class Report(models.Model):
         null=True, blank=True, help_text="For scheduled reports: when to publish."
     )
     published_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Visible comments, kept exact in the same transaction as every comment change.
+    comment_count = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -97,3 +99,83 @@ class Report(models.Model):
             and self.published_at is not None
             and self.published_at <= timezone.now()
         )
+
+
+class CommentQuerySet(models.QuerySet["Comment"]):
+    def visible(self) -> "CommentQuerySet":
+        return self.filter(hidden_at__isnull=True, deleted_at__isnull=True)
+
+
+class Comment(models.Model):
+    """A subscriber's comment on a report; replies go one level deep."""
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="comments")
+    # SET_NULL: a deleted account's comments stay, shown as from a deleted account.
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="comments"
+    )
+    parent = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="replies"
+    )
+    body = models.TextField(help_text="As the author wrote it (Markdown-lite).")
+    body_html = models.TextField(help_text="Sanitized HTML rendered from the body at save.")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    edited_at = models.DateTimeField(null=True, blank=True)
+    hidden_at = models.DateTimeField(null=True, blank=True)
+    hidden_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )  # fmt: skip
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    objects = CommentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["report", "created_at"], name="comment_report_created")]
+
+    def __str__(self) -> str:
+        return f"Comment {self.pk} on {self.report_id}"
+
+    @property
+    def is_visible(self) -> bool:
+        return self.hidden_at is None and self.deleted_at is None
+
+
+class CommentFlag(models.Model):
+    """A reader reported a comment to the moderators: one report per reader per comment."""
+
+    comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="flags")
+    reporter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    reason = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["comment", "reporter"], name="one_flag_per_reader"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Report on comment {self.comment_id}"
+
+
+class CommentBan(models.Model):
+    """A member barred from commenting, for good or until a date."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="comment_ban"
+    )
+    until = models.DateTimeField(null=True, blank=True, help_text="Empty: no end date.")
+    reason = models.CharField(max_length=300, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )  # fmt: skip
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Ban of {self.user_id}"
+
+    def is_active(self, *, now: datetime | None = None) -> bool:
+        return self.until is None or self.until > (now or timezone.now())

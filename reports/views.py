@@ -5,6 +5,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
 from reports.access import can_read_body
+from reports.comments import MAX_LENGTH, can_post_comment, comment_thread_for_reader
 from reports.models import Report
 from reports.rendering import render_markdown
 
@@ -38,5 +39,16 @@ def report_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "teaser_html": render_markdown(report.teaser),
             "body_html": body_html,
             "entitled": entitled,
+            **comments_context(request, report),
         },
     )
+
+
+def comments_context(request: HttpRequest, report: Report) -> dict[str, object]:
+    reply_to = request.GET.get("reply", "")
+    return {
+        "thread": comment_thread_for_reader(report=report, reader=request.user),
+        "can_post": can_post_comment(request.user, report),
+        "reply_to": int(reply_to) if reply_to.isdigit() and len(reply_to) < 12 else None,
+        "comment_max_length": MAX_LENGTH,
+    }

@@ -66,7 +66,11 @@ def celery_worker_queue(transactional_db) -> Iterator[str]:
         yield queue
     finally:
         worker.terminate()
-        worker.wait(timeout=30)
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
         log.close()
         created = set(client.keys("*")) - keys_before
         if created:

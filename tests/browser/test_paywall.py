@@ -26,7 +26,7 @@ def test_anonymous_sees_paywall_then_subscriber_logs_in_and_reads(
     assert SECRET not in page.content()
     screenshot("report-anonymous")
 
-    page.get_by_role("link", name="Log in").last.click()
+    page.locator(".paywall").get_by_role("link", name="Log in").click()
     page.get_by_label("Email").fill("sam@example.com")
     page.get_by_label("Password").fill(PASSWORD)
     screenshot("login-form")

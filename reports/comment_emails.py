@@ -1,0 +1,52 @@
+"""The email a comment author gets when someone replies to them."""
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from reports.access import can_read_body
+from reports.models import Comment
+
+
+def comment_reply_notify(*, comment_id: int) -> bool:
+    """Email the parent comment's author about a reply; False when nobody should get one."""
+    reply = (
+        Comment.objects.select_related("report", "author", "parent__author")
+        .filter(pk=comment_id, parent__isnull=False)
+        .first()
+    )
+    if reply is None or not reply.is_visible:
+        return False
+    recipient = reply.parent.author
+    if (
+        recipient is None
+        or not recipient.is_active
+        or not recipient.notify_on_reply
+        or recipient.pk == reply.author_id
+    ):
+        return False
+    report = reply.report
+    # The reply's text is subscriber-only: a recipient whose access has ended is only told
+    # that there is a reply.
+    entitled = can_read_body(recipient, report)
+    context = {
+        "report": report,
+        "reply_author": reply.author.public_name if reply.author else "A subscriber",
+        "reply_text": reply.body if entitled else "",
+        "reply_html": reply.body_html if entitled else "",
+        "link": f"{settings.SITE_URL}{report.get_absolute_url()}#comment-{reply.pk}",
+        "account_link": f"{settings.SITE_URL}{reverse('accounts:account')}",
+        "site_name": settings.SITE_NAME,
+    }
+    subject = render_to_string("emails/comment_reply-subject.txt", context).strip()
+    message = EmailMultiAlternatives(
+        subject=" ".join(subject.split()),
+        body=render_to_string("emails/comment_reply-body.txt", context),
+        to=[recipient.email],
+    )
+    message.attach_alternative(
+        render_to_string("emails/comment_reply-body.html", context), "text/html"
+    )
+    message.send()
+    return True

@@ -1,0 +1,129 @@
+"""Comment endpoints. They work as plain form posts (redirecting back to the comment) and,
+for our small script, return the rendered fragment when asked with `X-Requested-With`."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.views.decorators.http import require_POST
+
+from reports import comments
+from reports.access import can_read_body
+from reports.models import Comment, Report
+
+
+def _wants_fragment(request: HttpRequest) -> bool:
+    return request.headers.get("X-Requested-With") == "fetch"
+
+
+def _error(request: HttpRequest, report: Report, error: comments.CommentError, **form: object):
+    if _wants_fragment(request):
+        return HttpResponse(error.message, status=error.status, content_type="text/plain")
+    return render(
+        request,
+        "reports/comment_form_page.html",
+        {"report": report, "error": error.message, **form},
+        status=error.status,
+    )
+
+
+def _comment_url(comment: Comment) -> str:
+    return f"{comment.report.get_absolute_url()}#comment-{comment.pk}"
+
+
+def _parse_id(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() and len(value) < 12 else None
+
+
+@require_POST
+@login_required
+def comment_post(request: HttpRequest, slug: str) -> HttpResponse:
+    report = get_object_or_404(Report.objects.published().without_body(), slug=slug)
+    body = request.POST.get("body", "")
+    parent_id = _parse_id(request.POST.get("parent"))
+    try:
+        comment = comments.comment_create(
+            author=request.user, report=report, body=body, parent_id=parent_id
+        )
+    except comments.CommentError as error:
+        return _error(request, report, error, body=body, parent_id=parent_id)
+    if _wants_fragment(request):
+        html = render_to_string(
+            "reports/includes/comment.html",
+            {"comment": comment, "report": report, "can_post": True, "is_reply": bool(parent_id)},
+            request=request,
+        )
+        return HttpResponse(html, status=201)
+    messages.success(request, "Your comment was posted.")
+    return redirect(_comment_url(comment))
+
+
+def _own_comment(request: HttpRequest, comment_id: int) -> Comment:
+    comment = get_object_or_404(Comment.objects.select_related("report", "author"), pk=comment_id)
+    if not can_read_body(request.user, comment.report):
+        raise Http404("No such comment.")
+    return comment
+
+
+@login_required
+def comment_edit(request: HttpRequest, comment_id: int) -> HttpResponse:
+    comment = _own_comment(request, comment_id)
+    report = comment.report
+    if request.method == "POST":
+        body = request.POST.get("body", "")
+        try:
+            comments.comment_edit(editor=request.user, comment=comment, body=body)
+        except comments.CommentError as error:
+            return _error(request, report, error, body=body, editing=comment)
+        messages.success(request, "Your comment was updated.")
+        return redirect(_comment_url(comment))
+    if not comments.can_edit_comment(request.user, comment):
+        error = comments.CommentError(comments.EDIT_WINDOW_MESSAGE, status=403)
+        return _error(request, report, error)
+    context = {"report": report, "editing": comment, "body": comment.body}
+    return render(request, "reports/comment_form_page.html", context)
+
+
+@require_POST
+@login_required
+def comment_delete(request: HttpRequest, comment_id: int) -> HttpResponse:
+    comment = _own_comment(request, comment_id)
+    try:
+        comments.comment_delete(user=request.user, comment=comment)
+    except comments.CommentError as error:
+        return _error(request, comment.report, error)
+    messages.success(request, "The comment was deleted.")
+    return redirect(f"{comment.report.get_absolute_url()}#comments")
+
+
+@require_POST
+@login_required
+def comment_flag(request: HttpRequest, comment_id: int) -> HttpResponse:
+    comment = _own_comment(request, comment_id)
+    try:
+        created = comments.comment_flag(
+            reporter=request.user, comment=comment, reason=request.POST.get("reason", "")
+        )
+    except comments.CommentError as error:
+        return _error(request, comment.report, error)
+    messages.success(
+        request,
+        "Thank you: the moderators will look at this comment."
+        if created
+        else "You have already reported this comment.",
+    )
+    return redirect(_comment_url(comment))
+
+
+@require_POST
+@login_required
+def comment_moderate(request: HttpRequest, comment_id: int, action: str) -> HttpResponse:
+    comment = _own_comment(request, comment_id)
+    service = {"hide": comments.comment_hide, "unhide": comments.comment_unhide}[action]
+    try:
+        service(moderator=request.user, comment=comment)
+    except comments.CommentError as error:
+        return _error(request, comment.report, error)
+    messages.success(request, f"The comment is now {'hidden' if action == 'hide' else 'visible'}.")
+    return redirect(_comment_url(comment))

@@ -1,0 +1,234 @@
+"""Subscriber comments: who may do what, the writes, and the thread a reader sees.
+
+Reading and posting follow the one access rule (`reports.access`); posting also needs a
+published report and no active ban. Every write that changes what is visible adjusts
+`Report.comment_count` in the same transaction, so the public count is always exact.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.models import User
+from publisher.ratelimit import Limit, limit_exceeded
+from reports.access import Reader, can_read_body
+from reports.models import Comment, CommentBan, CommentFlag, Report
+from reports.rendering import clean_comment_source, render_comment
+
+MAX_LENGTH = 5000
+EDIT_WINDOW = timedelta(minutes=15)
+EDIT_WINDOW_MESSAGE = "You can edit your comment for 15 minutes after posting."
+POST_LIMITS = [
+    Limit(5, 60, "You are posting quickly. Please wait a minute before commenting again."),
+    Limit(100, 24 * 3600, "You have reached today's limit of 100 comments."),
+]
+
+
+class CommentError(Exception):
+    """A comment action that is not allowed or not valid; the message is for the reader."""
+
+    def __init__(self, message: str, *, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+# Permissions ------------------------------------------------------------------------------
+
+
+def comment_ban_for(user: Reader, *, now: datetime | None = None) -> CommentBan | None:
+    if not user.is_authenticated:
+        return None
+    ban = CommentBan.objects.filter(user_id=user.pk).first()  # type: ignore[attr-defined]
+    return ban if ban is not None and ban.is_active(now=now) else None
+
+
+def can_post_comment(user: Reader, report: Report) -> bool:
+    return (
+        user.is_authenticated
+        and report.is_published
+        and can_read_body(user, report)
+        and comment_ban_for(user) is None
+    )
+
+
+def can_edit_comment(user: Reader, comment: Comment, *, now: datetime | None = None) -> bool:
+    now = now or timezone.now()
+    return (
+        user.is_authenticated
+        and comment.author_id == user.pk  # type: ignore[attr-defined]
+        and comment.is_visible
+        and now - comment.created_at <= EDIT_WINDOW
+        and can_read_body(user, comment.report)
+    )
+
+
+def can_delete_comment(user: Reader, comment: Comment) -> bool:
+    if not user.is_authenticated or comment.deleted_at is not None:
+        return False
+    return user.is_staff or comment.author_id == user.pk  # type: ignore[attr-defined]
+
+
+# Writes -----------------------------------------------------------------------------------
+
+
+def _clean_body(body: str) -> str:
+    cleaned = clean_comment_source(body or "")
+    if not cleaned:
+        raise CommentError("Write something before posting.")
+    if len(cleaned) > MAX_LENGTH:
+        raise CommentError(
+            f"Comments can be at most {MAX_LENGTH:,} characters; this one has {len(cleaned):,}."
+        )
+    return cleaned
+
+
+def comment_create(
+    *, author: User, report: Report, body: str, parent_id: int | None = None
+) -> Comment:
+    if not can_read_body(author, report):
+        raise CommentError("Comments are for subscribers.", status=403)
+    if not report.is_published:
+        raise CommentError("This report is not open for comments.", status=403)
+    if comment_ban_for(author) is not None:
+        raise CommentError("You cannot comment at the moment.", status=403)
+    cleaned = _clean_body(body)
+    parent = None
+    if parent_id is not None:
+        parent = Comment.objects.filter(pk=parent_id, report=report).first()
+        if parent is None or parent.hidden_at is not None:
+            raise CommentError("The comment you replied to is no longer available.")
+        # One level of replies: answering a reply joins its thread.
+        if parent.parent_id is not None:
+            parent = parent.parent
+    exceeded = limit_exceeded("comment", author.pk, POST_LIMITS)
+    if exceeded is not None:
+        raise CommentError(exceeded.message, status=429)
+    with transaction.atomic():
+        comment = Comment.objects.create(
+            report=report,
+            author=author,
+            parent=parent,
+            body=cleaned,
+            body_html=render_comment(cleaned),
+        )
+        Report.objects.filter(pk=report.pk).update(comment_count=F("comment_count") + 1)
+        if parent is not None and parent.author_id not in (None, author.pk):
+            from reports.tasks import notify_comment_reply
+
+            comment_id = comment.pk
+            transaction.on_commit(lambda: notify_comment_reply.delay(comment_id))
+    return comment
+
+
+def comment_edit(*, editor: User, comment: Comment, body: str) -> Comment:
+    if not can_edit_comment(editor, comment):
+        raise CommentError(EDIT_WINDOW_MESSAGE, status=403)
+    cleaned = _clean_body(body)
+    comment.body = cleaned
+    comment.body_html = render_comment(cleaned)
+    comment.edited_at = timezone.now()
+    comment.save(update_fields=["body", "body_html", "edited_at"])
+    return comment
+
+
+def _set_visibility(comment: Comment, **changes: object) -> None:
+    with transaction.atomic():
+        locked = Comment.objects.select_for_update().get(pk=comment.pk)
+        was_visible = locked.is_visible
+        for name, value in changes.items():
+            setattr(locked, name, value)
+        locked.save(update_fields=list(changes))
+        delta = int(locked.is_visible) - int(was_visible)
+        if delta:
+            Report.objects.filter(pk=locked.report_id).update(
+                comment_count=F("comment_count") + delta
+            )
+    for name, value in changes.items():
+        setattr(comment, name, value)
+
+
+def comment_delete(*, user: User, comment: Comment) -> None:
+    """Authors delete their own comments, staff any. The text is removed for good; a deleted
+    comment that has replies stays in the thread as "comment deleted"."""
+    if not can_delete_comment(user, comment):
+        raise CommentError("You can only delete your own comments.", status=403)
+    _set_visibility(comment, deleted_at=timezone.now(), body="", body_html="")
+
+
+def comment_hide(*, moderator: User, comment: Comment) -> None:
+    if not moderator.is_staff:
+        raise CommentError("Only moderators can hide comments.", status=403)
+    _set_visibility(comment, hidden_at=timezone.now(), hidden_by=moderator)
+    CommentFlag.objects.filter(comment=comment, resolved_at__isnull=True).update(
+        resolved_at=timezone.now()
+    )
+
+
+def comment_unhide(*, moderator: User, comment: Comment) -> None:
+    if not moderator.is_staff:
+        raise CommentError("Only moderators can unhide comments.", status=403)
+    _set_visibility(comment, hidden_at=None, hidden_by=None)
+
+
+def comment_flag(*, reporter: User, comment: Comment, reason: str = "") -> bool:
+    """Report a comment to the moderators; False when this reader already reported it."""
+    if not can_read_body(reporter, comment.report) or not comment.is_visible:
+        raise CommentError("You cannot report this comment.", status=403)
+    _, created = CommentFlag.objects.get_or_create(
+        comment=comment, reporter=reporter, defaults={"reason": reason.strip()[:300]}
+    )
+    return created
+
+
+def comment_ban(
+    *, moderator: User, user: User, until: datetime | None = None, reason: str = ""
+) -> CommentBan:
+    if not moderator.is_staff:
+        raise CommentError("Only moderators can ban members.", status=403)
+    ban, _ = CommentBan.objects.update_or_create(
+        user=user, defaults={"until": until, "reason": reason, "created_by": moderator}
+    )
+    return ban
+
+
+# The thread a reader sees -----------------------------------------------------------------
+
+
+@dataclass
+class ThreadEntry:
+    comment: Comment
+    replies: list[Comment] = field(default_factory=list)
+
+
+def comment_thread_for_reader(*, report: Report, reader: Reader) -> list[ThreadEntry]:
+    """Top-level comments with their replies, in one query. Empty for non-entitled readers:
+    comment text never leaves this function for them. Moderators also see hidden comments;
+    everyone else sees a hidden or deleted comment only as the anchor of remaining replies."""
+    if not can_read_body(reader, report):
+        return []
+
+    def shown(comment: Comment) -> bool:
+        return comment.deleted_at is None and (comment.hidden_at is None or reader.is_staff)
+
+    comments = list(
+        Comment.objects.filter(report=report).select_related("author").order_by("created_at", "id")
+    )
+    entries: dict[int, ThreadEntry] = {}
+    for comment in comments:
+        if comment.parent_id is None:
+            entries[comment.pk] = ThreadEntry(comment)
+    for comment in comments:
+        if comment.parent_id is not None and shown(comment):
+            entry = entries.get(comment.parent_id)
+            if entry is not None:
+                entry.replies.append(comment)
+    thread = [e for e in entries.values() if shown(e.comment) or e.replies]
+    for entry in thread:
+        if not shown(entry.comment):
+            # Only a placeholder is rendered; keep the text out of the template altogether.
+            entry.comment.body = entry.comment.body_html = ""
+    return thread
