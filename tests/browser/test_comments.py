@@ -1,0 +1,68 @@
+import pytest
+from playwright.sync_api import Page, expect
+
+from reports.comments import comment_create
+from tests.factories import MembershipFactory, ReportFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def _log_in(page: Page, live_server, user) -> None:
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.save()
+    page.context.add_cookies(
+        [{"name": settings.SESSION_COOKIE_NAME, "value": session.session_key,
+          "url": live_server.url}]
+    )  # fmt: skip
+
+
+def test_subscriber_posts_replies_and_edits_without_reloading(live_server, page: Page, screenshot):
+    report = ReportFactory(slug="heat-pumps", title="Three heat pumps at -15 °C")
+    other = MembershipFactory(user__display_name="Ada Installer", user__company="Acme").user
+    comment_create(author=other, report=report, body="Our field COP matched within 0.1.")
+    subscriber = MembershipFactory(user__display_name="Sam Subscriber").user
+    _log_in(page, live_server, subscriber)
+    page.goto(f"{live_server.url}/reports/heat-pumps/")
+    loads = []
+    page.on("load", lambda: loads.append(page.url))
+
+    page.get_by_label("Add a comment").fill("Did you test **defrost** cycles?")
+    page.get_by_role("button", name="Post comment").click()
+    expect(page.locator(".comment__body strong", has_text="defrost")).to_be_visible()
+    expect(page.get_by_role("heading", name="Comments (2)")).to_be_visible()
+
+    page.get_by_role("link", name="Reply").first.click()
+    page.get_by_label("Your reply").fill("Agreed, same here.")
+    page.get_by_role("button", name="Post reply").click()
+    expect(page.locator(".comment-replies").get_by_text("Agreed, same here.")).to_be_visible()
+    expect(page.get_by_role("heading", name="Comments (3)")).to_be_visible()
+    assert loads == []  # posting and replying did not reload the page
+    screenshot("comments-subscriber")
+
+    page.locator(".comment", has_text="defrost").get_by_role("link", name="Edit").click()
+    page.get_by_label("Comment").fill("Did you test defrost cycles at -15 °C?")
+    page.get_by_role("button", name="Save changes").click()
+    expect(page.get_by_text("Did you test defrost cycles at -15 °C?")).to_be_visible()
+    expect(page.locator(".comment__edited")).to_have_count(1)
+
+
+def test_anonymous_reader_sees_only_the_count_and_the_call_to_join(
+    live_server, page: Page, screenshot
+):
+    report = ReportFactory(slug="wallboxes", title="Standby draw of six wallboxes")
+    author = MembershipFactory().user
+    comment_create(author=author, report=report, body="Private subscriber discussion text.")
+
+    page.goto(f"{live_server.url}/reports/wallboxes/")
+
+    expect(page.get_by_role("heading", name="Comments (1)")).to_be_visible()
+    expect(page.locator(".comments__locked")).to_contain_text("Subscribers only. Log in or Join")
+    assert "Private subscriber discussion text." not in page.content()
+    screenshot("comments-anonymous")
