@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.membership import GRANTING_STATUSES, membership_grants_access
-from accounts.models import Membership, StripeEvent, User
+from accounts.models import Membership, Organisation, StripeEvent, StripeSubscription, User
 
 logger = logging.getLogger(__name__)
 
@@ -173,6 +173,11 @@ def _subscription_price(subscription: dict[str, Any]) -> str | None:
     return ((items[0].get("price") or {}).get("id")) if items else None
 
 
+def _subscription_quantity(subscription: dict[str, Any]) -> int:
+    items = (subscription.get("items") or {}).get("data", [])
+    return sum(int(item.get("quantity") or 0) for item in items)
+
+
 def _user_hint(*values: object) -> User | None:
     for value in values:
         if value and str(value).isdigit():
@@ -204,50 +209,82 @@ def _membership_for_customer(customer_id: str, *, user: User | None) -> Membersh
     return membership
 
 
+def _holder_for_customer(
+    customer_id: str, *, user: User | None, organisation_id: object
+) -> StripeSubscription:
+    """The locked organisation or membership that a Stripe customer pays for."""
+    organisations = Organisation.objects.select_for_update()
+    organisation = organisations.filter(stripe_customer_id=customer_id).first()
+    if organisation is None and organisation_id and str(organisation_id).isdigit():
+        organisation = organisations.filter(pk=int(str(organisation_id))).first()
+        if organisation is not None:
+            organisation.stripe_customer_id = customer_id
+    if organisation is not None:
+        return organisation
+    return _membership_for_customer(customer_id, user=user)
+
+
 def _should_apply(
-    membership: Membership, subscription: dict[str, Any], *, state_at: datetime
+    holder: StripeSubscription, subscription: dict[str, Any], *, state_at: datetime
 ) -> bool:
-    if membership.stripe_state_at and state_at < membership.stripe_state_at:
+    if holder.stripe_state_at and state_at < holder.stripe_state_at:
         return False  # an older picture of Stripe than the one we hold
-    same = membership.stripe_subscription_id in ("", subscription["id"])
+    same = holder.stripe_subscription_id in ("", subscription["id"])
     if same:
         # A canceled subscription never comes back; a late "active" is out of order.
         return not (
-            membership.stripe_subscription_id
-            and membership.status in TERMINAL_STATUSES
+            holder.stripe_subscription_id
+            and holder.status in TERMINAL_STATUSES
             and subscription["status"] not in TERMINAL_STATUSES
         )
     # Another subscription of the same customer takes over only when it is the better one:
     # the end of an old subscription must not revoke a newer, paid one.
-    return subscription["status"] in GRANTING_STATUSES or not membership_grants_access(membership)
+    return subscription["status"] in GRANTING_STATUSES or not membership_grants_access(holder)
 
 
-def membership_sync_from_stripe(
+def _trim_members_to_seats(organisation: Organisation) -> None:
+    """Fewer seats were bought than are taken: the most recent non-admin members leave, so
+    there are never more members than paid seats."""
+    members = list(organisation.members.order_by("-is_admin", "joined_at", "id"))
+    for member in members[organisation.seats :]:
+        logger.warning("Seat reduction removes %s from %s", member.user_id, organisation.pk)
+        member.delete()
+
+
+def subscription_sync_from_stripe(
     *,
     subscription: dict[str, Any],
     state_at: datetime,
     user: User | None = None,
     authoritative: bool = False,
-) -> Membership:
-    """Mirror one Stripe subscription onto the customer's membership.
+) -> StripeSubscription:
+    """Mirror one Stripe subscription onto the membership or organisation it pays for.
 
     `state_at` is when `subscription` was true (the event's creation time, or now for a
     fresh read). `authoritative` (reconciliation) skips the ordering guards.
     """
+    metadata = subscription.get("metadata") or {}
     with transaction.atomic():
-        hint = user or _user_hint((subscription.get("metadata") or {}).get("user_id"))
-        membership = _membership_for_customer(subscription["customer"], user=hint)
-        if authoritative or _should_apply(membership, subscription, state_at=state_at):
-            membership.stripe_subscription_id = subscription["id"]
-            membership.status = subscription["status"]
-            membership.current_period_end = _subscription_period_end(subscription)
-            membership.cancel_at_period_end = bool(
+        hint = user or _user_hint(metadata.get("user_id"))
+        holder = _holder_for_customer(
+            subscription["customer"], user=hint, organisation_id=metadata.get("organisation_id")
+        )
+        if authoritative or _should_apply(holder, subscription, state_at=state_at):
+            holder.stripe_subscription_id = subscription["id"]
+            holder.status = subscription["status"]
+            holder.current_period_end = _subscription_period_end(subscription)
+            holder.cancel_at_period_end = bool(
                 subscription.get("cancel_at_period_end") or subscription.get("cancel_at")
             )
-            membership.plan = _plan_for_price(_subscription_price(subscription))
-            membership.stripe_state_at = max(filter(None, [state_at, membership.stripe_state_at]))
-        membership.save()
-    return membership
+            holder.stripe_state_at = max(filter(None, [state_at, holder.stripe_state_at]))
+            if isinstance(holder, Organisation):
+                holder.seats = _subscription_quantity(subscription)
+            else:
+                holder.plan = _plan_for_price(_subscription_price(subscription))
+        holder.save()
+        if isinstance(holder, Organisation):
+            _trim_members_to_seats(holder)
+    return holder
 
 
 def _fresh_subscription(subscription_id: str) -> dict[str, Any]:
@@ -267,12 +304,12 @@ def _sync_subscription(
     if settings.STRIPE_SECRET_KEY:
         # Re-read the subscription so the membership always reflects Stripe's current state,
         # whatever order the events arrive in.
-        membership_sync_from_stripe(
+        subscription_sync_from_stripe(
             subscription=_fresh_subscription(subscription_id), state_at=timezone.now(), user=user
         )
     elif payload is not None:
         # The local checkout has no Stripe to ask; its events carry the whole subscription.
-        membership_sync_from_stripe(subscription=payload, state_at=event_created, user=user)
+        subscription_sync_from_stripe(subscription=payload, state_at=event_created, user=user)
 
 
 def _invoice_subscription_id(invoice: dict[str, Any]) -> str | None:
@@ -303,8 +340,12 @@ def stripe_event_handle(*, event: dict[str, Any]) -> str:
             if obj.get("mode") != "subscription" or not obj.get("customer"):
                 return "ignored"
             user = _user_hint(obj.get("client_reference_id"))
-            membership = _membership_for_customer(obj["customer"], user=user)
-            membership.save()
+            organisation_id = (obj.get("metadata") or {}).get("organisation_id")
+            holder = _holder_for_customer(
+                obj["customer"], user=None if organisation_id else user,
+                organisation_id=organisation_id,
+            )  # fmt: skip
+            holder.save()
             if obj.get("subscription"):
                 subscription_id = obj["subscription"]
                 if isinstance(subscription_id, dict):
@@ -339,35 +380,41 @@ def _best_subscription(subscriptions: list[dict[str, Any]]) -> dict[str, Any] | 
 
 
 def memberships_reconcile() -> ReconcileResult:
-    """Compare every membership that has a Stripe customer with Stripe, and fix drift."""
+    """Compare every membership and organisation that has a Stripe customer with Stripe, and
+    fix drift."""
     result = ReconcileResult()
     if not settings.STRIPE_SECRET_KEY:
         return result
     client = stripe_client()
-    memberships = Membership.objects.exclude(stripe_customer_id="").order_by("pk")
-    for membership in memberships.iterator(chunk_size=200):
+    holders = [
+        *Membership.objects.exclude(stripe_customer_id="").order_by("pk"),
+        *Organisation.objects.exclude(stripe_customer_id="").order_by("pk"),
+    ]
+    for holder in holders:
         result.checked += 1
-        before = (membership.status, membership.current_period_end, membership.cancel_at_period_end)
+        before = (holder.status, holder.current_period_end, holder.cancel_at_period_end)
         try:
             listing = client.v1.subscriptions.list(
-                params={"customer": membership.stripe_customer_id, "status": "all", "limit": 20}
+                params={"customer": holder.stripe_customer_id, "status": "all", "limit": 20}
             )
         except stripe.StripeError:
-            logger.exception("Could not list subscriptions of %s", membership.stripe_customer_id)
+            logger.exception("Could not list subscriptions of %s", holder.stripe_customer_id)
             result.failed += 1
             continue
         best = _best_subscription([s.to_dict() for s in listing.data])
         if best is None:
-            if membership_grants_access(membership):
-                membership.status = Membership.Status.CANCELED
-                membership.stripe_state_at = timezone.now()
-                membership.save()
+            if membership_grants_access(holder):
+                holder.status = Membership.Status.CANCELED
+                holder.stripe_state_at = timezone.now()
+                holder.save()
         else:
-            membership = membership_sync_from_stripe(
+            holder = subscription_sync_from_stripe(
                 subscription=best, state_at=timezone.now(), authoritative=True
             )
-        after = (membership.status, membership.current_period_end, membership.cancel_at_period_end)
+        after = (holder.status, holder.current_period_end, holder.cancel_at_period_end)
         if after != before:
             result.changed += 1
-            logger.info("Reconciled membership %s: %s -> %s", membership.pk, before, after)
+            logger.info(
+                "Reconciled %s %s: %s -> %s", type(holder).__name__, holder.pk, before, after
+            )
     return result

@@ -11,12 +11,16 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from accounts.models import Membership
+from accounts.models import Membership, OrganisationMember, StripeSubscription
 
 GRANTING_STATUSES = frozenset({Membership.Status.ACTIVE, Membership.Status.TRIALING})
 
 
-def membership_grants_access(membership: Membership | None, *, now: datetime | None = None) -> bool:
+def membership_grants_access(
+    membership: StripeSubscription | None, *, now: datetime | None = None
+) -> bool:
+    """Whether a mirrored Stripe subscription (a reader's or an organisation's) pays for
+    access now."""
     if membership is None:
         return False
     now = now or timezone.now()
@@ -38,3 +42,18 @@ def membership_for(user: object) -> Membership | None:
         return user.membership  # type: ignore[attr-defined]
     except Membership.DoesNotExist:
         return None
+
+
+def seat_for(user: object) -> OrganisationMember | None:
+    """The organisation seat the user holds, with its organisation, or None."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    try:
+        return user.seat  # type: ignore[attr-defined]
+    except OrganisationMember.DoesNotExist:
+        return None
+
+
+def seat_grants_access(user: object, *, now: datetime | None = None) -> bool:
+    seat = seat_for(user)
+    return seat is not None and membership_grants_access(seat.organisation, now=now)

@@ -67,35 +67,46 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.get_full_name()
 
 
-class Membership(models.Model):
-    """A reader's paid subscription, mirrored from Stripe.
+class SubscriptionStatus(models.TextChoices):
+    INCOMPLETE = "incomplete", "Incomplete"
+    INCOMPLETE_EXPIRED = "incomplete_expired", "Incomplete, expired"
+    TRIALING = "trialing", "Trialing"
+    ACTIVE = "active", "Active"
+    PAST_DUE = "past_due", "Past due"
+    CANCELED = "canceled", "Canceled"
+    UNPAID = "unpaid", "Unpaid"
+    PAUSED = "paused", "Paused"
+
+
+class StripeSubscription(models.Model):
+    """A Stripe subscription mirrored on our side: an individual's or an organisation's.
 
     `status` holds Stripe's subscription status verbatim; what each status means for access
     is decided in `accounts.membership`, not here.
     """
 
-    class Status(models.TextChoices):
-        INCOMPLETE = "incomplete", "Incomplete"
-        INCOMPLETE_EXPIRED = "incomplete_expired", "Incomplete, expired"
-        TRIALING = "trialing", "Trialing"
-        ACTIVE = "active", "Active"
-        PAST_DUE = "past_due", "Past due"
-        CANCELED = "canceled", "Canceled"
-        UNPAID = "unpaid", "Unpaid"
-        PAUSED = "paused", "Paused"
+    Status = SubscriptionStatus
 
-    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="membership")
     stripe_customer_id = models.CharField(max_length=255, blank=True, db_index=True)
     stripe_subscription_id = models.CharField(max_length=255, blank=True, db_index=True)
     status = models.CharField(max_length=32, choices=Status.choices, blank=True)
     current_period_end = models.DateTimeField(null=True, blank=True)
     cancel_at_period_end = models.BooleanField(default=False)
-    plan = models.CharField(max_length=20, blank=True, help_text="monthly or annual")
     # When the Stripe state we hold was true: a state older than this is never applied, so
-    # webhooks that arrive out of order cannot move the membership backwards.
+    # webhooks that arrive out of order cannot move the subscription backwards.
     stripe_state_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class Membership(StripeSubscription):
+    """A reader's own paid subscription."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="membership")
+    plan = models.CharField(max_length=20, blank=True, help_text="monthly or annual")
 
     class Meta:
         constraints = [
@@ -108,6 +119,73 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.status or 'no subscription'})"
+
+
+class Organisation(StripeSubscription):
+    """A company licence: a Stripe subscription priced per seat (quantity = seats)."""
+
+    name = models.CharField(max_length=120)
+    owner = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, related_name="owned_organisations"
+    )
+    seats = models.PositiveIntegerField(default=0, help_text="Seats paid for, from Stripe.")
+    join_domains = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="Comma-separated email domains whose verified addresses may join.",
+    )
+    auto_join = models.BooleanField(
+        default=False, help_text="Let verified addresses of the listed domains join by themselves."
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["stripe_customer_id"],
+                condition=~models.Q(stripe_customer_id=""),
+                name="organisation_customer_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def domains(self) -> list[str]:
+        return [d.strip().lower().lstrip("@") for d in self.join_domains.split(",") if d.strip()]
+
+
+class OrganisationMember(models.Model):
+    """A person holding one of an organisation's seats. A person holds at most one seat."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="members")
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="seat")
+    is_admin = models.BooleanField(default=False)
+    joined_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["joined_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.organisation}"
+
+
+class OrganisationInvitation(models.Model):
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="invitations"
+    )
+    email = models.EmailField()
+    invited_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Invitation of {self.email} to {self.organisation}"
 
 
 class StripeEvent(models.Model):

@@ -7,7 +7,7 @@ anything, so a template never receives text its reader is not entitled to.
 from datetime import datetime
 from typing import Protocol
 
-from accounts.membership import membership_for, membership_grants_access
+from accounts.membership import membership_for, membership_grants_access, seat_grants_access
 from reports.models import Report
 
 
@@ -21,7 +21,12 @@ def can_read_body(reader: Reader, report: Report, *, now: datetime | None = None
 
 
 def is_entitled_reader(reader: Reader, *, now: datetime | None = None) -> bool:
-    """True when the reader may read every paid report (subscriber or staff)."""
+    """True when the reader may read every paid report: staff, a subscriber, or the holder of
+    a seat in an organisation whose licence is paid."""
     if not reader.is_authenticated:
         return False
-    return reader.is_staff or membership_grants_access(membership_for(reader), now=now)
+    return (
+        reader.is_staff
+        or membership_grants_access(membership_for(reader), now=now)
+        or seat_grants_access(reader, now=now)
+    )

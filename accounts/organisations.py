@@ -1,0 +1,273 @@
+"""Organisation licences: buying seats, inviting colleagues, joining, and seat limits.
+
+The last seat is taken under a row lock on the organisation, so concurrent joins can never
+put more members in than were paid for.
+"""
+
+from datetime import timedelta
+
+import stripe
+from django.conf import settings
+from django.core import signing
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.billing import BillingUnavailable, local_checkout_enabled, stripe_client
+from accounts.membership import membership_grants_access, seat_for
+from accounts.models import Organisation, OrganisationInvitation, OrganisationMember, User
+
+INVITATION_DAYS = 7
+INVITATION_SALT = "accounts.team-invitation"
+MAX_SEATS = 500
+
+
+class TeamError(Exception):
+    """A team action that cannot be done; the message is for the person who tried."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def teams_enabled() -> bool:
+    return bool(settings.STRIPE_PRICE_SEAT) or local_checkout_enabled()
+
+
+def admin_seat(user: User) -> OrganisationMember | None:
+    seat = seat_for(user)
+    return seat if seat is not None and seat.is_admin else None
+
+
+# Buying ----------------------------------------------------------------------------------
+
+
+def organisation_start(*, owner: User, name: str) -> Organisation:
+    """The organisation its buyer administers (and holds a seat in) before paying."""
+    name = " ".join(name.split())[:120]
+    if not name:
+        raise TeamError("Give your organisation a name.")
+    existing = seat_for(owner)
+    if existing is not None:
+        if existing.is_admin and not membership_grants_access(existing.organisation):
+            existing.organisation.name = name
+            existing.organisation.save(update_fields=["name", "updated_at"])
+            return existing.organisation
+        raise TeamError(f"You already hold a seat in {existing.organisation.name}.")
+    with transaction.atomic():
+        organisation = Organisation.objects.create(name=name, owner=owner)
+        OrganisationMember.objects.create(organisation=organisation, user=owner, is_admin=True)
+    return organisation
+
+
+def organisation_checkout_session_create(
+    *, organisation: Organisation, seats: int, buyer: User, success_url: str, cancel_url: str
+) -> str:
+    if not 1 <= seats <= MAX_SEATS:
+        raise TeamError(f"Choose between 1 and {MAX_SEATS} seats.")
+    client = stripe_client()
+    try:
+        with transaction.atomic():
+            locked = Organisation.objects.select_for_update().get(pk=organisation.pk)
+            if not locked.stripe_customer_id:
+                customer = client.v1.customers.create(
+                    params={
+                        "email": buyer.email,
+                        "name": locked.name,
+                        "metadata": {"organisation_id": str(locked.pk)},
+                    },
+                    options={"idempotency_key": f"customer-for-organisation-{locked.pk}"},
+                )
+                locked.stripe_customer_id = customer.id
+                locked.save(update_fields=["stripe_customer_id", "updated_at"])
+        metadata = {"organisation_id": str(organisation.pk)}
+        session = client.v1.checkout.sessions.create(
+            params={
+                "mode": "subscription",
+                "customer": locked.stripe_customer_id,
+                "client_reference_id": str(buyer.pk),
+                "line_items": [{"price": settings.STRIPE_PRICE_SEAT, "quantity": seats}],
+                "success_url": success_url,
+                "cancel_url": cancel_url,
+                "metadata": metadata,
+                "subscription_data": {"metadata": metadata},
+            }
+        )
+    except stripe.StripeError as error:
+        raise BillingUnavailable(str(error)) from error
+    return session.url
+
+
+# Joining ---------------------------------------------------------------------------------
+
+
+def organisation_join(*, organisation: Organisation, user: User) -> OrganisationMember:
+    """Give `user` a seat, if one is free. Raises TeamError with a clear reason otherwise."""
+    with transaction.atomic():
+        locked = Organisation.objects.select_for_update().get(pk=organisation.pk)
+        seat = OrganisationMember.objects.filter(user=user).select_related("organisation").first()
+        if seat is not None:
+            if seat.organisation_id == locked.pk:
+                return seat
+            raise TeamError(f"You already hold a seat in {seat.organisation.name}.")
+        if not membership_grants_access(locked):
+            raise TeamError(f"The {locked.name} licence is not active.")
+        if locked.members.count() >= locked.seats:
+            raise TeamError(
+                f"All {locked.seats} seats of {locked.name} are taken. "
+                "Ask your team admin to add seats."
+            )
+        try:
+            with transaction.atomic():
+                return OrganisationMember.objects.create(organisation=locked, user=user)
+        except IntegrityError:
+            raise TeamError("You already hold a seat in another organisation.") from None
+
+
+def _email_domain(email: str) -> str:
+    return email.rsplit("@", 1)[-1].lower()
+
+
+def _verified_emails(user: User) -> list[str]:
+    from allauth.account.models import EmailAddress
+
+    return [e.lower() for e in EmailAddress.objects.filter(user=user, verified=True).values_list(
+        "email", flat=True
+    )]  # fmt: skip
+
+
+def organisation_autojoin(*, user: User) -> Organisation | None:
+    """Join the organisation that admits the user's verified email domain, if any.
+
+    Returns the organisation joined, None when none applies; raises TeamError when one
+    applies but cannot take the user (no seat left)."""
+    if seat_for(user) is not None:
+        return None
+    domains = {_email_domain(email) for email in _verified_emails(user)}
+    if not domains:
+        return None
+    for organisation in Organisation.objects.filter(auto_join=True).exclude(join_domains=""):
+        if domains & set(organisation.domains) and membership_grants_access(organisation):
+            organisation_join(organisation=organisation, user=user)
+            return organisation
+    return None
+
+
+# Invitations -----------------------------------------------------------------------------
+
+
+def invitation_token(invitation: OrganisationInvitation) -> str:
+    return signing.dumps(invitation.pk, salt=INVITATION_SALT)
+
+
+def invitation_create(
+    *, organisation: Organisation, email: str, invited_by: User
+) -> OrganisationInvitation:
+    email = email.strip().lower()
+    if organisation.members.filter(user__email__iexact=email).exists():
+        raise TeamError(f"{email} already holds a seat.")
+    pending = organisation.invitations.filter(
+        email=email, accepted_at__isnull=True, revoked_at__isnull=True,
+        expires_at__gt=timezone.now(),
+    )  # fmt: skip
+    if pending.exists():
+        raise TeamError(f"{email} already has a pending invitation.")
+    invitation = OrganisationInvitation.objects.create(
+        organisation=organisation,
+        email=email,
+        invited_by=invited_by,
+        expires_at=timezone.now() + timedelta(days=INVITATION_DAYS),
+    )
+    from accounts.tasks import send_team_invitation
+
+    invitation_id = invitation.pk
+    transaction.on_commit(lambda: send_team_invitation.delay(invitation_id))
+    return invitation
+
+
+def invitation_from_token(token: str) -> OrganisationInvitation:
+    try:
+        invitation_id = signing.loads(token, salt=INVITATION_SALT)
+    except signing.BadSignature:
+        raise TeamError("This invitation link is not valid.") from None
+    invitation = (
+        OrganisationInvitation.objects.select_related("organisation", "invited_by")
+        .filter(pk=invitation_id)
+        .first()
+    )
+    if invitation is None or invitation.revoked_at is not None:
+        raise TeamError("This invitation was withdrawn.")
+    if invitation.accepted_at is not None:
+        raise TeamError("This invitation was already used.")
+    if invitation.expires_at <= timezone.now():
+        raise TeamError("This invitation has expired. Ask your team admin for a new one.")
+    return invitation
+
+
+def invitation_accept(*, token: str, user: User) -> OrganisationMember:
+    invitation = invitation_from_token(token)
+    if invitation.email not in _verified_emails(user):
+        raise TeamError(
+            f"This invitation is for {invitation.email}. Log in with that address (or add and "
+            "verify it on your account) to accept it."
+        )
+    with transaction.atomic():
+        locked = OrganisationInvitation.objects.select_for_update().get(pk=invitation.pk)
+        if locked.accepted_at is not None:
+            raise TeamError("This invitation was already used.")
+        seat = organisation_join(organisation=invitation.organisation, user=user)
+        locked.accepted_at = timezone.now()
+        locked.save(update_fields=["accepted_at"])
+    return seat
+
+
+# Administration --------------------------------------------------------------------------
+
+
+def _require_admin(organisation: Organisation, admin: User) -> None:
+    seat = admin_seat(admin)
+    if seat is None or seat.organisation_id != organisation.pk:
+        raise TeamError("Only this organisation's admins can do that.")
+
+
+def member_remove(*, organisation: Organisation, admin: User, member_id: int) -> None:
+    """Remove someone from the team: their access ends at once."""
+    _require_admin(organisation, admin)
+    member = organisation.members.filter(pk=member_id).select_related("user").first()
+    if member is None:
+        raise TeamError("That person is not on the team.")
+    if member.user_id == admin.pk:
+        raise TeamError("You cannot remove yourself; make someone else admin first.")
+    member.delete()
+
+
+def member_make_admin(*, organisation: Organisation, admin: User, member_id: int) -> None:
+    _require_admin(organisation, admin)
+    updated = organisation.members.filter(pk=member_id).update(is_admin=True)
+    if not updated:
+        raise TeamError("That person is not on the team.")
+
+
+def invitation_revoke(*, organisation: Organisation, admin: User, invitation_id: int) -> None:
+    _require_admin(organisation, admin)
+    organisation.invitations.filter(pk=invitation_id, accepted_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+
+
+def organisation_domains_update(
+    *, organisation: Organisation, admin: User, domains: str, auto_join: bool
+) -> None:
+    _require_admin(organisation, admin)
+    cleaned = []
+    for domain in domains.replace(" ", ",").split(","):
+        domain = domain.strip().lower().lstrip("@")
+        if not domain:
+            continue
+        if "." not in domain or not all(
+            part.isalnum() or "-" in part for part in domain.split(".")
+        ):
+            raise TeamError(f"{domain!r} is not an email domain such as example.com.")
+        cleaned.append(domain)
+    organisation.join_domains = ", ".join(dict.fromkeys(cleaned))
+    organisation.auto_join = auto_join and bool(cleaned)
+    organisation.save(update_fields=["join_domains", "auto_join", "updated_at"])
