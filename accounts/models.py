@@ -29,6 +29,13 @@ class User(AbstractBaseUser, PermissionsMixin):
         max_length=80, blank=True, help_text="Shown on reports and comments."
     )
     company = models.CharField(max_length=120, blank=True, help_text="Company affiliation.")
+    slug = models.SlugField(
+        max_length=80,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text="The author page address, /authors/<slug>/. Set when the user first authors.",
+    )
     is_staff = models.BooleanField(
         default=False, help_text="Editors and moderators: can use the admin and read everything."
     )
