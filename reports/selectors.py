@@ -1,6 +1,7 @@
 """Reads for the reader-facing pages. Each returns what a page shows in a fixed number of
 queries, whatever the number of reports, topics or citations."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.core.paginator import Page, Paginator
@@ -38,17 +39,20 @@ def body_html_for_reader(*, report: Report, reader: Reader, body: str) -> str | 
     return render_markdown(body) if can_read_body(reader, report) else None
 
 
-def related_reports(*, report: Report, limit: int = RELATED_LIMIT) -> list[Report]:
+def related_reports(
+    *, report: Report, exclude: Iterable[Report] = (), limit: int = RELATED_LIMIT
+) -> list[Report]:
     """Published reports sharing a topic or the kind: most shared topics first, then newest.
 
-    Uses the report's prefetched topics, so it costs one query.
+    Never the report itself, nor those in `exclude` (the page already lists its citing
+    reports). Uses the report's prefetched topics, so it costs one query.
     """
     topic_ids = [topic.pk for topic in report.topics.all()]
     return list(
         Report.objects.published()
         .without_body()
         .select_related("author")
-        .exclude(pk=report.pk)
+        .exclude(pk__in=[report.pk, *(other.pk for other in exclude)])
         .annotate(shared=Count("topics", filter=Q(topics__in=topic_ids), distinct=True))
         .filter(Q(shared__gt=0) | Q(kind=report.kind))
         .order_by("-shared", "-published_at", "-id")[:limit]

@@ -35,6 +35,7 @@ def report_detail(request: HttpRequest, slug: str) -> HttpResponse:
         raise Http404("No such report.")
     # The body stays in the database until the access rule says this reader may have it.
     body_html = report_body_html(report=report, reader=request.user)
+    citing = citing_reports_published(report=report)
     return render(
         request,
         "reports/report_detail.html",
@@ -42,8 +43,8 @@ def report_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "report": report,
             "teaser_html": render_markdown(report.teaser),
             "body_html": body_html,
-            "citing_reports": citing_reports_published(report=report),
-            "related_reports": related_reports(report=report),
+            "citing_reports": citing,
+            "related_reports": related_reports(report=report, exclude=citing),
             "json_ld": report_json_ld(report=report, body_included=body_html is not None),
         },
     )
