@@ -146,15 +146,15 @@ def _heading_anchors(state: StateCore) -> None:
             anchor, number = f"{base}-{number}", number + 1
         taken.add(anchor)
         token.attrSet("id", anchor)
-        (inline.children or []).append(
-            Token(
-                "html_inline",
-                "",
-                0,
-                content=f' <a class="heading-anchor" href="#{anchor}" '
-                'aria-label="Link to this section">#</a>',
-            )
-        )
+        children = inline.children or []
+        # The heading text itself links to its section, so the heading keeps its plain
+        # accessible name; a heading that already holds a link only gets the id.
+        if not any(child.type == "link_open" for child in children):
+            inline.children = [
+                Token("html_inline", "", 0, content=f'<a class="heading-anchor" href="#{anchor}">'),
+                *children,
+                Token("html_inline", "", 0, content="</a>"),
+            ]
 
 
 def _table_alignment(state: StateCore) -> None:
@@ -180,7 +180,7 @@ _ALLOWED_TAGS = {
     "s", "strong", "sub", "sup", "table", "tbody", "td", "th", "thead", "tr", "ul",
 }  # fmt: skip
 _ALLOWED_ATTRIBUTES = {
-    "a": {"href", "title", "aria-label"},
+    "a": {"href", "title"},
     "img": {"src", "alt", "title", "width", "height"},
     "ol": {"start"},
     "h2": {"id"},
@@ -194,7 +194,6 @@ _ALLOWED_CLASSES = {
     "th": {"align-right", "align-center"},
     "td": {"align-right", "align-center"},
 }
-_HEADING_ANCHOR = re.compile(r'<a class="heading-anchor"[^>]*>#</a>')
 
 
 def _only_allow_listed_frames(tag: str, attribute: str, value: str) -> str | None:
@@ -219,7 +218,7 @@ def render_markdown(source: str) -> str:
 
 def markdown_text(source: str) -> str:
     """Plain text of a Markdown fragment, for cards, feeds and meta descriptions."""
-    return " ".join(strip_tags(_HEADING_ANCHOR.sub("", render_markdown(source))).split())
+    return " ".join(strip_tags(render_markdown(source)).split())
 
 
 def link_targets(source: str) -> list[str]:

@@ -29,8 +29,15 @@ RESULTS_PER_PAGE = 10
 # ts_headline marks matches with these; they cannot occur in text typed into a form field,
 # so after escaping the snippet they are the only places a <mark> may go.
 _START, _STOP = "\x02", "\x03"
-_MARKDOWN_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
-_MARKDOWN_PUNCTUATION = re.compile(r"(?m)^\s{0,3}(?:#{1,6}|>|[-*+]|\d+\.)\s+|[*_`|]+")
+# ts_headline works on the Markdown source, and a fragment may start or end inside a link
+# or a table, so links keep their text, and half links, table rules and markup go.
+_MARKDOWN_CLEANUP = [
+    (re.compile(r"!?\[([^\]]*)\]\([^)]*\)"), r"\1"),
+    (re.compile(r"\]\([^)]*\)?"), " "),
+    (re.compile(r"\|?(?:\s*:?-{3,}:?\s*\|)+(?:\s*:?-{3,}:?)?"), " "),
+    (re.compile(r"(?m)^\s{0,3}(?:#{1,6}|>|[-*+]|\d+\.)\s+"), ""),
+    (re.compile(r"!?\[|[*_`|]+"), " "),
+]
 
 
 class SearchForm(forms.Form):
@@ -69,8 +76,9 @@ class SearchResult:
 def snippet_html(headline: str) -> SafeString:
     """A ts_headline result as safe HTML: Markdown punctuation dropped, text escaped, and
     only our own match markers turned into <mark>."""
-    text = _MARKDOWN_PUNCTUATION.sub("", _MARKDOWN_LINK.sub(r"\1", headline))
-    html = escape(" ".join(text.split()))
+    for pattern, replacement in _MARKDOWN_CLEANUP:
+        headline = pattern.sub(replacement, headline)
+    html = escape(" ".join(headline.split()))
     html = html.replace(_START, "<mark>").replace(_STOP, "</mark>")
     if html.count("<mark>") != html.count("</mark>"):
         html = html.replace("<mark>", "").replace("</mark>", "")

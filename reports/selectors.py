@@ -14,7 +14,7 @@ from reports.models import KIND_PLURALS, Report, ReportQuerySet
 from reports.rendering import render_markdown
 
 RELATED_LIMIT = 4
-HOME_LATEST = 6
+HOME_LATEST = 4
 HOME_PER_KIND = 3
 
 

@@ -131,7 +131,13 @@ def test_headings_get_unique_anchors_that_never_clash_with_page_ids():
     assert '<h2 id="results-2">' in html
     assert '<h2 id="main-2">' in html
     assert '<h3 id="测试结果">' in html
-    assert '<a class="heading-anchor" href="#results"' in html
+    assert (
+        '<h2 id="results"><a class="heading-anchor" href="#results" rel="noopener">Results</a></h2>'
+        in html
+    )
+    assert '<h2 id="see-x"><a href="/x" rel="noopener">See x</a></h2>' in render_markdown(
+        "## [See x](/x)"
+    )
 
 
 def test_tables_keep_column_alignment_as_classes_not_inline_styles():
