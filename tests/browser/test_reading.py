@@ -18,14 +18,16 @@ def demo_data(live_server):
     call_command("load_demo_data", stdout=None)
 
 
-def _phone_page(browser: Browser, storage_state=None) -> Page:
+def _phone_screenshots(browser: Browser, screenshot, shots: dict[str, str], storage_state=None):
+    """Open each url at 390 px, check nothing scrolls sideways, and save a screenshot."""
     context = browser.new_context(viewport=MOBILE, storage_state=storage_state)
-    return context.new_page()
-
-
-def _no_horizontal_scroll(page: Page) -> None:
-    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 0, f"page is {overflow}px wider than the viewport"
+    phone = context.new_page()
+    for name, url in shots.items():
+        phone.goto(url)
+        overflow = phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{url} is {overflow}px wider than a phone"
+        screenshot(name, target=phone)
+    context.close()
 
 
 def test_anonymous_reader_searches_opens_a_result_and_follows_a_citation(
@@ -51,14 +53,11 @@ def test_anonymous_reader_searches_opens_a_result_and_follows_a_citation(
     report_url = page.url
     screenshot("report-anonymous-desktop")
 
-    phone = _phone_page(browser)
-    phone.goto(report_url)
-    _no_horizontal_scroll(phone)
-    screenshot("report-anonymous-mobile", target=phone)
-    phone.goto(f"{live_server.url}/")
-    _no_horizontal_scroll(phone)
-    screenshot("home-mobile", target=phone)
-    phone.context.close()
+    _phone_screenshots(
+        browser,
+        screenshot,
+        {"report-anonymous-mobile": report_url, "home-mobile": f"{live_server.url}/"},
+    )
 
     first_citer = citations.locator(".card__title a").first
     citer_title = first_citer.inner_text()
@@ -79,12 +78,12 @@ def test_subscriber_reads_the_full_report_on_desktop_and_phone(
     expect(page.get_by_text("Subscribe to read the full report")).to_have_count(0)
     screenshot("report-subscriber-desktop")
 
-    phone = _phone_page(browser, storage_state=page.context.storage_state())
-    phone.goto(page.url)
-    expect(phone.locator(".report__body")).to_be_visible()
-    _no_horizontal_scroll(phone)
-    screenshot("report-subscriber-mobile", target=phone)
-    phone.goto(f"{live_server.url}/search/?q=inverter+efficiency")
-    _no_horizontal_scroll(phone)
-    screenshot("search-mobile", target=phone)
-    phone.context.close()
+    _phone_screenshots(
+        browser,
+        screenshot,
+        {
+            "report-subscriber-mobile": page.url,
+            "search-mobile": f"{live_server.url}/search/?q=inverter+efficiency",
+        },
+        storage_state=page.context.storage_state(),
+    )
