@@ -35,6 +35,13 @@ class User(AbstractBaseUser, PermissionsMixin):
     notify_on_reply = models.BooleanField(
         default=True, help_text="Email me when someone replies to my comment."
     )
+    slug = models.SlugField(
+        max_length=80,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text="The author page address, /authors/<slug>/. Set when the user first authors.",
+    )
     is_staff = models.BooleanField(
         default=False, help_text="Editors and moderators: can use the admin and read everything."
     )

@@ -1,11 +1,19 @@
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, JsonResponse
+from django.template.loader import render_to_string
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
+from django.views.decorators.http import require_POST
 
+from reports.authors import author_ensure_slug
+from reports.citations import citing_reports_any_status, report_sync_citations
 from reports.comments import comment_hide, comment_unhide
 from reports.models import Comment, CommentBan, CommentFlag, Report, Topic
+from reports.preview import report_preview_html
 from reports.publishing import report_publish
 
 
@@ -20,8 +28,8 @@ class ReportAdminForm(forms.ModelForm):
     class Meta:
         model = Report
         fields = [
-            "title", "slug", "kind", "topics", "author", "teaser", "body", "is_free", "status",
-            "publish_at",
+            "title", "slug", "kind", "topics", "author", "teaser", "body", "is_free",
+            "cover_image", "cover_alt", "status", "publish_at", "revision_note",
         ]  # fmt: skip
 
     def clean(self) -> dict:
@@ -31,32 +39,118 @@ class ReportAdminForm(forms.ModelForm):
         return cleaned
 
 
+class PreviewForm(forms.Form):
+    """The fields the live preview renders; anything else in the POST is ignored."""
+
+    title = forms.CharField(required=False)
+    teaser = forms.CharField(required=False, strip=False)
+    body = forms.CharField(required=False, strip=False)
+    is_free = forms.BooleanField(required=False)
+
+
 @admin.register(Report)
 class ReportAdmin(admin.ModelAdmin):
     form = ReportAdminForm
     list_display = ["title", "kind", "status", "is_free", "author", "published_at", "publish_at"]
-    list_filter = ["status", "kind", "is_free", "topics"]
-    search_fields = ["title", "slug", "teaser"]
+    list_filter = ["status", "kind", "is_free", "topics", "author"]
+    search_fields = ["title", "slug", "teaser", "author__display_name"]
     prepopulated_fields = {"slug": ["title"]}
     filter_horizontal = ["topics"]
     raw_id_fields = ["author"]
     date_hierarchy = "published_at"
-    readonly_fields = ["published_at", "created_at", "updated_at"]
+    readonly_fields = [
+        "published_at", "created_at", "updated_at", "revised_at", "preview", "possibly_affected",
+    ]  # fmt: skip
     list_select_related = ["author"]
     actions = ["publish_now"]
     fieldsets = [
         (None, {"fields": ["title", "slug", "kind", "topics", "author"]}),
-        ("Text", {"fields": ["teaser", "body", "is_free"]}),
+        ("Text", {"fields": ["teaser", "body", "is_free", "preview"]}),
+        ("Cover image", {"fields": ["cover_image", "cover_alt"]}),
         ("Publication", {"fields": ["status", "publish_at", "published_at", "updated_at"]}),
+        (
+            "Revision",
+            {
+                "fields": ["revision_note", "revised_at", "possibly_affected"],
+                "description": "Record a public note when a published report changes in "
+                "substance. Reports that cite this one are listed: they may need a look too.",
+            },
+        ),
     ]
+
+    def get_urls(self) -> list[URLPattern]:
+        preview = path(
+            "preview/",
+            self.admin_site.admin_view(require_POST(self.preview_view)),
+            name="reports_report_preview",
+        )
+        return [preview, *super().get_urls()]
+
+    def preview_view(self, request: HttpRequest) -> JsonResponse:
+        if not (self.has_change_permission(request) or self.has_add_permission(request)):
+            return JsonResponse({"error": "Not allowed."}, status=403)
+        form = PreviewForm(request.POST)
+        form.is_valid()
+        report = Report(**form.cleaned_data)
+        return JsonResponse(report_preview_html(request=request, report=report))
+
+    @admin.display(description="Live preview")
+    def preview(self, obj: Report | None) -> SafeString:
+        report = obj or Report(teaser="", body="")
+        return mark_safe(  # noqa: S308 - our template, sanitized Markdown
+            render_to_string(
+                "admin/reports/report/preview_panes.html",
+                {"panes": report_preview_html(request=None, report=report)},
+            )
+        )
+
+    @admin.display(description="Reports citing this one (possibly affected)")
+    def possibly_affected(self, obj: Report | None) -> str:
+        citing = citing_reports_any_status(report=obj) if obj and obj.pk else []
+        if not citing:
+            return "No report cites this one."
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join(
+                "",
+                '<li><a href="{}">{}</a> ({})</li>',
+                (
+                    (
+                        reverse("admin:reports_report_change", args=[report.pk]),
+                        report.title,
+                        report.get_status_display(),
+                    )
+                    for report in citing
+                ),
+            ),
+        )
 
     def save_model(self, request: HttpRequest, obj: Report, form: forms.ModelForm, change: bool):
         if not change and obj.author_id is None:
             obj.author = request.user
+        revised = change and "revision_note" in form.changed_data and bool(obj.revision_note)
+        if revised:
+            obj.revised_at = timezone.now()
         super().save_model(request, obj, form, change)
+        if obj.author is not None:
+            author_ensure_slug(user=obj.author)
+        report_sync_citations(report=obj)
         if obj.status == Report.Status.PUBLISHED and obj.published_at is None:
             report_publish(report_id=obj.pk)
             obj.refresh_from_db()
+        if revised:
+            self._warn_citing_reports(request, obj)
+
+    def _warn_citing_reports(self, request: HttpRequest, obj: Report) -> None:
+        citing = citing_reports_any_status(report=obj)
+        if citing:
+            titles = "; ".join(report.title for report in citing)
+            self.message_user(
+                request,
+                f"Revision recorded. {len(citing)} report(s) cite this one and may be "
+                f"affected: {titles}.",
+                messages.WARNING,
+            )
 
     @admin.action(description="Publish selected reports now")
     def publish_now(self, request: HttpRequest, queryset: QuerySet[Report]) -> None:

@@ -1,9 +1,34 @@
 from datetime import datetime
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import CombinedSearchVector, SearchVector
+from django.core.exceptions import ValidationError
+from django.core.validators import FileExtensionValidator
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
+
+SEARCH_CONFIG = "english"
+COVER_MAX_BYTES = 8 * 1024 * 1024
+
+
+def search_vector() -> CombinedSearchVector:
+    """Title, teaser and body weighted A, B and C.
+
+    The functional GIN index in `Report.Meta` is built from this same expression; PostgreSQL
+    uses the index only when a query repeats the expression exactly, so both call this.
+    """
+    return (
+        SearchVector("title", weight="A", config=SEARCH_CONFIG)
+        + SearchVector("teaser", weight="B", config=SEARCH_CONFIG)
+        + SearchVector("body", weight="C", config=SEARCH_CONFIG)
+    )
+
+
+def validate_cover_size(file: object) -> None:
+    if getattr(file, "size", 0) > COVER_MAX_BYTES:
+        raise ValidationError(f"A cover image may be at most {COVER_MAX_BYTES // 2**20} MB.")
 
 
 class Topic(models.Model):
@@ -33,6 +58,15 @@ class ReportQuerySet(models.QuerySet["Report"]):
             .prefetch_related("topics")
             .order_by("-published_at", "-id")
         )
+
+    def for_topic(self, topic: "Topic") -> "ReportQuerySet":
+        return self.filter(topics=topic)
+
+    def of_kind(self, kind: str) -> "ReportQuerySet":
+        return self.filter(kind=kind)
+
+    def by_author(self, author: models.Model) -> "ReportQuerySet":
+        return self.filter(author=author)
 
 
 class Report(models.Model):
@@ -74,6 +108,31 @@ class Report(models.Model):
     published_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Visible comments, kept exact in the same transaction as every comment change.
     comment_count = models.PositiveIntegerField(default=0, editable=False)
+    cover_image = models.ImageField(
+        upload_to="covers/%Y/%m/",
+        width_field="cover_width",
+        height_field="cover_height",
+        blank=True,
+        validators=[
+            FileExtensionValidator(["jpg", "jpeg", "png", "webp"]),
+            validate_cover_size,
+        ],
+        help_text="JPEG, PNG or WebP, at most 8 MB. Shown above the teaser and in link previews.",
+    )
+    cover_width = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    cover_height = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    cover_alt = models.CharField(
+        "cover alt text",
+        max_length=300,
+        blank=True,
+        help_text="Describe what the image shows for readers who cannot see it.",
+    )
+    revision_note = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text='Public: what changed, shown next to "Updated". Saving a new note dates it.',
+    )
+    revised_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -84,6 +143,7 @@ class Report(models.Model):
         indexes = [
             models.Index(fields=["status", "-published_at"], name="report_status_published"),
             models.Index(fields=["status", "publish_at"], name="report_status_publish_at"),
+            GinIndex(search_vector(), name="report_search"),
         ]
 
     def __str__(self) -> str:
@@ -91,6 +151,10 @@ class Report(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("reports:detail", kwargs={"slug": self.slug})
+
+    def clean(self) -> None:
+        if self.cover_image and not self.cover_alt.strip():
+            raise ValidationError({"cover_alt": "A cover image needs alt text."})
 
     @property
     def is_published(self) -> bool:
@@ -179,3 +243,36 @@ class CommentBan(models.Model):
 
     def is_active(self, *, now: datetime | None = None) -> bool:
         return self.until is None or self.until > (now or timezone.now())
+
+
+KIND_PLURALS = {
+    Report.Kind.TEST: "Tests",
+    Report.Kind.SHOOTOUT: "Shootouts",
+    Report.Kind.INVESTIGATION: "Investigations",
+    Report.Kind.GUIDE: "Guides",
+    Report.Kind.NEWS: "News",
+    Report.Kind.SHOW: "Shows",
+}
+
+
+class Citation(models.Model):
+    """One report linking to another, derived from the links in its teaser and body.
+
+    Rows are rewritten by `reports.citations.report_sync_citations` whenever a report is
+    saved through the admin or the demo loader; nobody edits them by hand.
+    """
+
+    citing = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="citations_made")
+    cited = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="citations_received")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["citing", "cited"], name="citation_unique"),
+            models.CheckConstraint(
+                condition=~models.Q(citing=models.F("cited")), name="citation_not_self"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.citing_id} cites {self.cited_id}"

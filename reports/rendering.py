@@ -2,24 +2,204 @@
 
 markdown-it-py parses with raw HTML switched off, then nh3 cleans the output against an
 allow-list, so editor content can never carry scripts, event handlers or foreign frames.
+Our own additions (heading anchors, figures with captions, privacy-enhanced video embeds)
+are produced as parser tokens and pass the same sanitizer; the only frames nh3 keeps are
+those whose address matches the embed allow-list exactly.
 """
 
+import re
+from collections.abc import Iterator
+from urllib.parse import parse_qs, urlsplit
+
 import nh3
+from django.utils.html import escape, strip_tags
+from django.utils.text import slugify
 from markdown_it import MarkdownIt
+from markdown_it.rules_core import StateCore
+from markdown_it.token import Token
+
+# Ids the page itself uses; a heading called "Main" must not steal the skip link's target.
+RESERVED_IDS = frozenset({"main", "report-body", "paywall-title", "citations", "related"})
+
+_YOUTUBE_ID = re.compile(r"[A-Za-z0-9_-]{11}")
+_VIMEO_ID = re.compile(r"[0-9]{1,12}")
+_VIMEO_HASH = re.compile(r"[0-9a-f]{6,20}")
+_ALLOWED_FRAME_SRC = re.compile(
+    r"https://www\.youtube-nocookie\.com/embed/[A-Za-z0-9_-]{11}"
+    r"|https://player\.vimeo\.com/video/[0-9]{1,12}\?dnt=1(?:&h=[0-9a-f]{6,20})?"
+)
+_YOUTUBE_HOSTS = {"youtube.com", "www.youtube.com", "m.youtube.com", "youtube-nocookie.com",
+                  "www.youtube-nocookie.com"}  # fmt: skip
+_VIMEO_HOSTS = {"vimeo.com", "www.vimeo.com", "player.vimeo.com"}
+
+
+def video_embed(url: str) -> tuple[str, str, str] | None:
+    """(provider, privacy-enhanced frame address, canonical watch address) or None.
+
+    Only YouTube and Vimeo addresses whose ids have the expected shape qualify; anything
+    else stays ordinary text.
+    """
+    try:
+        parts = urlsplit(url.strip().removeprefix("<").removesuffix(">"))
+    except ValueError:
+        return None
+    if parts.scheme not in {"http", "https"}:
+        return None
+    host = (parts.hostname or "").lower()
+    segments = [segment for segment in parts.path.split("/") if segment]
+    video_id = None
+    if host == "youtu.be" and len(segments) == 1:
+        video_id = segments[0]
+    elif host in _YOUTUBE_HOSTS and segments == ["watch"]:
+        video_id = parse_qs(parts.query).get("v", [""])[0]
+    elif (
+        host in _YOUTUBE_HOSTS and len(segments) == 2 and segments[0] in {"embed", "shorts", "live"}
+    ):
+        video_id = segments[1]
+    if video_id is not None:
+        if not _YOUTUBE_ID.fullmatch(video_id):
+            return None
+        return (
+            "YouTube",
+            f"https://www.youtube-nocookie.com/embed/{video_id}",
+            f"https://www.youtube.com/watch?v={video_id}",
+        )
+    if host in _VIMEO_HOSTS:
+        if host == "player.vimeo.com" and segments[:1] == ["video"]:
+            segments = segments[1:]
+        if not segments or not _VIMEO_ID.fullmatch(segments[0]) or len(segments) > 2:
+            return None
+        unlisted = segments[1] if len(segments) == 2 else parse_qs(parts.query).get("h", [""])[0]
+        if unlisted and not _VIMEO_HASH.fullmatch(unlisted):
+            return None
+        src = f"https://player.vimeo.com/video/{segments[0]}?dnt=1"
+        watch = f"https://vimeo.com/{segments[0]}"
+        if unlisted:
+            src += f"&h={unlisted}"
+            watch += f"/{unlisted}"
+        return ("Vimeo", src, watch)
+    return None
+
+
+def _embed_html(provider: str, src: str, watch: str) -> str:
+    return (
+        '<figure class="embed">'
+        f'<iframe src="{escape(src)}" title="{provider} video" loading="lazy" '
+        'allow="fullscreen; picture-in-picture; encrypted-media" allowfullscreen '
+        'referrerpolicy="strict-origin-when-cross-origin" '
+        'sandbox="allow-scripts allow-same-origin allow-presentation allow-popups">'
+        "</iframe>"
+        f'<figcaption><a href="{escape(watch)}">Watch on {provider}</a></figcaption>'
+        "</figure>\n"
+    )
+
+
+def _paragraphs(tokens: list[Token]) -> Iterator[int]:
+    """Indexes of the inline token of each paragraph (paragraph_open sits just before it)."""
+    for index, token in enumerate(tokens):
+        if (
+            token.type == "inline"
+            and 0 < index < len(tokens) - 1
+            and tokens[index - 1].type == "paragraph_open"
+            and not tokens[index - 1].hidden
+        ):
+            yield index
+
+
+def _embeds_and_figures(state: StateCore) -> None:
+    tokens = state.tokens
+    for index in reversed(list(_paragraphs(tokens))):
+        inline = tokens[index]
+        children = inline.children or []
+        embed = video_embed(inline.content) if "\n" not in inline.content.strip() else None
+        if embed is not None and all(
+            c.type in {"text", "link_open", "link_close"} for c in children
+        ):
+            block = Token("html_block", "", 0, content=_embed_html(*embed))
+            tokens[index - 1 : index + 2] = [block]
+            continue
+        if len(children) == 1 and children[0].type == "image" and children[0].attrGet("title"):
+            caption = Token("text", "", 0, content=str(children[0].attrGet("title")))
+            tokens[index - 1 : index + 2] = [
+                Token("figure_open", "figure", 1, block=True),
+                inline,
+                Token("figcaption_open", "figcaption", 1, block=True),
+                Token("inline", "", 0, children=[caption], content=caption.content),
+                Token("figcaption_close", "figcaption", -1, block=True),
+                Token("figure_close", "figure", -1, block=True),
+            ]
+
+
+def _heading_anchors(state: StateCore) -> None:
+    taken = set(RESERVED_IDS)
+    tokens = state.tokens
+    for index, token in enumerate(tokens):
+        if token.type != "heading_open" or token.tag not in {"h2", "h3", "h4"}:
+            continue
+        inline = tokens[index + 1]
+        text = "".join(
+            c.content for c in inline.children or [] if c.type in {"text", "code_inline"}
+        )
+        base = slugify(text, allow_unicode=True)[:60] or "section"
+        anchor, number = base, 2
+        while anchor in taken:
+            anchor, number = f"{base}-{number}", number + 1
+        taken.add(anchor)
+        token.attrSet("id", anchor)
+        children = inline.children or []
+        # The heading text itself links to its section, so the heading keeps its plain
+        # accessible name; a heading that already holds a link only gets the id.
+        if not any(child.type == "link_open" for child in children):
+            inline.children = [
+                Token("html_inline", "", 0, content=f'<a class="heading-anchor" href="#{anchor}">'),
+                *children,
+                Token("html_inline", "", 0, content="</a>"),
+            ]
+
+
+def _table_alignment(state: StateCore) -> None:
+    """Column alignment as classes: our CSP forbids the inline styles markdown-it emits."""
+    for token in state.tokens:
+        style = token.attrGet("style") if token.type in {"th_open", "td_open"} else None
+        if style:
+            token.attrs.pop("style")
+            align = str(style).removeprefix("text-align:")
+            if align in {"right", "center"}:
+                token.attrSet("class", f"align-{align}")
+
 
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": True})
 _markdown.enable(["table", "strikethrough"])
+_markdown.core.ruler.push("embeds_and_figures", _embeds_and_figures)
+_markdown.core.ruler.push("heading_anchors", _heading_anchors)
+_markdown.core.ruler.push("table_alignment", _table_alignment)
 
 _ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "caption", "code", "del", "em", "figcaption",
-    "figure", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "li", "ol", "p", "pre", "s",
-    "strong", "sub", "sup", "table", "tbody", "td", "th", "thead", "tr", "ul",
+    "figure", "h2", "h3", "h4", "h5", "h6", "hr", "i", "iframe", "img", "li", "ol", "p", "pre",
+    "s", "strong", "sub", "sup", "table", "tbody", "td", "th", "thead", "tr", "ul",
 }  # fmt: skip
 _ALLOWED_ATTRIBUTES = {
     "a": {"href", "title"},
     "img": {"src", "alt", "title", "width", "height"},
     "ol": {"start"},
+    "h2": {"id"},
+    "h3": {"id"},
+    "h4": {"id"},
+    "iframe": {"src", "title", "loading", "allow", "allowfullscreen", "referrerpolicy", "sandbox"},
 }
+_ALLOWED_CLASSES = {
+    "a": {"heading-anchor"},
+    "figure": {"embed"},
+    "th": {"align-right", "align-center"},
+    "td": {"align-right", "align-center"},
+}
+
+
+def _only_allow_listed_frames(tag: str, attribute: str, value: str) -> str | None:
+    if tag == "iframe" and attribute == "src" and not _ALLOWED_FRAME_SRC.fullmatch(value):
+        return None
+    return value
 
 
 def render_markdown(source: str) -> str:
@@ -28,6 +208,8 @@ def render_markdown(source: str) -> str:
         html,
         tags=_ALLOWED_TAGS,
         attributes=_ALLOWED_ATTRIBUTES,
+        allowed_classes=_ALLOWED_CLASSES,
+        attribute_filter=_only_allow_listed_frames,
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener",
         set_tag_attribute_values={"img": {"loading": "lazy", "decoding": "async"}},
@@ -60,3 +242,18 @@ def render_comment(source: str) -> str:
         url_schemes={"http", "https", "mailto"},
         link_rel="nofollow ugc noopener",
     )
+
+
+def markdown_text(source: str) -> str:
+    """Plain text of a Markdown fragment, for cards, feeds and meta descriptions."""
+    return " ".join(strip_tags(render_markdown(source)).split())
+
+
+def link_targets(source: str) -> list[str]:
+    """Every link address in a Markdown fragment, in order (for citations)."""
+    hrefs = []
+    for token in _markdown.parse(source):
+        for child in token.children or []:
+            if child.type == "link_open" and child.attrGet("href"):
+                hrefs.append(str(child.attrGet("href")))
+    return hrefs

@@ -1,6 +1,8 @@
+from django.contrib.sitemaps.views import sitemap
 from django.urls import path
 
-from reports import comment_views, views
+from reports import comment_views, feeds, views
+from reports.sitemaps import SITEMAPS
 
 app_name = "reports"
 
@@ -23,4 +25,16 @@ urlpatterns = [
         {"action": "unhide"},
         name="comment_unhide",
     ),
+    path("topics/<slug:slug>/", views.topic_detail, name="topic"),
+    path("kinds/<slug:kind>/", views.kind_detail, name="kind"),
+    path("authors/<slug:slug>/", views.author_detail, name="author"),
+    path("search/", views.search, name="search"),
+    path("feed/", feeds.ReportsFeed(), name="feed"),
+    path("feed/topics/<slug:slug>/", feeds.TopicFeed(), name="topic-feed"),
+    path("feed/kinds/<slug:kind>/", feeds.KindFeed(), name="kind-feed"),
+    path("feed/atom/", feeds.AtomReportsFeed(), name="atom"),
+    path("feed/atom/topics/<slug:slug>/", feeds.AtomTopicFeed(), name="topic-atom"),
+    path("feed/atom/kinds/<slug:kind>/", feeds.AtomKindFeed(), name="kind-atom"),
+    path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
+    path("robots.txt", views.robots_txt, name="robots"),
 ]

@@ -1,36 +1,44 @@
 from django.conf import settings
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.views.decorators.http import require_safe
 
 from reports.access import can_read_body
+from reports.citations import citing_reports_published
 from reports.comments import MAX_LENGTH, can_post_comment, comment_thread_for_reader
-from reports.models import Report
+from reports.models import KIND_PLURALS, Report, Topic
 from reports.rendering import render_markdown
+from reports.search import SearchForm, search_reports
+from reports.selectors import (
+    author_by_slug,
+    front_page,
+    paginate,
+    related_reports,
+    report_body_html,
+    report_for_reader,
+)
+from reports.sharing import report_json_ld
 
 
 @require_safe
 def home(request: HttpRequest) -> HttpResponse:
-    reports = Report.objects.published().for_listing()
-    page = Paginator(reports, settings.REPORTS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "reports/home.html", {"page": page})
+    return render(
+        request,
+        "reports/home.html",
+        {"front": front_page(), "topics": Topic.objects.all(), "is_home": True},
+    )
 
 
 @require_safe
 def report_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    # The body stays in the database until the access rule says this reader may have it.
-    reports = Report.objects.without_body().select_related("author").prefetch_related("topics")
-    if not request.user.is_staff:
-        reports = reports.published()
-    report = reports.filter(slug=slug).first()
+    report = report_for_reader(slug=slug, reader=request.user)
     if report is None:
         raise Http404("No such report.")
+    # The body stays in the database until the access rule says this reader may have it.
+    body_html = report_body_html(report=report, reader=request.user)
+    citing = citing_reports_published(report=report)
     entitled = can_read_body(request.user, report)
-    body_html = None
-    if entitled:
-        body = Report.objects.values_list("body", flat=True).get(pk=report.pk)
-        body_html = render_markdown(body)
     return render(
         request,
         "reports/report_detail.html",
@@ -40,6 +48,9 @@ def report_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "body_html": body_html,
             "entitled": entitled,
             **comments_context(request, report),
+            "citing_reports": citing,
+            "related_reports": related_reports(report=report, exclude=citing),
+            "json_ld": report_json_ld(report=report, body_included=body_html is not None),
         },
     )
 
@@ -52,3 +63,79 @@ def comments_context(request: HttpRequest, report: Report) -> dict[str, object]:
         "reply_to": int(reply_to) if reply_to.isdigit() and len(reply_to) < 12 else None,
         "comment_max_length": MAX_LENGTH,
     }
+
+
+def _listing_page(request: HttpRequest, reports, **context: object) -> HttpResponse:
+    page = paginate(
+        reports, page_number=request.GET.get("page"), per_page=settings.REPORTS_PER_PAGE
+    )
+    return render(request, "reports/report_list.html", {"page": page, **context})
+
+
+@require_safe
+def topic_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    topic = get_object_or_404(Topic, slug=slug)
+    return _listing_page(
+        request,
+        Report.objects.published().for_topic(topic),
+        title=topic.name,
+        description=topic.description,
+        label="Topic",
+        rss_url=reverse("reports:topic-feed", kwargs={"slug": topic.slug}),
+        atom_url=reverse("reports:topic-atom", kwargs={"slug": topic.slug}),
+    )
+
+
+@require_safe
+def kind_detail(request: HttpRequest, kind: str) -> HttpResponse:
+    if kind not in Report.Kind.values:
+        raise Http404("No such kind of report.")
+    return _listing_page(
+        request,
+        Report.objects.published().of_kind(kind),
+        title=KIND_PLURALS[kind],
+        label="Kind",
+        rss_url=reverse("reports:kind-feed", kwargs={"kind": kind}),
+        atom_url=reverse("reports:kind-atom", kwargs={"kind": kind}),
+    )
+
+
+@require_safe
+def author_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    author = author_by_slug(slug=slug)
+    if author is None:
+        raise Http404("No such author.")
+    return _listing_page(
+        request,
+        Report.objects.published().by_author(author),
+        title=author.display_name or str(author),
+        description=author.company,
+        label="Author",
+    )
+
+
+@require_safe
+def search(request: HttpRequest) -> HttpResponse:
+    form = SearchForm(request.GET or None)
+    page = None
+    if form.is_valid() and form.cleaned_data["q"]:
+        page = search_reports(
+            text=form.cleaned_data["q"],
+            reader=request.user,
+            kind=form.cleaned_data["kind"] or None,
+            topic=form.cleaned_data["topic"],
+            page_number=request.GET.get("page"),
+        )
+    return render(request, "reports/search.html", {"form": form, "page": page})
+
+
+@require_safe
+def robots_txt(request: HttpRequest) -> HttpResponse:
+    lines = [
+        "User-agent: *",
+        "Disallow: /admin/",
+        "Disallow: /accounts/",
+        "Disallow: /search/",
+        f"Sitemap: {settings.SITE_URL}/sitemap.xml",
+    ]
+    return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")

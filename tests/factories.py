@@ -5,7 +5,7 @@ from allauth.account.models import EmailAddress
 from django.utils import timezone
 
 from accounts.models import Membership, User
-from reports.models import Report, Topic
+from reports.models import Citation, Report, Topic
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -56,9 +56,19 @@ class ReportFactory(factory.django.DjangoModelFactory):
     body = "## Findings\n\nThe subscriber-only findings."
     status = Report.Status.PUBLISHED
     published_at = factory.LazyFunction(lambda: timezone.now() - timedelta(hours=1))
-    author = factory.SubFactory(UserFactory, is_staff=True)
+    author = factory.SubFactory(
+        UserFactory, is_staff=True, slug=factory.Sequence(lambda n: f"author-{n}")
+    )
 
     @factory.post_generation
     def topics(self, create: bool, extracted: list[Topic] | None, **kwargs: object) -> None:
         if create and extracted:
             self.topics.set(extracted)
+
+
+class CitationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Citation
+
+    citing = factory.SubFactory(ReportFactory)
+    cited = factory.SubFactory(ReportFactory)

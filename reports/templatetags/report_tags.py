@@ -1,13 +1,21 @@
+import json
 from datetime import datetime
 
 from django import template
+from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
-from django.utils.html import strip_tags
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 
-from reports.rendering import render_markdown
+from reports.models import KIND_PLURALS
+from reports.rendering import markdown_text
 
 register = template.Library()
+
+# The characters that could close or confuse a <script> element, as JSON escapes
+# (the same set Django's json_script uses).
+_SCRIPT_ESCAPES = {ord("<"): "\\u003C", ord(">"): "\\u003E", ord("&"): "\\u0026"}
 
 
 @register.filter
@@ -32,4 +40,25 @@ def published_date(value: datetime | None) -> str:
 @register.filter
 def teaser_text(markdown_source: str) -> str:
     """The teaser as plain text for cards and descriptions (no Markdown punctuation)."""
-    return strip_tags(render_markdown(markdown_source)).strip()
+    return markdown_text(markdown_source)
+
+
+@register.simple_tag(takes_context=True)
+def json_ld(context: template.Context, data: dict) -> SafeString:
+    """Structured data as an escaped `application/ld+json` block.
+
+    Browsers never execute this type, but it carries the request's CSP nonce anyway so a
+    stricter future policy (or an over-eager proxy) cannot drop it.
+    """
+    payload = json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False).translate(_SCRIPT_ESCAPES)
+    return format_html(
+        '<script type="application/ld+json" nonce="{}">{}</script>',
+        context.get("csp_nonce", ""),
+        mark_safe(payload),  # noqa: S308 - JSON with <, > and & escaped above
+    )
+
+
+@register.simple_tag
+def report_kinds() -> list[tuple[str, str]]:
+    """(kind, plural label) pairs for the section navigation."""
+    return [(str(kind), label) for kind, label in KIND_PLURALS.items()]

@@ -140,5 +140,5 @@ def test_report_page_queries_are_bounded(
     report = ReportFactory(topics=TopicFactory.create_batch(topic_count))
     ReportFactory.create_batch(20)
 
-    with django_assert_max_num_queries(7):
+    with django_assert_max_num_queries(10):
         _get(client, report.get_absolute_url())

@@ -13,7 +13,9 @@ from django.utils import timezone
 
 from accounts.models import Membership, User
 from reports import demo_content
-from reports.models import Report, Topic
+from reports.authors import author_ensure_slug
+from reports.citations import report_sync_citations
+from reports.models import Citation, Report, Topic
 
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - printed by `make run` for local logins
 PERSONAS = [
@@ -53,6 +55,7 @@ class Command(BaseCommand):
             )[0]
             for item in demo_content.TOPICS
         }
+        reports = []
         for item in demo_content.REPORTS:
             fields = {
                 "title": item["title"],
@@ -72,10 +75,16 @@ class Command(BaseCommand):
                 },
             )
             report.topics.set([topics[slug] for slug in item["topics"]])
+            reports.append(report)
+        for email in AUTHOR_EMAILS.values():
+            author_ensure_slug(user=users[email])
+        # After every report exists, so links to reports later in the list resolve too.
+        for report in reports:
+            report_sync_citations(report=report)
         self.stdout.write(
             self.style.SUCCESS(
-                f"Demo data ready: {len(demo_content.REPORTS)} reports, {len(topics)} topics, "
-                f"{len(PERSONAS)} accounts."
+                f"Demo data ready: {len(reports)} reports, {len(topics)} topics, "
+                f"{len(PERSONAS)} accounts, {Citation.objects.count()} citations."
             )
         )
 

@@ -1,0 +1,41 @@
+"""The admin's live preview: the report's text as an anonymous reader and as a subscriber
+would see it, rendered by the same template partial, Markdown pipeline and access rule as
+the report page. Nothing is saved."""
+
+from django.contrib.auth.models import AnonymousUser
+from django.http import HttpRequest
+from django.template.loader import render_to_string
+
+from accounts.models import Membership, User
+from reports.access import Reader
+from reports.models import Report
+from reports.rendering import render_markdown
+from reports.selectors import body_html_for_reader
+
+PREVIEW_TEMPLATE = "reports/report_detail.html#report_text"
+
+
+def preview_subscriber() -> User:
+    """An unsaved reader whose (unsaved) membership is active: a subscriber, as the access
+    rule sees one, without touching the database."""
+    reader = User(email="subscriber@preview.invalid", display_name="Preview subscriber")
+    reader.membership = Membership(status=Membership.Status.ACTIVE)
+    return reader
+
+
+def report_preview_html(*, request: HttpRequest, report: Report) -> dict[str, str]:
+    readers: dict[str, Reader] = {"anonymous": AnonymousUser(), "subscriber": preview_subscriber()}
+    teaser_html = render_markdown(report.teaser)
+    return {
+        name: render_to_string(
+            PREVIEW_TEMPLATE,
+            {
+                "report": report,
+                "user": reader,
+                "teaser_html": teaser_html,
+                "body_html": body_html_for_reader(report=report, reader=reader, body=report.body),
+            },
+            request=request,
+        )
+        for name, reader in readers.items()
+    }

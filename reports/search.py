@@ -1,0 +1,177 @@
+"""Full-text search over published reports.
+
+PostgreSQL ranks matches on title (weight A), teaser (B) and body (C) and highlights them
+with ts_headline. A snippet is built from the teaser; only for reports the access rule lets
+this reader read is it built from the body as well, in a separate query restricted to
+those ids, so body text is never even fetched for anyone else. SQLite (`make run`) gets a
+plain substring match and teaser excerpts.
+"""
+
+import re
+from dataclasses import dataclass
+
+from django import forms
+from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
+from django.core.paginator import Page, Paginator
+from django.db import connection
+from django.db.models import Q, TextField, Value
+from django.db.models.functions import Concat
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.text import Truncator
+
+from reports.access import Reader, can_read_body
+from reports.models import SEARCH_CONFIG, Report, ReportQuerySet, Topic, search_vector
+from reports.rendering import markdown_text
+
+MAX_QUERY_LENGTH = 200
+RESULTS_PER_PAGE = 10
+# ts_headline marks matches with these; they cannot occur in text typed into a form field,
+# so after escaping the snippet they are the only places a <mark> may go.
+_START, _STOP = "\x02", "\x03"
+# ts_headline works on the Markdown source, and a fragment may start or end inside a link
+# or a table, so links keep their text, and half links, table rules and markup go.
+_MARKDOWN_CLEANUP = [
+    (re.compile(r"!?\[([^\]]*)\]\([^)]*\)"), r"\1"),
+    (re.compile(r"\]\([^)]*\)?"), " "),
+    (re.compile(r"\|?(?:\s*:?-{3,}:?\s*\|)+(?:\s*:?-{3,}:?)?"), " "),
+    (re.compile(r"(?m)^\s{0,3}(?:#{1,6}|>|[-*+]|\d+\.)\s+"), ""),
+    (re.compile(r"!?\[|[*_`|]+"), " "),
+]
+
+
+class SearchForm(forms.Form):
+    q = forms.CharField(
+        label="Search reports",
+        max_length=MAX_QUERY_LENGTH,
+        required=False,
+        error_messages={"max_length": f"Please keep searches under {MAX_QUERY_LENGTH} characters."},
+    )
+    kind = forms.ChoiceField(
+        choices=[("", "All kinds"), *Report.Kind.choices],
+        required=False,
+        error_messages={"invalid_choice": "There is no such kind of report."},
+    )
+    topic = forms.ModelChoiceField(
+        Topic.objects.all(),
+        to_field_name="slug",
+        required=False,
+        empty_label="All topics",
+        error_messages={"invalid_choice": "There is no such topic."},
+    )
+
+    def clean_q(self) -> str:
+        query = " ".join(self.cleaned_data["q"].split())
+        if query and not any(character.isalnum() for character in query):
+            raise forms.ValidationError("Please search for at least one word or number.")
+        return query
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    report: Report
+    snippet: SafeString
+
+
+def snippet_html(headline: str) -> SafeString:
+    """A ts_headline result as safe HTML: Markdown punctuation dropped, text escaped, and
+    only our own match markers turned into <mark>."""
+    for pattern, replacement in _MARKDOWN_CLEANUP:
+        headline = pattern.sub(replacement, headline)
+    html = escape(" ".join(headline.split()))
+    html = html.replace(_START, "<mark>").replace(_STOP, "</mark>")
+    if html.count("<mark>") != html.count("</mark>"):
+        html = html.replace("<mark>", "").replace("</mark>", "")
+    return mark_safe(html)  # noqa: S308 - escaped above; the only tags are our markers
+
+
+def _headline(expression: object, query: SearchQuery) -> SearchHeadline:
+    return SearchHeadline(
+        expression,
+        query,
+        config=SEARCH_CONFIG,
+        start_sel=_START,
+        stop_sel=_STOP,
+        max_words=30,
+        min_words=12,
+        max_fragments=2,
+        fragment_delimiter=" … ",
+    )
+
+
+def _filtered(*, kind: str | None, topic: Topic | None) -> ReportQuerySet:
+    reports = Report.objects.published().without_body().select_related("author")
+    if kind:
+        reports = reports.of_kind(kind)
+    if topic:
+        reports = reports.for_topic(topic)
+    return reports
+
+
+def _postgres_page(
+    *, text: str, reports: ReportQuerySet, reader: Reader, page_number: str | None
+) -> Page:
+    query = SearchQuery(text, search_type="websearch", config=SEARCH_CONFIG)
+    matches = (
+        reports.alias(document=search_vector())
+        .filter(document=query)
+        .annotate(
+            rank=SearchRank(search_vector(), query),
+            teaser_headline=_headline("teaser", query),
+        )
+        .order_by("-rank", "-published_at", "-id")
+    )
+    page = Paginator(matches, RESULTS_PER_PAGE).get_page(page_number)
+    entitled = [report.pk for report in page.object_list if can_read_body(reader, report)]
+    body_headlines = {}
+    if entitled:
+        body_headlines = dict(
+            Report.objects.filter(pk__in=entitled)
+            .annotate(
+                headline=_headline(
+                    Concat("teaser", Value("\n\n"), "body", output_field=TextField()), query
+                )
+            )
+            .values_list("pk", "headline")
+        )
+    page.object_list = [
+        SearchResult(
+            report=report,
+            snippet=snippet_html(body_headlines.get(report.pk, report.teaser_headline)),
+        )
+        for report in page.object_list
+    ]
+    return page
+
+
+def _fallback_page(*, text: str, reports: ReportQuerySet, page_number: str | None) -> Page:
+    for term in text.split():
+        reports = reports.filter(
+            Q(title__icontains=term) | Q(teaser__icontains=term) | Q(body__icontains=term)
+        )
+    page = Paginator(reports.order_by("-published_at", "-id"), RESULTS_PER_PAGE).get_page(
+        page_number
+    )
+    page.object_list = [
+        SearchResult(
+            report=report,
+            snippet=escape(Truncator(markdown_text(report.teaser)).words(40)),
+        )
+        for report in page.object_list
+    ]
+    return page
+
+
+def search_reports(
+    *,
+    text: str,
+    reader: Reader,
+    kind: str | None = None,
+    topic: Topic | None = None,
+    page_number: str | None = None,
+) -> Page:
+    """A page of `SearchResult`s for published reports matching `text`, best first."""
+    reports = _filtered(kind=kind, topic=topic)
+    if connection.vendor == "postgresql":
+        return _postgres_page(text=text, reports=reports, reader=reader, page_number=page_number)
+    return _fallback_page(text=text, reports=reports, page_number=page_number)

@@ -1,0 +1,115 @@
+"""Reads for the reader-facing pages. Each returns what a page shows in a fixed number of
+queries, whatever the number of reports, topics or citations."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, F, Q, Window
+from django.db.models.functions import RowNumber
+
+from accounts.models import User
+from reports.access import Reader, can_read_body
+from reports.models import KIND_PLURALS, Report, ReportQuerySet
+from reports.rendering import render_markdown
+
+RELATED_LIMIT = 4
+HOME_LATEST = 4
+HOME_PER_KIND = 3
+
+
+def report_for_reader(*, slug: str, reader: Reader) -> Report | None:
+    """The report at `slug` without its body; editors also see drafts and scheduled ones."""
+    reports = Report.objects.without_body().select_related("author").prefetch_related("topics")
+    if not reader.is_staff:
+        reports = reports.published()
+    return reports.filter(slug=slug).first()
+
+
+def report_body_html(*, report: Report, reader: Reader) -> str | None:
+    """The rendered body, loaded from the database only once the access rule said yes."""
+    if not can_read_body(reader, report):
+        return None
+    body = Report.objects.values_list("body", flat=True).get(pk=report.pk)
+    return render_markdown(body)
+
+
+def body_html_for_reader(*, report: Report, reader: Reader, body: str) -> str | None:
+    """Render body text already in hand (the admin preview's unsaved text) for a reader."""
+    return render_markdown(body) if can_read_body(reader, report) else None
+
+
+def related_reports(
+    *, report: Report, exclude: Iterable[Report] = (), limit: int = RELATED_LIMIT
+) -> list[Report]:
+    """Published reports sharing a topic or the kind: most shared topics first, then newest.
+
+    Never the report itself, nor those in `exclude` (the page already lists its citing
+    reports). Uses the report's prefetched topics, so it costs one query.
+    """
+    topic_ids = [topic.pk for topic in report.topics.all()]
+    return list(
+        Report.objects.published()
+        .without_body()
+        .select_related("author")
+        .exclude(pk__in=[report.pk, *(other.pk for other in exclude)])
+        .annotate(shared=Count("topics", filter=Q(topics__in=topic_ids), distinct=True))
+        .filter(Q(shared__gt=0) | Q(kind=report.kind))
+        .order_by("-shared", "-published_at", "-id")[:limit]
+    )
+
+
+def listing(reports: ReportQuerySet) -> ReportQuerySet:
+    """What a list of report cards needs: no body, the author joined, newest first."""
+    return reports.without_body().select_related("author").order_by("-published_at", "-id")
+
+
+def paginate(reports: ReportQuerySet, *, page_number: str | None, per_page: int) -> Page:
+    return Paginator(listing(reports), per_page).get_page(page_number)
+
+
+@dataclass
+class KindSection:
+    kind: str
+    label: str
+    reports: list[Report] = field(default_factory=list)
+
+
+@dataclass
+class FrontPage:
+    lead: Report | None
+    latest: list[Report]
+    sections: list[KindSection]
+
+
+def front_page(*, latest: int = HOME_LATEST, per_kind: int = HOME_PER_KIND) -> FrontPage:
+    """The lead report, the next latest ones, then the newest few of each kind not shown yet.
+
+    Two queries: the latest list, and one window query for all the kind sections.
+    """
+    newest = list(listing(Report.objects.published())[: latest + 1])
+    shown = [report.pk for report in newest]
+    by_kind = (
+        listing(Report.objects.published().exclude(pk__in=shown))
+        .annotate(
+            position=Window(
+                RowNumber(),
+                partition_by=F("kind"),
+                order_by=[F("published_at").desc(), F("id").desc()],
+            )
+        )
+        .filter(position__lte=per_kind)
+    )
+    sections = {kind: KindSection(kind=kind, label=label) for kind, label in KIND_PLURALS.items()}
+    for report in by_kind:
+        sections[report.kind].reports.append(report)
+    return FrontPage(
+        lead=newest[0] if newest else None,
+        latest=newest[1:],
+        sections=[section for section in sections.values() if section.reports],
+    )
+
+
+def author_by_slug(*, slug: str) -> User | None:
+    """An author with at least one published report; other accounts have no public page."""
+    return User.objects.filter(slug=slug, reports__in=Report.objects.published()).distinct().first()

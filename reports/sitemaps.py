@@ -1,0 +1,64 @@
+"""sitemap.xml: published reports, topics, kinds and authors. Only public addresses."""
+
+from datetime import datetime
+
+from django.contrib.sitemaps import Sitemap
+from django.db.models import Max
+from django.urls import reverse
+
+from accounts.models import User
+from reports.models import Report, Topic
+
+
+class ReportSitemap(Sitemap):
+    limit = 5000
+
+    def items(self):
+        return Report.objects.published().only("slug", "published_at", "revised_at").order_by("pk")
+
+    def lastmod(self, item: Report) -> datetime | None:
+        return item.revised_at or item.published_at
+
+
+class TopicSitemap(Sitemap):
+    def items(self):
+        return (
+            Topic.objects.filter(reports__in=Report.objects.published()).distinct().order_by("pk")
+        )
+
+    def location(self, item: Topic) -> str:
+        return reverse("reports:topic", kwargs={"slug": item.slug})
+
+
+class KindSitemap(Sitemap):
+    def items(self) -> list[str]:
+        return list(
+            Report.objects.published().values_list("kind", flat=True).distinct().order_by("kind")
+        )
+
+    def location(self, item: str) -> str:
+        return reverse("reports:kind", kwargs={"kind": item})
+
+
+class AuthorSitemap(Sitemap):
+    def items(self):
+        return (
+            User.objects.filter(slug__isnull=False, reports__in=Report.objects.published())
+            .annotate(latest=Max("reports__published_at"))
+            .only("slug")
+            .order_by("pk")
+        )
+
+    def lastmod(self, item: User) -> datetime | None:
+        return item.latest
+
+    def location(self, item: User) -> str:
+        return reverse("reports:author", kwargs={"slug": item.slug})
+
+
+SITEMAPS = {
+    "reports": ReportSitemap,
+    "topics": TopicSitemap,
+    "kinds": KindSitemap,
+    "authors": AuthorSitemap,
+}

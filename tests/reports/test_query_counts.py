@@ -1,0 +1,59 @@
+"""Every reading page costs a fixed number of queries, whatever the amount of data: the
+same bound holds for 1 and 200 reports, and for 0 and 50 citations."""
+
+import pytest
+from django.urls import reverse
+
+# (name, persona, url builder, bound), the bounds as measured. A subscriber's pages also
+# look up the session, the user and the membership (3 queries).
+PAGES = [
+    ("home", "anonymous", lambda t, topic, a: reverse("reports:home"), 3),
+    ("report", "anonymous", lambda t, topic, a: t.get_absolute_url(), 4),
+    ("report", "subscriber", lambda t, topic, a: t.get_absolute_url(), 9),
+    ("topic", "anonymous", lambda t, topic, a: reverse("reports:topic", args=[topic.slug]), 3),
+    ("kind", "anonymous", lambda t, topic, a: reverse("reports:kind", args=[t.kind]), 2),
+    ("author", "anonymous", lambda t, topic, a: reverse("reports:author", args=[a.slug]), 3),
+    ("search", "anonymous", lambda t, topic, a: reverse("reports:search") + "?q=inverter", 3),
+    ("search", "subscriber", lambda t, topic, a: reverse("reports:search") + "?q=inverter", 6),
+    (
+        "search filtered",
+        "anonymous",
+        lambda t, topic, a: f"{reverse('reports:search')}?q=inverter&kind=test&topic={topic.slug}",
+        4,
+    ),
+    ("rss", "anonymous", lambda t, topic, a: reverse("reports:feed"), 1),
+    ("atom", "anonymous", lambda t, topic, a: reverse("reports:atom"), 1),
+    (
+        "topic rss",
+        "anonymous",
+        lambda t, topic, a: reverse("reports:topic-feed", args=[topic.slug]),
+        2,
+    ),
+    (
+        "topic atom",
+        "anonymous",
+        lambda t, topic, a: reverse("reports:topic-atom", args=[topic.slug]),
+        2,
+    ),
+    ("kind rss", "anonymous", lambda t, topic, a: reverse("reports:kind-feed", args=[t.kind]), 1),
+    ("kind atom", "anonymous", lambda t, topic, a: reverse("reports:kind-atom", args=[t.kind]), 1),
+    ("sitemap", "anonymous", lambda t, topic, a: reverse("reports:sitemap"), 7),
+    ("robots", "anonymous", lambda t, topic, a: reverse("reports:robots"), 0),
+]
+
+
+@pytest.mark.parametrize(("reports", "citations"), [(1, 0), (200, 0), (200, 50)])
+@pytest.mark.parametrize(
+    ("name", "persona", "url", "bound"), PAGES, ids=[f"{p[0]}-{p[1]}" for p in PAGES]
+)
+def test_page_queries_are_bounded(
+    request, client_for, corpus, django_assert_max_num_queries,
+    reports, citations, name, persona, url, bound,
+):  # fmt: skip
+    target, topic, author = corpus(reports=reports, citations=citations)
+    client = client_for(request.getfixturevalue(persona))
+
+    with django_assert_max_num_queries(bound):
+        response = client.get(url(target, topic, author))
+
+    assert response.status_code == 200

@@ -1,0 +1,173 @@
+"""Search: PostgreSQL full text, weighted and ranked, with safe snippets and clear messages
+for input it cannot use."""
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.postgres.search import SearchQuery
+from django.db import connection
+from django.urls import reverse
+
+from reports.models import SEARCH_CONFIG, Report, search_vector
+from reports.search import search_reports, snippet_html
+from tests.factories import ReportFactory, TopicFactory
+
+pytestmark = pytest.mark.django_db
+SEARCH = reverse("reports:search")
+
+
+def _titles(page) -> list[str]:
+    return [result.report.title for result in page.object_list]
+
+
+def _search(text: str, **kwargs):
+    return search_reports(text=text, reader=AnonymousUser(), **kwargs)
+
+
+def test_title_outranks_teaser_outranks_body():
+    ReportFactory(title="Body match", teaser="Nothing here.", body="A heatpump in the body.")
+    ReportFactory(title="Teaser match", teaser="A heatpump in the teaser.", body="Nothing.")
+    ReportFactory(title="Heatpump in the title", teaser="Nothing here.", body="Nothing.")
+
+    assert _titles(_search("heatpump")) == ["Heatpump in the title", "Teaser match", "Body match"]
+
+
+def test_stemming_phrases_and_exclusions_work():
+    ReportFactory(title="Inverters tested", teaser="We measured standby power.")
+    ReportFactory(title="Batteries tested", teaser="We measured capacity fade.")
+
+    assert _titles(_search("inverter")) == ["Inverters tested"]
+    assert _titles(_search('"standby power"')) == ["Inverters tested"]
+    assert _titles(_search("tested -capacity")) == ["Inverters tested"]
+
+
+def test_drafts_scheduled_and_future_reports_are_never_found():
+    ReportFactory(title="Secret draft heatpump", status=Report.Status.DRAFT, published_at=None)
+    ReportFactory(title="Scheduled heatpump", status=Report.Status.SCHEDULED, published_at=None)
+
+    assert _titles(_search("heatpump")) == []
+
+
+def test_filters_by_kind_and_topic():
+    pumps = TopicFactory(slug="heat-pumps")
+    ReportFactory(title="Heat pump test", kind=Report.Kind.TEST, topics=[pumps])
+    ReportFactory(title="Heat pump guide", kind=Report.Kind.GUIDE, topics=[pumps])
+    ReportFactory(title="Heat pump news", kind=Report.Kind.NEWS)
+
+    assert _titles(_search("heat pump", kind="guide")) == ["Heat pump guide"]
+    assert sorted(_titles(_search("heat pump", topic=pumps))) == [
+        "Heat pump guide",
+        "Heat pump test",
+    ]
+
+
+def test_snippet_highlights_matches_and_escapes_everything_else():
+    ReportFactory(
+        title="Escaping",
+        teaser="<script>x</script> <b>heatpump</b> & [its manual](/reports/m/) **said** so.",
+    )
+
+    snippet = _search("heatpump").object_list[0].snippet
+
+    assert "<mark>heatpump</mark>" in snippet
+    assert snippet.replace("<mark>", "").replace("</mark>", "").count("<") == 0
+    assert "&amp;" in snippet
+    assert "its manual" in snippet and "](/reports" not in snippet
+    assert "**" not in snippet
+
+
+def test_snippet_html_drops_unbalanced_markers():
+    assert snippet_html("a \x02b c") == "a b c"
+    assert snippet_html("<i>x</i> \x02y\x03") == "&lt;i&gt;x&lt;/i&gt; <mark>y</mark>"
+
+
+def test_free_reports_get_body_snippets_for_everyone():
+    ReportFactory(title="Free one", teaser="Public.", body="The frobnicator hums.", is_free=True)
+
+    assert "<mark>frobnicator</mark> hums" in _search("frobnicator").object_list[0].snippet
+
+
+def test_results_are_paginated():
+    ReportFactory.create_batch(12, title="Heat pump report")
+
+    first = _search("heat pump")
+    second = _search("heat pump", page_number="2")
+
+    assert (first.paginator.count, len(first.object_list), len(second.object_list)) == (12, 10, 2)
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"q": "x" * 201}, "Please keep searches under 200 characters."),
+        ({"q": "!!! ??? ---"}, "Please search for at least one word or number."),
+        ({"q": "heat", "kind": "bogus"}, "There is no such kind of report."),
+        ({"q": "heat", "topic": "no-such-topic"}, "There is no such topic."),
+        ({"q": "nul\x00byte"}, "Null characters are not allowed."),
+    ],
+)
+def test_bad_input_gets_a_clear_message_not_an_error(client, params, message):
+    response = client.get(SEARCH, params)
+
+    assert response.status_code == 200
+    assert message in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "   ",
+        "'",
+        '"unbalanced',
+        "a & b | !c <-> d:*",
+        "-",
+        "the and of",
+        "(((",
+        "Ünïcödé 🔋 逆变器 \u202e",
+        "%' OR 1=1 --",
+        "\\",
+    ],
+)
+def test_odd_queries_never_fail(client, query):
+    ReportFactory(title="Inverter")
+
+    response = client.get(SEARCH, {"q": query, "page": "x"})
+
+    assert response.status_code == 200
+
+
+def test_empty_search_shows_a_hint(client):
+    page = client.get(SEARCH).content.decode()
+
+    assert "Type a word or phrase" in page
+
+
+def test_no_results_says_so(client):
+    page = client.get(SEARCH, {"q": "unobtainium"}).content.decode()
+
+    assert "No reports match <strong>unobtainium</strong>" in page
+
+
+def test_pagination_links_keep_the_query(client):
+    ReportFactory.create_batch(12, title="Heat pump report")
+
+    page = client.get(SEARCH, {"q": "heat pump", "kind": "test"}).content.decode()
+
+    assert 'href="?q=heat+pump&amp;kind=test&amp;page=2"' in page
+
+
+def test_search_uses_the_gin_index():
+    ReportFactory.create_batch(3)
+    matches = (
+        Report.objects.alias(document=search_vector())
+        .filter(document=SearchQuery("inverter", search_type="websearch", config=SEARCH_CONFIG))
+        .values("pk")
+    )
+    sql, params = matches.query.sql_with_params()
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    assert "report_search" in plan, plan
