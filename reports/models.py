@@ -1,7 +1,6 @@
 from datetime import datetime
 
 from django.conf import settings
-from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import CombinedSearchVector, SearchVector
 from django.core.exceptions import ValidationError
 from django.core.validators import FileExtensionValidator
@@ -16,8 +15,9 @@ COVER_MAX_BYTES = 8 * 1024 * 1024
 def search_vector() -> CombinedSearchVector:
     """Title, teaser and body weighted A, B and C.
 
-    The functional GIN index in `Report.Meta` is built from this same expression; PostgreSQL
-    uses the index only when a query repeats the expression exactly, so both call this.
+    The functional GIN index (created on PostgreSQL only, by migration 0002) is built from
+    this same expression; PostgreSQL uses it only when a query repeats the expression
+    exactly, so both call this.
     """
     return (
         SearchVector("title", weight="A", config=SEARCH_CONFIG)
@@ -143,7 +143,6 @@ class Report(models.Model):
         indexes = [
             models.Index(fields=["status", "-published_at"], name="report_status_published"),
             models.Index(fields=["status", "publish_at"], name="report_status_publish_at"),
-            GinIndex(search_vector(), name="report_search"),
         ]
 
     def __str__(self) -> str:
