@@ -123,13 +123,13 @@ def checkout_session_create(*, user: User, plan: str, success_url: str, cancel_u
     return session.url
 
 
-def portal_session_create(*, user: User, return_url: str) -> str:
-    membership = Membership.objects.filter(user=user).exclude(stripe_customer_id="").first()
-    if membership is None:
-        raise BillingUnavailable("There is no billing account for this user yet.")
+def portal_session_create(*, holder: StripeSubscription | None, return_url: str) -> str:
+    """A Billing Portal session for a membership's or an organisation's Stripe customer."""
+    if holder is None or not holder.stripe_customer_id:
+        raise BillingUnavailable("There is no billing account yet.")
     try:
         session = stripe_client().v1.billing_portal.sessions.create(
-            params={"customer": membership.stripe_customer_id, "return_url": return_url}
+            params={"customer": holder.stripe_customer_id, "return_url": return_url}
         )
     except stripe.StripeError as error:
         raise BillingUnavailable(str(error)) from error

@@ -22,6 +22,7 @@ from accounts.local_checkout import (
     local_subscription_change,
 )
 from accounts.membership import membership_for, membership_grants_access
+from accounts.organisations import teams_enabled
 
 logger = logging.getLogger(__name__)
 NEXT_SESSION_KEY = "subscribe_next"
@@ -55,6 +56,8 @@ def pricing(request: HttpRequest) -> HttpResponse:
                 {"id": "annual", "name": "Annual", "price": settings.PRICE_ANNUAL_DISPLAY},
             ],
             "local_checkout": billing.local_checkout_enabled(),
+            "teams": teams_enabled(),
+            "seat_price": settings.PRICE_SEAT_DISPLAY,
         },
     )
 
@@ -106,7 +109,7 @@ def billing_portal(request: HttpRequest) -> HttpResponse:
         return redirect("accounts:local_portal")
     try:
         url = billing.portal_session_create(
-            user=request.user, return_url=_absolute(request, "accounts:account")
+            holder=membership_for(request.user), return_url=_absolute(request, "accounts:account")
         )
     except billing.BillingUnavailable:
         logger.exception("Billing portal could not start for user %s", request.user.pk)

@@ -13,7 +13,7 @@ from typing import Any
 from django.utils import timezone
 
 from accounts.billing import local_checkout_enabled, plan_price_id, stripe_event_handle
-from accounts.models import Membership, User
+from accounts.models import Membership, Organisation, User
 
 PERIODS = {"monthly": timedelta(days=30), "annual": timedelta(days=365)}
 LOCAL_ACTIONS = ("cancel_at_period_end", "resume", "cancel_now", "payment_failed")
@@ -118,3 +118,21 @@ def local_subscription_change(*, user: User, action: str) -> Membership:
         event_type = "customer.subscription.deleted"
     stripe_event_handle(event=_event(event_type, subscription))
     return Membership.objects.get(user=user)
+
+
+def local_team_checkout_complete(*, organisation: Organisation, buyer: User, seats: int) -> None:
+    """A paid team licence as Stripe Checkout would create it, through the webhook handler."""
+    _require_enabled()
+    customer = f"cus_local_org_{organisation.pk}"
+    subscription = _subscription(
+        subscription_id=f"sub_local_{secrets.token_hex(8)}",
+        customer=customer,
+        user=buyer,
+        plan="annual",
+        status="active",
+        period_end=int((timezone.now() + PERIODS["annual"]).timestamp()),
+    )
+    subscription["metadata"] = {"organisation_id": str(organisation.pk)}
+    subscription["items"]["data"][0]["quantity"] = seats
+    subscription["items"]["data"][0]["price"] = {"id": "price_local_seat"}
+    stripe_event_handle(event=_event("customer.subscription.created", subscription))

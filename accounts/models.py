@@ -63,6 +63,14 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.display_name or self.email
 
     @property
+    def affiliation_seat(self) -> "OrganisationMember | None":
+        """The organisation seat that vouches for this person's company, if any."""
+        try:
+            return self.seat
+        except OrganisationMember.DoesNotExist:
+            return None
+
+    @property
     def public_name(self) -> str:
         """How the person appears to other readers: never their email address."""
         return self.display_name or "Subscriber"

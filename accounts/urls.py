@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts import billing_views, views
+from accounts import billing_views, team_views, views
 
 app_name = "accounts"
 
@@ -12,6 +12,9 @@ urlpatterns = [
     path("subscribe/local-checkout/", billing_views.local_checkout, name="local_checkout"),
     path("subscribe/local-portal/", billing_views.local_portal, name="local_portal"),
     path("stripe/webhook/", billing_views.stripe_webhook, name="stripe_webhook"),
+    path("subscribe/team/", team_views.team_checkout, name="team_checkout"),
+    path("team/", team_views.team, name="team"),
+    path("team/join/<str:token>/", team_views.team_join, name="team_join"),
     path("accounts/profile/", views.account, name="account"),
     path("accounts/delete/", views.account_delete, name="account_delete"),
 ]

@@ -9,7 +9,7 @@ from django.views.decorators.cache import never_cache
 
 from accounts import billing
 from accounts.forms import AccountDeleteForm, ProfileForm
-from accounts.membership import membership_for, membership_grants_access
+from accounts.membership import membership_for, membership_grants_access, seat_for
 from accounts.users import user_delete
 
 
@@ -31,6 +31,7 @@ def account(request: HttpRequest) -> HttpResponse:
             "has_access": membership_grants_access(membership),
             "can_manage_billing": bool(membership and membership.stripe_customer_id),
             "local_checkout": billing.local_checkout_enabled(),
+            "seat": seat_for(request.user),
         },
     )
 

@@ -23,6 +23,7 @@ os.environ.setdefault("STRIPE_SECRET_KEY", "sk_test_fake_key")
 os.environ.setdefault("STRIPE_WEBHOOK_SECRET", "whsec_test_secret")
 os.environ.setdefault("STRIPE_PRICE_MONTHLY", "price_monthly_test")
 os.environ.setdefault("STRIPE_PRICE_ANNUAL", "price_annual_test")
+os.environ.setdefault("STRIPE_PRICE_SEAT", "price_seat_test")
 os.environ.setdefault("STRIPE_API_BASE", "http://127.0.0.1:9")
 
 from publisher.settings import *  # noqa: F403

@@ -7,8 +7,10 @@ anything, so a template never receives text its reader is not entitled to.
 from datetime import datetime
 from typing import Protocol
 
+from django.utils import timezone
+
 from accounts.membership import membership_for, membership_grants_access, seat_grants_access
-from reports.models import Report
+from reports.models import GiftLink, Report
 
 
 class Reader(Protocol):
@@ -29,4 +31,18 @@ def is_entitled_reader(reader: Reader, *, now: datetime | None = None) -> bool:
         reader.is_staff
         or membership_grants_access(membership_for(reader), now=now)
         or seat_grants_access(reader, now=now)
+    )
+
+
+def gift_unlocks_body(gift: GiftLink, report: Report, *, now: datetime | None = None) -> bool:
+    """A gift link opens the body of exactly the report it was made for, while it is neither
+    revoked nor expired and its giver still has paid access. It never opens comments, other
+    reports, feeds or search: only the gift page asks this."""
+    now = now or timezone.now()
+    return (
+        gift.report_id == report.pk
+        and report.is_published
+        and gift.revoked_at is None
+        and gift.expires_at > now
+        and is_entitled_reader(gift.giver, now=now)
     )

@@ -215,7 +215,9 @@ def comment_thread_for_reader(*, report: Report, reader: Reader) -> list[ThreadE
         return comment.deleted_at is None and (comment.hidden_at is None or reader.is_staff)
 
     comments = list(
-        Comment.objects.filter(report=report).select_related("author").order_by("created_at", "id")
+        Comment.objects.filter(report=report)
+        .select_related("author__seat__organisation")
+        .order_by("created_at", "id")
     )
     entries: dict[int, ThreadEntry] = {}
     for comment in comments:

@@ -275,3 +275,24 @@ class Citation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.citing_id} cites {self.cited_id}"
+
+
+class GiftLink(models.Model):
+    """A subscriber's link that lets anyone read one report's body for a while."""
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="gift_links")
+    giver = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="gift_links"
+    )
+    key = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    opened_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["giver", "created_at"], name="gift_giver_created")]
+
+    def __str__(self) -> str:
+        return f"Gift of {self.report_id} by {self.giver_id}"

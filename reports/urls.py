@@ -1,7 +1,7 @@
 from django.contrib.sitemaps.views import sitemap
 from django.urls import path
 
-from reports import comment_views, feeds, views
+from reports import comment_views, feeds, gift_views, views
 from reports.sitemaps import SITEMAPS
 
 app_name = "reports"
@@ -9,6 +9,10 @@ app_name = "reports"
 urlpatterns = [
     path("", views.home, name="home"),
     path("reports/<slug:slug>/", views.report_detail, name="detail"),
+    path("reports/<slug:slug>/gift/", gift_views.gift_create, name="gift_create"),
+    path("gifts/", gift_views.gift_list, name="gift_list"),
+    path("gifts/<int:gift_id>/revoke/", gift_views.gift_revoke, name="gift_revoke"),
+    path("gift/<str:token>/", gift_views.gift_open, name="gift_open"),
     path("reports/<slug:slug>/comments/", comment_views.comment_post, name="comment_post"),
     path("comments/<int:comment_id>/edit/", comment_views.comment_edit, name="comment_edit"),
     path("comments/<int:comment_id>/delete/", comment_views.comment_delete, name="comment_delete"),

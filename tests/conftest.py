@@ -61,7 +61,11 @@ def stripe_fake(settings):
 
     fake = FakeStripe(
         api_key=settings.STRIPE_SECRET_KEY,
-        prices={settings.STRIPE_PRICE_MONTHLY, settings.STRIPE_PRICE_ANNUAL},
+        prices={
+            settings.STRIPE_PRICE_MONTHLY,
+            settings.STRIPE_PRICE_ANNUAL,
+            settings.STRIPE_PRICE_SEAT,
+        },
         webhook_secret=settings.STRIPE_WEBHOOK_SECRET,
     ).start()
     settings.STRIPE_API_BASE = fake.base_url

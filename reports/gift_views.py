@@ -1,0 +1,97 @@
+"""Gift links: creating one from a report, the giver's list, and the page a link opens."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import add_never_cache_headers, patch_cache_control
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST, require_safe
+
+from reports import gifts
+from reports.citations import citing_reports_published
+from reports.models import GiftLink, Report
+from reports.rendering import render_markdown
+from reports.selectors import related_reports
+from reports.sharing import report_json_ld
+
+
+@require_POST
+@login_required
+def gift_create(request: HttpRequest, slug: str) -> HttpResponse:
+    report = get_object_or_404(Report.objects.published().without_body(), slug=slug)
+    try:
+        gift = gifts.gift_create(giver=request.user, report=report)
+    except gifts.GiftError as error:
+        messages.error(request, error.message)
+        return redirect(report.get_absolute_url())
+    messages.success(request, "Your gift link is ready: copy it from the list below.")
+    return redirect(f"{reverse('reports:gift_list')}#gift-{gift.pk}")
+
+
+@login_required
+@never_cache
+def gift_list(request: HttpRequest) -> HttpResponse:
+    links = [
+        (link, f"{settings.SITE_URL}{reverse('reports:gift_open', args=[gifts.gift_token(link)])}")
+        for link in GiftLink.objects.filter(giver=request.user).select_related("report")[:50]
+    ]
+    return render(
+        request,
+        "reports/gift_list.html",
+        {
+            "links": links,
+            "left": gifts.gifts_left_this_month(giver=request.user),
+            "now": timezone.now(),
+        },
+    )
+
+
+@require_POST
+@login_required
+def gift_revoke(request: HttpRequest, gift_id: int) -> HttpResponse:
+    try:
+        gifts.gift_revoke(giver=request.user, gift_id=gift_id)
+        messages.success(request, "The gift link no longer works.")
+    except gifts.GiftError as error:
+        messages.error(request, error.message)
+    return redirect("reports:gift_list")
+
+
+@require_safe
+def gift_open(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        gift = gifts.gift_open(token=token)
+    except gifts.GiftError as error:
+        response = render(request, "reports/gift_invalid.html", {"error": error.message},
+                          status=error.status)  # fmt: skip
+        add_never_cache_headers(response)
+        return response
+    report = (
+        Report.objects.select_related("author").prefetch_related("topics").get(pk=gift.report_id)
+    )
+    citing = citing_reports_published(report=report)
+    response = render(
+        request,
+        "reports/report_detail.html",
+        {
+            "report": report,
+            "teaser_html": render_markdown(report.teaser),
+            "body_html": render_markdown(report.body),
+            "gift": gift,
+            # The gift opens the body only: the discussion stays for subscribers.
+            "entitled": False,
+            "thread": [],
+            "can_post": False,
+            "citing_reports": citing,
+            "related_reports": related_reports(report=report, exclude=citing),
+            "json_ld": report_json_ld(report=report, body_included=False),
+        },
+    )
+    # Never stored by a shared cache, never indexed: the page carries paid text.
+    patch_cache_control(response, private=True, no_store=True, max_age=0)
+    response["X-Robots-Tag"] = "noindex"
+    return response
