@@ -1,0 +1,265 @@
+"""Organisation licences: buying seats, seat limits under races, invitations, domains and
+webhook-driven changes."""
+
+import re
+import threading
+from datetime import timedelta
+
+import pytest
+from allauth.account.models import EmailAddress
+from django.db import connection
+from django.utils import timezone
+
+from accounts.models import Organisation, OrganisationMember
+from accounts.organisations import (
+    TeamError,
+    invitation_create,
+    invitation_token,
+    organisation_autojoin,
+    organisation_join,
+)
+from reports.access import can_read_body
+from reports.models import Report
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _licence(seats: int, *, status: str = "active", name: str = "Acme Integrators"):
+    owner = UserFactory(email=f"owner-{seats}-{status}@acme.example")
+    organisation = Organisation.objects.create(
+        name=name, owner=owner, seats=seats, status=status,
+        current_period_end=timezone.now() + timedelta(days=300),
+    )  # fmt: skip
+    OrganisationMember.objects.create(organisation=organisation, user=owner, is_admin=True)
+    return organisation, owner
+
+
+def test_seat_holder_reads_paid_reports_and_others_do_not():
+    organisation, owner = _licence(3)
+    colleague = UserFactory()
+    paid = Report(is_free=False)
+
+    assert can_read_body(owner, paid)
+    assert not can_read_body(colleague, paid)
+    organisation_join(organisation=organisation, user=colleague)
+    colleague.refresh_from_db()
+    assert can_read_body(colleague, paid)
+
+
+@pytest.mark.parametrize(
+    ("status", "grants"),
+    [("active", True), ("trialing", True), ("unpaid", False), ("canceled", False)],
+)
+def test_organisation_status_uses_the_same_table(status, grants):
+    _, owner = _licence(2, status=status)
+
+    assert can_read_body(owner, Report(is_free=False)) is grants
+
+
+def test_join_refuses_when_seats_are_taken():
+    organisation, _ = _licence(2)
+    organisation_join(organisation=organisation, user=UserFactory())
+
+    with pytest.raises(TeamError, match="All 2 seats of Acme Integrators are taken"):
+        organisation_join(organisation=organisation, user=UserFactory())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_twenty_concurrent_joins_for_the_last_three_seats_end_with_exactly_three():
+    organisation, _ = _licence(4)  # the owner holds one seat: three remain
+    people = [UserFactory() for _ in range(20)]
+    barrier = threading.Barrier(20)
+    outcomes: list[str] = []
+
+    def join(user):
+        barrier.wait()
+        try:
+            organisation_join(organisation=organisation, user=user)
+            outcomes.append("joined")
+        except TeamError:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=join, args=(user,)) for user in people]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert outcomes.count("joined") == 3
+    assert outcomes.count("refused") == 17
+    assert organisation.members.count() == 4
+
+
+def test_invitation_is_single_use_and_bound_to_the_address(
+    client, mailoutbox, django_capture_on_commit_callbacks
+):
+    organisation, owner = _licence(3)
+    with django_capture_on_commit_callbacks(execute=True):
+        invitation = invitation_create(
+            organisation=organisation, email="Colleague@Acme.example", invited_by=owner
+        )
+    link = re.search(r"http://testserver(/team/join/\S+/)", mailoutbox[0].body).group(1)
+    assert "Acme Integrators" in mailoutbox[0].subject
+
+    stranger = UserFactory(email="someone@else.example")
+    client.force_login(stranger)
+    refused = client.post(link)
+    assert refused.status_code == 409
+    assert "This invitation is for colleague@acme.example" in refused.content.decode()
+
+    colleague = UserFactory(email="colleague@acme.example")
+    client.force_login(colleague)
+    assert client.post(link).status_code == 302
+    assert OrganisationMember.objects.filter(user=colleague, organisation=organisation).exists()
+
+    again = UserFactory(email="colleague2@acme.example")
+    client.force_login(again)
+    used = client.get(link)
+    assert "already used" in used.content.decode()
+    invitation.refresh_from_db()
+    assert invitation.accepted_at is not None
+
+
+def test_tampered_or_expired_invitations_are_refused(client, time_machine):
+    organisation, owner = _licence(3)
+    invitation = invitation_create(organisation=organisation, email="x@acme.example",
+                                   invited_by=owner)  # fmt: skip
+    client.force_login(UserFactory(email="x@acme.example"))
+    token = invitation_token(invitation)
+
+    assert "not valid" in client.get(f"/team/join/{token[:-2]}xx/").content.decode()
+    time_machine.move_to(timezone.now() + timedelta(days=8))
+    assert "expired" in client.get(f"/team/join/{token}/").content.decode()
+
+
+def test_domain_autojoin_needs_a_verified_address_and_a_free_seat():
+    organisation, _ = _licence(2)
+    organisation.join_domains = "example-integrator.com"
+    organisation.auto_join = True
+    organisation.save()
+    first = UserFactory(email="ana@example-integrator.com")
+    unverified = UserFactory(email="ben@example-integrator.com")
+    EmailAddress.objects.filter(user=unverified).update(verified=False)
+    third = UserFactory(email="cy@example-integrator.com")
+
+    assert organisation_autojoin(user=unverified) is None
+    assert organisation_autojoin(user=first) == organisation
+    with pytest.raises(TeamError, match=r"seats .* are taken"):
+        organisation_autojoin(user=third)
+
+
+def test_team_page_is_for_admins_only(client):
+    organisation, owner = _licence(3)
+    member = UserFactory()
+    organisation_join(organisation=organisation, user=member)
+
+    client.force_login(member)
+    assert client.get("/team/")["Location"] == "/accounts/profile/"
+    client.force_login(owner)
+    page = client.get("/team/").content.decode()
+    assert "Seats used: <strong>2 of 3</strong>" in page
+
+
+def test_admin_removes_a_member_and_access_ends_at_once(client):
+    organisation, owner = _licence(3)
+    member = UserFactory()
+    seat = organisation_join(organisation=organisation, user=member)
+    client.force_login(owner)
+
+    client.post("/team/", {"action": "remove", "id": str(seat.pk)})
+
+    member.refresh_from_db()
+    assert not can_read_body(member, Report(is_free=False))
+
+
+def test_team_page_rejects_bad_input_with_messages(client):
+    _, owner = _licence(3)
+    client.force_login(owner)
+
+    bad_email = client.post("/team/", {"action": "invite", "email": "not an email"}, follow=True)
+    bad_domain = client.post("/team/", {"action": "domains", "domains": "no dots"}, follow=True)
+    bad_action = client.post("/team/", {"action": "explode"}, follow=True)
+
+    assert "Enter a valid email address." in bad_email.content.decode()
+    assert "is not an email domain" in bad_domain.content.decode()
+    assert "Unknown action." in bad_action.content.decode()
+
+
+# Stripe -----------------------------------------------------------------------------------
+
+
+def test_team_checkout_buys_seats_through_stripe(client, stripe_fake, settings, post_webhook):
+    buyer = UserFactory(email="buyer@acme.example")
+    client.force_login(buyer)
+
+    response = client.post("/subscribe/team/", {"name": "Acme Integrators", "seats": "3"})
+
+    assert response.status_code == 303
+    session = next(iter(stripe_fake.sessions.values()))
+    assert session["_price"] == settings.STRIPE_PRICE_SEAT
+    organisation = Organisation.objects.get(owner=buyer)
+    _, events = stripe_fake.complete_checkout(session["id"])
+    stripe_fake.subscriptions[session["subscription"]]["items"]["data"][0]["quantity"] = 3
+    for event in events:
+        assert post_webhook(event).status_code == 200
+
+    organisation.refresh_from_db()
+    assert (organisation.status, organisation.seats) == ("active", 3)
+    assert organisation.stripe_customer_id == session["customer"]
+    assert can_read_body(buyer, Report(is_free=False))
+
+
+@pytest.mark.parametrize("seats", ["0", "501", "many", ""])
+def test_team_checkout_rejects_bad_seat_counts(client, stripe_fake, seats):
+    client.force_login(UserFactory())
+
+    response = client.post("/subscribe/team/", {"name": "Acme", "seats": seats}, follow=True)
+
+    assert response.status_code == 200
+    assert "seats" in response.content.decode()
+    assert stripe_fake.sessions == {}
+
+
+def _org_subscription(stripe_fake, settings, organisation, seats):
+    customer = stripe_fake.create_customer({"email": "billing@acme.example"})
+    organisation.stripe_customer_id = customer["id"]
+    organisation.save()
+    subscription = stripe_fake.create_subscription(
+        customer=customer["id"], price=settings.STRIPE_PRICE_SEAT,
+        metadata={"organisation_id": str(organisation.pk)},
+    )  # fmt: skip
+    subscription["items"]["data"][0]["quantity"] = seats
+    return subscription
+
+
+def test_webhook_seat_reduction_removes_the_newest_members(stripe_fake, settings, post_webhook):
+    organisation, owner = _licence(4)
+    members = [organisation_join(organisation=organisation, user=UserFactory()) for _ in range(3)]
+    subscription = _org_subscription(stripe_fake, settings, organisation, seats=2)
+
+    post_webhook(stripe_fake.event("customer.subscription.updated", subscription))
+
+    organisation.refresh_from_db()
+    assert organisation.seats == 2
+    remaining = set(organisation.members.values_list("pk", flat=True))
+    assert remaining == {owner.seat.pk, members[0].pk}
+
+
+def test_cancelled_organisation_subscription_removes_access_for_every_member(
+    stripe_fake, settings, post_webhook
+):
+    organisation, owner = _licence(3)
+    member = UserFactory()
+    organisation_join(organisation=organisation, user=member)
+    subscription = _org_subscription(stripe_fake, settings, organisation, seats=3)
+    post_webhook(stripe_fake.event("customer.subscription.created", subscription))
+    stripe_fake.update_subscription(subscription["id"], status="canceled")
+
+    post_webhook(stripe_fake.event("customer.subscription.deleted", subscription))
+
+    for person in (owner, member):
+        person.refresh_from_db()
+        assert not can_read_body(person, Report(is_free=False))
