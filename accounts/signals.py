@@ -21,7 +21,7 @@ def _autojoin(request: HttpRequest | None, user: User) -> None:
             messages.warning(request, error.message)
         return
     if organisation is not None and request is not None:
-        messages.success(request, f"You joined {organisation.name}'s team licence.")
+        messages.success(request, f"You joined the {organisation.name} team licence.")
 
 
 @receiver(user_logged_in)

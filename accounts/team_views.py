@@ -165,6 +165,6 @@ def team_join(request: HttpRequest, token: str) -> HttpResponse:
                 {"error": error.message, "invitation": invitation},
                 status=409,
             )
-        messages.success(request, f"Welcome to {invitation.organisation.name}'s licence.")
+        messages.success(request, f"Welcome to the {invitation.organisation.name} licence.")
         return redirect("reports:home")
     return render(request, "accounts/team_join.html", {"invitation": invitation})

@@ -110,7 +110,12 @@ class FakeStripe:
         return customer
 
     def create_subscription(
-        self, *, customer: str, price: str, metadata: dict[str, str] | None = None
+        self,
+        *,
+        customer: str,
+        price: str,
+        metadata: dict[str, str] | None = None,
+        quantity: int = 1,
     ) -> dict[str, Any]:
         now = int(time.time())
         subscription = {
@@ -136,7 +141,7 @@ class FakeStripe:
                         "id": _id("si"),
                         "object": "subscription_item",
                         "price": {"id": price, "object": "price", "type": "recurring"},
-                        "quantity": 1,
+                        "quantity": quantity,
                         "current_period_start": now,
                         "current_period_end": now + self.period_seconds,
                     }
@@ -214,6 +219,7 @@ class FakeStripe:
                 customer=session["customer"],
                 price=session["_price"],
                 metadata=session["_subscription_metadata"],
+                quantity=session["_quantity"],
             )
             session.update(
                 status="complete", payment_status="paid", subscription=subscription["id"]
@@ -385,7 +391,9 @@ def _handler_for(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
                 "cancel_url": params.get("cancel_url"),
                 "livemode": False,
                 "created": int(time.time()),
+                "metadata": params.get("metadata") or {},
                 "_price": price,
+                "_quantity": int(items[0].get("quantity") or 1),
                 "_subscription_metadata": (params.get("subscription_data") or {}).get(
                     "metadata", {}
                 ),

@@ -53,3 +53,42 @@ def screenshot(page: Page):
         return path
 
     return take
+
+
+@pytest.fixture
+def log_in(live_server):
+    """Log a user in to a browser context directly, through a real server-side session."""
+
+    def do(target: Page, user) -> None:
+        from django.conf import settings
+        from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+        from django.contrib.sessions.backends.cached_db import SessionStore
+
+        session = SessionStore()
+        session[SESSION_KEY] = str(user.pk)
+        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        session.save()
+        target.context.add_cookies(
+            [{"name": settings.SESSION_COOKIE_NAME, "value": session.session_key,
+              "url": live_server.url}]
+        )  # fmt: skip
+
+    return do
+
+
+@pytest.fixture
+def new_page(browser: Browser):
+    """Another browser context (another person) in the same test."""
+    contexts = []
+
+    def make() -> Page:
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        contexts.append(context)
+        target = context.new_page()
+        target.set_default_timeout(15_000)
+        return target
+
+    yield make
+    for context in contexts:
+        context.close()

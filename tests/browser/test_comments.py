@@ -7,28 +7,14 @@ from tests.factories import MembershipFactory, ReportFactory
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def _log_in(page: Page, live_server, user) -> None:
-    from django.conf import settings
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.contrib.sessions.backends.db import SessionStore
-
-    session = SessionStore()
-    session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    session.save()
-    page.context.add_cookies(
-        [{"name": settings.SESSION_COOKIE_NAME, "value": session.session_key,
-          "url": live_server.url}]
-    )  # fmt: skip
-
-
-def test_subscriber_posts_replies_and_edits_without_reloading(live_server, page: Page, screenshot):
+def test_subscriber_posts_replies_and_edits_without_reloading(
+    live_server, page: Page, screenshot, log_in
+):
     report = ReportFactory(slug="heat-pumps", title="Three heat pumps at -15 °C")
     other = MembershipFactory(user__display_name="Ada Installer", user__company="Acme").user
     comment_create(author=other, report=report, body="Our field COP matched within 0.1.")
     subscriber = MembershipFactory(user__display_name="Sam Subscriber").user
-    _log_in(page, live_server, subscriber)
+    log_in(page, subscriber)
     page.goto(f"{live_server.url}/reports/heat-pumps/")
     loads = []
     page.on("load", lambda: loads.append(page.url))
