@@ -11,6 +11,10 @@ from django.utils import timezone
 from accounts.models import Membership
 from tests.factories import MembershipFactory, UserFactory
 
+# The accessibility fixtures (axe-core, Lighthouse) used by tests/browser/test_axe.py and
+# test_lighthouse.py.
+pytest_plugins = ["tests.browser.a11y_tools"]
+
 
 @pytest.fixture
 def anonymous() -> AnonymousUser:
