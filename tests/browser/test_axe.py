@@ -9,6 +9,7 @@ from playwright.sync_api import Page
 from accounts.models import User
 from reports.comments import comment_create
 from reports.models import Report
+from tests.figures import record
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -63,7 +64,7 @@ def test_no_axe_violations(pages, live_server, a11y_page, log_in, axe_script, co
         assert response.status == 200, (name, response.status)
         violations = axe_violations(page, axe_script)
         AXE_RESULTS[f"{name} ({color_scheme})"] = len(violations)
-        print(f"\naxe {name} ({color_scheme}): {len(violations)} violations")
+        record(f"axe {name} ({color_scheme}): {len(violations)} violations")
         if violations:
             problems.append(f"{name} ({color_scheme}, {path}):\n{_describe(violations)}")
         page.context.close()

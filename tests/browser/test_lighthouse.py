@@ -17,6 +17,7 @@ import pytest
 from reports.models import Report
 from tests.browser.a11y_tools import chrome_env
 from tests.browser.conftest import CHROMIUM_ARGS
+from tests.figures import record
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -77,8 +78,8 @@ def test_lighthouse_scores_and_weight(site, live_server, lighthouse_bin, name):
         for category in CATEGORIES
     }  # fmt: skip
     total, without_images = (statistics.median(w) for w in zip(*map(_weights, runs), strict=True))
-    print(
-        f"\nlighthouse {name} (mobile, median of {RUNS}): "
+    record(
+        f"lighthouse {name} (mobile, median of {RUNS}): "
         + ", ".join(f"{category} {score:g}" for category, score in scores.items())
         + f"; transfer {total / 1024:.1f} KiB, {without_images / 1024:.1f} KiB without images"
     )

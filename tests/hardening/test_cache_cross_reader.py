@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.test import Client
 
+from tests.figures import record
 from tests.hardening.conftest import COMMENT_FRAGMENTS, PAID_FRAGMENTS
 from tests.hardening.test_canary_sweep import _sweep_paths
 
@@ -50,7 +51,7 @@ def test_subscriber_then_other_reader_through_the_cache_leaks_nothing(
     assert not problems, "\n".join(problems)
     # The cache was really in play: public pages were stored and served again.
     assert _cached_pages() > 10
-    print(f"\ncache cross-reader: {len(paths)} paths, subscriber then {second}")
+    record(f"cache cross-reader: {len(paths)} paths, subscriber then {second}")
 
 
 def test_anonymous_first_does_not_hide_the_body_from_a_subscriber(world, site_cache, client_for,
