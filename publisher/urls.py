@@ -7,6 +7,7 @@ from publisher.health import healthz
 urlpatterns = [
     path("", include("reports.urls")),
     path("accounts/", include("allauth.urls")),
+    path("newsletter/", include("accounts.urls_newsletter")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
 ]
