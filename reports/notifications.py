@@ -87,14 +87,16 @@ def _enqueue_sends(delivery_ids: list[int]) -> None:
         send_deliveries.delay(list(batch))
 
 
-def _mark_enqueued(queryset: QuerySet[Delivery], *, now: datetime) -> list[int]:
+def _mark_enqueued(
+    queryset: QuerySet[Delivery], *, now: datetime, limit: int | None = None
+) -> list[int]:
     """Stamp queued rows as handed to a send task; rows another process holds are skipped."""
     with transaction.atomic():
         ids = list(
             queryset.filter(status=Delivery.Status.QUEUED)
             .select_for_update(skip_locked=True)
             .order_by("pk")
-            .values_list("pk", flat=True)
+            .values_list("pk", flat=True)[:limit]
         )
         Delivery.objects.filter(pk__in=ids).update(enqueued_at=now)
     return ids
@@ -363,7 +365,7 @@ def deliveries_requeue_stale(
     enqueued = 0
     forgotten = Delivery.objects.filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=stale))
     cursor = 0
-    while ids := _mark_enqueued(forgotten.filter(pk__gt=cursor)[:SWEEP_PAGE_SIZE], now=now):
+    while ids := _mark_enqueued(forgotten.filter(pk__gt=cursor), now=now, limit=SWEEP_PAGE_SIZE):
         cursor = ids[-1]
         _enqueue_sends(ids)
         enqueued += len(ids)

@@ -37,8 +37,9 @@ def send_deliveries(self, delivery_ids: list[int]) -> dict[str, int | str]:
         delivery_ids=delivery_ids, claimant=self.request.id or f"local-{uuid.uuid4()}"
     )
     if result.transient_error:
-        if self.request.retries >= settings.NOTIFY_MAX_RETRIES:
-            logger.warning("Giving the batch back to the sweep: %s", result.transient_error)
+        # Eagerly (make run) a retry would run again at once, without any backoff.
+        if self.request.is_eager or self.request.retries >= settings.NOTIFY_MAX_RETRIES:
+            logger.warning("Leaving the batch to the sweep: %s", result.transient_error)
         else:
             raise self.retry(countdown=retry_countdown(self.request.retries))
     return result.as_dict()

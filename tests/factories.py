@@ -4,7 +4,7 @@ import factory
 from allauth.account.models import EmailAddress
 from django.utils import timezone
 
-from accounts.models import Membership, User
+from accounts.models import Membership, NewsletterSubscriber, User
 from reports.models import Report, Topic
 
 PASSWORD = "correct-horse-battery-staple"
@@ -62,3 +62,13 @@ class ReportFactory(factory.django.DjangoModelFactory):
     def topics(self, create: bool, extracted: list[Topic] | None, **kwargs: object) -> None:
         if create and extracted:
             self.topics.set(extracted)
+
+
+class NewsletterSubscriberFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = NewsletterSubscriber
+
+    email = factory.Sequence(lambda n: f"subscriber{n}@example.com")
+    confirmed_at = factory.LazyFunction(lambda: timezone.now() - timedelta(days=1))
+    consent_at = factory.LazyFunction(lambda: timezone.now() - timedelta(days=1))
+    consent_source = "home"
