@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from accounts.forms import AdminUserChangeForm, AdminUserCreationForm
-from accounts.models import Membership, User
+from accounts.models import Membership, NewsletterSubscriber, User
 
 
 class MembershipInline(admin.StackedInline):
@@ -39,3 +39,23 @@ class MembershipAdmin(admin.ModelAdmin):
     search_fields = ["user__email", "stripe_customer_id", "stripe_subscription_id"]
     list_select_related = ["user"]
     raw_id_fields = ["user"]
+
+
+@admin.register(NewsletterSubscriber)
+class NewsletterSubscriberAdmin(admin.ModelAdmin):
+    list_display = ["email", "user", "confirmed_at", "unsubscribed_at", "consent_source"]
+    list_filter = [
+        ("confirmed_at", admin.EmptyFieldListFilter),
+        ("unsubscribed_at", admin.EmptyFieldListFilter),
+        ("user", admin.EmptyFieldListFilter),
+        "consent_source",
+    ]
+    search_fields = ["email", "user__email"]
+    list_select_related = ["user"]
+    raw_id_fields = ["user"]
+    date_hierarchy = "created_at"
+    readonly_fields = [
+        "token", "consent_at", "consent_ip", "consent_source", "confirmation_sent_at",
+        "confirmed_at", "created_at", "updated_at",
+    ]  # fmt: skip
+    exclude = ["confirmation_token_hash"]

@@ -18,6 +18,7 @@ text never reaches the template.
 import logging
 import smtplib
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import batched, groupby
@@ -102,7 +103,9 @@ def _mark_enqueued(
     return ids
 
 
-def notification_fan_out(*, report_id: int, now: datetime | None = None) -> int:
+def notification_fan_out(
+    *, report_id: int, now: datetime | None = None, progress: Callable[[], object] | None = None
+) -> int:
     """Create a Delivery per recipient and enqueue send tasks; returns how many were enqueued.
 
     Safe to run again at any point: existing rows are left alone (ignore_conflicts on the
@@ -129,6 +132,8 @@ def notification_fan_out(*, report_id: int, now: datetime | None = None) -> int:
         )
         _enqueue_sends(ids)
         enqueued += len(ids)
+        if progress is not None:
+            progress()
     ReportNotification.objects.filter(pk=notification.pk).update(fanned_out_at=timezone.now())
     return enqueued
 
