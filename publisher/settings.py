@@ -260,6 +260,9 @@ NOTIFY_MAX_ATTEMPTS = 8
 # than any task may run (the worker holding them died).
 NOTIFY_STALE_AFTER = 10 * 60
 NOTIFY_CLAIM_TIMEOUT = CELERY_TASK_TIME_LIMIT + 5 * 60
+# On a lost broker connection let running tasks finish: a batch completes and marks its rows
+# (Celery 6 would cancel it, leaving claims for the sweep). Explicit, and it ends the warning.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_BEAT_SCHEDULE["requeue-stale-deliveries"] = {
     "task": "reports.tasks.requeue_stale_deliveries",
     "schedule": 60.0,
