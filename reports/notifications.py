@@ -26,7 +26,9 @@ from operator import attrgetter
 
 from django.conf import settings
 from django.core.mail import mailers
+from django.db import connection as db_connection
 from django.db import transaction
+from django.db.backends.utils import CursorWrapper
 from django.db.models import Count, F, Q, QuerySet, Value
 from django.db.models.functions import Concat
 from django.urls import reverse
@@ -43,6 +45,10 @@ logger = logging.getLogger(__name__)
 FANOUT_PAGE_SIZE = 1000
 SEND_BATCH_SIZE = 250
 SWEEP_PAGE_SIZE = 5000
+_FINISH_SQL = (  # the table name is our model's; every value is a query parameter
+    f"UPDATE {Delivery._meta.db_table} SET status = %s, sent_at = %s, attempts = attempts + 1,"  # noqa: S608
+    " claimed_by = '', error = %s WHERE id = %s"
+)
 _TOKEN_MARK = "T0KEN"  # noqa: S105 (a placeholder in a URL pattern)
 
 
@@ -254,9 +260,14 @@ def notification_email(*, report: Report, test: bool = False) -> BulkEmail:
     )
 
 
-def _unsubscribe_url(token: str) -> str:
-    template = reverse("newsletter:unsubscribe", kwargs={"token": _TOKEN_MARK})
-    return settings.SITE_URL + template.replace(_TOKEN_MARK, token)
+def _unsubscribe_url(token: str, *, template: str | None = None) -> str:
+    """The personal unsubscribe link; pass `template` (from `_unsubscribe_template()`) to
+    skip URL reversing per recipient."""
+    return (template or _unsubscribe_template()).replace(_TOKEN_MARK, token)
+
+
+def _unsubscribe_template() -> str:
+    return settings.SITE_URL + reverse("newsletter:unsubscribe", kwargs={"token": _TOKEN_MARK})
 
 
 def _release(rows: list[_Claimed], *, error: str, tried: int | None) -> int:
@@ -281,6 +292,14 @@ def deliveries_send(
     now = now or timezone.now()
     result = SendResult()
     claimed = _claim(delivery_ids=delivery_ids, claimant=claimant, now=now, result=result)
+    unsubscribe_template = _unsubscribe_template()
+    with db_connection.cursor() as cursor:
+        return _send_claimed(claimed, cursor, result, unsubscribe_template)
+
+
+def _send_claimed(
+    claimed: list[_Claimed], cursor: CursorWrapper, result: SendResult, unsubscribe_template: str
+) -> SendResult:
     position = 0  # claimed[position:] are the rows not tried yet
     for report_id, group in groupby(claimed, key=attrgetter("report_id")):
         rows = list(group)
@@ -296,7 +315,7 @@ def deliveries_send(
         try:
             for row in rows:
                 position += 1
-                unsubscribe_url = _unsubscribe_url(row.token)
+                unsubscribe_url = _unsubscribe_url(row.token, template=unsubscribe_template)
                 try:
                     message = bulk.message(
                         to=row.email,
@@ -307,7 +326,9 @@ def deliveries_send(
                     connection.send_messages([message])
                 except Exception as error:
                     if _is_permanent(error):
-                        _finish(row, status=Delivery.Status.FAILED, error=repr(error)[:2000])
+                        _finish(
+                            cursor, row, status=Delivery.Status.FAILED, error=repr(error)[:2000]
+                        )
                         result.failed += 1
                         continue
                     result.released += _release(
@@ -315,7 +336,7 @@ def deliveries_send(
                     )
                     result.transient_error = repr(error)
                     return result
-                _finish(row, status=Delivery.Status.SENT)
+                _finish(cursor, row, status=Delivery.Status.SENT)
                 result.sent += 1
         finally:
             try:
@@ -325,15 +346,18 @@ def deliveries_send(
     return result
 
 
-def _finish(row: _Claimed, *, status: str, error: str = "") -> None:
+def _finish(cursor: CursorWrapper, row: _Claimed, *, status: str, error: str = "") -> None:
     # One short autocommit UPDATE per message: the window in which a kill can leave a sent
-    # message unmarked is this statement alone.
-    Delivery.objects.filter(pk=row.delivery_id).update(
-        status=status,
-        sent_at=timezone.now() if status == Delivery.Status.SENT else None,
-        attempts=F("attempts") + 1,
-        claimed_by="",
-        error=error,
+    # message unmarked is this statement alone. Plain SQL on a reused cursor, because at
+    # hundreds of messages a second the ORM's per-query overhead was most of the send cost.
+    cursor.execute(
+        _FINISH_SQL,
+        [
+            status,
+            timezone.now() if status == Delivery.Status.SENT else None,
+            error,
+            row.delivery_id,
+        ],
     )
 
 
