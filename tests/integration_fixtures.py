@@ -157,6 +157,14 @@ class Worker:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=30)
 
+    def kill_pool(self) -> list[int]:
+        """SIGKILL the pool processes only; the main process notices and starts new ones."""
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        pids = [int(pid) for pid in children.read_text().split()]
+        for pid in pids:
+            os.kill(pid, signal.SIGKILL)
+        return pids
+
     def stop(self) -> None:
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)

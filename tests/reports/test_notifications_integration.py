@@ -194,7 +194,16 @@ def test_the_same_notify_task_delivered_twice_sends_each_message_once(celery_rig
     assert celery_rig.sink.count() == SUBSCRIBERS
 
 
-def test_worker_killed_mid_batch_and_restarted(celery_rig: CeleryRig):
+def _claimed(report: Report) -> set[str]:
+    return set(
+        Delivery.objects.filter(report=report, status=Delivery.Status.SENDING).values_list(
+            "subscriber__email", flat=True
+        )
+    )
+
+
+@pytest.mark.parametrize("victim", ["whole worker", "pool processes"])
+def test_worker_killed_mid_batch_and_restarted(celery_rig: CeleryRig, victim: str):
     tokens = _subscribers()
     report = _draft()
     sink = celery_rig.sink
@@ -202,16 +211,21 @@ def test_worker_killed_mid_batch_and_restarted(celery_rig: CeleryRig):
 
     report_publish(report_id=report.pk)
     wait_for(lambda: sink.count() >= SUBSCRIBERS // 3, timeout=120, what="sending to start")
-    worker.kill()
-    in_flight = set(
-        Delivery.objects.filter(report=report, status=Delivery.Status.SENDING).values_list(
-            "subscriber__email", flat=True
-        )
-    )
+    # Rows claimed just before or just after the kill: the message in flight is among them.
+    in_flight = _claimed(report)
+    if victim == "whole worker":
+        worker.kill()
+    else:
+        # The main process sees its pool die: task_reject_on_worker_lost puts the tasks back
+        # on the queue, and the redelivered tasks resume their own claims.
+        worker.kill_pool()
+    in_flight |= _claimed(report)
     received_at_kill = sink.count()
-    # What the beat sweep does once the dead worker's claims outlive the task time limit.
-    deliveries_requeue_stale(pending_for=timedelta(0), claimed_for=timedelta(0))
-    celery_rig.start_worker(concurrency=2)
+    if victim == "whole worker":
+        # The unacknowledged messages stay invisible for the visibility timeout (an hour): the
+        # beat sweep recovers once the dead worker's claims outlive the task time limit.
+        deliveries_requeue_stale(pending_for=timedelta(0), claimed_for=timedelta(0))
+        celery_rig.start_worker(concurrency=2)
     _wait_until_done(report, SUBSCRIBERS)
     time.sleep(1)
 
@@ -219,8 +233,8 @@ def test_worker_killed_mid_batch_and_restarted(celery_rig: CeleryRig):
     assert len(duplicates) <= 2  # at most one message in flight per killed pool process
     _check_every_message(sink, tokens, report)
     NOTES.append(
-        f"SIGKILL after {received_at_kill} messages, {len(in_flight)} rows claimed at the kill; "
-        f"duplicates: {sorted(duplicates) or 'none'}"
+        f"SIGKILL of the {victim} after {received_at_kill} messages, {len(in_flight)} rows "
+        f"claimed at the kill; duplicates: {sorted(duplicates) or 'none'}"
     )
 
 
