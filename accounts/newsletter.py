@@ -11,6 +11,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
+from allauth.account.models import EmailAddress
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -20,6 +21,7 @@ from django.utils import timezone
 from django.utils.encoding import punycode
 
 from accounts.models import NewsletterSubscriber, User
+from accounts.tasks import send_newsletter_confirmation
 
 CONFIRMATION_MAX_AGE = timedelta(days=3)
 SIGNUPS_PER_IP = 10
@@ -125,9 +127,6 @@ def newsletter_signup(
 
 
 def _send_confirmation_on_commit(*, subscriber_id: int, token: str) -> None:
-    # The task module imports this one; import it when needed.
-    from accounts.tasks import send_newsletter_confirmation
-
     transaction.on_commit(lambda: send_newsletter_confirmation.delay(subscriber_id, token))
 
 
@@ -209,8 +208,6 @@ def newsletter_subscriber_for_user(*, user: User) -> NewsletterSubscriber | None
 
 
 def _user_email_verified(user: User) -> bool:
-    from allauth.account.models import EmailAddress
-
     return EmailAddress.objects.filter(user=user, email__iexact=user.email, verified=True).exists()
 
 

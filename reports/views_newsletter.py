@@ -5,7 +5,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from accounts.newsletter import newsletter_set_for_user, newsletter_subscriber_for_user
+from accounts.newsletter import (
+    SignupRateLimited,
+    newsletter_set_for_user,
+    newsletter_subscriber_for_user,
+)
 from accounts.views_newsletter import client_ip
 from reports.models import Report, Topic
 from reports.preferences import notification_preference_for, notification_preference_update
@@ -53,9 +57,13 @@ def newsletter_preferences(request: HttpRequest) -> HttpResponse:
         form = NotificationPreferencesForm(request.POST)
         if form.is_valid():
             data = form.cleaned_data
-            subscriber = newsletter_set_for_user(
-                user=request.user, enabled=data["enabled"], ip=client_ip(request)
-            )
+            try:
+                subscriber = newsletter_set_for_user(
+                    user=request.user, enabled=data["enabled"], ip=client_ip(request)
+                )
+            except SignupRateLimited:
+                messages.error(request, "Too many signups from your network. Try again later.")
+                return redirect("reports:newsletter_preferences")
             if subscriber is not None and data["enabled"]:
                 notification_preference_update(
                     subscriber=subscriber,

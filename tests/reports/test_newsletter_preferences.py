@@ -4,8 +4,10 @@ import re
 
 import pytest
 from allauth.account.models import EmailAddress
+from django.core.cache import cache
 
 from accounts.models import NewsletterSubscriber
+from accounts.newsletter import SIGNUPS_PER_IP
 from reports.models import NotificationPreference
 from tests.factories import NewsletterSubscriberFactory, TopicFactory
 
@@ -89,3 +91,17 @@ def test_an_anonymous_signup_is_linked_and_can_be_turned_off(client_for, free_re
         "Notifications are <strong>off</strong>"
         in client_for(free_reader).get(URL).content.decode()
     )
+
+
+def test_rate_limited_confirmation_is_a_message_not_an_error(client_for, free_reader, settings):
+    EmailAddress.objects.filter(user=free_reader).update(verified=False)
+    cache.clear()
+    client = client_for(free_reader)
+    for _ in range(SIGNUPS_PER_IP):
+        client.post(URL, {"enabled": "on", "scope": "all"})
+
+    response = client.post(URL, {"enabled": "on", "scope": "all"}, follow=True)
+
+    assert response.status_code == 200
+    assert "Too many signups from your network" in response.content.decode()
+    cache.clear()
