@@ -34,3 +34,10 @@ def send_newsletter_confirmation(subscriber_id: int, token: str) -> None:
         headers={"Auto-Submitted": "auto-generated"},
     )
     message.send(using="default")
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, retry_jitter=True, max_retries=5)
+def send_membership_email(membership_id: int, name: str) -> bool:
+    from accounts.billing_emails import membership_email_send
+
+    return membership_email_send(membership_id=membership_id, name=name)
