@@ -236,7 +236,6 @@ def celery_rig(transactional_db, smtp_sink, settings) -> Iterator[CeleryRig]:
     """Workers on Redis db 11 and a private queue; this process publishes there too."""
     settings.SITE_URL = "https://gridline.test"
     client = redis.Redis.from_url(TEST_REDIS_URL)
-    keys_before = set(client.keys("*"))
     rig = CeleryRig(smtp_sink)
     rig.use_broker(TEST_REDIS_URL)
     try:
@@ -246,9 +245,12 @@ def celery_rig(transactional_db, smtp_sink, settings) -> Iterator[CeleryRig]:
             worker.stop()
         _point_app_at(TEST_REDIS_URL, "celery")
         celery_app.conf.task_always_eager = True
-        created = set(client.keys("*")) - keys_before
-        if created:
-            client.delete(*created)
+        # Only keys named after this rig's queue: other test runs may share database 11 at the
+        # same moment, and kombu's shared bookkeeping (unacked, bindings of other queues)
+        # belongs to them.
+        ours = list(client.scan_iter(match=f"*{rig.queue}*"))
+        if ours:
+            client.delete(*ours)
 
 
 @pytest.fixture
