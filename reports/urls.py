@@ -1,7 +1,7 @@
 from django.contrib.sitemaps.views import sitemap
 from django.urls import path
 
-from reports import comment_views, feeds, gift_views, views
+from reports import comment_views, feeds, gift_views, views, views_newsletter
 from reports.sitemaps import SITEMAPS
 
 app_name = "reports"
@@ -41,4 +41,9 @@ urlpatterns = [
     path("feed/atom/kinds/<slug:kind>/", feeds.AtomKindFeed(), name="kind-atom"),
     path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
     path("robots.txt", views.robots_txt, name="robots"),
+    path(
+        "newsletter/preferences/",
+        views_newsletter.newsletter_preferences,
+        name="newsletter_preferences",
+    ),
 ]
