@@ -50,6 +50,8 @@ def pages(demo_site, live_server):
         "comment-form": (f"/comments/{first.pk}/edit/", subscriber),
         "login": ("/accounts/login/", None),
         "signup": ("/accounts/signup/", None),
+        "newsletter": ("/newsletter/", None),
+        "newsletter-preferences": ("/newsletter/preferences/", subscriber),
     }
 
 

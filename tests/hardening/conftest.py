@@ -5,6 +5,7 @@ Personas beyond the shared ones: `banned`, an account staff deactivated while it
 has an active membership and an open session (the session must stop granting anything).
 """
 
+import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -14,12 +15,24 @@ from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
-from accounts.models import Organisation, OrganisationInvitation, OrganisationMember, User
+from accounts.models import (
+    NewsletterSubscriber,
+    Organisation,
+    OrganisationInvitation,
+    OrganisationMember,
+    User,
+)
 from accounts.organisations import invitation_token
 from reports.comments import comment_create, comment_hide
 from reports.gifts import gift_create, gift_token
 from reports.models import Comment, GiftLink, Report, Topic
-from tests.factories import MembershipFactory, ReportFactory, TopicFactory, UserFactory
+from tests.factories import (
+    MembershipFactory,
+    NewsletterSubscriberFactory,
+    ReportFactory,
+    TopicFactory,
+    UserFactory,
+)
 from tests.reports.conftest import CANARY, CANARY_WORD
 
 COMMENT_CANARY = "Comment canary c0d3: the installer quoted 1,840 dollars for the Aurel."
@@ -37,6 +50,7 @@ COMMENT_FRAGMENTS = [
 ]  # fmt: skip
 GIFT_FRAGMENTS = [GIFT_CANARY, "6f1b", "11.2 W at night"]
 DRAFT_FRAGMENTS = [DRAFT_CANARY, "d4f7"]
+CONFIRM_TOKEN = "a-known-newsletter-confirmation-token"
 
 
 @dataclass
@@ -57,6 +71,8 @@ class World:
     invitation: OrganisationInvitation
     invitation_token: str
     giver: User
+    newsletter_subscriber: NewsletterSubscriber
+    confirm_token: str
 
     def fill(self) -> dict[str, str]:
         """Values for URL arguments, by argument name (see tests/hardening/urlsweep.py)."""
@@ -123,12 +139,18 @@ def world(db, subscriber) -> World:
         organisation=organisation, email="outsider@example.com", invited_by=team_admin,
         expires_at=timezone.now() + timedelta(days=7),
     )  # fmt: skip
+    newsletter_subscriber = NewsletterSubscriberFactory(email="fan@example.com")
+    NewsletterSubscriberFactory(
+        email="pending@example.com", confirmed_at=None, confirmation_sent_at=timezone.now(),
+        confirmation_token_hash=hashlib.sha256(CONFIRM_TOKEN.encode()).hexdigest(),
+    )  # fmt: skip
     cache.clear()
     return World(
         topic=topic, author=author, paid=paid, free=free, gifted=gifted, draft=draft,
         comment=comment, reply=reply, hidden=hidden, gift=gift, gift_token=gift_token(gift),
         team_admin=team_admin, organisation=organisation, invitation=invitation,
         invitation_token=invitation_token(invitation), giver=giver,
+        newsletter_subscriber=newsletter_subscriber, confirm_token=CONFIRM_TOKEN,
     )  # fmt: skip
 
 

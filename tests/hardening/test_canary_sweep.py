@@ -14,10 +14,14 @@ from django.test import Client
 
 from accounts.organisations import invitation_create
 from reports.comments import comment_create
+from reports.models import Report
+from reports.publishing import report_publish
+from tests.factories import ReportFactory
 from tests.figures import record
 from tests.hardening.conftest import (
     COMMENT_FRAGMENTS,
     DRAFT_FRAGMENTS,
+    GIFT_CANARY,
     GIFT_FRAGMENTS,
     PAID_FRAGMENTS,
     World,
@@ -42,6 +46,8 @@ def _sweep_paths(world: World) -> list[tuple[str, str]]:
     }
     overrides["reports:author"] = {"slug": world.author.slug}
     overrides["accounts:team_join"] = {"token": world.invitation_token}
+    overrides["newsletter:confirm"] = {"token": world.confirm_token}
+    overrides["newsletter:unsubscribe"] = {"token": world.newsletter_subscriber.token}
     paths = [(url.name, url.path) for url in concrete_urls(fill, overrides)]
     search = "/search/?q="
     extra = [
@@ -51,6 +57,7 @@ def _sweep_paths(world: World) -> list[tuple[str, str]]:
         f"{world.paid.get_absolute_url()}?reply={world.comment.pk}",
         f"/gift/{world.gift_token}x/",
         f"/team/join/{world.invitation_token}x/",
+        f"/newsletter/unsubscribe/{world.newsletter_subscriber.token}x/",
         *(f"/comments/{c.pk}/{action}/" for c in [world.reply, world.hidden]
           for action in ["edit", "delete", "report", "hide", "unhide"]),
         *(f"/feed/kinds/{kind}/" for kind in ["test", "news"]),
@@ -115,7 +122,7 @@ def test_no_paid_or_comment_text_and_no_500_on_any_url(world, persona_client, pe
     patterns = sum(1 for name, path in paths if name != path)
     record(
         f"canary sweep as {persona}: {patterns} urlconf patterns + {len(paths) - patterns} "
-        f"extra paths, {requests} requests (7 variants each), 0 leaks, 0 responses >= 500"
+        f"extra paths, {requests} requests (up to 8 variants each), 0 leaks, 0 responses >= 500"
     )
     assert not problems, "\n".join(problems)
     assert len(paths) > 140  # every pattern of the urlconf plus the extra paths
@@ -126,6 +133,8 @@ def test_every_pattern_of_the_urlconf_is_swept(world):
     names = {url.name for url in concrete_urls({**world.fill(), "token": "t"})}
 
     expected = ["reports:detail", "reports:gift_open", "accounts:team_join", "healthz",
+                "newsletter:signup", "newsletter:confirm", "newsletter:unsubscribe",
+                "reports:newsletter_preferences",
                 "accounts:stripe_webhook", "account_reset_password_from_key"]  # fmt: skip
     assert set(expected) <= names
 
@@ -185,14 +194,25 @@ def test_no_email_carries_paid_text_and_comments_reach_only_entitled_recipients(
             author=subscriber, report=world.paid, body=f"{world.comment.body} again",
             parent_id=lapsed_comment.pk,
         )  # fmt: skip
+        Client().post("/newsletter/", {"email": "reader.new@example.com", "source": "home"})
+        # Publishing a paid report emails every confirmed newsletter subscriber (free ones
+        # too): teaser and link only.
+        announced = ReportFactory(
+            slug="announced", title="Announced report", status=Report.Status.DRAFT,
+            published_at=None, is_free=False, teaser="An announced teaser.",
+            body=f"## Paid\n\n{CANARY}\n\n{GIFT_CANARY}", author=world.author,
+        )  # fmt: skip
+        report_publish(report_id=announced.pk)
 
     kinds = {message.subject for message in mailoutbox}
-    assert len(mailoutbox) >= 6, kinds
+    assert len(mailoutbox) >= 8, kinds
+    assert any("Announced report" in subject for subject in kinds), kinds
+    assert any(m.to == ["fan@example.com"] for m in mailoutbox)  # a free newsletter reader
     entitled = {subscriber.email, "second@example.com", world.author.email}
     for message in mailoutbox:
-        parts = [message.subject, message.body, str(message.extra_headers)]
-        parts += [content for content, _ in getattr(message, "alternatives", [])]
-        text = "\n".join(str(part) for part in parts)
+        text = message.message().as_bytes().decode(errors="replace")
+        text += "\n".join([message.subject, message.body])
+        text += "\n".join(str(content) for content, _ in getattr(message, "alternatives", []))
         for fragment in PAID_FRAGMENTS + GIFT_FRAGMENTS + DRAFT_FRAGMENTS:
             assert fragment not in text, (message.subject, fragment)
         if not set(message.to) & entitled:

@@ -6,6 +6,7 @@ the endpoint could touch are unchanged). Runs are derandomized, so a failure rep
 with the same command, and bounded: the examples per endpoint are listed in BUDGET.
 """
 
+import hashlib
 import json
 import re
 import time
@@ -25,13 +26,14 @@ from hypothesis import strategies as st
 
 from accounts.models import (
     Membership,
+    NewsletterSubscriber,
     Organisation,
     OrganisationInvitation,
     OrganisationMember,
     StripeEvent,
     User,
 )
-from reports.models import Comment, CommentFlag, GiftLink, Report
+from reports.models import Comment, CommentFlag, GiftLink, NotificationPreference, Report
 from tests.factories import PASSWORD
 from tests.figures import record
 from tests.stripe_fake import sign
@@ -41,13 +43,14 @@ BUDGET = {
     "comment_edit": 25, "comment_flag": 20, "search": 60, "pagination": 30,
     "webhook_unsigned": 40, "webhook_signed": 40, "gift_token": 25, "team_token": 25,
     "team_action": 40, "checkout": 25, "team_checkout": 25, "pricing_next": 20,
-    "account_profile": 25, "account_delete": 15,
+    "account_profile": 25, "account_delete": 15, "newsletter_signup": 40,
+    "newsletter_confirm": 25, "newsletter_unsubscribe": 30, "newsletter_preferences": 30,
 }  # fmt: skip
 FIGURES: Counter[str] = Counter()
 OUTCOMES: dict[str, Counter[int]] = {}
 WATCHED = [
     User, Membership, Organisation, OrganisationMember, OrganisationInvitation, StripeEvent,
-    Comment, CommentFlag, GiftLink, Report,
+    Comment, CommentFlag, GiftLink, Report, NewsletterSubscriber, NotificationPreference,
 ]  # fmt: skip
 ERROR_MARKERS = re.compile(
     r'class="[^"]*(?:errorlist|field__errors|message--error|alert)[^"]*"|role="alert"'
@@ -553,6 +556,101 @@ def test_fuzz_pricing_next(db):
     run()
 
 
+# Newsletter ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def newsletter_readers(db):
+    from django.utils import timezone
+
+    from tests.factories import NewsletterSubscriberFactory
+
+    confirmed = NewsletterSubscriberFactory(email="fan@example.com")
+    pending = NewsletterSubscriberFactory(
+        email="pending@example.com", confirmed_at=None, confirmation_sent_at=timezone.now(),
+        confirmation_token_hash=hashlib.sha256(b"known-confirm-token").hexdigest(),
+    )  # fmt: skip
+    return confirmed, pending
+
+
+def test_fuzz_newsletter_signup(newsletter_readers, free_reader):
+    clients = [_client(), _client(free_reader)]
+
+    @fuzz("newsletter_signup")
+    @given(email=emails, source=text, who=st.integers(0, 1))
+    def run(email, source, who):
+        with example():
+            before = _counts()
+            response = clients[who].post("/newsletter/", {"email": email, "source": source})
+            check("newsletter_signup", response, before, accepted=response.status_code == 302)
+
+    run()
+
+
+def test_fuzz_newsletter_confirm(newsletter_readers):
+    @fuzz("newsletter_confirm")
+    @given(token=st.one_of(tokens, st.just("known-confirm-token")), post=st.booleans())
+    def run(token, post):
+        with example():
+            before = _counts()
+            url = f"/newsletter/confirm/{quote(token[:200], safe='')}/"
+            response = _client().post(url) if post else _client().get(url)
+            check("newsletter_confirm", response, before, accepted=response.status_code == 200)
+
+    run()
+
+
+def test_fuzz_newsletter_unsubscribe(newsletter_readers):
+    confirmed, _ = newsletter_readers
+
+    @fuzz("newsletter_unsubscribe")
+    @given(
+        token=st.one_of(tokens, st.just(confirmed.token)),
+        one_click=st.one_of(st.just("One-Click"), text),
+        post=st.booleans(),
+    )
+    def run(token, one_click, post):
+        with example():
+            before = _counts()
+            url = f"/newsletter/unsubscribe/{quote(token[:200], safe='')}/"
+            client = _client()
+            if post:
+                response = client.post(url, {"List-Unsubscribe": one_click})
+            else:
+                response = client.get(url)
+            check("newsletter_unsubscribe", response, before,
+                  accepted=response.status_code == 200)  # fmt: skip
+
+    run()
+
+
+def test_fuzz_newsletter_preferences(newsletter_readers, free_reader, subscriber):
+    from tests.factories import TopicFactory
+
+    TopicFactory(slug="heat-pumps")
+    clients = [_client(free_reader), _client(subscriber)]
+
+    @fuzz("newsletter_preferences")
+    @given(
+        enabled=st.one_of(st.sampled_from(["on", ""]), text),
+        scope=st.one_of(st.sampled_from(["all", "chosen"]), text),
+        kinds=st.lists(st.one_of(st.sampled_from(["test", "news"]), text), max_size=3),
+        topics=st.lists(st.one_of(st.just("heat-pumps"), numbers, text), max_size=3),
+        who=st.integers(0, 1),
+    )
+    def run(enabled, scope, kinds, topics, who):
+        with example():
+            before = _counts()
+            response = clients[who].post(
+                "/newsletter/preferences/",
+                {"enabled": enabled, "scope": scope, "kinds": kinds, "topics": topics},
+            )
+            check("newsletter_preferences", response, before,
+                  accepted=response.status_code == 302)  # fmt: skip
+
+    run()
+
+
 def test_fuzz_pass_generated_at_least_500_inputs():
     if set(FIGURES) != set(BUDGET):
         pytest.skip("the whole fuzz module did not run")
@@ -616,3 +714,13 @@ def test_checkout_keeps_only_a_local_path_to_return_to(db, free_reader, stripe_f
         assert client.session["subscribe_next"] == "", value
     client.post("/subscribe/checkout/", {"plan": "monthly", "next": "/reports/x/"})
     assert client.session["subscribe_next"] == "/reports/x/"
+
+
+def test_newsletter_preferences_say_what_was_wrong_with_a_choice(free_reader):
+    response = _client(free_reader).post(
+        "/newsletter/preferences/", {"enabled": "on", "scope": "sometimes", "kinds": ["poems"]}
+    )
+
+    page = response.content.decode()
+    assert "Select a valid choice. sometimes is not one of the available choices." in page
+    assert "Select a valid choice. poems is not one of the available choices." in page
