@@ -180,7 +180,7 @@ def _subscription_quantity(subscription: dict[str, Any]) -> int:
 
 def _user_hint(*values: object) -> User | None:
     for value in values:
-        if value and str(value).isdigit():
+        if value and str(value).isascii() and str(value).isdigit():
             user = User.objects.filter(pk=int(str(value))).first()
             if user is not None:
                 return user
@@ -215,7 +215,8 @@ def _holder_for_customer(
     """The locked organisation or membership that a Stripe customer pays for."""
     organisations = Organisation.objects.select_for_update()
     organisation = organisations.filter(stripe_customer_id=customer_id).first()
-    if organisation is None and organisation_id and str(organisation_id).isdigit():
+    digits = str(organisation_id).isascii() and str(organisation_id).isdigit()
+    if organisation is None and organisation_id and digits:
         organisation = organisations.filter(pk=int(str(organisation_id))).first()
         if organisation is not None:
             organisation.stripe_customer_id = customer_id

@@ -30,7 +30,10 @@ WEBHOOK_TOLERANCE_SECONDS = 300
 
 
 def _safe_next(request: HttpRequest, value: str | None) -> str:
-    if value and url_has_allowed_host_and_scheme(
+    """`value` when it is a path on this site (no scheme, host or control characters)."""
+    if not value or not value.startswith("/") or not value.isprintable():
+        return ""
+    if url_has_allowed_host_and_scheme(
         value, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return value
@@ -151,6 +154,27 @@ def local_portal(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/local_portal.html", {"membership": membership})
 
 
+# Event times are seconds since 1970; anything outside these years is not from Stripe.
+_EVENT_TIME_RANGE = range(946684800, 4102444800)  # 2000-01-01 to 2100-01-01
+
+
+def _event_from(payload: bytes) -> dict:
+    """The event in a verified payload, with the fields every handler reads checked."""
+    event = json.loads(payload)
+    if not (
+        isinstance(event, dict)
+        and isinstance(event["id"], str)
+        and event["id"]
+        and isinstance(event["type"], str)
+        and isinstance(event["created"], int)
+        and event["created"] in _EVENT_TIME_RANGE
+        and isinstance(event["data"], dict)
+        and isinstance(event["data"]["object"], dict)
+    ):
+        raise ValueError("not a Stripe event")
+    return event
+
+
 @csrf_exempt
 @require_POST
 def stripe_webhook(request: HttpRequest) -> HttpResponse:
@@ -162,14 +186,18 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
             settings.STRIPE_WEBHOOK_SECRET,
             WEBHOOK_TOLERANCE_SECONDS,
         )
-        event = json.loads(payload)
-        event["id"], event["type"], event["created"], event["data"]["object"]
+        event = _event_from(payload)
     except (stripe.SignatureVerificationError, UnicodeDecodeError):
         return HttpResponse("Invalid signature.", status=400, content_type="text/plain")
     except (ValueError, KeyError, TypeError):
         return HttpResponse("Malformed event.", status=400, content_type="text/plain")
     try:
         outcome = billing.stripe_event_handle(event=event)
+    except (KeyError, TypeError, AttributeError, ValueError):
+        # Signed by Stripe but not shaped like the object its type names: nothing was
+        # applied (the handler's transaction rolled back); say so rather than crash.
+        logger.exception("Stripe event %s has an unexpected shape", event["id"])
+        return HttpResponse("Malformed event object.", status=400, content_type="text/plain")
     except billing.UnresolvedCustomer:
         logger.warning("Stripe event %s names an unknown customer; asking for a retry", event["id"])
         return HttpResponse("Customer not known yet.", status=503, content_type="text/plain")

@@ -20,7 +20,7 @@ logger = logging.getLogger(__name__)
 
 
 def _seats(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() and len(value) < 5 else None
+    return int(value) if value and value.isascii() and value.isdigit() and len(value) < 5 else None
 
 
 @require_POST

@@ -26,3 +26,11 @@ def limit_exceeded(scope: str, key: object, limits: list[Limit]) -> Limit | None
         if used > limit.count and exceeded is None:
             exceeded = limit
     return exceeded
+
+
+def limit_reached(scope: str, key: object, limits: list[Limit]) -> Limit | None:
+    """The first limit whose count is already used up, without counting an attempt."""
+    for limit in limits:
+        if (cache.get(f"ratelimit:{scope}:{key}:{limit.seconds}") or 0) >= limit.count:
+            return limit
+    return None

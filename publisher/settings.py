@@ -184,6 +184,13 @@ ACCOUNT_SIGNUP_FORM_CLASS = "accounts.forms.SignupDetailsForm"
 ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
+# Behind nginx (one proxy hop) the client's address is the last X-Forwarded-For entry;
+# allauth's rate limits (and the admin's, publisher/admin_login.py) key on it. Set it to
+# the number of proxies that append to X-Forwarded-For (0 when clients connect directly,
+# or an attacker could pick their own address).
+ALLAUTH_TRUSTED_PROXY_COUNT = env_int(
+    "ALLAUTH_TRUSTED_PROXY_COUNT", default=0 if DEBUG else 1, minimum=0
+)
 LOGIN_REDIRECT_URL = "/"
 LOGIN_URL = "account_login"
 

@@ -2,7 +2,11 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from publisher.admin_login import RateLimitedAdminAuthenticationForm
 from publisher.health import healthz
+
+# Staff log in to the admin through a form with its own limit on failed attempts.
+admin.site.login_form = RateLimitedAdminAuthenticationForm
 
 urlpatterns = [
     path("", include("reports.urls")),

@@ -33,7 +33,7 @@ def _comment_url(comment: Comment) -> str:
 
 
 def _parse_id(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() and len(value) < 12 else None
+    return int(value) if value and value.isascii() and value.isdigit() and len(value) < 12 else None
 
 
 @require_POST

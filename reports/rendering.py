@@ -223,9 +223,12 @@ _comment_markdown.enable(
 )
 _COMMENT_TAGS = {"a", "blockquote", "br", "code", "em", "li", "ol", "p", "pre", "strong", "ul"}
 # Bidirectional overrides can make a comment display differently from what it says, and
-# zero-width characters hide text; neither belongs in a comment.
+# zero-width characters hide text; neither belongs in a comment. Nor do control characters
+# other than tab and newlines (PostgreSQL cannot even store NUL).
+_CONTROL = [c for c in range(0x20) if chr(c) not in "\t\n\r"]
 _INVISIBLE = dict.fromkeys(
-    [0x200B, 0x2060, 0xFEFF, *range(0x202A, 0x202F), *range(0x2066, 0x206A)], None
+    [*_CONTROL, 0x7F, 0x200B, 0x2060, 0xFEFF, *range(0x202A, 0x202F), *range(0x2066, 0x206A)],
+    None,
 )
 
 

@@ -60,9 +60,14 @@ def comments_context(request: HttpRequest, report: Report) -> dict[str, object]:
     return {
         "thread": comment_thread_for_reader(report=report, reader=request.user),
         "can_post": can_post_comment(request.user, report),
-        "reply_to": int(reply_to) if reply_to.isdigit() and len(reply_to) < 12 else None,
+        "reply_to": int(reply_to) if _is_id(reply_to) else None,
         "comment_max_length": MAX_LENGTH,
     }
+
+
+def _is_id(value: str) -> bool:
+    # ASCII only: "²".isdigit() is true, but int("²") fails.
+    return value.isascii() and value.isdigit() and len(value) < 12
 
 
 def _listing_page(request: HttpRequest, reports, **context: object) -> HttpResponse:

@@ -11,8 +11,10 @@ from django.utils import timezone
 from accounts.models import Membership
 from tests.factories import MembershipFactory, UserFactory
 
-# Real workers, Redis and an SMTP sink for the integration tests.
-pytest_plugins = ["tests.integration_fixtures"]
+# Real workers, Redis and an SMTP sink for the integration tests; the accessibility
+# fixtures (axe-core, Lighthouse) of tests/browser/test_axe.py and test_lighthouse.py; and
+# the summary of figures the hardening suites print.
+pytest_plugins = ["tests.integration_fixtures", "tests.browser.a11y_tools", "tests.figures"]
 
 
 @pytest.fixture

@@ -1,0 +1,72 @@
+"""Fixtures for the accessibility checks in Debian's Chromium: axe-core injected into each
+page, and the Lighthouse CLI. Both come from the npm packages pinned in tests/a11y/
+(`make test` runs `npm ci` there when node_modules is missing). tests/conftest.py loads
+this module as a plugin."""
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from playwright.sync_api import Browser, Page
+
+from tests.browser.conftest import CHROMIUM
+
+HERE = Path(__file__).resolve().parents[1] / "a11y"
+NODE_MODULES = HERE / "node_modules"
+AXE = NODE_MODULES / "axe-core" / "axe.min.js"
+LIGHTHOUSE = NODE_MODULES / ".bin" / "lighthouse"
+
+
+def npm_tools() -> None:
+    """Install the pinned tools if this checkout has not yet (offline from npm's cache
+    when it can)."""
+    if AXE.exists() and LIGHTHOUSE.exists():
+        return
+    npm = shutil.which("npm")
+    if npm is None:
+        pytest.fail("npm is missing: install Node.js 20 (Debian's nodejs and npm packages).")
+    subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--prefer-offline"], cwd=HERE, check=True)
+
+
+@pytest.fixture(scope="session")
+def axe_script() -> Path:
+    npm_tools()
+    return AXE
+
+
+@pytest.fixture(scope="session")
+def lighthouse_bin() -> Path:
+    npm_tools()
+    return LIGHTHOUSE
+
+
+@pytest.fixture
+def demo_site(transactional_db) -> None:
+    """The demo reports (tables, figures, lists, citations) and personas of `make run`."""
+    call_command("load_demo_data", verbosity=0)
+
+
+@pytest.fixture
+def a11y_page(browser: Browser):
+    """A page whose context lets axe's script in past the site's CSP."""
+    contexts = []
+
+    def make(*, color_scheme: str = "light") -> Page:
+        context = browser.new_context(
+            viewport={"width": 1280, "height": 900}, bypass_csp=True, color_scheme=color_scheme
+        )
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def chrome_env() -> dict[str, str]:
+    return {**os.environ, "CHROME_PATH": CHROMIUM}

@@ -1,0 +1,74 @@
+"""axe-core on the pages readers use most, in light and dark mode: no violations at all
+(every rule axe runs by default, WCAG 2.x A/AA and best practices)."""
+
+import json
+
+import pytest
+from playwright.sync_api import Page
+
+from accounts.models import User
+from reports.comments import comment_create
+from reports.models import Report
+from tests.figures import record
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+AXE_RESULTS: dict[str, int] = {}
+
+
+def axe_violations(page: Page, script) -> list[dict]:
+    page.add_script_tag(path=str(script))
+    result = page.evaluate("async () => JSON.stringify(await axe.run(document))")
+    return json.loads(result)["violations"]
+
+
+def _describe(violations: list[dict]) -> str:
+    lines = []
+    for violation in violations:
+        lines.append(f"{violation['id']} ({violation['impact']}): {violation['help']}")
+        for node in violation["nodes"][:5]:
+            lines.append(f"    {node['target']} {node['failureSummary'][:300]!r}")
+    return "\n".join(lines)
+
+
+@pytest.fixture
+def pages(demo_site, live_server):
+    report = Report.objects.filter(is_free=False).order_by("-published_at").first()
+    subscriber = User.objects.get(email="subscriber@example.com")
+    first = comment_create(
+        author=subscriber, report=report, body="We saw the same *standby* draw on ours."
+    )
+    editor = User.objects.get(email="editor@example.com")
+    comment_create(author=editor, report=report, body="Thanks: noted.", parent_id=first.pk)
+    return {
+        "home": ("/", None),
+        "report-anonymous": (report.get_absolute_url(), None),
+        "report-subscriber": (report.get_absolute_url(), subscriber),
+        "search": ("/search/?q=inverter", None),
+        "subscribe": ("/subscribe/", None),
+        "account": ("/accounts/profile/", subscriber),
+        "comment-form": (f"/comments/{first.pk}/edit/", subscriber),
+        "login": ("/accounts/login/", None),
+        "signup": ("/accounts/signup/", None),
+        "newsletter": ("/newsletter/", None),
+        "newsletter-preferences": ("/newsletter/preferences/", subscriber),
+    }
+
+
+@pytest.mark.parametrize("color_scheme", ["light", "dark"])
+def test_no_axe_violations(pages, live_server, a11y_page, log_in, axe_script, color_scheme):
+    problems = []
+    for name, (path, user) in pages.items():
+        page = a11y_page(color_scheme=color_scheme)
+        if user is not None:
+            log_in(page, user)
+        response = page.goto(f"{live_server.url}{path}")
+        assert response.status == 200, (name, response.status)
+        violations = axe_violations(page, axe_script)
+        AXE_RESULTS[f"{name} ({color_scheme})"] = len(violations)
+        record(f"axe {name} ({color_scheme}): {len(violations)} violations")
+        if violations:
+            problems.append(f"{name} ({color_scheme}, {path}):\n{_describe(violations)}")
+        page.context.close()
+
+    assert not problems, "\n".join(problems)
