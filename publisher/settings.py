@@ -101,6 +101,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "publisher.caching.CacheControlMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -279,3 +280,14 @@ LOGGING = {
 # matching the retry schedule configured in Stripe.
 PAST_DUE_GRACE_DAYS = env_int("PAST_DUE_GRACE_DAYS", default=7, minimum=0)
 REPORTS_PER_PAGE = 12
+
+# HTTP caching (publisher/caching.py). Anonymous pages are public for PUBLIC_PAGE_MAX_AGE
+# seconds (nginx and browsers); the server-side page cache keeps them PAGE_CACHE_SECONDS
+# (0 turns it off) and is invalidated when reports are published or edited and when comments
+# change, so its lifetime only bounds what nothing invalidates (an author's new display name).
+PUBLIC_PAGE_MAX_AGE = env_int("PUBLIC_PAGE_MAX_AGE", default=60, minimum=0)
+PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", default=600, minimum=0)
+
+# How many proxies in front of us append to X-Forwarded-For (nginx: 1). allauth's rate
+# limits then count the client's address, not the proxy's. 0 trusts no X-Forwarded-For.
+ALLAUTH_TRUSTED_PROXY_COUNT = env_int("ALLAUTH_TRUSTED_PROXY_COUNT", default=0, minimum=0)

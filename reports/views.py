@@ -4,9 +4,11 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
+from publisher.caching import cached_public_page, public_page
 from reports.access import can_read_body
 from reports.citations import citing_reports_published
-from reports.comments import MAX_LENGTH, can_post_comment, comment_thread_for_reader
+from reports.comment_cache import comment_thread_html
+from reports.comments import MAX_LENGTH, can_post_comment
 from reports.models import KIND_PLURALS, Report, Topic
 from reports.rendering import render_markdown
 from reports.search import SearchForm, search_reports
@@ -22,6 +24,7 @@ from reports.sharing import report_json_ld
 
 
 @require_safe
+@cached_public_page()
 def home(request: HttpRequest) -> HttpResponse:
     return render(
         request,
@@ -31,6 +34,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @require_safe
+@cached_public_page(report_slug="slug")
 def report_detail(request: HttpRequest, slug: str) -> HttpResponse:
     report = report_for_reader(slug=slug, reader=request.user)
     if report is None:
@@ -57,10 +61,15 @@ def report_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 def comments_context(request: HttpRequest, report: Report) -> dict[str, object]:
     reply_to = request.GET.get("reply", "")
+    can_post = can_post_comment(request.user, report)
     return {
-        "thread": comment_thread_for_reader(report=report, reader=request.user),
-        "can_post": can_post_comment(request.user, report),
-        "reply_to": int(reply_to) if reply_to.isdigit() and len(reply_to) < 12 else None,
+        "thread_html": comment_thread_html(
+            request=request,
+            report=report,
+            can_post=can_post,
+            reply_to=int(reply_to) if reply_to.isdigit() and len(reply_to) < 12 else None,
+        ),
+        "can_post": can_post,
         "comment_max_length": MAX_LENGTH,
     }
 
@@ -73,6 +82,7 @@ def _listing_page(request: HttpRequest, reports, **context: object) -> HttpRespo
 
 
 @require_safe
+@cached_public_page(params=["page"])
 def topic_detail(request: HttpRequest, slug: str) -> HttpResponse:
     topic = get_object_or_404(Topic, slug=slug)
     return _listing_page(
@@ -87,6 +97,7 @@ def topic_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_safe
+@cached_public_page(params=["page"])
 def kind_detail(request: HttpRequest, kind: str) -> HttpResponse:
     if kind not in Report.Kind.values:
         raise Http404("No such kind of report.")
@@ -101,6 +112,7 @@ def kind_detail(request: HttpRequest, kind: str) -> HttpResponse:
 
 
 @require_safe
+@cached_public_page(params=["page"])
 def author_detail(request: HttpRequest, slug: str) -> HttpResponse:
     author = author_by_slug(slug=slug)
     if author is None:
@@ -115,6 +127,7 @@ def author_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_safe
+@public_page
 def search(request: HttpRequest) -> HttpResponse:
     form = SearchForm(request.GET or None)
     page = None
@@ -130,6 +143,7 @@ def search(request: HttpRequest) -> HttpResponse:
 
 
 @require_safe
+@cached_public_page()
 def robots_txt(request: HttpRequest) -> HttpResponse:
     lines = [
         "User-agent: *",
