@@ -255,6 +255,8 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 STRIPE_HOSTED_PAGES = ["https://checkout.stripe.com", "https://billing.stripe.com"]
+if STRIPE_API_BASE:  # a local fake of Stripe (make prodlike) plays the hosted pages too
+    STRIPE_HOSTED_PAGES.append(STRIPE_API_BASE.rstrip("/"))
 SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF, CSP.NONCE],
