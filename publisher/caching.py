@@ -9,38 +9,42 @@ Two layers, one rule:
   and no flash message was shown), and no session write. Public responses carry
   `public, max-age=PUBLIC_PAGE_MAX_AGE` and `Vary: Cookie`; every other response is
   `private, no-store` unless its view already said `private` or `no-store` itself.
-- `cached_public_page` adds a server-side page cache (Redis in production) for the same
-  anonymous responses. Entries are checked against generation tokens: publishing or editing
-  any report bumps the global generation (home, lists, feeds, sitemap and every report page,
-  whose related and citing lists may change); a comment change bumps its report's own
-  generation (the anonymous page shows the comment count). Writes bump them at once and
-  again on commit, so a page rendered from old rows ends up under a retired generation and
-  is never served again.
+- `cached_public_page` views also go through `PageCacheMiddleware`, a server-side page
+  cache (Redis in production) for the same anonymous responses, first in MIDDLEWARE.
+  Entries are checked against generation tokens: publishing or editing any report bumps
+  the global generation (home, lists, feeds, sitemap and every report page, whose related
+  and citing lists may change); a comment change bumps its report's own generation (the
+  anonymous page shows the comment count). Writes bump them at once and again on commit,
+  so a page rendered from old rows ends up under a retired generation and is never served
+  again.
 
 The page cache is looked up only for requests without a session cookie or a flash-message
 cookie: such a request cannot be logged in, so a cached page can never reach the wrong reader.
 """
 
 import hashlib
+import logging
 import secrets
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
 from django.conf import settings
-from django.contrib import messages
 from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
-from django.template.response import SimpleTemplateResponse
+from django.urls import Resolver404, resolve
 from django.utils.cache import patch_cache_control, patch_vary_headers
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
 
 GENERATION_KEY = "pagecache:gen"
 _SAFE_METHODS = {"GET", "HEAD"}
-# Headers of the view's own response worth keeping; everything else (security headers,
-# Cache-Control, Vary) is added again by the middleware on every response, cached or not.
-_STORED_HEADERS = {"content-type", "content-language", "last-modified", "x-robots-tag", "link"}
+# A cache outage makes pages slower, never unavailable.
+CACHE_ERRORS = (RedisError, OSError)
 
 
 def _report_generation_key(slug: str) -> str:
@@ -166,72 +170,98 @@ def _page_key(request: HttpRequest, params: Iterable[str]) -> str:
     return f"pagecache:page:{digest}"
 
 
-def _storable(request: HttpRequest, response: HttpResponseBase) -> bool:
-    return (
-        request.method == "GET"
-        and response.status_code == 200
-        and not response.streaming
-        and not response.cookies
-        and not _already_private(response)
-        and not request.META.get("CSRF_COOKIE_NEEDS_UPDATE")
-        and not (hasattr(request, "session") and request.session.modified)
-        and not (hasattr(request, "_messages") and len(messages.get_messages(request)))
-    )
+@dataclass(frozen=True)
+class PageCacheRule:
+    params: tuple[str, ...]
+    report_slug: str | None
 
 
 def cached_public_page(
     *, params: Iterable[str] = (), report_slug: str | None = None
 ) -> Callable[[Callable[..., HttpResponseBase]], Callable[..., HttpResponseBase]]:
-    """`public_page`, plus a server-side cache of the anonymous response.
+    """`public_page`, plus the server-side page cache (`PageCacheMiddleware`).
 
     `params` names the query parameters the page depends on (all others are ignored, so
     `?utm_source=` cannot multiply entries); `report_slug` names the URL argument holding the
     report's slug, whose own generation then also guards the entry.
     """
-    params = tuple(params)
 
     def decorator(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
-        public_view = public_page(view)
-
-        @wraps(view)
-        def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponseBase:
-            if not settings.PAGE_CACHE_SECONDS or not request_may_be_anonymous_cached(request):
-                return public_view(request, *args, **kwargs)
-            key = _page_key(request, params)
-            slug = str(kwargs[report_slug]) if report_slug else None
-            entry, generations = versioned_get(key, slug=slug)
-            if entry is not None:
-                status, content, headers = entry
-                response = HttpResponse(content, status=status)
-                for name, value in headers:
-                    response.headers[name] = value
-                response.headers["X-Page-Cache"] = "hit"
-                response.public_max_age = settings.PUBLIC_PAGE_MAX_AGE
-                return response
-            response = public_view(request, *args, **kwargs)
-            if _storable(request, response):
-
-                def store(rendered: HttpResponseBase) -> None:
-                    headers = [
-                        (name, value)
-                        for name, value in rendered.headers.items()
-                        if name.lower() in _STORED_HEADERS
-                    ]
-                    versioned_set(
-                        key,
-                        (rendered.status_code, rendered.content, headers),
-                        generations=generations,
-                        timeout=settings.PAGE_CACHE_SECONDS,
-                    )
-                    rendered.headers["X-Page-Cache"] = "miss"
-
-                # Template responses (the sitemap) are rendered after the view returns.
-                if isinstance(response, SimpleTemplateResponse) and not response.is_rendered:
-                    response.add_post_render_callback(store)
-                else:
-                    store(response)
-            return response
-
+        wrapper = public_page(view)
+        wrapper.page_cache = PageCacheRule(tuple(params), report_slug)
         return wrapper
 
     return decorator
+
+
+def _storable(request: HttpRequest, response: HttpResponseBase) -> bool:
+    """Only what CacheControlMiddleware made public (it checked the reader, the cookies, the
+    CSRF token and the session), from a GET, complete."""
+    return (
+        request.method == "GET"
+        and response.status_code == 200
+        and not response.streaming
+        and not response.cookies
+        and "public" in response.headers.get("Cache-Control", "")
+    )
+
+
+class PageCacheMiddleware:
+    """The server-side cache of anonymous pages, first in MIDDLEWARE.
+
+    A hit answers before any other middleware runs: the stored response carries every
+    header the first one had (security headers, Cache-Control, Vary) and was only stored
+    because it was public. Requests that might be a logged-in reader's (a session cookie) or
+    carry a flash message never look into the cache; neither does a plain-HTTP request when
+    HTTPS is enforced (SecurityMiddleware redirects it first).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        rule, kwargs = self._rule(request)
+        if rule is None:
+            return self.get_response(request)
+        request.get_host()  # ALLOWED_HOSTS is checked on hits too
+        key = _page_key(request, rule.params)
+        slug = str(kwargs[rule.report_slug]) if rule.report_slug else None
+        try:
+            entry, generations = versioned_get(key, slug=slug)
+        except CACHE_ERRORS:
+            logger.warning("Page cache unavailable", exc_info=True)
+            return self.get_response(request)
+        if entry is not None:
+            status, content, headers = entry
+            response = HttpResponse(content, status=status)
+            for name, value in headers:
+                response.headers[name] = value
+            response.headers["X-Page-Cache"] = "hit"
+            return response
+        response = self.get_response(request)
+        if _storable(request, response):
+            headers = [(name, value) for name, value in response.headers.items()]
+            try:
+                versioned_set(
+                    key,
+                    (response.status_code, response.content, headers),
+                    generations=generations,
+                    timeout=settings.PAGE_CACHE_SECONDS,
+                )
+            except CACHE_ERRORS:
+                logger.warning("Page cache unavailable", exc_info=True)
+            else:
+                response.headers["X-Page-Cache"] = "miss"
+        return response
+
+    @staticmethod
+    def _rule(request: HttpRequest) -> tuple[PageCacheRule | None, dict]:
+        if not settings.PAGE_CACHE_SECONDS or not request_may_be_anonymous_cached(request):
+            return None, {}
+        if settings.SECURE_SSL_REDIRECT and not request.is_secure():
+            return None, {}
+        try:
+            match = resolve(request.path_info)
+        except Resolver404:
+            return None, {}
+        return getattr(match.func, "page_cache", None), match.kwargs

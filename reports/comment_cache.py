@@ -21,7 +21,7 @@ from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString, mark_safe
 
-from publisher.caching import versioned_get, versioned_set
+from publisher.caching import CACHE_ERRORS, versioned_get, versioned_set
 from reports.access import can_read_body
 from reports.comments import MAX_LENGTH, comment_thread_for_reader
 from reports.models import Report
@@ -83,13 +83,17 @@ def comment_thread_html(
         return mark_safe(html.strip())  # noqa: S308 - rendered by our templates
     variant = "posting" if can_post else "reading" if reader.is_authenticated else "anonymous"
     key = f"comments:thread:{report.pk}:{variant}"
-    entry, generations = versioned_get(key, slug=report.slug)
+    try:
+        entry, generations = versioned_get(key, slug=report.slug)
+    except CACHE_ERRORS:  # no cache: render for this reader alone
+        entry, generations = None, None
     if entry is None:
         entry = _render_shared(request, report, can_post=can_post)
         if entry is None:  # cannot happen with our templates; never serve a broken split
             html = _render_live(request, report, can_post=can_post, reply_to=None)
             return mark_safe(html.strip())  # noqa: S308 - rendered by our templates
-        versioned_set(key, entry, generations=generations, timeout=FRAGMENT_SECONDS)
+        if generations is not None:
+            versioned_set(key, entry, generations=generations, timeout=FRAGMENT_SECONDS)
     placeholder, parts = entry
     me = str(reader.pk) if reader.is_authenticated else None
     pieces = [parts[0]]

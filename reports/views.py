@@ -6,9 +6,9 @@ from django.views.decorators.http import require_safe
 
 from publisher.caching import cached_public_page, public_page
 from reports.access import can_read_body
-from reports.citations import citing_reports_published
 from reports.comment_cache import comment_thread_html
 from reports.comments import MAX_LENGTH, can_post_comment
+from reports.fragments import report_after_html
 from reports.models import KIND_PLURALS, Report, Topic
 from reports.rendering import render_markdown
 from reports.search import SearchForm, search_reports
@@ -16,7 +16,6 @@ from reports.selectors import (
     author_by_slug,
     front_page,
     paginate,
-    related_reports,
     report_body_html,
     report_for_reader,
 )
@@ -41,7 +40,6 @@ def report_detail(request: HttpRequest, slug: str) -> HttpResponse:
         raise Http404("No such report.")
     # The body stays in the database until the access rule says this reader may have it.
     body_html = report_body_html(report=report, reader=request.user)
-    citing = citing_reports_published(report=report)
     entitled = can_read_body(request.user, report)
     return render(
         request,
@@ -52,8 +50,7 @@ def report_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "body_html": body_html,
             "entitled": entitled,
             **comments_context(request, report),
-            "citing_reports": citing,
-            "related_reports": related_reports(report=report, exclude=citing),
+            "report_after_html": report_after_html(report=report),
             "json_ld": report_json_ld(report=report, body_included=body_html is not None),
         },
     )
