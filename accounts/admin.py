@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html
 
 from accounts.forms import AdminUserChangeForm, AdminUserCreationForm
-from accounts.models import Membership, StripeEvent, User
+from accounts.models import Membership, NewsletterSubscriber, StripeEvent, User
 
 
 class MembershipInline(admin.StackedInline):
@@ -101,3 +101,23 @@ class StripeEventAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+
+@admin.register(NewsletterSubscriber)
+class NewsletterSubscriberAdmin(admin.ModelAdmin):
+    list_display = ["email", "user", "confirmed_at", "unsubscribed_at", "consent_source"]
+    list_filter = [
+        ("confirmed_at", admin.EmptyFieldListFilter),
+        ("unsubscribed_at", admin.EmptyFieldListFilter),
+        ("user", admin.EmptyFieldListFilter),
+        "consent_source",
+    ]
+    search_fields = ["email", "user__email"]
+    list_select_related = ["user"]
+    raw_id_fields = ["user"]
+    date_hierarchy = "created_at"
+    readonly_fields = [
+        "token", "consent_at", "consent_ip", "consent_source", "confirmation_sent_at",
+        "confirmed_at", "created_at", "updated_at",
+    ]  # fmt: skip
+    exclude = ["confirmation_token_hash"]

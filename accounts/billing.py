@@ -269,6 +269,7 @@ def subscription_sync_from_stripe(
         holder = _holder_for_customer(
             subscription["customer"], user=hint, organisation_id=metadata.get("organisation_id")
         )
+        granted_before = membership_grants_access(holder)
         if authoritative or _should_apply(holder, subscription, state_at=state_at):
             holder.stripe_subscription_id = subscription["id"]
             holder.status = subscription["status"]
@@ -284,7 +285,16 @@ def subscription_sync_from_stripe(
         holder.save()
         if isinstance(holder, Organisation):
             _trim_members_to_seats(holder)
+        elif not granted_before and membership_grants_access(holder):
+            _email_on_commit(holder, "membership_welcome")
     return holder
+
+
+def _email_on_commit(membership: Membership, name: str) -> None:
+    from accounts.tasks import send_membership_email
+
+    membership_id = membership.pk
+    transaction.on_commit(lambda: send_membership_email.delay(membership_id, name))
 
 
 def _fresh_subscription(subscription_id: str) -> dict[str, Any]:
@@ -358,6 +368,10 @@ def stripe_event_handle(*, event: dict[str, Any]) -> str:
             if not subscription_id:
                 return "ignored"
             _sync_subscription(subscription_id, payload=None, event_created=created)
+            if event_type == "invoice.payment_failed":
+                failed = Membership.objects.filter(stripe_subscription_id=subscription_id).first()
+                if failed is not None:
+                    _email_on_commit(failed, "payment_failed")
         else:
             return "ignored"
     return "processed"

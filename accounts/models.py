@@ -1,3 +1,5 @@
+import secrets
+
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
@@ -216,3 +218,60 @@ class StripeEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.event_id}"
+
+
+def _new_subscriber_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class NewsletterSubscriberQuerySet(models.QuerySet["NewsletterSubscriber"]):
+    def receiving(self) -> "NewsletterSubscriberQuerySet":
+        """Confirmed through double opt-in and not unsubscribed since."""
+        return self.filter(confirmed_at__isnull=False, unsubscribed_at__isnull=True)
+
+
+class NewsletterSubscriber(models.Model):
+    """An address that asked for new-report emails, with the consent we recorded for it.
+
+    `email` holds the normalised address (case-folded, IDNA domain), so uniqueness on the
+    column is uniqueness on the address. `token` is the subscriber's personal authority in
+    unsubscribe links; the confirmation token is separate, short-lived and stored hashed.
+    """
+
+    email = models.EmailField(max_length=254, unique=True)
+    user = models.OneToOneField(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="newsletter_subscriber",
+    )
+    token = models.CharField(max_length=64, unique=True, default=_new_subscriber_token)
+    consent_at = models.DateTimeField(null=True, blank=True)
+    consent_ip = models.GenericIPAddressField(null=True, blank=True)
+    consent_source = models.CharField(
+        max_length=140, blank=True, help_text="The form the consent came from."
+    )
+    confirmation_token_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    confirmation_sent_at = models.DateTimeField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = NewsletterSubscriberQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            # Belt and braces: services store the normalised form, this refuses anything else.
+            models.CheckConstraint(
+                condition=models.Q(email=Lower("email")), name="newsletter_email_lowercase"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+    @property
+    def is_receiving(self) -> bool:
+        return self.confirmed_at is not None and self.unsubscribed_at is None

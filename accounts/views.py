@@ -10,6 +10,7 @@ from django.views.decorators.cache import never_cache
 from accounts import billing
 from accounts.forms import AccountDeleteForm, ProfileForm
 from accounts.membership import membership_for, membership_grants_access, seat_for
+from accounts.newsletter import newsletter_subscriber_for_user
 from accounts.users import user_delete
 
 
@@ -32,6 +33,7 @@ def account(request: HttpRequest) -> HttpResponse:
             "can_manage_billing": bool(membership and membership.stripe_customer_id),
             "local_checkout": billing.local_checkout_enabled(),
             "seat": seat_for(request.user),
+            "newsletter": newsletter_subscriber_for_user(user=request.user),
         },
     )
 

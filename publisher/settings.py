@@ -284,6 +284,24 @@ LOGGING = {
 PAST_DUE_GRACE_DAYS = env_int("PAST_DUE_GRACE_DAYS", default=7, minimum=0)
 REPORTS_PER_PAGE = 12
 
+# New-report notifications (reports/notifications.py). Transient SMTP errors are retried
+# with exponential backoff and jitter; a delivery is given up (failed) after this many tries.
+NOTIFY_RETRY_BACKOFF = 30
+NOTIFY_RETRY_BACKOFF_MAX = 15 * 60
+NOTIFY_MAX_RETRIES = 8
+NOTIFY_MAX_ATTEMPTS = 8
+# The sweep re-enqueues deliveries queued this long without being sent, and claims older
+# than any task may run (the worker holding them died).
+NOTIFY_STALE_AFTER = 10 * 60
+NOTIFY_CLAIM_TIMEOUT = CELERY_TASK_TIME_LIMIT + 5 * 60
+# On a lost broker connection let running tasks finish: a batch completes and marks its rows
+# (Celery 6 would cancel it, leaving claims for the sweep). Explicit, and it ends the warning.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+CELERY_BEAT_SCHEDULE["requeue-stale-deliveries"] = {
+    "task": "reports.tasks.requeue_stale_deliveries",
+    "schedule": 60.0,
+}
+
 # HTTP caching (publisher/caching.py). Anonymous pages are public for PUBLIC_PAGE_MAX_AGE
 # seconds (nginx and browsers); the server-side page cache keeps them PAGE_CACHE_SECONDS
 # (0 turns it off) and is invalidated when reports are published or edited and when comments

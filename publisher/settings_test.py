@@ -43,3 +43,10 @@ STORAGES = {
 # Serve static files from the source folders, so tests need no collectstatic.
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
+
+# Integration tests start real workers with their own queue, SMTP sink and retry pace.
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("TEST_CELERY_QUEUE", "celery")
+if os.environ.get("TEST_EMAIL_URL"):
+    MAILERS = {"default": mailer_from_url("TEST_EMAIL_URL", default="locmem://")}  # noqa: F405
+NOTIFY_RETRY_BACKOFF = 1
+NOTIFY_RETRY_BACKOFF_MAX = 4

@@ -1,6 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, JsonResponse
 from django.template.loader import render_to_string
 from django.urls import URLPattern, path, reverse
@@ -13,7 +13,16 @@ from publisher.caching import page_cache_invalidate_all
 from reports.authors import author_ensure_slug
 from reports.citations import citing_reports_any_status, report_sync_citations
 from reports.comments import comment_hide, comment_unhide
-from reports.models import Comment, CommentBan, CommentFlag, Report, Topic
+from reports.models import (
+    Comment,
+    CommentBan,
+    CommentFlag,
+    Delivery,
+    Report,
+    ReportNotification,
+    Topic,
+)
+from reports.notifications import deliveries_resend_failed, notification_send_test
 from reports.preview import report_preview_html
 from reports.publishing import report_publish
 
@@ -281,3 +290,91 @@ class CommentBanAdmin(admin.ModelAdmin):
     ):
         obj.created_by = request.user
         super().save_model(request, obj, form, change)
+
+
+# Newsletter notifications: per-report delivery counts, resending failures, test sends.
+
+
+@admin.action(description="Send a test notification to me")
+def send_test_notification(modeladmin, request: HttpRequest, queryset: QuerySet[Report]) -> None:
+    for report_id in queryset.values_list("pk", flat=True):
+        notification_send_test(report_id=report_id, to=request.user.email)
+    modeladmin.message_user(
+        request, f"Sent {queryset.count()} test notification(s) to {request.user.email}."
+    )
+
+
+@admin.action(description="Resend failed notifications")
+def resend_failed_notifications(
+    modeladmin, request: HttpRequest, queryset: QuerySet[Report]
+) -> None:
+    resent = sum(
+        deliveries_resend_failed(report_id=report_id)
+        for report_id in queryset.values_list("pk", flat=True)
+    )
+    modeladmin.message_user(request, f"Queued {resent} failed notification(s) again.")
+
+
+ReportAdmin.actions = [*ReportAdmin.actions, send_test_notification, resend_failed_notifications]
+
+
+def _status_column(status: str):
+    """A changelist column showing the annotated count of deliveries in `status`."""
+
+    @admin.display(description=status, ordering=status)
+    def column(notification: ReportNotification) -> int:
+        return getattr(notification, status)
+
+    column.__name__ = status
+    return column
+
+
+@admin.register(ReportNotification)
+class ReportNotificationAdmin(admin.ModelAdmin):
+    list_display = [
+        "report",
+        "requested_at",
+        "fanned_out_at",
+        *[_status_column(status) for status in Delivery.Status.values],
+    ]
+    list_select_related = ["report"]
+    date_hierarchy = "requested_at"
+    search_fields = ["report__title", "report__slug"]
+    readonly_fields = ["report", "requested_at", "enqueued_at", "fanned_out_at"]
+    actions = ["resend_failed", "send_test_to_me"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ReportNotification]:
+        counts = {
+            status: Count("report__deliveries", filter=Q(report__deliveries__status=status))
+            for status in Delivery.Status.values
+        }
+        return super().get_queryset(request).annotate(**counts)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Resend failed notifications")
+    def resend_failed(self, request: HttpRequest, queryset: QuerySet[ReportNotification]) -> None:
+        reports = Report.objects.filter(pk__in=queryset.values("report_id"))
+        resend_failed_notifications(self, request, reports)
+
+    @admin.action(description="Send a test notification to me")
+    def send_test_to_me(self, request: HttpRequest, queryset: QuerySet[ReportNotification]):
+        reports = Report.objects.filter(pk__in=queryset.values("report_id"))
+        send_test_notification(self, request, reports)
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    list_display = ["report", "subscriber", "status", "attempts", "sent_at", "error"]
+    list_filter = ["status", "report"]
+    search_fields = ["subscriber__email", "report__title"]
+    list_select_related = ["report", "subscriber"]
+    raw_id_fields = ["report", "subscriber"]
+    readonly_fields = [
+        "report", "subscriber", "status", "attempts", "created_at", "enqueued_at", "claimed_at",
+        "claimed_by", "sent_at", "error",
+    ]  # fmt: skip
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

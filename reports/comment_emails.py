@@ -1,10 +1,9 @@
 """The email a comment author gets when someone replies to them."""
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
 from django.urls import reverse
 
+from publisher.emails import email_build
 from reports.access import can_read_body
 from reports.models import Comment
 
@@ -30,23 +29,16 @@ def comment_reply_notify(*, comment_id: int) -> bool:
     # The reply's text is subscriber-only: a recipient whose access has ended is only told
     # that there is a reply.
     entitled = can_read_body(recipient, report)
-    context = {
-        "report": report,
-        "reply_author": reply.author.public_name if reply.author else "A subscriber",
-        "reply_text": reply.body if entitled else "",
-        "reply_html": reply.body_html if entitled else "",
-        "link": f"{settings.SITE_URL}{report.get_absolute_url()}#comment-{reply.pk}",
-        "account_link": f"{settings.SITE_URL}{reverse('accounts:account')}",
-        "site_name": settings.SITE_NAME,
-    }
-    subject = render_to_string("emails/comment_reply-subject.txt", context).strip()
-    message = EmailMultiAlternatives(
-        subject=" ".join(subject.split()),
-        body=render_to_string("emails/comment_reply-body.txt", context),
-        to=[recipient.email],
-    )
-    message.attach_alternative(
-        render_to_string("emails/comment_reply-body.html", context), "text/html"
-    )
-    message.send()
+    email_build(
+        name="comment_reply",
+        to=recipient.email,
+        context={
+            "report": report,
+            "reply_author": reply.author.public_name if reply.author else "A subscriber",
+            "reply_text": reply.body if entitled else "",
+            "reply_html": reply.body_html if entitled else "",
+            "link": f"{settings.SITE_URL}{report.get_absolute_url()}#comment-{reply.pk}",
+            "account_link": f"{settings.SITE_URL}{reverse('accounts:account')}",
+        },
+    ).send()
     return True

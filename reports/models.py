@@ -296,3 +296,91 @@ class GiftLink(models.Model):
 
     def __str__(self) -> str:
         return f"Gift of {self.report_id} by {self.giver_id}"
+
+
+class NotificationPreference(models.Model):
+    """What a newsletter subscriber wants to hear about: every report, or chosen kinds/topics.
+
+    With `all_reports` off, a report is sent when its kind is among `kinds` or it has one of
+    `topics`. Subscribers without a row receive every report.
+    """
+
+    subscriber = models.OneToOneField(
+        "accounts.NewsletterSubscriber",
+        on_delete=models.CASCADE,
+        related_name="notification_preference",
+    )
+    all_reports = models.BooleanField(default=True)
+    kinds = models.JSONField(default=list, blank=True, help_text="Report kinds, e.g. ['test'].")
+    topics = models.ManyToManyField(Topic, blank=True, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Preferences of {self.subscriber}"
+
+
+class ReportNotification(models.Model):
+    """The decision to tell subscribers about a report, made when it is published.
+
+    It outlives the broker message that carries it: the sweep re-enqueues a fan-out that
+    has not finished, so a broker restart between publishing and fan-out loses nothing.
+    """
+
+    report = models.OneToOneField(Report, on_delete=models.CASCADE, related_name="notification")
+    requested_at = models.DateTimeField(default=timezone.now)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    fanned_out_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+
+    def __str__(self) -> str:
+        return f"Notification of {self.report}"
+
+
+class Delivery(models.Model):
+    """One notification email: one report to one subscriber, sent at most once (unique)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        SKIPPED = "skipped", "Skipped"
+        FAILED = "failed", "Failed"
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="deliveries")
+    subscriber = models.ForeignKey(
+        "accounts.NewsletterSubscriber", on_delete=models.CASCADE, related_name="deliveries"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    # When a send task carrying this row was last put on the broker.
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    # The Celery task id holding the claim: a redelivery of the same task may resume it.
+    claimed_by = models.CharField(max_length=64, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        constraints = [
+            models.UniqueConstraint(fields=["report", "subscriber"], name="delivery_once"),
+        ]
+        indexes = [
+            models.Index(fields=["report", "status"], name="delivery_report_status"),
+            models.Index(
+                fields=["enqueued_at"],
+                condition=models.Q(status="queued"),
+                name="delivery_queued",
+            ),
+            models.Index(
+                fields=["claimed_at"],
+                condition=models.Q(status="sending"),
+                name="delivery_sending",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.report_id} → {self.subscriber_id} ({self.status})"

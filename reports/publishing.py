@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from publisher.caching import page_cache_invalidate_all
 from reports.models import Report
+from reports.notifications import notification_request
 
 DUE_BATCH_SIZE = 100
 
@@ -15,6 +16,8 @@ def _mark_published(report: Report, *, now: datetime) -> None:
     report.status = Report.Status.PUBLISHED
     report.published_at = now
     report.save(update_fields=["status", "published_at", "updated_at"])
+    # Subscribers hear about it once the publish has committed (never on a rollback).
+    notification_request(report=report)
 
 
 def report_publish(*, report_id: int, now: datetime | None = None) -> bool:

@@ -2,7 +2,7 @@ from django.contrib.sitemaps.views import sitemap
 from django.urls import path
 
 from publisher.caching import cached_public_page
-from reports import comment_views, feeds, gift_views, views
+from reports import comment_views, feeds, gift_views, views, views_newsletter
 from reports.sitemaps import SITEMAPS
 
 # Feeds and the sitemap are the same for every reader: public, and cached server-side.
@@ -50,4 +50,9 @@ urlpatterns = [
         name="sitemap",
     ),
     path("robots.txt", views.robots_txt, name="robots"),
+    path(
+        "newsletter/preferences/",
+        views_newsletter.newsletter_preferences,
+        name="newsletter_preferences",
+    ),
 ]

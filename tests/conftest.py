@@ -11,6 +11,9 @@ from django.utils import timezone
 from accounts.models import Membership
 from tests.factories import MembershipFactory, UserFactory
 
+# Real workers, Redis and an SMTP sink for the integration tests.
+pytest_plugins = ["tests.integration_fixtures"]
+
 
 @pytest.fixture(autouse=True)
 def _empty_cache():

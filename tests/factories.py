@@ -4,7 +4,7 @@ import factory
 from allauth.account.models import EmailAddress
 from django.utils import timezone
 
-from accounts.models import Membership, User
+from accounts.models import Membership, NewsletterSubscriber, User
 from reports.models import Citation, Report, Topic
 
 PASSWORD = "correct-horse-battery-staple"
@@ -72,3 +72,13 @@ class CitationFactory(factory.django.DjangoModelFactory):
 
     citing = factory.SubFactory(ReportFactory)
     cited = factory.SubFactory(ReportFactory)
+
+
+class NewsletterSubscriberFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = NewsletterSubscriber
+
+    email = factory.Sequence(lambda n: f"subscriber{n}@example.com")
+    confirmed_at = factory.LazyFunction(lambda: timezone.now() - timedelta(days=1))
+    consent_at = factory.LazyFunction(lambda: timezone.now() - timedelta(days=1))
+    consent_source = "home"

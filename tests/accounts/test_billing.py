@@ -277,3 +277,57 @@ def test_account_deletion_stops_when_stripe_is_down(client, stripe_fake, setting
 
     assert "was not deleted" in response.content.decode()
     assert User.objects.filter(pk=user.pk).exists()
+
+
+# Emails after commit ---------------------------------------------------------------------
+
+
+def test_welcome_email_after_the_webhook_grants_access(
+    stripe_fake, settings, post_webhook, mailoutbox, django_capture_on_commit_callbacks
+):
+    user = UserFactory(email="welcome@example.com")
+    customer = stripe_fake.create_customer({"email": user.email})
+    MembershipFactory(user=user, stripe_customer_id=customer["id"], status="")
+    subscription = stripe_fake.create_subscription(
+        customer=customer["id"], price=settings.STRIPE_PRICE_MONTHLY
+    )
+    event = stripe_fake.event("customer.subscription.created", subscription)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        post_webhook(event)
+    with django_capture_on_commit_callbacks(execute=True):
+        post_webhook(stripe_fake.event("customer.subscription.updated", subscription))
+
+    assert [m.subject for m in mailoutbox] == ["Your Gridline Research subscription is active"]
+    assert mailoutbox[0].to == ["welcome@example.com"]
+
+
+def test_payment_failed_email(
+    stripe_fake, settings, post_webhook, mailoutbox, django_capture_on_commit_callbacks
+):
+    user = UserFactory(email="card@example.com")
+    customer = stripe_fake.create_customer({"email": user.email})
+    subscription = stripe_fake.create_subscription(
+        customer=customer["id"], price=settings.STRIPE_PRICE_MONTHLY
+    )
+    MembershipFactory(
+        user=user, stripe_customer_id=customer["id"], stripe_subscription_id=subscription["id"]
+    )
+    stripe_fake.update_subscription(subscription["id"], status="past_due")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        post_webhook(
+            stripe_fake.event(
+                "invoice.payment_failed", stripe_fake.invoice_for(subscription, paid=False)
+            )
+        )
+
+    assert [m.subject for m in mailoutbox] == ["Your Gridline Research payment did not go through"]
+    assert "update your card" in mailoutbox[0].body
+
+
+def test_account_page_shows_newsletter_status_and_preferences_link(client_for, free_reader):
+    page = client_for(free_reader).get("/accounts/profile/").content.decode()
+
+    assert "You do not receive new-report emails." in page
+    assert 'href="/newsletter/preferences/"' in page

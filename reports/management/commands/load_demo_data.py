@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Membership, User
+from accounts.models import Membership, NewsletterSubscriber, User
 from publisher.caching import page_cache_invalidate_all
 from reports import demo_content
 from reports.authors import author_ensure_slug
@@ -26,6 +26,7 @@ PERSONAS = [
     ("subscriber@example.com", "Sam Subscriber", "Northwind Installers", False, "active"),
     ("reader@example.com", "Fran Freereader", "", False, None),
 ]
+DEMO_NEWSLETTER_EMAILS = ["subscriber@example.com", "reader@example.com"]
 AUTHOR_EMAILS = {"editor": "editor@example.com", "lab": "lab@example.com"}
 
 
@@ -82,6 +83,7 @@ class Command(BaseCommand):
         # After every report exists, so links to reports later in the list resolve too.
         for report in reports:
             report_sync_citations(report=report)
+        self._newsletter_subscribers(users, now=now)
         page_cache_invalidate_all()
         self.stdout.write(
             self.style.SUCCESS(
@@ -89,6 +91,19 @@ class Command(BaseCommand):
                 f"{len(PERSONAS)} accounts, {Citation.objects.count()} citations."
             )
         )
+
+    def _newsletter_subscribers(self, users: dict[str, User], *, now) -> None:
+        """Two confirmed subscribers, so publishing a report in `make run` prints emails."""
+        for email in DEMO_NEWSLETTER_EMAILS:
+            NewsletterSubscriber.objects.get_or_create(
+                email=email,
+                defaults={
+                    "user": users[email],
+                    "confirmed_at": now,
+                    "consent_at": now,
+                    "consent_source": "demo data",
+                },
+            )
 
     def _user(self, email: str, name: str, company: str, staff: bool) -> User:
         user, created = User.objects.get_or_create(

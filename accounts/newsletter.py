@@ -1,0 +1,249 @@
+"""Newsletter subscriptions: double opt-in signup, confirmation and unsubscribe.
+
+Anti-enumeration: `newsletter_signup` behaves the same for a new, a pending, a confirmed
+and an unsubscribed address; only the mailbox owner learns anything (a confirmation email
+arrives when there is something to confirm). Rate limits use Django's cache: too many
+signups from one IP is an error the form shows; too many for one address is silent (no
+further email), so the limit neither reveals the address nor lets anyone mail-bomb it.
+"""
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from allauth.account.models import EmailAddress
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.encoding import punycode
+
+from accounts.models import NewsletterSubscriber, User
+from accounts.tasks import send_newsletter_confirmation
+
+CONFIRMATION_MAX_AGE = timedelta(days=3)
+SIGNUPS_PER_IP = 10
+SIGNUPS_PER_IP_WINDOW = timedelta(hours=1)
+SIGNUPS_PER_ADDRESS = 3
+SIGNUPS_PER_ADDRESS_WINDOW = timedelta(hours=24)
+MAX_EMAIL_LENGTH = 254
+
+
+class SignupRateLimited(Exception):
+    """Too many signups from one network address; the form says so."""
+
+
+def newsletter_normalize_email(raw: str) -> str:
+    """The address as we store and compare it: trimmed, case-folded, IDNA-encoded domain.
+
+    Raises ValidationError with a message meant for the reader.
+    """
+    value = (raw or "").strip()
+    if not value:
+        raise ValidationError("Enter your email address.", code="required")
+    if any(char in value for char in "\r\n\x00"):
+        # A line break in an address is how header injection starts: refuse it outright.
+        raise ValidationError("An email address cannot contain line breaks.", code="injection")
+    local, at, domain = value.rpartition("@")
+    if not at or not local or not domain:
+        raise ValidationError("Enter a valid email address, like name@example.com.", code="invalid")
+    try:
+        ascii_domain = punycode(domain.rstrip(".").casefold())
+    except UnicodeError:
+        raise ValidationError(
+            "That address has a domain name we cannot read.", code="invalid"
+        ) from None
+    normalised = f"{local.casefold()}@{ascii_domain}"
+    if len(normalised) > MAX_EMAIL_LENGTH:
+        raise ValidationError("That email address is too long.", code="invalid")
+    try:
+        validate_email(normalised)
+    except ValidationError:
+        raise ValidationError(
+            "Enter a valid email address, like name@example.com.", code="invalid"
+        ) from None
+    return normalised
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _within_limit(key: str, *, limit: int, window: timedelta) -> bool:
+    """Fixed-window counter in the cache; True while `key` has been hit at most `limit` times."""
+    seconds = int(window.total_seconds())
+    cache.add(key, 0, timeout=seconds)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add() and incr()
+        cache.set(key, 1, timeout=seconds)
+        count = 1
+    return count <= limit
+
+
+def newsletter_signup(
+    *,
+    email: str,
+    ip: str | None,
+    source: str,
+    user: User | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Record a signup and, when there is something to confirm, send a confirmation email.
+
+    Raises ValidationError for an unusable address and SignupRateLimited for a busy IP;
+    otherwise returns nothing, whatever the address's state was.
+    """
+    normalised = newsletter_normalize_email(email)
+    if ip and not _within_limit(
+        f"newsletter:signup:ip:{ip}", limit=SIGNUPS_PER_IP, window=SIGNUPS_PER_IP_WINDOW
+    ):
+        raise SignupRateLimited
+    if not _within_limit(
+        f"newsletter:signup:address:{_hash(normalised)}",
+        limit=SIGNUPS_PER_ADDRESS,
+        window=SIGNUPS_PER_ADDRESS_WINDOW,
+    ):
+        return
+    now = now or timezone.now()
+    with transaction.atomic():
+        subscriber, _ = NewsletterSubscriber.objects.select_for_update().get_or_create(
+            email=normalised
+        )
+        if subscriber.is_receiving:
+            return
+        token = secrets.token_urlsafe(32)
+        subscriber.confirmation_token_hash = _hash(token)
+        subscriber.confirmation_sent_at = now
+        subscriber.consent_at = now
+        subscriber.consent_ip = ip
+        subscriber.consent_source = source[:140]
+        if _may_link(user, subscriber):
+            subscriber.user = user
+        subscriber.save()
+        _send_confirmation_on_commit(subscriber_id=subscriber.pk, token=token)
+
+
+def _send_confirmation_on_commit(*, subscriber_id: int, token: str) -> None:
+    transaction.on_commit(lambda: send_newsletter_confirmation.delay(subscriber_id, token))
+
+
+def newsletter_subscriber_for_confirmation(
+    *, token: str, now: datetime | None = None
+) -> NewsletterSubscriber | None:
+    """The pending subscriber a confirmation link belongs to, if it is unused and fresh."""
+    if not token:
+        return None
+    subscriber = NewsletterSubscriber.objects.filter(confirmation_token_hash=_hash(token)).first()
+    if subscriber is None or subscriber.confirmation_sent_at is None:
+        return None
+    if (now or timezone.now()) - subscriber.confirmation_sent_at > CONFIRMATION_MAX_AGE:
+        return None
+    return subscriber
+
+
+def newsletter_confirm(*, token: str, now: datetime | None = None) -> NewsletterSubscriber | None:
+    """Confirm the subscription a link belongs to; the link stops working once used."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        subscriber = newsletter_subscriber_for_confirmation(token=token, now=now)
+        if subscriber is None:
+            return None
+        subscriber = NewsletterSubscriber.objects.select_for_update().get(pk=subscriber.pk)
+        if subscriber.confirmation_token_hash != _hash(token):  # used by a concurrent request
+            return None
+        subscriber.confirmed_at = now
+        subscriber.unsubscribed_at = None
+        subscriber.confirmation_token_hash = ""
+        subscriber.save()
+    return subscriber
+
+
+def newsletter_subscriber_by_token(*, token: str) -> NewsletterSubscriber | None:
+    if not token:
+        return None
+    return NewsletterSubscriber.objects.filter(token=token).first()
+
+
+def newsletter_unsubscribe(*, token: str, now: datetime | None = None) -> bool:
+    """Unsubscribe the owner of an unsubscribe token. False (and nothing done) for a bad token."""
+    subscriber = newsletter_subscriber_by_token(token=token)
+    if subscriber is None:
+        return False
+    NewsletterSubscriber.objects.filter(pk=subscriber.pk, unsubscribed_at__isnull=True).update(
+        unsubscribed_at=now or timezone.now(), updated_at=now or timezone.now()
+    )
+    return True
+
+
+def newsletter_recipients() -> QuerySet[NewsletterSubscriber]:
+    """Everyone who receives new-report notifications (before content preferences)."""
+    return NewsletterSubscriber.objects.receiving()
+
+
+def _may_link(user: User | None, subscriber: NewsletterSubscriber) -> bool:
+    """Link a signup to the logged-in account when it is the account's own address."""
+    if user is None or not user.is_authenticated or subscriber.user_id is not None:
+        return False
+    if NewsletterSubscriber.objects.filter(user=user).exists():
+        return False
+    try:
+        return newsletter_normalize_email(user.email) == subscriber.email
+    except ValidationError:
+        return False
+
+
+def newsletter_subscriber_for_user(*, user: User) -> NewsletterSubscriber | None:
+    """The subscriber row of a logged-in reader: linked to the account, or at its address."""
+    subscriber = NewsletterSubscriber.objects.filter(user=user).first()
+    if subscriber is not None:
+        return subscriber
+    try:
+        normalised = newsletter_normalize_email(user.email)
+    except ValidationError:
+        return None
+    return NewsletterSubscriber.objects.filter(email=normalised).first()
+
+
+def _user_email_verified(user: User) -> bool:
+    return EmailAddress.objects.filter(user=user, email__iexact=user.email, verified=True).exists()
+
+
+def newsletter_set_for_user(
+    *, user: User, enabled: bool, ip: str | None, now: datetime | None = None
+) -> NewsletterSubscriber | None:
+    """Turn notifications on or off for a logged-in reader's account address.
+
+    The account address was verified by allauth, which is the proof of ownership double
+    opt-in exists for, so turning notifications on here confirms at once; an unverified
+    address gets the ordinary confirmation email instead.
+    """
+    now = now or timezone.now()
+    subscriber = newsletter_subscriber_for_user(user=user)
+    if not enabled:
+        if subscriber is not None and subscriber.unsubscribed_at is None:
+            subscriber.unsubscribed_at = now
+            subscriber.save(update_fields=["unsubscribed_at", "updated_at"])
+        return subscriber
+    if not _user_email_verified(user):
+        newsletter_signup(email=user.email, ip=ip, source="account-preferences", user=user)
+        return newsletter_subscriber_for_user(user=user)
+    with transaction.atomic():
+        if subscriber is None:
+            subscriber, _ = NewsletterSubscriber.objects.get_or_create(
+                email=newsletter_normalize_email(user.email)
+            )
+        subscriber = NewsletterSubscriber.objects.select_for_update().get(pk=subscriber.pk)
+        if not subscriber.is_receiving:
+            subscriber.consent_at = now
+            subscriber.consent_ip = ip
+            subscriber.consent_source = "account-preferences"
+            subscriber.confirmed_at = now
+            subscriber.unsubscribed_at = None
+            subscriber.confirmation_token_hash = ""
+        if _may_link(user, subscriber):
+            subscriber.user = user
+        subscriber.save()
+    return subscriber

@@ -1,0 +1,95 @@
+"""Newsletter pages: signup, confirmation (a button, never a bare GET) and unsubscribe."""
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_safe
+
+from accounts.forms_newsletter import NewsletterSignupForm
+from accounts.newsletter import (
+    SignupRateLimited,
+    newsletter_confirm,
+    newsletter_signup,
+    newsletter_subscriber_by_token,
+    newsletter_subscriber_for_confirmation,
+    newsletter_unsubscribe,
+)
+from publisher.csrf import csrf_token_only_with_session
+from publisher.emails import ONE_CLICK
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """The reader's address for rate limits and the consent record.
+
+    Behind our proxy (SECURE_PROXY_SSL_HEADER set, as in production) REMOTE_ADDR is the
+    proxy; the last X-Forwarded-For entry is the one our proxy appended, so a client cannot
+    forge it.
+    """
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if getattr(settings, "SECURE_PROXY_SSL_HEADER", None) and forwarded.strip():
+        return forwarded.split(",")[-1].strip() or None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+# The signup box sits on publicly cached pages, without a CSRF token for anonymous readers:
+# see publisher/csrf.py.
+@csrf_token_only_with_session
+@require_http_methods(["GET", "HEAD", "POST"])
+def signup(request: HttpRequest) -> HttpResponse:
+    form = NewsletterSignupForm(
+        request.POST if request.method == "POST" else None, initial={"source": "newsletter"}
+    )
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            newsletter_signup(
+                email=form.cleaned_data["email"],
+                ip=client_ip(request),
+                source=form.cleaned_data["source"],
+                user=request.user if request.user.is_authenticated else None,
+            )
+        except SignupRateLimited:
+            form.add_error(
+                None, "Too many signups from your network just now. Please try again in an hour."
+            )
+            status = 429
+        else:
+            # The same answer whatever the address's state, so it reveals nothing.
+            return redirect("newsletter:check_inbox", permanent=False)
+    elif request.method == "POST":
+        status = 400
+    return render(request, "newsletter/signup.html", {"form": form}, status=status)
+
+
+@require_safe
+def check_inbox(request: HttpRequest) -> HttpResponse:
+    return render(request, "newsletter/check_inbox.html")
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def confirm(request: HttpRequest, token: str) -> HttpResponse:
+    # GET only shows a button: mail scanners that open every link must not confirm.
+    if request.method == "POST":
+        subscriber = newsletter_confirm(token=token)
+        if subscriber is not None:
+            return render(request, "newsletter/confirmed.html", {"subscriber": subscriber})
+    elif newsletter_subscriber_for_confirmation(token=token) is not None:
+        return render(request, "newsletter/confirm.html")
+    return render(request, "newsletter/link_invalid.html", {"kind": "confirm"}, status=404)
+
+
+@csrf_exempt  # RFC 8058: mail providers POST without cookies or a CSRF token; the token decides.
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    if request.method == "POST":
+        if request.POST.get("List-Unsubscribe") != ONE_CLICK.split("=", 1)[1]:
+            return render(request, "newsletter/link_invalid.html", {"kind": "bad"}, status=400)
+        if newsletter_unsubscribe(token=token):
+            return render(request, "newsletter/unsubscribed.html")
+    elif (subscriber := newsletter_subscriber_by_token(token=token)) is not None:
+        return render(request, "newsletter/unsubscribe.html", {"subscriber": subscriber})
+    return render(request, "newsletter/link_invalid.html", {"kind": "unsubscribe"}, status=404)

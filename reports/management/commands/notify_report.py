@@ -1,0 +1,71 @@
+"""Notify newsletter subscribers about a published report, showing progress.
+
+Safe to run again: recipients who already have a delivery for the report are not sent it
+twice. Without a worker (Celery eager, `make run`) the emails go out in this process.
+"""
+
+import time
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from reports.models import Delivery, Report
+from reports.notifications import delivery_counts, notification_fan_out, report_recipients
+
+BAR_WIDTH = 30
+
+
+class Command(BaseCommand):
+    help = "Email newsletter subscribers about a published report (each recipient once)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("slug", help="The report's slug.")
+        parser.add_argument(
+            "--no-wait", action="store_true", help="Enqueue and return without waiting."
+        )
+        parser.add_argument(
+            "--timeout", type=float, default=3600, help="Seconds to wait for the workers."
+        )
+
+    def handle(self, *args: object, slug: str, no_wait: bool, timeout: float, **options) -> None:
+        report = Report.objects.published().defer("body").filter(slug=slug).first()
+        if report is None:
+            raise CommandError(f"No published report with the slug {slug!r}.")
+        total = max(
+            report_recipients(report=report).count(),
+            Delivery.objects.filter(report=report).count(),
+        )
+        self.stdout.write(f"{report.title}: {total} recipient(s).")
+        enqueued = notification_fan_out(report_id=report.pk, progress=lambda: self._bar(report))
+        self.stdout.write("")
+        self.stdout.write(f"Enqueued {enqueued} email(s).")
+        deadline = time.monotonic() + timeout
+        while not no_wait and self._unfinished(report) and time.monotonic() < deadline:
+            self._bar(report)
+            time.sleep(1)
+        counts = self._bar(report)
+        self.stdout.write("")
+        self.stdout.write(
+            self.style.SUCCESS(
+                "Sent {sent}, skipped {skipped}, failed {failed}, waiting {waiting}.".format(
+                    **counts, waiting=counts["queued"] + counts["sending"]
+                )
+            )
+        )
+
+    def _unfinished(self, report: Report) -> bool:
+        return Delivery.objects.filter(
+            report=report, status__in=[Delivery.Status.QUEUED, Delivery.Status.SENDING]
+        ).exists()
+
+    def _bar(self, report: Report) -> dict[str, int]:
+        counts = delivery_counts(report_ids=[report.pk])[report.pk]
+        total = sum(counts.values()) or 1
+        done = counts["sent"] + counts["skipped"] + counts["failed"]
+        filled = BAR_WIDTH * done // total
+        self.stdout.write(
+            f"\r[{'#' * filled}{'-' * (BAR_WIDTH - filled)}] {done}/{total} "
+            f"sent {counts['sent']} skipped {counts['skipped']} failed {counts['failed']}",
+            ending="",
+        )
+        self.stdout.flush()
+        return counts

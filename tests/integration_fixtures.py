@@ -1,0 +1,277 @@
+"""Real parts for integration tests: Celery workers on Redis, an SMTP sink, a private Redis.
+
+Everything here is started by the test that asks for it and cleaned up after it: workers on
+a queue of their own, only the Redis keys the test created (database 11, TEST_REDIS_URL),
+and a private `redis-server` on a free port for tests that need to kill the broker.
+Loaded from tests/conftest.py as a pytest plugin.
+"""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import kombu.pools
+import pytest
+import redis
+from aiosmtpd.controller import Controller
+from django.db import connection
+
+from publisher.celery import app as celery_app
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST_REDIS_URL = os.environ["TEST_REDIS_URL"]
+# Integration tests' notes (timings, duplicates seen) printed at the end of the run.
+NOTES: list[str] = []
+
+
+def wait_for(predicate: Callable[[], object], *, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class SmtpSink:
+    """An aiosmtpd server keeping every message; `refusing` answers 451 to each recipient."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.messages: list[tuple[list[str], bytes]] = []
+        self.arrivals: list[float] = []
+        self.refusals = 0
+        self.refusing = False
+        self._lock = threading.Lock()
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.refusing:
+            with self._lock:
+                self.refusals += 1
+            return "451 4.3.2 Not accepting messages right now, try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        with self._lock:
+            self.messages.append((list(envelope.rcpt_tos), envelope.content))
+            self.arrivals.append(time.monotonic())
+        return "250 Message accepted for delivery"
+
+    def start(self) -> None:
+        self._controller.start()
+
+    def stop(self) -> None:
+        self._controller.stop()
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    def count(self) -> int:
+        with self._lock:
+            return len(self.messages)
+
+    def per_recipient(self) -> Counter[str]:
+        with self._lock:
+            return Counter(rcpt for rcpts, _ in self.messages for rcpt in rcpts)
+
+
+class PrivateRedis:
+    """A throwaway redis-server this test owns, so it may kill and restart it."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        server = shutil.which("redis-server")
+        assert server, "redis-server is needed for the broker-restart test"
+        self.process = subprocess.Popen(
+            [server, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
+             "--appendonly", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        client = redis.Redis.from_url(self.url)
+        wait_for(lambda: self._ping(client), timeout=10, what="the private redis-server")
+
+    @staticmethod
+    def _ping(client: redis.Redis) -> bool:
+        try:
+            return bool(client.ping())
+        except redis.ConnectionError:
+            return False
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+
+class Worker:
+    """`celery worker` in a process group of its own, so SIGKILL reaches its pool too."""
+
+    def __init__(self, *, queue: str, broker_url: str, env: dict[str, str], concurrency: int):
+        self.queue = queue
+        self.log_path = ROOT / "var" / f"worker-{queue}-{uuid.uuid4().hex[:6]}.log"
+        self.log_path.parent.mkdir(exist_ok=True)
+        self._log = open(self.log_path, "w+")  # noqa: SIM115
+        celery = shutil.which("celery", path=str(Path(sys.executable).parent))
+        self.process = subprocess.Popen(
+            [celery, "-A", "publisher", "worker", "-Q", queue, "-n", f"{self.log_path.stem}@%h",
+             "--concurrency", str(concurrency), "--without-gossip", "--without-mingle",
+             "--without-heartbeat", "--loglevel", "INFO"],
+            cwd=ROOT, env={**env, "CELERY_BROKER_URL": broker_url},
+            stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        wait_for(self._ready, timeout=60, what="the Celery worker to start")
+
+    def _ready(self) -> bool:
+        if self.process.poll() is not None:
+            raise AssertionError(f"worker exited early:\n{self.log_path.read_text()}")
+        return "ready." in self.log_path.read_text()
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its pool processes at once, like a machine dying."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=30)
+
+    def kill_pool(self) -> list[int]:
+        """SIGKILL the pool processes only; the main process notices and starts new ones."""
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        pids = [int(pid) for pid in children.read_text().split()]
+        for pid in pids:
+            os.kill(pid, signal.SIGKILL)
+        return pids
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self._log.close()
+
+
+def _point_app_at(broker_url: str, queue: str) -> None:
+    """Make this process's Celery app publish to `broker_url`, on `queue`, for real."""
+    # kombu keeps connection and producer pools in global registries: drop them all, or a
+    # later publish reuses a pool bound to the previous broker.
+    kombu.pools.reset()
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+    celery_app.conf.broker_url = broker_url
+    # The CELERY_BROKER_URL variable (set by settings_test) outranks broker_url when
+    # publishing; the write URL outranks both.
+    celery_app.conf.broker_write_url = broker_url
+    celery_app.conf.task_always_eager = False
+    celery_app.conf.task_default_queue = queue
+
+
+class CeleryRig:
+    """The queue, workers and SMTP sink of one integration test."""
+
+    def __init__(self, sink: SmtpSink) -> None:
+        self.queue = f"test-{uuid.uuid4().hex[:12]}"
+        self.sink = sink
+        self.broker_url = TEST_REDIS_URL
+        self.workers: list[Worker] = []
+        db = connection.settings_dict
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "publisher.settings_test",
+            "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+            "CELERY_TASK_ALWAYS_EAGER": "false",
+            "TEST_CELERY_QUEUE": self.queue,
+            "TEST_EMAIL_URL": sink.url,
+            "SITE_URL": "https://gridline.test",
+        }
+
+    def use_broker(self, broker_url: str) -> None:
+        self.broker_url = broker_url
+        _point_app_at(broker_url, self.queue)
+
+    def start_worker(self, *, concurrency: int = 2) -> Worker:
+        worker = Worker(
+            queue=self.queue, broker_url=self.broker_url, env=self.env, concurrency=concurrency
+        )
+        self.workers.append(worker)
+        return worker
+
+
+@pytest.fixture
+def smtp_sink() -> Iterator[SmtpSink]:
+    sink = SmtpSink()
+    sink.start()
+    try:
+        yield sink
+    finally:
+        sink.stop()
+
+
+@pytest.fixture
+def celery_rig(transactional_db, smtp_sink, settings) -> Iterator[CeleryRig]:
+    """Workers on Redis db 11 and a private queue; this process publishes there too."""
+    settings.SITE_URL = "https://gridline.test"
+    client = redis.Redis.from_url(TEST_REDIS_URL)
+    rig = CeleryRig(smtp_sink)
+    rig.use_broker(TEST_REDIS_URL)
+    try:
+        yield rig
+    finally:
+        for worker in rig.workers:
+            worker.stop()
+        _point_app_at(TEST_REDIS_URL, "celery")
+        celery_app.conf.task_always_eager = True
+        # Only keys named after this rig's queue: other test runs may share database 11 at the
+        # same moment, and kombu's shared bookkeeping (unacked, bindings of other queues)
+        # belongs to them.
+        ours = list(client.scan_iter(match=f"*{rig.queue}*"))
+        if ours:
+            client.delete(*ours)
+
+
+@pytest.fixture
+def private_redis() -> Iterator[PrivateRedis]:
+    server = PrivateRedis()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.kill()
+
+
+@pytest.fixture
+def celery_worker_queue(celery_rig) -> str:
+    """One worker on a private queue (the shape older tests use)."""
+    celery_rig.start_worker(concurrency=1)
+    return celery_rig.queue
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if NOTES:
+        terminalreporter.section("integration notes")
+        for note in NOTES:
+            terminalreporter.write_line(note)

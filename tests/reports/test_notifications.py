@@ -1,0 +1,383 @@
+"""New-report notifications in-process: fan-out, claims, sending, retries and the sweep."""
+
+import re
+import smtplib
+from datetime import timedelta
+from email import message_from_bytes, policy
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import NewsletterSubscriber
+from reports import notifications, tasks
+from reports.models import Delivery, NotificationPreference, Report, ReportNotification
+from reports.notifications import (
+    deliveries_requeue_stale,
+    deliveries_send,
+    notification_fan_out,
+)
+from reports.publishing import report_publish, reports_publish_due
+from tests.factories import NewsletterSubscriberFactory, ReportFactory, TopicFactory
+from tests.mailers import refused, scripted_mailer
+
+pytestmark = pytest.mark.django_db
+
+CANARY = "CANARY-PAID-BODY-5be1"
+
+
+@pytest.fixture
+def draft():
+    return ReportFactory(
+        status=Report.Status.DRAFT,
+        published_at=None,
+        title="Heat pumps at -20 °C: the shootout",
+        kind=Report.Kind.SHOOTOUT,
+        teaser="Eight heat pumps, one **cold chamber**.",
+        body=f"## Findings\n\n{CANARY} the paid verdict.",
+        author__display_name="Ada Author",
+    )
+
+
+@pytest.fixture
+def recorded_sends(monkeypatch):
+    """Deliveries get created, but send tasks are recorded instead of run."""
+    batches: list[list[int]] = []
+    monkeypatch.setattr(notifications, "_enqueue_sends", lambda ids: batches.append(list(ids)))
+    return batches
+
+
+def _publish(report, capture) -> None:
+    with capture(execute=True):
+        report_publish(report_id=report.pk)
+
+
+def _raw(message) -> bytes:
+    return message.message().as_bytes()
+
+
+def _assert_no_canary(message) -> None:
+    assert CANARY not in message.subject
+    assert CANARY not in message.body
+    assert all(CANARY not in content for content, _ in message.alternatives)
+    parsed = message_from_bytes(_raw(message), policy=policy.default)
+    for part in parsed.walk():
+        if part.get_content_maintype() == "text":
+            assert CANARY not in part.get_content()
+    assert CANARY.encode() not in _raw(message)
+
+
+def test_publishing_emails_each_confirmed_subscriber_once(
+    draft, mailoutbox, django_capture_on_commit_callbacks
+):
+    confirmed = NewsletterSubscriberFactory.create_batch(3)
+    NewsletterSubscriberFactory(email="pending@example.com", confirmed_at=None)
+    NewsletterSubscriberFactory(email="gone@example.com", unsubscribed_at=timezone.now())
+
+    _publish(draft, django_capture_on_commit_callbacks)
+
+    assert sorted(m.to[0] for m in mailoutbox) == sorted(s.email for s in confirmed)
+    assert set(Delivery.objects.values_list("status", flat=True)) == {Delivery.Status.SENT}
+    for message in mailoutbox:
+        subscriber = NewsletterSubscriber.objects.get(email=message.to[0])
+        delivery = Delivery.objects.get(subscriber=subscriber)
+        parsed = message_from_bytes(_raw(message), policy=policy.default)
+        assert not parsed.defects
+        url = f"http://testserver/newsletter/unsubscribe/{subscriber.token}/"
+        assert parsed["List-Unsubscribe"] == f"<{url}>"
+        assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        assert parsed["To"] == subscriber.email
+        assert f"delivery-{delivery.pk}." in parsed["Message-ID"]
+        assert parsed["Subject"] == "New shootout: Heat pumps at -20 °C: the shootout"
+        text = parsed.get_body(("plain",)).get_content()
+        html = parsed.get_body(("html",)).get_content()
+        for part in (text, html):
+            assert "Ada Author" in part
+            assert "Eight heat pumps" in part
+            assert url in part
+            assert f"http://testserver/reports/{draft.slug}/" in part
+        assert "Read the report" in html
+        assert "<strong>cold chamber</strong>" in html
+        _assert_no_canary(message)
+
+
+def test_publish_rolled_back_enqueues_nothing(
+    draft, monkeypatch, django_capture_on_commit_callbacks
+):
+    enqueued = []
+    monkeypatch.setattr(tasks.notify_report, "delay", lambda *args: enqueued.append(args))
+
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        report_publish(report_id=draft.pk)
+        raise RuntimeError("the editor's request failed after publishing")
+
+    assert callbacks == []
+    assert enqueued == []
+    assert not ReportNotification.objects.exists()
+    draft.refresh_from_db()
+    assert draft.status == Report.Status.DRAFT
+
+
+def test_publishing_twice_fans_out_once(
+    draft, monkeypatch, mailoutbox, django_capture_on_commit_callbacks
+):
+    NewsletterSubscriberFactory.create_batch(2)
+    _publish(draft, django_capture_on_commit_callbacks)
+    enqueued = []
+    monkeypatch.setattr(tasks.notify_report, "delay", lambda *args: enqueued.append(args))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert report_publish(report_id=draft.pk) is False
+
+    assert enqueued == []
+    assert len(mailoutbox) == 2
+
+
+def test_the_same_notify_task_run_twice_sends_nothing_new(
+    draft, mailoutbox, django_capture_on_commit_callbacks
+):
+    NewsletterSubscriberFactory.create_batch(3)
+    _publish(draft, django_capture_on_commit_callbacks)
+
+    assert tasks.notify_report.delay(draft.pk).get() == 0
+    assert notification_fan_out(report_id=draft.pk) == 0
+
+    assert len(mailoutbox) == 3
+    assert Delivery.objects.count() == 3
+
+
+def test_scheduled_report_notifies_when_the_beat_publishes_it(
+    mailoutbox, django_capture_on_commit_callbacks
+):
+    NewsletterSubscriberFactory()
+    report = ReportFactory(
+        status=Report.Status.SCHEDULED,
+        published_at=None,
+        publish_at=timezone.now() - timedelta(seconds=5),
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert reports_publish_due() == [report.pk]
+
+    assert len(mailoutbox) == 1
+
+
+def test_subscriber_who_unsubscribed_meanwhile_is_skipped(draft, recorded_sends, mailoutbox):
+    stays, leaves = NewsletterSubscriberFactory.create_batch(2)
+    report_publish(report_id=draft.pk)
+    notification_fan_out(report_id=draft.pk)
+    NewsletterSubscriber.objects.filter(pk=leaves.pk).update(unsubscribed_at=timezone.now())
+
+    result = deliveries_send(delivery_ids=recorded_sends[0], claimant="task-1")
+
+    assert (result.sent, result.skipped) == (1, 1)
+    assert [m.to for m in mailoutbox] == [[stays.email]]
+    assert Delivery.objects.get(subscriber=leaves).status == Delivery.Status.SKIPPED
+
+
+def test_kind_and_topic_preferences_choose_the_reports(
+    mailoutbox, django_capture_on_commit_callbacks
+):
+    heat_pumps = TopicFactory(slug="heat-pumps", name="Heat pumps")
+    everything = NewsletterSubscriberFactory(email="all@example.com")
+    only_shootouts = NewsletterSubscriberFactory(email="shootouts@example.com")
+    only_heat_pumps = NewsletterSubscriberFactory(email="heat@example.com")
+    chose_nothing = NewsletterSubscriberFactory(email="nothing@example.com")
+    NotificationPreference.objects.create(subscriber=everything, all_reports=True)
+    NotificationPreference.objects.create(
+        subscriber=only_shootouts, all_reports=False, kinds=["shootout"]
+    )
+    NotificationPreference.objects.create(subscriber=only_heat_pumps, all_reports=False).topics.set(
+        [heat_pumps]
+    )
+    NotificationPreference.objects.create(subscriber=chose_nothing, all_reports=False)
+    test_on_heat_pumps = ReportFactory(
+        status=Report.Status.DRAFT, published_at=None, kind=Report.Kind.TEST, topics=[heat_pumps]
+    )
+    shootout = ReportFactory(status=Report.Status.DRAFT, published_at=None, kind="shootout")
+
+    _publish(test_on_heat_pumps, django_capture_on_commit_callbacks)
+    first = sorted(m.to[0] for m in mailoutbox)
+    _publish(shootout, django_capture_on_commit_callbacks)
+    second = sorted(m.to[0] for m in mailoutbox[len(first) :])
+
+    assert first == ["all@example.com", "heat@example.com"]
+    assert second == ["all@example.com", "shootouts@example.com"]
+
+
+def _queued_deliveries(draft, count: int, recorded_sends) -> list[int]:
+    NewsletterSubscriberFactory.create_batch(count)
+    report_publish(report_id=draft.pk)
+    notification_fan_out(report_id=draft.pk)
+    return [pk for batch in recorded_sends for pk in batch]
+
+
+def test_transient_refusal_puts_the_rest_back_and_reports_it(draft, recorded_sends, settings):
+    ids = _queued_deliveries(draft, 4, recorded_sends)
+
+    with scripted_mailer(settings, [None, refused(451)]) as outbox:
+        result = deliveries_send(delivery_ids=ids, claimant="task-1")
+
+    assert (result.sent, result.released) == (1, 3)
+    assert "451" in result.transient_error
+    assert len(outbox) == 1
+    rows = {d.pk: d for d in Delivery.objects.all()}
+    assert rows[ids[0]].status == Delivery.Status.SENT
+    assert [rows[pk].status for pk in ids[1:]] == [Delivery.Status.QUEUED] * 3
+    assert (rows[ids[1]].attempts, rows[ids[2]].attempts) == (1, 0)
+    assert "451" in rows[ids[1]].error
+
+    with scripted_mailer(settings, []) as outbox:
+        again = deliveries_send(delivery_ids=ids, claimant="task-1")
+
+    assert again.sent == 3
+    assert len(outbox) == 3
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        smtplib.SMTPServerDisconnected("Connection unexpectedly closed"),
+        ConnectionRefusedError(111, "Connection refused"),
+        smtplib.SMTPDataError(421, b"closing"),
+    ],
+)
+def test_connection_trouble_is_transient(draft, recorded_sends, settings, error):
+    ids = _queued_deliveries(draft, 2, recorded_sends)
+
+    with scripted_mailer(settings, [error]):
+        result = deliveries_send(delivery_ids=ids, claimant="task-1")
+
+    assert result.transient_error
+    assert set(Delivery.objects.values_list("status", flat=True)) == {Delivery.Status.QUEUED}
+
+
+def test_permanent_refusal_fails_that_row_only(draft, recorded_sends, settings):
+    ids = _queued_deliveries(draft, 3, recorded_sends)
+
+    with scripted_mailer(settings, [None, refused(550), None]) as outbox:
+        result = deliveries_send(delivery_ids=ids, claimant="task-1")
+
+    assert (result.sent, result.failed) == (2, 1)
+    assert len(outbox) == 2
+    failed = Delivery.objects.get(status=Delivery.Status.FAILED)
+    assert failed.pk == ids[1]
+    assert "550" in failed.error
+
+
+def test_eager_send_task_leaves_a_refused_batch_to_the_sweep(draft, recorded_sends, settings):
+    ids = _queued_deliveries(draft, 3, recorded_sends)
+    recorded_sends.clear()
+
+    with scripted_mailer(settings, [refused(451)]) as outbox:
+        assert "451" in tasks.send_deliveries.delay(ids).get()["transient_error"]
+        assert outbox == []
+        deliveries_requeue_stale(pending_for=timedelta(0), now=timezone.now() + timedelta(1))
+        for batch in recorded_sends:
+            tasks.send_deliveries.delay(batch)
+
+    assert len(outbox) == 3
+    assert set(Delivery.objects.values_list("status", flat=True)) == {Delivery.Status.SENT}
+
+
+@pytest.mark.parametrize("retries", [0, 1, 4, 12])
+def test_retry_backoff_grows_with_jitter_and_a_cap(settings, retries):
+    step = min(settings.NOTIFY_RETRY_BACKOFF_MAX, settings.NOTIFY_RETRY_BACKOFF * 2**retries)
+
+    countdowns = {tasks.retry_countdown(retries) for _ in range(20)}
+
+    assert all(step / 2 <= c <= step for c in countdowns)
+    assert len(countdowns) > 1
+
+
+def test_a_delivery_is_given_up_after_the_attempt_cap(draft, recorded_sends, settings):
+    ids = _queued_deliveries(draft, 1, recorded_sends)
+    Delivery.objects.update(attempts=settings.NOTIFY_MAX_ATTEMPTS, error="451 busy")
+
+    result = deliveries_send(delivery_ids=ids, claimant="task-1")
+
+    assert result.failed == 1
+    delivery = Delivery.objects.get()
+    assert delivery.status == Delivery.Status.FAILED
+    assert delivery.error.startswith("Gave up after")
+
+
+def test_two_tasks_with_the_same_rows_send_each_once(draft, recorded_sends, mailoutbox):
+    ids = _queued_deliveries(draft, 3, recorded_sends)
+
+    first = deliveries_send(delivery_ids=ids, claimant="task-1")
+    second = deliveries_send(delivery_ids=ids, claimant="task-2")
+
+    assert (first.sent, second.sent) == (3, 0)
+    assert len(mailoutbox) == 3
+
+
+def test_a_redelivered_task_resumes_its_own_claims_only(draft, recorded_sends, mailoutbox):
+    ids = _queued_deliveries(draft, 2, recorded_sends)
+    Delivery.objects.update(
+        status=Delivery.Status.SENDING, claimed_by="task-1", claimed_at=timezone.now()
+    )
+
+    assert deliveries_send(delivery_ids=ids, claimant="task-2").sent == 0
+    assert deliveries_send(delivery_ids=ids, claimant="task-1").sent == 2
+    assert len(mailoutbox) == 2
+
+
+def test_sweep_requeues_forgotten_and_abandoned_rows_but_not_live_claims(
+    draft, recorded_sends, monkeypatch
+):
+    ids = _queued_deliveries(draft, 4, recorded_sends)
+    recorded_sends.clear()
+    now = timezone.now()
+    long_ago = now - timedelta(hours=2)
+    forgotten, abandoned, live, fresh = ids
+    Delivery.objects.filter(pk=forgotten).update(enqueued_at=long_ago)
+    Delivery.objects.filter(pk=abandoned).update(
+        status=Delivery.Status.SENDING, claimed_at=long_ago, claimed_by="dead"
+    )
+    Delivery.objects.filter(pk=live).update(
+        status=Delivery.Status.SENDING, claimed_at=now, claimed_by="alive"
+    )
+    Delivery.objects.filter(pk=fresh).update(enqueued_at=now)
+    unfinished = ReportFactory()
+    ReportNotification.objects.create(report=unfinished, requested_at=long_ago)
+    notified = []
+    monkeypatch.setattr(tasks.notify_report, "delay", lambda report_id: notified.append(report_id))
+
+    assert deliveries_requeue_stale(now=now) == 2
+
+    assert sorted(pk for batch in recorded_sends for pk in batch) == sorted([forgotten, abandoned])
+    assert Delivery.objects.get(pk=live).claimed_by == "alive"
+    assert notified == [unfinished.pk]
+
+
+def test_beat_schedule_runs_the_sweep(settings):
+    tasks_scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+
+    assert "reports.tasks.requeue_stale_deliveries" in tasks_scheduled
+
+
+def test_sending_a_batch_costs_one_update_per_message(
+    draft, recorded_sends, django_assert_max_num_queries
+):
+    ids = _queued_deliveries(draft, 40, recorded_sends)
+
+    with django_assert_max_num_queries(40 + 12):
+        assert deliveries_send(delivery_ids=ids, claimant="task-1").sent == 40
+
+
+def test_personal_values_are_escaped_in_html(draft, recorded_sends, mailoutbox):
+    NewsletterSubscriber.objects.create(email="o'brien&co@example.com", confirmed_at=timezone.now())
+    report_publish(report_id=draft.pk)
+    notification_fan_out(report_id=draft.pk)
+
+    deliveries_send(delivery_ids=recorded_sends[0], claimant="task-1")
+
+    html = mailoutbox[0].alternatives[0].content
+    assert "o&#x27;brien&amp;co@example.com" in html
+    assert "o'brien&co@example.com" in mailoutbox[0].body
+    assert re.search(r"%%[0-9a-f]{16}-", html + mailoutbox[0].body) is None
