@@ -11,7 +11,7 @@ PYTHON313 := $(shell for c in "$$(pyenv which python 2>/dev/null)" "$$(command -
 	[ -n "$$c" ] && "$$c" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null \
 	&& { echo "$$c"; break; }; done)
 
-.PHONY: run test lint worker beat check-python clean
+.PHONY: run test lint worker beat check-python clean prodlike prodlike-stop bench
 
 check-python:
 	@if [ -z "$(PYTHON313)" ]; then \
@@ -69,3 +69,11 @@ beat: $(VENV)/.installed
 
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache
+
+# The production topology on this machine (nginx, gunicorn, Celery worker and beat, a local
+# SMTP sink and Stripe fake; PostgreSQL and Redis from the machine). See README, "Production".
+prodlike: $(VENV)/.installed
+	$(PY) deploy/prodlike/run.py start
+
+prodlike-stop: $(VENV)/.installed
+	$(PY) deploy/prodlike/run.py stop

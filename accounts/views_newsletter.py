@@ -16,6 +16,7 @@ from accounts.newsletter import (
     newsletter_subscriber_for_confirmation,
     newsletter_unsubscribe,
 )
+from publisher.csrf import csrf_token_only_with_session
 from publisher.emails import ONE_CLICK
 
 
@@ -32,6 +33,9 @@ def client_ip(request: HttpRequest) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
+# The signup box sits on publicly cached pages, without a CSRF token for anonymous readers:
+# see publisher/csrf.py.
+@csrf_token_only_with_session
 @require_http_methods(["GET", "HEAD", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
     form = NewsletterSignupForm(

@@ -98,9 +98,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "publisher.caching.PageCacheMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "publisher.caching.CacheControlMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -261,6 +263,8 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 STRIPE_HOSTED_PAGES = ["https://checkout.stripe.com", "https://billing.stripe.com"]
+if STRIPE_API_BASE:  # a local fake of Stripe (make prodlike) plays the hosted pages too
+    STRIPE_HOSTED_PAGES.append(STRIPE_API_BASE.rstrip("/"))
 SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF, CSP.NONCE],
@@ -304,3 +308,10 @@ CELERY_BEAT_SCHEDULE["requeue-stale-deliveries"] = {
     "task": "reports.tasks.requeue_stale_deliveries",
     "schedule": 60.0,
 }
+
+# HTTP caching (publisher/caching.py). Anonymous pages are public for PUBLIC_PAGE_MAX_AGE
+# seconds (nginx and browsers); the server-side page cache keeps them PAGE_CACHE_SECONDS
+# (0 turns it off) and is invalidated when reports are published or edited and when comments
+# change, so its lifetime only bounds what nothing invalidates (an author's new display name).
+PUBLIC_PAGE_MAX_AGE = env_int("PUBLIC_PAGE_MAX_AGE", default=60, minimum=0)
+PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", default=600, minimum=0)

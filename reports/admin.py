@@ -9,6 +9,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_POST
 
+from publisher.caching import page_cache_invalidate_all
 from reports.authors import author_ensure_slug
 from reports.citations import citing_reports_any_status, report_sync_citations
 from reports.comments import comment_hide, comment_unhide
@@ -26,8 +27,24 @@ from reports.preview import report_preview_html
 from reports.publishing import report_publish
 
 
+class InvalidatesPagesAdmin(admin.ModelAdmin):
+    """Saving or deleting here changes what the public pages show: drop the cached ones."""
+
+    def save_model(self, request: HttpRequest, obj, form: forms.ModelForm, change: bool):
+        super().save_model(request, obj, form, change)
+        page_cache_invalidate_all()
+
+    def delete_model(self, request: HttpRequest, obj) -> None:
+        super().delete_model(request, obj)
+        page_cache_invalidate_all()
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        super().delete_queryset(request, queryset)
+        page_cache_invalidate_all()
+
+
 @admin.register(Topic)
-class TopicAdmin(admin.ModelAdmin):
+class TopicAdmin(InvalidatesPagesAdmin):
     list_display = ["name", "slug"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
@@ -58,7 +75,7 @@ class PreviewForm(forms.Form):
 
 
 @admin.register(Report)
-class ReportAdmin(admin.ModelAdmin):
+class ReportAdmin(InvalidatesPagesAdmin):
     form = ReportAdminForm
     list_display = ["title", "kind", "status", "is_free", "author", "published_at", "publish_at"]
     list_filter = ["status", "kind", "is_free", "topics", "author"]

@@ -13,6 +13,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
+from publisher.caching import page_cache_invalidate_report
 from publisher.ratelimit import Limit, limit_exceeded
 from reports.access import Reader, can_read_body
 from reports.models import Comment, CommentBan, CommentFlag, Report
@@ -116,6 +117,7 @@ def comment_create(
             body_html=render_comment(cleaned),
         )
         Report.objects.filter(pk=report.pk).update(comment_count=F("comment_count") + 1)
+        page_cache_invalidate_report(slug=report.slug)
         if parent is not None and parent.author_id not in (None, author.pk):
             from reports.tasks import notify_comment_reply
 
@@ -132,6 +134,7 @@ def comment_edit(*, editor: User, comment: Comment, body: str) -> Comment:
     comment.body_html = render_comment(cleaned)
     comment.edited_at = timezone.now()
     comment.save(update_fields=["body", "body_html", "edited_at"])
+    page_cache_invalidate_report(slug=comment.report.slug)
     return comment
 
 
@@ -147,6 +150,7 @@ def _set_visibility(comment: Comment, **changes: object) -> None:
             Report.objects.filter(pk=locked.report_id).update(
                 comment_count=F("comment_count") + delta
             )
+        page_cache_invalidate_report(slug=comment.report.slug)
     for name, value in changes.items():
         setattr(comment, name, value)
 

@@ -12,10 +12,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
 from reports import gifts
-from reports.citations import citing_reports_published
+from reports.fragments import report_after_html
 from reports.models import GiftLink, Report
 from reports.rendering import render_markdown
-from reports.selectors import related_reports
 from reports.sharing import report_json_ld
 
 
@@ -73,7 +72,6 @@ def gift_open(request: HttpRequest, token: str) -> HttpResponse:
     report = (
         Report.objects.select_related("author").prefetch_related("topics").get(pk=gift.report_id)
     )
-    citing = citing_reports_published(report=report)
     response = render(
         request,
         "reports/report_detail.html",
@@ -86,8 +84,7 @@ def gift_open(request: HttpRequest, token: str) -> HttpResponse:
             "entitled": False,
             "thread": [],
             "can_post": False,
-            "citing_reports": citing,
-            "related_reports": related_reports(report=report, exclude=citing),
+            "report_after_html": report_after_html(report=report),
             "json_ld": report_json_ld(report=report, body_included=False),
         },
     )

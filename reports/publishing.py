@@ -5,6 +5,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from publisher.caching import page_cache_invalidate_all
 from reports.models import Report
 from reports.notifications import notification_request
 
@@ -27,6 +28,7 @@ def report_publish(*, report_id: int, now: datetime | None = None) -> bool:
         if report.status == Report.Status.PUBLISHED and report.published_at is not None:
             return False
         _mark_published(report, now=now)
+        page_cache_invalidate_all()
     return True
 
 
@@ -45,4 +47,6 @@ def reports_publish_due(*, now: datetime | None = None) -> list[int]:
         )
         for report in due:
             _mark_published(report, now=report.publish_at or now)
+        if due:
+            page_cache_invalidate_all()
     return [report.pk for report in due]

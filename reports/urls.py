@@ -1,8 +1,12 @@
 from django.contrib.sitemaps.views import sitemap
 from django.urls import path
 
+from publisher.caching import cached_public_page
 from reports import comment_views, feeds, gift_views, views, views_newsletter
 from reports.sitemaps import SITEMAPS
+
+# Feeds and the sitemap are the same for every reader: public, and cached server-side.
+public = cached_public_page()
 
 app_name = "reports"
 
@@ -33,13 +37,18 @@ urlpatterns = [
     path("kinds/<slug:kind>/", views.kind_detail, name="kind"),
     path("authors/<slug:slug>/", views.author_detail, name="author"),
     path("search/", views.search, name="search"),
-    path("feed/", feeds.ReportsFeed(), name="feed"),
-    path("feed/topics/<slug:slug>/", feeds.TopicFeed(), name="topic-feed"),
-    path("feed/kinds/<slug:kind>/", feeds.KindFeed(), name="kind-feed"),
-    path("feed/atom/", feeds.AtomReportsFeed(), name="atom"),
-    path("feed/atom/topics/<slug:slug>/", feeds.AtomTopicFeed(), name="topic-atom"),
-    path("feed/atom/kinds/<slug:kind>/", feeds.AtomKindFeed(), name="kind-atom"),
-    path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
+    path("feed/", public(feeds.ReportsFeed()), name="feed"),
+    path("feed/topics/<slug:slug>/", public(feeds.TopicFeed()), name="topic-feed"),
+    path("feed/kinds/<slug:kind>/", public(feeds.KindFeed()), name="kind-feed"),
+    path("feed/atom/", public(feeds.AtomReportsFeed()), name="atom"),
+    path("feed/atom/topics/<slug:slug>/", public(feeds.AtomTopicFeed()), name="topic-atom"),
+    path("feed/atom/kinds/<slug:kind>/", public(feeds.AtomKindFeed()), name="kind-atom"),
+    path(
+        "sitemap.xml",
+        cached_public_page(params=["p"])(sitemap),
+        {"sitemaps": SITEMAPS},
+        name="sitemap",
+    ),
     path("robots.txt", views.robots_txt, name="robots"),
     path(
         "newsletter/preferences/",

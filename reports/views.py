@@ -4,9 +4,11 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
+from publisher.caching import cached_public_page, public_page
 from reports.access import can_read_body
-from reports.citations import citing_reports_published
-from reports.comments import MAX_LENGTH, can_post_comment, comment_thread_for_reader
+from reports.comment_cache import comment_thread_html
+from reports.comments import MAX_LENGTH, can_post_comment
+from reports.fragments import report_after_html
 from reports.models import KIND_PLURALS, Report, Topic
 from reports.rendering import render_markdown
 from reports.search import SearchForm, search_reports
@@ -14,7 +16,6 @@ from reports.selectors import (
     author_by_slug,
     front_page,
     paginate,
-    related_reports,
     report_body_html,
     report_for_reader,
 )
@@ -22,6 +23,7 @@ from reports.sharing import report_json_ld
 
 
 @require_safe
+@cached_public_page()
 def home(request: HttpRequest) -> HttpResponse:
     return render(
         request,
@@ -31,13 +33,13 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @require_safe
+@cached_public_page(report_slug="slug")
 def report_detail(request: HttpRequest, slug: str) -> HttpResponse:
     report = report_for_reader(slug=slug, reader=request.user)
     if report is None:
         raise Http404("No such report.")
     # The body stays in the database until the access rule says this reader may have it.
     body_html = report_body_html(report=report, reader=request.user)
-    citing = citing_reports_published(report=report)
     entitled = can_read_body(request.user, report)
     return render(
         request,
@@ -48,8 +50,7 @@ def report_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "body_html": body_html,
             "entitled": entitled,
             **comments_context(request, report),
-            "citing_reports": citing,
-            "related_reports": related_reports(report=report, exclude=citing),
+            "report_after_html": report_after_html(report=report),
             "json_ld": report_json_ld(report=report, body_included=body_html is not None),
         },
     )
@@ -57,10 +58,15 @@ def report_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 def comments_context(request: HttpRequest, report: Report) -> dict[str, object]:
     reply_to = request.GET.get("reply", "")
+    can_post = can_post_comment(request.user, report)
     return {
-        "thread": comment_thread_for_reader(report=report, reader=request.user),
-        "can_post": can_post_comment(request.user, report),
-        "reply_to": int(reply_to) if _is_id(reply_to) else None,
+        "thread_html": comment_thread_html(
+            request=request,
+            report=report,
+            can_post=can_post,
+            reply_to=int(reply_to) if _is_id(reply_to) else None,
+        ),
+        "can_post": can_post,
         "comment_max_length": MAX_LENGTH,
     }
 
@@ -78,6 +84,7 @@ def _listing_page(request: HttpRequest, reports, **context: object) -> HttpRespo
 
 
 @require_safe
+@cached_public_page(params=["page"])
 def topic_detail(request: HttpRequest, slug: str) -> HttpResponse:
     topic = get_object_or_404(Topic, slug=slug)
     return _listing_page(
@@ -92,6 +99,7 @@ def topic_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_safe
+@cached_public_page(params=["page"])
 def kind_detail(request: HttpRequest, kind: str) -> HttpResponse:
     if kind not in Report.Kind.values:
         raise Http404("No such kind of report.")
@@ -106,6 +114,7 @@ def kind_detail(request: HttpRequest, kind: str) -> HttpResponse:
 
 
 @require_safe
+@cached_public_page(params=["page"])
 def author_detail(request: HttpRequest, slug: str) -> HttpResponse:
     author = author_by_slug(slug=slug)
     if author is None:
@@ -120,6 +129,7 @@ def author_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_safe
+@public_page
 def search(request: HttpRequest) -> HttpResponse:
     form = SearchForm(request.GET or None)
     page = None
@@ -135,6 +145,7 @@ def search(request: HttpRequest) -> HttpResponse:
 
 
 @require_safe
+@cached_public_page()
 def robots_txt(request: HttpRequest) -> HttpResponse:
     lines = [
         "User-agent: *",

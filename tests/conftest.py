@@ -17,6 +17,17 @@ from tests.factories import MembershipFactory, UserFactory
 pytest_plugins = ["tests.integration_fixtures", "tests.browser.a11y_tools", "tests.figures"]
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Every test starts with an empty (local-memory) cache: cached pages, comment threads and
+    rate-limit counters belong to the test that made them."""
+    from django.core.cache import caches
+    from django.core.cache.backends.locmem import LocMemCache
+
+    if isinstance(caches["default"], LocMemCache):
+        caches["default"].clear()
+
+
 @pytest.fixture
 def anonymous() -> AnonymousUser:
     return AnonymousUser()

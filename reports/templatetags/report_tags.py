@@ -43,17 +43,17 @@ def teaser_text(markdown_source: str) -> str:
     return markdown_text(markdown_source)
 
 
-@register.simple_tag(takes_context=True)
-def json_ld(context: template.Context, data: dict) -> SafeString:
+@register.simple_tag
+def json_ld(data: dict) -> SafeString:
     """Structured data as an escaped `application/ld+json` block.
 
-    Browsers never execute this type, but it carries the request's CSP nonce anyway so a
-    stricter future policy (or an over-eager proxy) cannot drop it.
+    Browsers never execute this type, so CSP does not apply to it and it carries no nonce:
+    anonymous report pages are cached publicly, and a nonce baked into shared HTML would be
+    no secret at all.
     """
     payload = json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False).translate(_SCRIPT_ESCAPES)
     return format_html(
-        '<script type="application/ld+json" nonce="{}">{}</script>',
-        context.get("csp_nonce", ""),
+        '<script type="application/ld+json">{}</script>',
         mark_safe(payload),  # noqa: S308 - JSON with <, > and & escaped above
     )
 

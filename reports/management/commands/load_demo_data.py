@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Membership, NewsletterSubscriber, User
+from publisher.caching import page_cache_invalidate_all
 from reports import demo_content
 from reports.authors import author_ensure_slug
 from reports.citations import report_sync_citations
@@ -83,6 +84,7 @@ class Command(BaseCommand):
         for report in reports:
             report_sync_citations(report=report)
         self._newsletter_subscribers(users, now=now)
+        page_cache_invalidate_all()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready: {len(reports)} reports, {len(topics)} topics, "

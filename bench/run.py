@@ -1,0 +1,281 @@
+"""`make bench`: the performance figures of issue 7, measured on this machine.
+
+Builds the dataset (`manage.py bench_data`) in its own database, starts the production
+topology (deploy/prodlike/run.py's pieces, on ports 8490-8492 with Redis database 12), loads
+it with wrk (3 runs per figure, medians) and prints one table. Every ratio is against a
+baseline measured in the same run: nginx serving the exact bytes of the anonymous report page
+as a static file. Writes the table as Markdown and the raw numbers as JSON to bench/results/.
+
+    python bench/run.py [--duration 10] [--connections 32] [--skip-fanout] [--keep-running]
+"""
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "deploy" / "prodlike"))
+
+import run as prodlike  # noqa: E402 (deploy/prodlike/run.py)
+
+BIN = Path(sys.executable).parent
+RESULTS = ROOT / "bench" / "results"
+REPORT = "/reports/bench-report-100/"
+BASELINE = "/__baseline/report.html"
+APP_MISS_PORT = 8492
+SEARCH_LUA = ROOT / "bench" / "search.lua"
+
+
+def bench_topology() -> prodlike.Topology:
+    topology = prodlike.Topology(
+        name="bench", http_port=8490, app_port=8491, smtp_port=8435,
+        database="publisher_bench", redis_db=12, keep_mail_bodies=False, demo_data=False,
+    )  # fmt: skip
+    topology.nginx_server_extra = f"""
+        # The baseline: the anonymous report page's bytes, as a static file.
+        location ^~ /__baseline/ {{
+            alias {topology.dir / "baseline"}/;
+            access_log off;
+        }}"""
+    return topology
+
+
+# wrk ----------------------------------------------------------------------------------------
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+
+
+def _ms(text: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
+    return float(number) * _UNITS[unit]
+
+
+def wrk(url: str, *, duration: int, connections: int, headers: dict[str, str] | None = None,
+        script: Path | None = None) -> dict[str, float]:  # fmt: skip
+    threads = min(2, connections)
+    command = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{duration}s",
+        "--latency",
+        "--timeout",
+        "10s",
+    ]
+    for name, value in (headers or {}).items():
+        command += ["-H", f"{name}: {value}"]
+    if script:
+        command += ["-s", str(script)]
+    output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    percentiles = dict(re.findall(r"^\s+(50|75|90|99)%\s+(\S+)", output, re.M))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    socket_errors = re.search(r"Socket errors: (.*)", output)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+        "p50_ms": _ms(percentiles["50"]),
+        "p99_ms": _ms(percentiles["99"]),
+        "requests": int(re.search(r"(\d+) requests in", output).group(1)),
+        "non_2xx": int(errors.group(1)) if errors else 0,
+        "socket_errors": socket_errors.group(1) if socket_errors else "",
+    }
+
+
+def measure(url: str, *, runs: int, duration: int, connections: int, **kwargs) -> dict:
+    """A short warm-up, then `runs` runs; the medians of req/s and latencies."""
+    wrk(url, duration=2, connections=connections, **kwargs)
+    samples = [wrk(url, duration=duration, connections=connections, **kwargs) for _ in range(runs)]
+    rps = [round(sample["rps"]) for sample in samples]
+    print(f"    {url}: req/s {rps}, p99 {[s['p99_ms'] for s in samples]} ms", flush=True)
+    return {
+        "rps": statistics.median(s["rps"] for s in samples),
+        "p50_ms": statistics.median(s["p50_ms"] for s in samples),
+        "p99_ms": statistics.median(s["p99_ms"] for s in samples),
+        "non_2xx": sum(s["non_2xx"] for s in samples),
+        "runs": samples,
+    }
+
+
+# Helpers --------------------------------------------------------------------------------------
+
+
+def fetch(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict, bytes]:
+    request = urllib.request.Request(url, headers=headers or {})  # noqa: S310 (loopback)
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+        return response.status, dict(response.headers), response.read()
+
+
+def probe(topology: prodlike.Topology, *args: str) -> str:
+    env = {**topology.env(), "PAGE_CACHE_SECONDS": "0"}
+    return subprocess.run(
+        [str(BIN / "python"), str(ROOT / "bench" / "probe.py"), *args],
+        cwd=ROOT, env=env, capture_output=True, text=True, check=True,
+    ).stdout.strip().splitlines()[-1]  # fmt: skip
+
+
+def gunicorn_times(log: Path, since: int) -> list[float]:
+    """Per-request server times (ms) from gunicorn's access log, after byte offset `since`."""
+    with log.open("rb") as handle:
+        handle.seek(since)
+        text = handle.read().decode(errors="replace")
+    return [int(us) / 1000 for us in re.findall(r" (\d+)us ", text)]
+
+
+def process_cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes and their children (from /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += sum(int(value) for value in fields[11:15]) / ticks
+    return total
+
+
+def children(pid: int) -> list[int]:
+    found = [pid]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        path = task / "children"
+        if path.exists():
+            for child in path.read_text().split():
+                found += children(int(child))
+    return found
+
+
+def start_miss_server(topology: prodlike.Topology) -> subprocess.Popen:
+    """A second gunicorn like the first with the page cache off: every request a miss."""
+    log = topology.dir / "logs" / "gunicorn-miss-access.log"
+    log.unlink(missing_ok=True)
+    env = {
+        **topology.env(),
+        "PAGE_CACHE_SECONDS": "0",
+        "GUNICORN_BIND": f"127.0.0.1:{APP_MISS_PORT}",
+        "GUNICORN_ACCESS_LOG": str(log),
+    }
+    process = subprocess.Popen(
+        [str(BIN / "gunicorn"), "publisher.wsgi", "--config", "deploy/gunicorn.conf.py"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    prodlike.wait_for(lambda: prodlike.port_open(APP_MISS_PORT), timeout=60, what="gunicorn")
+    return process
+
+
+# The run --------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--skip-fanout", action="store_true")
+    parser.add_argument("--keep-running", action="store_true")
+    args = parser.parse_args()
+    load = {"runs": args.runs, "duration": args.duration, "connections": args.connections}
+
+    prodlike.ensure_debian_package("wrk", "wrk")
+    topology = bench_topology()
+    figures: dict[str, object] = {"started": datetime.now(UTC).isoformat(), "load": load}
+    topology.prepare()
+    prodlike.log("bench_data (idempotent: quick when the dataset exists)")
+    topology.manage("bench_data")
+    (topology.dir / "baseline").mkdir(exist_ok=True)
+    topology.start()
+    miss_server = None
+    try:
+        figures.update(measure_pages(topology, load))
+        miss_server = start_miss_server(topology)
+        figures.update(measure_miss(topology, load, miss_server))
+        prodlike.log("query counts (in-process, at 10,000 reports and at one)")
+        figures["queries"] = json.loads(probe(topology, "queries"))
+        if not args.skip_fanout:
+            from fanout import measure_fanout
+
+            figures["fanout"] = measure_fanout(topology, load)
+    except BaseException:
+        (RESULTS / "partial.json").parent.mkdir(parents=True, exist_ok=True)
+        (RESULTS / "partial.json").write_text(json.dumps(figures, indent=2))
+        raise
+    finally:
+        if miss_server is not None:
+            os.killpg(miss_server.pid, 15)
+            miss_server.wait(timeout=60)
+        if not args.keep_running:
+            topology.stop()
+    write_results(figures)
+
+
+def measure_pages(topology: prodlike.Topology, load: dict) -> dict:
+    nginx, app = topology.url, f"http://127.0.0.1:{topology.app_port}"
+    # The baseline: exactly the bytes nginx and Django send an anonymous reader.
+    _, _, page = fetch(nginx + REPORT)
+    (topology.dir / "baseline" / "report.html").write_bytes(page)
+    assert fetch(nginx + BASELINE)[2] == page
+    subscriber = probe(topology, "session", "bench-subscriber@example.com")
+    cookie = {"Cookie": f"sessionid={subscriber}"}
+    # Correctness under the speed, on the real topology: a subscriber's page is private and
+    # bypasses nginx's cache; the anonymous page after it has no body and no "Log out".
+    _, headers, body = fetch(nginx + REPORT, cookie)
+    assert "private" in headers["Cache-Control"] and headers["X-Cache-Status"] == "BYPASS"
+    assert b"Log out" in body and b'id="report-body"' in body
+    _, headers, body = fetch(nginx + REPORT)
+    assert "public" in headers["Cache-Control"] and b"Log out" not in body
+    assert b'id="report-body"' not in body
+
+    prodlike.log(f"wrk: {load['runs']} runs of {load['duration']} s per figure")
+    results = {"page_bytes": len(page)}
+    results["static"] = measure(nginx + BASELINE, **load)
+    results["nginx_anonymous"] = measure(nginx + REPORT, **load)
+    results["app_anonymous_warm"] = measure(app + REPORT, **load)
+    for count in (0, 200):
+        results[f"app_subscriber_{count}"] = measure(
+            f"{app}/reports/bench-comments-{count}/", headers=cookie, **load
+        )
+    results["search"] = measure(f"{app}/search/?q=inverter", script=SEARCH_LUA, **load)
+    return results
+
+
+def measure_miss(topology: prodlike.Topology, load: dict, server: subprocess.Popen) -> dict:
+    url = f"http://127.0.0.1:{APP_MISS_PORT}{REPORT}"
+    results = {"app_anonymous_miss": measure(url, **load)}
+    # The CPU the web processes spend per request under load...
+    pids = children(server.pid)
+    before = process_cpu_seconds(pids)
+    sample = wrk(url, duration=load["duration"], connections=load["connections"])
+    spent = process_cpu_seconds(pids) - before
+    results["miss_cpu_ms_per_request"] = spent * 1000 / sample["requests"]
+    # ...and the server time per request without contention: one connection, gunicorn's clock.
+    log = topology.dir / "logs" / "gunicorn-miss-access.log"
+    offset = log.stat().st_size
+    wrk(url, duration=load["duration"], connections=1)
+    results["miss_server_ms_p50"] = statistics.median(gunicorn_times(log, offset))
+    return results
+
+
+def write_results(figures: dict) -> None:
+    from table import markdown_table
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    table = markdown_table(figures)
+    (RESULTS / f"{stamp}.json").write_text(json.dumps(figures, indent=2))
+    (RESULTS / f"{stamp}.md").write_text(table + "\n")
+    (RESULTS / "latest.md").write_text(table + "\n")
+    (RESULTS / "latest.json").write_text(json.dumps(figures, indent=2))
+    print()
+    print(table)
+    print(f"\nWritten to {RESULTS / (stamp + '.md')} and .json")
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT / "bench"))
+    main()

@@ -1,0 +1,265 @@
+"""The one table `make bench` prints: each figure, its baseline from the same run, the ratio,
+the target of issue 7 and whether it was met."""
+
+
+def _yes(ok: bool) -> str:
+    return "yes" if ok else "**no**"
+
+
+def _rps(result: dict) -> str:
+    return f"{result['rps']:,.0f} req/s, p99 {result['p99_ms']:.2f} ms"
+
+
+def markdown_table(figures: dict) -> str:
+    rows: list[tuple[str, str, str, str, str, str, str]] = []
+    static = figures["static"]
+    base = f"static {static['rps']:,.0f} req/s"
+
+    def ratio(result: dict) -> float:
+        return result["rps"] / static["rps"]
+
+    rows.append(
+        (
+            "0",
+            "nginx: the report page's bytes as a static file (baseline)",
+            _rps(static),
+            "",
+            "1",
+            "",
+            "",
+        )
+    )
+    anonymous = figures["nginx_anonymous"]
+    rows.append(
+        (
+            "1",
+            "anonymous report page through nginx (page cache)",
+            _rps(anonymous),
+            base,
+            f"{ratio(anonymous):.2f}x",
+            ">= 0.5x",
+            _yes(ratio(anonymous) >= 0.5),
+        )
+    )
+    p99 = anonymous["p99_ms"] / static["p99_ms"]
+    rows.append(
+        (
+            "1",
+            "  p99 of that against static's p99",
+            f"{anonymous['p99_ms']:.2f} ms",
+            f"static {static['p99_ms']:.2f} ms",
+            f"{p99:.2f}x",
+            "<= 1x",
+            _yes(p99 <= 1.0),
+        )
+    )
+    warm = figures["app_anonymous_warm"]
+    rows.append(
+        (
+            "2",
+            "anonymous report page from gunicorn, Django cache warm",
+            _rps(warm),
+            base,
+            f"{ratio(warm):.3f}x",
+            ">= 0.05x",
+            _yes(ratio(warm) >= 0.05),
+        )
+    )
+    miss = figures["app_anonymous_miss"]
+    rows.append(
+        (
+            "2",
+            "the same on a cache miss (page cache off)",
+            _rps(miss),
+            base,
+            f"{ratio(miss):.3f}x",
+            ">= 0.012x",
+            _yes(ratio(miss) >= 0.012),
+        )
+    )
+    server_ms = figures["miss_server_ms_p50"]
+    rows.append(
+        (
+            "2",
+            "  server time per request on a miss (p50, 1 connection)",
+            f"{server_ms:.2f} ms",
+            "",
+            "",
+            "<= 2.5 ms",
+            _yes(server_ms <= 2.5),
+        )
+    )
+    rows.append(
+        (
+            "2",
+            "  web CPU per request on a miss, under load",
+            f"{figures['miss_cpu_ms_per_request']:.2f} ms",
+            "",
+            "",
+            "",
+            "",
+        )
+    )
+
+    queries = figures["queries"]
+    by_comments = queries["subscriber_report_by_comments"]
+    counts = "/".join(str(by_comments[key]["warm"]) for key in sorted(by_comments, key=int))
+    cold = "/".join(str(by_comments[key]["cold"]) for key in sorted(by_comments, key=int))
+    same = (
+        len({v["warm"] for v in by_comments.values()}) == 1
+        and len({v["cold"] for v in by_comments.values()}) == 1
+    )
+    rows.append(
+        (
+            "3",
+            "subscriber report page: SQL queries at 0/20/200/2,000 comments",
+            f"{counts} (thread cached), {cold} (cold)",
+            "",
+            "",
+            "all equal",
+            _yes(same),
+        )
+    )
+    zero, two_hundred = figures["app_subscriber_0"], figures["app_subscriber_200"]
+    comments_ratio = two_hundred["rps"] / zero["rps"]
+    rows.append(
+        (
+            "3",
+            "subscriber report page, 200 comments against 0",
+            _rps(two_hundred),
+            f"0 comments {zero['rps']:,.0f} req/s",
+            f"{comments_ratio:.2f}x",
+            ">= 0.5x",
+            _yes(comments_ratio >= 0.5),
+        )
+    )
+
+    full, one = queries["pages_at_full"], queries["pages_at_one_report"]
+    for page in full:
+        rows.append(
+            (
+                "4",
+                f"SQL queries: {page}",
+                f"{full[page]} at {queries['reports']:,} reports",
+                f"{one[page]} at 1 report",
+                "",
+                "equal",
+                _yes(full[page] == one[page]),
+            )
+        )
+    search = figures["search"]
+    rows.append(
+        (
+            "4",
+            "anonymous search under load (gunicorn, 8 queries rotating)",
+            f"p50 {search['p50_ms']:.1f} ms, {search['rps']:,.0f} req/s",
+            "",
+            "",
+            "reported",
+            "",
+        )
+    )
+
+    fanout = figures.get("fanout")
+    if fanout:
+        rows += _fanout_rows(fanout, base)
+    else:
+        rows.append(("5-6", "fan-out to newsletter subscribers", "not measured", "", "", "", ""))
+
+    header = ("#", "figure", "measured", "baseline (same run)", "ratio", "target", "met")
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    note = (
+        f"\n{figures['started']}; wrk -t2, {figures['load']['connections']} connections, "
+        f"{figures['load']['runs']} runs of {figures['load']['duration']} s per figure (medians); "
+        f"report page {figures['page_bytes']:,} bytes."
+    )
+    return "\n".join(lines) + "\n" + note
+
+
+def _fanout_rows(fanout: dict, base: str) -> list[tuple[str, ...]]:
+    rows = []
+    for size, run in sorted(fanout["runs"].items(), key=lambda item: int(item[0])):
+        label = f"{int(size):,} recipients"
+        rows.append(
+            (
+                "5",
+                f"fan-out to {label}: wall time, messages/s",
+                f"{run['wall_s']:.1f} s, {run['messages_per_s']:,.0f}/s",
+                "",
+                "",
+                "<= 120 s" if int(size) >= 100_000 else "",
+                _yes(run["wall_s"] <= 120) if int(size) >= 100_000 else "",
+            )
+        )
+        rows.append(
+            (
+                "5",
+                f"  sender CPU per message ({label})",
+                f"{run['cpu_ms_per_message']:.3f} ms",
+                "",
+                "",
+                "<= 0.5 ms",
+                _yes(run["cpu_ms_per_message"] <= 0.5),
+            )
+        )
+        rows.append(
+            (
+                "5",
+                f"  worker peak memory ({label})",
+                f"{run['peak_rss_mib']:.0f} MiB",
+                "",
+                "",
+                "<= 100 MiB",
+                _yes(run["peak_rss_mib"] <= 100),
+            )
+        )
+        rows.append(
+            (
+                "5",
+                f"  enqueue time ({label})",
+                f"{run['enqueue_s']:.2f} s",
+                "",
+                "",
+                "<= 1 s",
+                _yes(run["enqueue_s"] <= 1),
+            )
+        )
+        rows.append(
+            (
+                "5",
+                f"  SQL queries per send batch ({label})",
+                f"{run['queries_per_batch']:.1f} per {run['batch_size']}",
+                "",
+                "",
+                "",
+                "",
+            )
+        )
+    small, large = (fanout["runs"][key] for key in sorted(fanout["runs"], key=int))
+    growth = large["peak_rss_mib"] / small["peak_rss_mib"]
+    rows.append(
+        (
+            "5",
+            "  worker memory, 100,000 against 10,000",
+            f"{growth:.2f}x",
+            "",
+            "",
+            "flat",
+            _yes(growth <= 1.1),
+        )
+    )
+    idle, busy = fanout["page_idle"], fanout["page_during"]
+    slower = busy["p99_ms"] / idle["p99_ms"]
+    rows.append(
+        (
+            "6",
+            "anonymous report page p99 during the fan-out against idle",
+            f"{busy['p99_ms']:.2f} ms",
+            f"idle {idle['p99_ms']:.2f} ms",
+            f"{slower:.2f}x",
+            "<= 2x",
+            _yes(slower <= 2),
+        )
+    )
+    return rows

@@ -1,0 +1,43 @@
+"""gunicorn settings for the web process: `gunicorn publisher.wsgi -c deploy/gunicorn.conf.py`.
+
+Sized for a 2-core machine behind nginx. Every value can be overridden from the environment
+(GUNICORN_BIND, GUNICORN_WORKERS, GUNICORN_THREADS, GUNICORN_ACCESS_LOG), so systemd, the
+Procfile, `make prodlike` and `make bench` share this one file.
+"""
+
+import os
+
+# Loopback only: nginx is the way in (it sets X-Forwarded-For/-Proto, which Django trusts).
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+
+# Threads in a few processes: a request spends part of its time waiting on PostgreSQL and
+# Redis, and threaded workers keep nginx's upstream connections alive. On 2 cores,
+# 3 processes of 4 threads measured best in `make bench` (more processes only add memory).
+worker_class = "gthread"
+workers = int(os.environ.get("GUNICORN_WORKERS", "3"))
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+
+# Load the application once in the master and fork: faster starts and shared memory. Django
+# opens database and Redis connections lazily, in each worker, so nothing is shared by fork.
+preload_app = True
+
+# A request that takes longer than this is a bug or a stuck connection: the worker is
+# replaced. nginx's proxy_read_timeout is a little longer.
+timeout = 30
+graceful_timeout = 30
+keepalive = 5
+# Recycle workers now and then so a slow leak can never grow without bound.
+max_requests = 5000
+max_requests_jitter = 500
+# The heartbeat file on tmpfs, so a slow disk never looks like a hung worker.
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
+
+# Access log with the time spent per request in microseconds (%(D)s); "-" is stdout (the
+# journal under systemd).
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
+access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(D)sus "%(a)s"'
+errorlog = "-"
+loglevel = "info"
+# nginx on the same host is the only proxy whose X-Forwarded-* headers gunicorn trusts.
+forwarded_allow_ips = "127.0.0.1,::1"
+proxy_allow_ips = "127.0.0.1,::1"

@@ -1,0 +1,390 @@
+"""`make prodlike`: the production topology on this machine, on loopback.
+
+nginx (deploy/nginx-app.conf) in front of gunicorn (deploy/gunicorn.conf.py) with the
+production settings (DEBUG off), a Celery worker (2 processes) and beat, PostgreSQL and Redis
+from the machine (started when they are down), a local SMTP sink, and the tests' fake of
+Stripe as a small server. TLS is not terminated on loopback, so SECURE_SSL_REDIRECT is off;
+everything else is as in production.
+
+    python deploy/prodlike/run.py start    # idempotent: starts only what is not running
+    python deploy/prodlike/run.py stop     # stops what `start` started (by process id)
+    python deploy/prodlike/run.py status
+
+`make bench` builds its own topology from the same pieces (`Topology`) with other ports,
+another database and another Redis database.
+"""
+
+import argparse
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+STRIPE_PRICES = ["price_prodlike_monthly", "price_prodlike_annual", "price_prodlike_seat"]
+
+
+def log(message: str) -> None:
+    print(f"--- {message}", flush=True)
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex((host, port)) == 0
+
+
+def wait_for(predicate, *, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise SystemExit(f"Timed out after {timeout:.0f} s waiting for {what}.")
+
+
+def run(command: list[str], **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(command, check=True, cwd=ROOT, **kwargs)
+
+
+def ensure_debian_package(command: str, package: str) -> None:
+    """Install a Debian package when its command is missing (a fresh machine)."""
+    if shutil.which(command):
+        return
+    if os.geteuid() != 0:
+        raise SystemExit(f"{command} is missing: run `sudo apt-get install -y {package}`.")
+    log(f"installing Debian's {package}")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    run(["apt-get", "update", "-qq"], env=env)
+    run(["apt-get", "install", "-y", "-qq", package], env=env, stdout=subprocess.DEVNULL)
+
+
+def ensure_postgresql() -> None:
+    if subprocess.run(["pg_isready", "-h", "127.0.0.1", "-p", "5432", "-q"]).returncode == 0:
+        return
+    log("starting PostgreSQL")
+    versions = sorted(os.listdir("/etc/postgresql"))
+    run(["pg_ctlcluster", "--skip-systemctl-redirect", versions[-1], "main", "start"])
+    wait_for(
+        lambda: subprocess.run(["pg_isready", "-h", "127.0.0.1", "-q"]).returncode == 0,
+        timeout=30,
+        what="PostgreSQL",
+    )
+
+
+def ensure_redis() -> None:
+    if port_open(6379):
+        return
+    log("starting Redis")
+    run(["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "--port", "6379",
+         "--save", "", "--appendonly", "no"])  # fmt: skip
+    wait_for(lambda: port_open(6379), timeout=30, what="Redis")
+
+
+def ensure_database(name: str) -> None:
+    listing = subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-lqtA"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    if name not in {line.split("|", 1)[0] for line in listing.splitlines()}:
+        log(f"creating the database {name}")
+        run(["createdb", "-h", "127.0.0.1", "-U", "postgres", name])
+
+
+@dataclass
+class Topology:
+    name: str = "prodlike"
+    http_port: int = 8480
+    app_port: int = 8481
+    smtp_port: int = 8425
+    database: str = "publisher_prodlike"
+    redis_db: int = 13
+    keep_mail_bodies: bool = True
+    demo_data: bool = True
+    nginx_server_extra: str = ""
+    env_extra: dict[str, str] = field(default_factory=dict)
+
+    # Paths ----------------------------------------------------------------------------------
+
+    @property
+    def dir(self) -> Path:
+        return ROOT / "var" / self.name
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    def _pidfile(self, service: str) -> Path:
+        return self.dir / "run" / f"{service}.pid"
+
+    def _logfile(self, service: str) -> Path:
+        return self.dir / "logs" / f"{service}.log"
+
+    # Environment ----------------------------------------------------------------------------
+
+    def _secret_key(self) -> str:
+        path = self.dir / "secret_key"
+        if not path.exists():
+            path.write_text(secrets.token_urlsafe(60))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+    def env(self) -> dict[str, str]:
+        redis = f"redis://127.0.0.1:6379/{self.redis_db}"
+        stripe_file = self.dir / "run" / "stripe.address"
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "publisher.settings",
+            "DJANGO_DEBUG": "false",
+            "DJANGO_SECRET_KEY": self._secret_key(),
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "SITE_URL": self.url,
+            "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{self.database}",
+            "REDIS_URL": redis,
+            "CELERY_BROKER_URL": redis,
+            "CELERY_TASK_ALWAYS_EAGER": "false",
+            "EMAIL_URL": f"smtp://127.0.0.1:{self.smtp_port}",
+            "STRIPE_SECRET_KEY": "sk_test_prodlike_placeholder",
+            "STRIPE_WEBHOOK_SECRET": "whsec_prodlike_placeholder",
+            "STRIPE_PRICE_MONTHLY": STRIPE_PRICES[0],
+            "STRIPE_PRICE_ANNUAL": STRIPE_PRICES[1],
+            "STRIPE_PRICE_SEAT": STRIPE_PRICES[2],
+            # No TLS on loopback: no redirect to https. Everything else stays as in production.
+            "SECURE_SSL_REDIRECT": "false",
+            "ALLAUTH_TRUSTED_PROXY_COUNT": "1",
+            "GUNICORN_BIND": f"127.0.0.1:{self.app_port}",
+            "GUNICORN_ACCESS_LOG": str(self._logfile("gunicorn-access")),
+            "PYTHONUNBUFFERED": "1",
+            **self.env_extra,
+        }
+        if stripe_file.exists():
+            env["STRIPE_API_BASE"] = stripe_file.read_text().strip()
+        for name in ("TEST_DATABASE_URL", "TEST_REDIS_URL"):
+            env.pop(name, None)
+        return env
+
+    def manage(self, *args: str, **kwargs) -> subprocess.CompletedProcess:
+        return run([str(BIN / "python"), "manage.py", *args], env=self.env(), **kwargs)
+
+    # Processes ------------------------------------------------------------------------------
+
+    def pid(self, service: str) -> int | None:
+        """The process id of a running service this topology started, or None."""
+        path = self._pidfile(service)
+        if not path.exists():
+            return None
+        pid = int(path.read_text().strip() or 0)
+        try:
+            os.kill(pid, 0)
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except (ProcessLookupError, PermissionError, FileNotFoundError):
+            path.unlink(missing_ok=True)
+            return None
+        if b"\x00" not in cmdline or Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z":
+            path.unlink(missing_ok=True)
+            return None
+        return pid
+
+    def _spawn(self, service: str, command: list[str], *, port: int | None = None) -> None:
+        if self.pid(service):
+            log(f"{service} is already running (pid {self.pid(service)})")
+            return
+        if port is not None and port_open(port):
+            raise SystemExit(f"Port {port} for {service} is taken by a process we did not start.")
+        output = self._logfile(service).open("ab")
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=self.env(), stdout=output, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
+        self._pidfile(service).write_text(str(process.pid))
+        log(f"started {service} (pid {process.pid}), log in {self._logfile(service)}")
+        if port is not None:
+            wait_for(lambda: port_open(port) or process.poll() is not None, timeout=60,
+                     what=service)  # fmt: skip
+            if process.poll() is not None:
+                raise SystemExit(f"{service} exited; see {self._logfile(service)}.")
+
+    def _nginx_conf(self) -> Path:
+        nginx = self.dir / "nginx"
+        user = "user www-data;\n" if os.geteuid() == 0 else ""
+        conf = f"""# Written by deploy/prodlike/run.py: nginx.conf for loopback.
+{user}worker_processes auto;
+pid {self._pidfile("nginx")};
+error_log {self._logfile("nginx-error")} warn;
+events {{ worker_connections 4096; }}
+http {{
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    sendfile on;
+    tcp_nopush on;
+    tcp_nodelay on;
+    keepalive_timeout 65;
+    keepalive_requests 1000000;
+    server_tokens off;
+    access_log {self._logfile("nginx-access")} combined buffer=256k flush=2s;
+    client_body_temp_path {nginx}/client_body;
+    proxy_temp_path {nginx}/proxy;
+    fastcgi_temp_path {nginx}/fastcgi;
+    uwsgi_temp_path {nginx}/uwsgi;
+    scgi_temp_path {nginx}/scgi;
+    proxy_cache_path {nginx}/cache levels=1:2 keys_zone=gridline_pages:10m
+                     max_size=256m inactive=10m use_temp_path=off;
+    upstream gridline_app {{
+        server 127.0.0.1:{self.app_port};
+        keepalive 32;
+    }}
+    server {{
+        listen 127.0.0.1:{self.http_port} default_server;
+        server_name 127.0.0.1 localhost;
+        set $gridline_static {ROOT / "staticfiles"};
+        set $gridline_media {ROOT / "var" / "media"};
+{self.nginx_server_extra}
+        include {ROOT / "deploy" / "nginx-app.conf"};
+    }}
+}}
+"""
+        path = self.dir / "nginx.conf"
+        path.write_text(conf)
+        for sub in ["cache", "client_body", "proxy", "fastcgi", "uwsgi", "scgi"]:
+            (nginx / sub).mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            run(["chown", "-R", "www-data:www-data", str(nginx)])
+        return path
+
+    def _start_nginx(self) -> None:
+        conf = self._nginx_conf()
+        run(["nginx", "-t", "-q", "-c", str(conf), "-p", str(self.dir)])
+        if self.pid("nginx"):
+            run(["nginx", "-s", "reload", "-c", str(conf), "-p", str(self.dir)])
+            log("nginx was running: configuration reloaded")
+            return
+        if port_open(self.http_port):
+            raise SystemExit(f"Port {self.http_port} is taken by a process we did not start.")
+        run(["nginx", "-c", str(conf), "-p", str(self.dir)])
+        wait_for(lambda: port_open(self.http_port), timeout=20, what="nginx")
+        log(f"started nginx (pid {self.pid('nginx')})")
+
+    # Lifecycle ------------------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        ensure_debian_package("nginx", "nginx")
+        ensure_postgresql()
+        ensure_redis()
+        for sub in ["run", "logs", "mail"]:
+            (self.dir / sub).mkdir(parents=True, exist_ok=True)
+        ensure_database(self.database)
+        log("migrate, collectstatic, check --deploy")
+        self.manage("migrate", "--noinput", stdout=subprocess.DEVNULL)
+        self.manage("collectstatic", "--noinput", stdout=subprocess.DEVNULL)
+        # SECURE_SSL_REDIRECT is off on purpose (no TLS on loopback): warnings are expected.
+        checked = subprocess.run(
+            [str(BIN / "python"), "manage.py", "check", "--deploy", "--fail-level", "ERROR"],
+            cwd=ROOT, env=self.env(), capture_output=True, text=True,
+        )  # fmt: skip
+        if checked.returncode:
+            raise SystemExit(f"check --deploy failed:\n{checked.stdout}{checked.stderr}")
+        if self.demo_data:
+            self.manage("load_demo_data")
+
+    def start(self) -> None:
+        self.prepare()
+        python = str(BIN / "python")
+        here = str(Path(__file__).resolve().parent)
+        sink = [python, f"{here}/smtp_sink.py", "--port", str(self.smtp_port),
+                "--dir", str(self.dir / "mail")]  # fmt: skip
+        self._spawn("smtp", sink + (["--keep-bodies"] if self.keep_mail_bodies else []),
+                    port=self.smtp_port)  # fmt: skip
+        env = self.env()
+        address = self.dir / "run" / "stripe.address"
+        if not self.pid("stripe"):
+            address.unlink(missing_ok=True)
+        self._spawn("stripe", [
+            python, f"{here}/stripe_fake_server.py", "--api-key", env["STRIPE_SECRET_KEY"],
+            "--webhook-url", f"{self.url}/stripe/webhook/",
+            "--webhook-secret", env["STRIPE_WEBHOOK_SECRET"], "--address-file", str(address),
+            *[arg for price in STRIPE_PRICES for arg in ("--price", price)],
+        ])  # fmt: skip
+        wait_for(address.exists, timeout=20, what="the fake Stripe")
+        self._spawn(
+            "web",
+            [str(BIN / "gunicorn"), "publisher.wsgi", "--config", "deploy/gunicorn.conf.py"],
+            port=self.app_port,
+        )
+        self._spawn("worker", [
+            str(BIN / "celery"), "-A", "publisher", "worker", "--loglevel", "INFO",
+            "--concurrency", "2", "--without-gossip", "--without-mingle",
+            "-n", f"{self.name}@%h",
+        ])  # fmt: skip
+        self._spawn("beat", [
+            str(BIN / "celery"), "-A", "publisher", "beat", "--loglevel", "INFO",
+            "--schedule", str(self.dir / "run" / "celerybeat-schedule"),
+        ])  # fmt: skip
+        self._start_nginx()
+        wait_for(self.healthy, timeout=30, what=f"{self.url}/healthz")
+
+    def healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as response:  # noqa: S310
+                return response.status == 200
+        except OSError:
+            return False
+
+    def stop(self, services: list[str] | None = None) -> None:
+        for service in services or ["nginx", "beat", "worker", "web", "stripe", "smtp"]:
+            pid = self.pid(service)
+            if pid is None:
+                continue
+            if service == "nginx":
+                os.kill(pid, signal.SIGQUIT)  # graceful: finish the requests in flight
+            else:
+                os.killpg(pid, signal.SIGTERM)  # the group start_new_session gave it
+            deadline = time.monotonic() + 60
+            while self.pid(service) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            if self.pid(service):
+                os.killpg(pid, signal.SIGKILL)
+            self._pidfile(service).unlink(missing_ok=True)
+            log(f"stopped {service} (pid {pid})")
+
+    def status(self) -> dict[str, int | None]:
+        return {
+            service: self.pid(service)
+            for service in ["nginx", "web", "worker", "beat", "smtp", "stripe"]
+        }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("action", choices=["start", "stop", "status"])
+    args = parser.parse_args()
+    topology = Topology()
+    if args.action == "stop":
+        topology.stop()
+        print("Stopped. PostgreSQL and Redis, which belong to the machine, keep running.")
+        return
+    if args.action == "status":
+        for service, pid in topology.status().items():
+            print(f"{service:8} {'running, pid ' + str(pid) if pid else 'stopped'}")
+        return
+    topology.start()
+    print(f"""
+  Gridline Research runs with production settings at {topology.url}/
+  nginx {topology.http_port} -> gunicorn {topology.app_port}; Celery worker (2 processes) and beat;
+  PostgreSQL database {topology.database}; Redis database {topology.redis_db}.
+  Demo logins (password demo-password-2026): editor@example.com, subscriber@example.com,
+  reader@example.com. Emails land in {topology.dir / "mail"} (one .eml each).
+  Logs: {topology.dir / "logs"}. No TLS on loopback, so SECURE_SSL_REDIRECT is off.
+  Stop it with: make prodlike-stop
+""")
+
+
+if __name__ == "__main__":
+    main()

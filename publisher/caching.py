@@ -1,0 +1,267 @@
+"""HTTP caching that never mixes readers.
+
+Two layers, one rule:
+
+- `CacheControlMiddleware` sets every response's `Cache-Control`. A response is public only
+  when its view is marked (`public_page`, `cached_public_page`) and the reader is provably
+  anonymous and nothing in the response is personal: a GET or HEAD, status 200, no session
+  cookie on the request, no cookie set by the response (so no CSRF token was rendered into it
+  and no flash message was shown), and no session write. Public responses carry
+  `public, max-age=PUBLIC_PAGE_MAX_AGE` and `Vary: Cookie`; every other response is
+  `private, no-store` unless its view already said `private` or `no-store` itself.
+- `cached_public_page` views also go through `PageCacheMiddleware`, a server-side page
+  cache (Redis in production) for the same anonymous responses, first in MIDDLEWARE.
+  Entries are checked against generation tokens: publishing or editing any report bumps
+  the global generation (home, lists, feeds, sitemap and every report page, whose related
+  and citing lists may change); a comment change bumps its report's own generation (the
+  anonymous page shows the comment count). Writes bump them at once and again on commit,
+  so a page rendered from old rows ends up under a retired generation and is never served
+  again.
+
+The page cache is looked up only for requests without a session cookie or a flash-message
+cookie: such a request cannot be logged in, so a cached page can never reach the wrong reader.
+"""
+
+import hashlib
+import logging
+import secrets
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.contrib.messages.storage.cookie import CookieStorage
+from django.core.cache import cache
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.urls import Resolver404, resolve
+from django.utils.cache import patch_cache_control, patch_vary_headers
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
+
+GENERATION_KEY = "pagecache:gen"
+_SAFE_METHODS = {"GET", "HEAD"}
+# A cache outage makes pages slower, never unavailable.
+CACHE_ERRORS = (RedisError, OSError)
+
+
+def _report_generation_key(slug: str) -> str:
+    return f"pagecache:report:{slug}"
+
+
+def _new_generation() -> str:
+    return secrets.token_hex(6)
+
+
+def _bump(key: str) -> None:
+    cache.set(key, _new_generation(), timeout=None)
+
+
+def _bump_now_and_on_commit(key: str) -> None:
+    # Now, so the writer's next read (and a test inside one transaction) sees the change;
+    # again after commit, to retire whatever another process rendered from the old rows in
+    # between and stored under the first bump.
+    _bump(key)
+    transaction.on_commit(lambda: _bump(key))
+
+
+def page_cache_invalidate_all() -> None:
+    """Forget every cached page (a report was published, edited or removed)."""
+    _bump_now_and_on_commit(GENERATION_KEY)
+
+
+def page_cache_invalidate_report(*, slug: str) -> None:
+    """Forget the cached pages and comment threads of one report (its comments changed)."""
+    _bump_now_and_on_commit(_report_generation_key(slug))
+
+
+def versioned_get(key: str, *, slug: str | None = None) -> tuple[Any, tuple[str, ...]]:
+    """One cache round trip: the entry at `key` if it was stored under the current
+    generations, and those generations (to store a fresh entry under)."""
+    generation_keys = [GENERATION_KEY] + ([_report_generation_key(slug)] if slug else [])
+    found = cache.get_many([key, *generation_keys])
+    generations = []
+    for generation_key in generation_keys:
+        generation = found.get(generation_key)
+        if generation is None:
+            cache.add(generation_key, _new_generation(), timeout=None)
+            generation = cache.get(generation_key)
+        generations.append(generation)
+    entry = found.get(key)
+    if entry is not None and entry[0] == tuple(generations):
+        return entry[1], tuple(generations)
+    return None, tuple(generations)
+
+
+def versioned_set(key: str, value: object, *, generations: tuple[str, ...], timeout: int) -> None:
+    cache.set(key, (generations, value), timeout=timeout)
+
+
+def request_may_be_anonymous_cached(request: HttpRequest) -> bool:
+    """True when the request cannot belong to a logged-in reader or carry a flash message."""
+    return (
+        request.method in _SAFE_METHODS
+        and settings.SESSION_COOKIE_NAME not in request.COOKIES
+        and CookieStorage.cookie_name not in request.COOKIES
+    )
+
+
+def response_is_shareable(request: HttpRequest, response: HttpResponseBase) -> bool:
+    """May a shared cache store this response and give it to any other anonymous reader?"""
+    user = getattr(request, "user", None)
+    session = getattr(request, "session", None)
+    return (
+        request_may_be_anonymous_cached(request)
+        and response.status_code == 200
+        and not response.streaming
+        and not response.cookies
+        # A CSRF token rendered into the page makes it personal even when the cookie was
+        # already set (the middleware then sets it again, but do not rely on that here).
+        and not request.META.get("CSRF_COOKIE_NEEDS_UPDATE")
+        and not (user is not None and user.is_authenticated)
+        and not (session is not None and session.modified)
+    )
+
+
+def _already_private(response: HttpResponseBase) -> bool:
+    value = response.headers.get("Cache-Control", "").lower()
+    return "private" in value or "no-store" in value
+
+
+class CacheControlMiddleware:
+    """Public, short-lived caching for anonymous pages; `private, no-store` for the rest.
+
+    Sits below WhiteNoise (static files keep their far-future headers) and above the
+    session, CSRF and message middleware, so it sees the cookies they set.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        response = self.get_response(request)
+        max_age = getattr(response, "public_max_age", None)
+        if max_age is not None and response_is_shareable(request, response):
+            patch_cache_control(response, public=True, max_age=max_age)
+            patch_vary_headers(response, ["Cookie"])
+        elif not _already_private(response):
+            del response.headers["Cache-Control"]
+            patch_cache_control(response, private=True, no_store=True)
+        return response
+
+
+def public_page(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """Let anonymous responses of this view be cached publicly for PUBLIC_PAGE_MAX_AGE."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponseBase:
+        response = view(request, *args, **kwargs)
+        response.public_max_age = settings.PUBLIC_PAGE_MAX_AGE
+        return response
+
+    return wrapper
+
+
+def _page_key(request: HttpRequest, params: Iterable[str]) -> str:
+    query = "&".join(f"{name}={request.GET.get(name, '')}" for name in params)
+    digest = hashlib.sha256(f"{request.path}?{query}".encode()).hexdigest()[:40]
+    return f"pagecache:page:{digest}"
+
+
+@dataclass(frozen=True)
+class PageCacheRule:
+    params: tuple[str, ...]
+    report_slug: str | None
+
+
+def cached_public_page(
+    *, params: Iterable[str] = (), report_slug: str | None = None
+) -> Callable[[Callable[..., HttpResponseBase]], Callable[..., HttpResponseBase]]:
+    """`public_page`, plus the server-side page cache (`PageCacheMiddleware`).
+
+    `params` names the query parameters the page depends on (all others are ignored, so
+    `?utm_source=` cannot multiply entries); `report_slug` names the URL argument holding the
+    report's slug, whose own generation then also guards the entry.
+    """
+
+    def decorator(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+        wrapper = public_page(view)
+        wrapper.page_cache = PageCacheRule(tuple(params), report_slug)
+        return wrapper
+
+    return decorator
+
+
+def _storable(request: HttpRequest, response: HttpResponseBase) -> bool:
+    """Only what CacheControlMiddleware made public (it checked the reader, the cookies, the
+    CSRF token and the session), from a GET, complete."""
+    return (
+        request.method == "GET"
+        and response.status_code == 200
+        and not response.streaming
+        and not response.cookies
+        and "public" in response.headers.get("Cache-Control", "")
+    )
+
+
+class PageCacheMiddleware:
+    """The server-side cache of anonymous pages, first in MIDDLEWARE.
+
+    A hit answers before any other middleware runs: the stored response carries every
+    header the first one had (security headers, Cache-Control, Vary) and was only stored
+    because it was public. Requests that might be a logged-in reader's (a session cookie) or
+    carry a flash message never look into the cache; neither does a plain-HTTP request when
+    HTTPS is enforced (SecurityMiddleware redirects it first).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        rule, kwargs = self._rule(request)
+        if rule is None:
+            return self.get_response(request)
+        request.get_host()  # ALLOWED_HOSTS is checked on hits too
+        key = _page_key(request, rule.params)
+        slug = str(kwargs[rule.report_slug]) if rule.report_slug else None
+        try:
+            entry, generations = versioned_get(key, slug=slug)
+        except CACHE_ERRORS:
+            logger.warning("Page cache unavailable", exc_info=True)
+            return self.get_response(request)
+        if entry is not None:
+            status, content, headers = entry
+            response = HttpResponse(content, status=status)
+            for name, value in headers:
+                response.headers[name] = value
+            response.headers["X-Page-Cache"] = "hit"
+            return response
+        response = self.get_response(request)
+        if _storable(request, response):
+            headers = [(name, value) for name, value in response.headers.items()]
+            try:
+                versioned_set(
+                    key,
+                    (response.status_code, response.content, headers),
+                    generations=generations,
+                    timeout=settings.PAGE_CACHE_SECONDS,
+                )
+            except CACHE_ERRORS:
+                logger.warning("Page cache unavailable", exc_info=True)
+            else:
+                response.headers["X-Page-Cache"] = "miss"
+        return response
+
+    @staticmethod
+    def _rule(request: HttpRequest) -> tuple[PageCacheRule | None, dict]:
+        if not settings.PAGE_CACHE_SECONDS or not request_may_be_anonymous_cached(request):
+            return None, {}
+        if settings.SECURE_SSL_REDIRECT and not request.is_secure():
+            return None, {}
+        try:
+            match = resolve(request.path_info)
+        except Resolver404:
+            return None, {}
+        return getattr(match.func, "page_cache", None), match.kwargs

@@ -1,0 +1,353 @@
+"""The benchmark dataset (`make bench`): 10,000 reports with ~30 KB bodies, 100 topics,
+20,000 users (a third of them subscribers), 100,000 confirmed newsletter subscribers where
+the newsletter exists, and reports with 0, 20, 200 and 2,000 comments.
+
+Batch inserts with a progress bar. Idempotent: rows are recognised by their `bench-` slugs
+and e-mail addresses, and a complete dataset is left alone; `--reset` deletes the bench rows
+first. Text is generated from a fixed seed, so every run builds the same dataset.
+"""
+
+import random
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+
+from allauth.account.models import EmailAddress
+from django.contrib.auth.hashers import make_password
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import connection, transaction
+from django.utils import timezone
+
+from accounts.models import Membership, User
+from publisher.caching import page_cache_invalidate_all
+from reports.models import Citation, Comment, Report, Topic
+
+REPORTS = 10_000
+TOPICS = 100
+USERS = 20_000
+SUBSCRIBER_SHARE = 3  # every third user has an active membership
+AUTHORS = 20
+NEWSLETTER_SUBSCRIBERS = 100_000
+BODY_BYTES = 30_000
+COMMENT_REPORTS = {
+    0: "bench-comments-0",
+    20: "bench-comments-20",
+    200: "bench-comments-200",
+    2000: "bench-comments-2000",
+}
+# Log in as these (password BENCH_PASSWORD) or let `make bench` make sessions for them.
+SUBSCRIBER_EMAIL = "bench-subscriber@example.com"
+EDITOR_EMAIL = "bench-editor@example.com"
+BENCH_PASSWORD = "bench-password-2026"  # noqa: S105 - a local benchmark account
+BATCH = 500
+
+_VOCABULARY = """inverter battery heat pump solar panel efficiency standby draw firmware grid export
+limit installer warranty thermal derating cycle capacity kilowatt hour measurement bench
+load curve peak shaving tariff backup transfer switch isolation relay harmonic distortion
+cold climate defrost refrigerant compressor flow temperature coefficient performance noise
+level decibel outdoor unit mounting bracket cable gauge breaker residual current device
+monitoring app cloud outage local control modbus register sampling interval data logger
+ambient humidity enclosure rating corrosion salt spray vibration endurance teardown
+capacitor electrolytic ripple current fan bearing heat sink solder joint conformal coating
+calibration reference meter uncertainty repeatability sample unit retail price dollars
+"""
+WORDS = _VOCABULARY.split()
+KIND_VALUES = list(Report.Kind.values)
+
+
+class Progress:
+    """A one-line progress bar on stdout."""
+
+    def __init__(self, stream, label: str, total: int) -> None:
+        self.stream, self.label, self.total, self.done = stream, label, total, 0
+        self.started = time.monotonic()
+        self._draw()
+
+    def advance(self, count: int) -> None:
+        self.done += count
+        self._draw()
+
+    def _draw(self) -> None:
+        width = 30
+        filled = width * self.done // max(self.total, 1)
+        elapsed = time.monotonic() - self.started
+        self.stream.write(
+            f"\r{self.label:<24} [{'#' * filled}{'-' * (width - filled)}] "
+            f"{self.done:>7,}/{self.total:,} {elapsed:5.1f}s",
+            ending="",
+        )
+        self.stream.flush()
+        if self.done >= self.total:
+            self.stream.write("")
+
+
+def _sentence(rng: random.Random) -> str:
+    words = rng.choices(WORDS, k=rng.randint(8, 18))
+    words[0] = words[0].capitalize()
+    if rng.random() < 0.4:
+        words.insert(rng.randint(1, len(words) - 1), f"{rng.uniform(0.5, 99.9):.1f}")
+    return " ".join(words) + "."
+
+
+def _paragraphs(rng: random.Random, count: int) -> list[str]:
+    return [" ".join(_sentence(rng) for _ in range(rng.randint(4, 7))) for _ in range(count)]
+
+
+def _body(rng: random.Random, pool: list[str], cited: list[str]) -> str:
+    """Markdown of about BODY_BYTES: sections of paragraphs, a results table, a list and
+    links to other reports (which become citations)."""
+    parts, size, section = [], 0, 0
+    while size < BODY_BYTES:
+        section += 1
+        parts.append(f"## {rng.choice(WORDS).capitalize()} {rng.choice(WORDS)} ({section})")
+        for _ in range(rng.randint(3, 6)):
+            parts.append(rng.choice(pool))
+        if section % 3 == 1:
+            rows = [
+                f"| {rng.choice(WORDS)} | {rng.uniform(1, 500):.1f} | {rng.uniform(1, 99):.1f} |"
+                for _ in range(6)
+            ]
+            parts.append("| unit | watts | percent |\n|---|---:|---:|\n" + "\n".join(rows))
+        if section % 4 == 2:
+            parts.append("\n".join(f"- {_sentence(rng)}" for _ in range(4)))
+        size = sum(len(part) for part in parts)
+    for slug in cited:
+        parts.insert(rng.randint(1, len(parts)), f"See [our earlier report](/reports/{slug}/).")
+    return "\n\n".join(parts)
+
+
+def _batches(items: list, size: int = BATCH) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class Command(BaseCommand):
+    help = "Build the benchmark dataset (idempotent; --reset rebuilds it)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--reset", action="store_true", help="Delete the bench rows first.")
+        parser.add_argument("--reports", type=int, default=REPORTS)
+        parser.add_argument("--users", type=int, default=USERS)
+        parser.add_argument("--subscribers", type=int, default=NEWSLETTER_SUBSCRIBERS)
+
+    def handle(
+        self,
+        *args: object,
+        reset: bool,
+        reports: int,
+        users: int,
+        subscribers: int,
+        **options: object,
+    ) -> None:
+        self.rng = random.Random(7)  # reproducible text, not security
+        self.now = timezone.now()
+        if reset:
+            self._reset()
+        with transaction.atomic():
+            topics = self._topics()
+            all_users = self._users(users)
+            authors = [user for user in all_users if user.is_staff]
+            self._reports(reports, topics, authors)
+            self._comments([user for user in all_users if not user.is_staff])
+        self._newsletter(subscribers)
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+        page_cache_invalidate_all()
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Bench data ready: {Report.objects.filter(slug__startswith='bench-').count():,} "
+                f"reports, {Topic.objects.filter(slug__startswith='bench-').count()} topics, "
+                f"{User.objects.filter(email__startswith='bench-').count():,} users, "
+                f"{Comment.objects.filter(report__slug__startswith='bench-').count():,} comments."
+            )
+        )
+
+    # Steps ---------------------------------------------------------------------------------
+
+    def _reset(self) -> None:
+        self.stdout.write("Deleting the bench rows…")
+        newsletter = _newsletter_model()
+        if newsletter is not None:
+            newsletter.objects.filter(email__startswith="bench-").delete()
+        Report.objects.filter(slug__startswith="bench-").delete()
+        Topic.objects.filter(slug__startswith="bench-").delete()
+        User.objects.filter(email__startswith="bench-").delete()
+
+    def _topics(self) -> list[Topic]:
+        Topic.objects.bulk_create(
+            [
+                Topic(
+                    slug=f"bench-topic-{n}",
+                    name=f"{WORDS[n % len(WORDS)].capitalize()} {n}",
+                    description=_sentence(self.rng),
+                )
+                for n in range(TOPICS)
+            ],
+            ignore_conflicts=True,
+        )
+        return list(Topic.objects.filter(slug__startswith="bench-topic-").order_by("pk"))
+
+    def _users(self, count: int) -> list[User]:
+        password = make_password(BENCH_PASSWORD)
+        named = [
+            (SUBSCRIBER_EMAIL, "Bench Subscriber", False),
+            (EDITOR_EMAIL, "Bench Editor", True),
+        ]
+        rows = named + [
+            (f"bench-author-{n}@example.com", f"Author {n}", True) for n in range(AUTHORS)
+        ]
+        rows += [
+            (f"bench-user-{n}@example.com", f"Reader {n}", False) for n in range(count - len(rows))
+        ]
+        existing = set(
+            User.objects.filter(email__startswith="bench-").values_list("email", flat=True)
+        )
+        missing = [row for row in rows if row[0] not in existing]
+        progress = Progress(self.stdout, "users", len(rows))
+        progress.advance(len(rows) - len(missing))
+        for batch in _batches(missing, 2000):
+            created = User.objects.bulk_create(
+                User(
+                    email=email,
+                    display_name=name,
+                    is_staff=staff,
+                    password=password,
+                    company=self.rng.choice(["", "", "Northwind Installers", "Sunfield Energy"]),
+                    slug=email.split("@")[0] if staff else None,
+                )
+                for email, name, staff in batch
+            )
+            EmailAddress.objects.bulk_create(
+                EmailAddress(user=user, email=user.email, verified=True, primary=True)
+                for user in created
+            )
+            Membership.objects.bulk_create(
+                Membership(
+                    user=user,
+                    status=Membership.Status.ACTIVE,
+                    plan="annual",
+                    current_period_end=self.now + timedelta(days=365),
+                )
+                for index, user in enumerate(created)
+                if not user.is_staff
+                and (user.email == SUBSCRIBER_EMAIL or index % SUBSCRIBER_SHARE == 0)
+            )
+            progress.advance(len(batch))
+        return list(
+            User.objects.filter(email__startswith="bench-").only("pk", "is_staff").order_by("pk")
+        )
+
+    def _reports(self, count: int, topics: list[Topic], authors: list[User]) -> None:
+        done = Report.objects.filter(slug__startswith="bench-").count()
+        progress = Progress(self.stdout, "reports (~30 KB each)", count)
+        progress.advance(done)
+        if done >= count:
+            return
+        pool = _paragraphs(self.rng, 400)
+        slugs = [
+            *COMMENT_REPORTS.values(),
+            *(f"bench-report-{n}" for n in range(count - len(COMMENT_REPORTS))),
+        ]
+        through = Report.topics.through
+        for start in range(done, count, BATCH // 2):
+            batch = []
+            for index in range(start, min(start + BATCH // 2, count)):
+                # Links only to reports already written, so every citation resolves.
+                cited = [slugs[self.rng.randrange(index)] for _ in range(min(index, 2))]
+                batch.append(
+                    (
+                        Report(
+                            slug=slugs[index],
+                            title=f"{_sentence(self.rng)[:-1][:150]}",
+                            kind=KIND_VALUES[index % len(KIND_VALUES)],
+                            author=authors[index % len(authors)],
+                            teaser=" ".join(_sentence(self.rng) for _ in range(4)),
+                            body=_body(self.rng, pool, cited),
+                            is_free=index % 10 == 9,
+                            status=Report.Status.PUBLISHED,
+                            published_at=self.now - timedelta(hours=index * 4 + 1),
+                        ),
+                        cited,
+                    )
+                )
+            created = Report.objects.bulk_create([report for report, _ in batch])
+            through.objects.bulk_create(
+                through(report_id=report.pk, topic_id=topic.pk)
+                for report in created
+                for topic in self.rng.sample(topics, self.rng.randint(1, 3))
+            )
+            by_slug = dict(
+                Report.objects.filter(slug__in={s for _, c in batch for s in c}).values_list(
+                    "slug", "pk"
+                )
+            )
+            Citation.objects.bulk_create(
+                [
+                    Citation(citing=report, cited_id=by_slug[slug])
+                    for report, (_, cited) in zip(created, batch, strict=True)
+                    for slug in set(cited)
+                ],
+                ignore_conflicts=True,
+            )
+            progress.advance(len(created))
+
+    def _comments(self, readers: list[User]) -> None:
+        for total, slug in COMMENT_REPORTS.items():
+            report = Report.objects.get(slug=slug)
+            existing = Comment.objects.filter(report=report).count()
+            if existing >= total or total == 0:
+                continue
+            progress = Progress(self.stdout, f"comments on {slug}", total)
+            top_level: list[Comment] = []
+            for start in range(existing, total, BATCH):
+                batch = []
+                for n in range(start, min(start + BATCH, total)):
+                    text = " ".join(_sentence(self.rng) for _ in range(self.rng.randint(1, 4)))
+                    parent = self.rng.choice(top_level) if top_level and n % 4 == 3 else None
+                    batch.append(
+                        Comment(
+                            report=report,
+                            author=readers[n % len(readers)],
+                            parent=parent,
+                            body=text,
+                            body_html=f"<p>{text}</p>",
+                            created_at=self.now - timedelta(minutes=(total - n) * 7),
+                        )
+                    )
+                created = Comment.objects.bulk_create(batch)
+                top_level += [comment for comment in created if comment.parent_id is None]
+                progress.advance(len(created))
+            Report.objects.filter(pk=report.pk).update(comment_count=total)
+
+    def _newsletter(self, count: int) -> None:
+        model = _newsletter_model()
+        if model is None:
+            self.stdout.write("No newsletter in this code base: no newsletter subscribers.")
+            return
+        existing = model.objects.filter(email__startswith="bench-").count()
+        progress = Progress(self.stdout, "newsletter subscribers", count)
+        progress.advance(existing)
+        for start in range(existing, count, 5000):
+            model.objects.bulk_create(
+                [
+                    model(
+                        email=f"bench-reader-{n}@example.net",
+                        consent_at=self.now,
+                        consent_source="bench",
+                        confirmed_at=self.now,
+                    )
+                    for n in range(start, min(start + 5000, count))
+                ],
+                ignore_conflicts=True,
+            )
+            progress.advance(min(5000, count - start))
+
+
+def _newsletter_model():
+    """The newsletter's subscriber model, when the newsletter has been merged."""
+    from django.apps import apps
+
+    try:
+        return apps.get_model("accounts", "NewsletterSubscriber")
+    except LookupError:
+        return None
