@@ -101,9 +101,7 @@ def test_entitled_reader_gets_body_snippet_and_body_marker(
 
 
 def _json_ld(html: str) -> dict:
-    match = re.search(
-        r'<script type="application/ld\+json">(.*?)</script>', html, re.S
-    )
+    match = re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.S)
     assert match, "no JSON-LD block"
     return json.loads(match.group(1))
 
