@@ -77,3 +77,7 @@ prodlike: $(VENV)/.installed
 
 prodlike-stop: $(VENV)/.installed
 	$(PY) deploy/prodlike/run.py stop
+
+# Performance figures of issue 7 (about 15 minutes; not part of `make test`). See README.
+bench: $(VENV)/.installed
+	$(PY) bench/run.py

@@ -2,6 +2,10 @@
 
     python bench/probe.py session <email>    # prints a session key for that account
     python bench/probe.py queries            # prints query counts as JSON
+    python bench/probe.py fanout-prepare N   # N receiving subscribers, a new draft; its id
+    python bench/probe.py publish ID         # publishes it (the notification is enqueued)
+    python bench/probe.py batch-queries      # SQL queries of one send batch, as JSON
+    python bench/probe.py fanout-cleanup     # every bench subscriber receiving again
 
 Query counts come from Django's test client in this process, so they count exactly the
 queries a view makes. The page cache is off here (bench/run.py sets PAGE_CACHE_SECONDS=0) so
@@ -82,31 +86,110 @@ def queries() -> dict[str, object]:
     subscriber.force_login(User.objects.get(email=SUBSCRIBER_EMAIL))
     comments = {}
     for count, slug in COMMENT_REPORTS.items():
-        page_cache_invalidate_report(slug=slug)
         url = f"/reports/{slug}/"
+        subscriber.get(url, **HOST)  # the page's other caches (body, related reports) warm
+        page_cache_invalidate_report(slug=slug)  # the comment thread cold
         comments[count] = {"cold": _count(subscriber, url), "warm": _count(subscriber, url)}
     at_full = _reading_pages(anonymous, subscriber)
     total = Report.objects.published().count()
-    # The same pages with a single published report: delete the rest in a transaction that
-    # is rolled back.
+    # The same pages with two published reports, one paid and one free (free results add
+    # a snippet query): delete the rest in a transaction that is rolled back.
     with transaction.atomic():
-        keep = Report.objects.published().filter(topics__isnull=False).first()
-        Report.objects.exclude(pk=keep.pk).delete()
-        Topic.objects.exclude(reports=keep).delete()
+        keep = [
+            Report.objects.published().filter(topics__isnull=False, is_free=free).first().pk
+            for free in (False, True)
+        ]
+        Report.objects.exclude(pk__in=keep).delete()
+        Topic.objects.exclude(reports__in=keep).delete()
         at_one = _reading_pages(anonymous, subscriber)
         transaction.set_rollback(True)
     return {
         "reports": total,
         "subscriber_report_by_comments": comments,
         "pages_at_full": at_full,
-        "pages_at_one_report": at_one,
+        "pages_at_two_reports": at_one,
     }
 
 
+def _bench_subscribers():
+    from accounts.models import NewsletterSubscriber
+
+    return NewsletterSubscriber.objects.filter(email__startswith="bench-reader-")
+
+
+def fanout_prepare(size: int) -> int:
+    """Exactly `size` bench subscribers receiving, and a new draft report to publish."""
+    from django.utils import timezone
+
+    subscribers = _bench_subscribers()
+    subscribers.update(unsubscribed_at=None)
+    cutoff = subscribers.order_by("pk").values_list("pk", flat=True)[size : size + 1].first()
+    if cutoff is not None:
+        subscribers.filter(pk__gte=cutoff).update(unsubscribed_at=timezone.now())
+    template = Report.objects.get(slug="bench-report-100")
+    report = Report.objects.create(
+        slug=f"bench-fanout-{size}-{int(timezone.now().timestamp())}",
+        title=f"Fan-out to {size:,} subscribers",
+        kind=template.kind,
+        author=template.author,
+        teaser=template.teaser,
+        body="The report itself, never in the email.",
+        status=Report.Status.DRAFT,
+    )
+    report.topics.set(template.topics.all())
+    return report.pk
+
+
+def publish(report_id: int) -> float:
+    """Publish (which enqueues the notification on commit); the seconds it took."""
+    import time
+
+    from reports.publishing import report_publish
+
+    started = time.perf_counter()
+    report_publish(report_id=report_id)
+    return time.perf_counter() - started
+
+
+def batch_queries() -> dict[str, int]:
+    """Send one batch in this process (to the SMTP sink) and count its SQL queries."""
+    from django.utils import timezone
+
+    from reports.models import Delivery
+    from reports.notifications import SEND_BATCH_SIZE, deliveries_send
+
+    report = Report.objects.get(pk=fanout_prepare(SEND_BATCH_SIZE))
+    report.status, report.published_at = Report.Status.PUBLISHED, timezone.now()
+    report.save(update_fields=["status", "published_at"])  # no notification: sent by hand
+    rows = Delivery.objects.bulk_create(
+        Delivery(report=report, subscriber_id=pk)
+        for pk in _bench_subscribers()
+        .filter(unsubscribed_at__isnull=True)
+        .values_list("pk", flat=True)
+    )
+    with CaptureQueriesContext(connection) as captured:
+        result = deliveries_send(delivery_ids=[row.pk for row in rows], claimant="bench-probe")
+    return {"batch": len(rows), "queries": len(captured), "sent": result.sent}
+
+
+def fanout_cleanup() -> None:
+    _bench_subscribers().update(unsubscribed_at=None)
+
+
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["session"]:
-        print(session(sys.argv[2]))
-    elif sys.argv[1:2] == ["queries"]:
+    command, *rest = sys.argv[1:] or [""]
+    if command == "session":
+        print(session(rest[0]))
+    elif command == "queries":
         print(json.dumps(queries()))
+    elif command == "fanout-prepare":
+        print(fanout_prepare(int(rest[0])))
+    elif command == "publish":
+        print(publish(int(rest[0])))
+    elif command == "batch-queries":
+        print(json.dumps(batch_queries()))
+    elif command == "fanout-cleanup":
+        fanout_cleanup()
+        print("done")
     else:
         sys.exit(__doc__)

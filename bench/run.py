@@ -12,11 +12,9 @@ as a static file. Writes the table as Markdown and the raw numbers as JSON to be
 import argparse
 import json
 import os
-import re
 import statistics
 import subprocess
 import sys
-import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,9 +23,20 @@ sys.path.insert(0, str(ROOT / "deploy" / "prodlike"))
 
 import run as prodlike  # noqa: E402 (deploy/prodlike/run.py)
 
-BIN = Path(sys.executable).parent
+sys.path.insert(0, str(ROOT / "bench"))
+from loadtools import (  # noqa: E402
+    BIN,
+    REPORT,
+    children,
+    fetch,
+    gunicorn_times,
+    measure,
+    probe,
+    process_cpu_seconds,
+    wrk,
+)
+
 RESULTS = ROOT / "bench" / "results"
-REPORT = "/reports/bench-report-100/"
 BASELINE = "/__baseline/report.html"
 APP_MISS_PORT = 8492
 SEARCH_LUA = ROOT / "bench" / "search.lua"
@@ -37,6 +46,7 @@ def bench_topology() -> prodlike.Topology:
     topology = prodlike.Topology(
         name="bench", http_port=8490, app_port=8491, smtp_port=8435,
         database="publisher_bench", redis_db=12, keep_mail_bodies=False, demo_data=False,
+        smtp_nice=10,
     )  # fmt: skip
     topology.nginx_server_extra = f"""
         # The baseline: the anonymous report page's bytes, as a static file.
@@ -45,109 +55,6 @@ def bench_topology() -> prodlike.Topology:
             access_log off;
         }}"""
     return topology
-
-
-# wrk ----------------------------------------------------------------------------------------
-
-_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
-
-
-def _ms(text: str) -> float:
-    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
-    return float(number) * _UNITS[unit]
-
-
-def wrk(url: str, *, duration: int, connections: int, headers: dict[str, str] | None = None,
-        script: Path | None = None) -> dict[str, float]:  # fmt: skip
-    threads = min(2, connections)
-    command = [
-        "wrk",
-        f"-t{threads}",
-        f"-c{connections}",
-        f"-d{duration}s",
-        "--latency",
-        "--timeout",
-        "10s",
-    ]
-    for name, value in (headers or {}).items():
-        command += ["-H", f"{name}: {value}"]
-    if script:
-        command += ["-s", str(script)]
-    output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
-    percentiles = dict(re.findall(r"^\s+(50|75|90|99)%\s+(\S+)", output, re.M))
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    socket_errors = re.search(r"Socket errors: (.*)", output)
-    return {
-        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
-        "p50_ms": _ms(percentiles["50"]),
-        "p99_ms": _ms(percentiles["99"]),
-        "requests": int(re.search(r"(\d+) requests in", output).group(1)),
-        "non_2xx": int(errors.group(1)) if errors else 0,
-        "socket_errors": socket_errors.group(1) if socket_errors else "",
-    }
-
-
-def measure(url: str, *, runs: int, duration: int, connections: int, **kwargs) -> dict:
-    """A short warm-up, then `runs` runs; the medians of req/s and latencies."""
-    wrk(url, duration=2, connections=connections, **kwargs)
-    samples = [wrk(url, duration=duration, connections=connections, **kwargs) for _ in range(runs)]
-    rps = [round(sample["rps"]) for sample in samples]
-    print(f"    {url}: req/s {rps}, p99 {[s['p99_ms'] for s in samples]} ms", flush=True)
-    return {
-        "rps": statistics.median(s["rps"] for s in samples),
-        "p50_ms": statistics.median(s["p50_ms"] for s in samples),
-        "p99_ms": statistics.median(s["p99_ms"] for s in samples),
-        "non_2xx": sum(s["non_2xx"] for s in samples),
-        "runs": samples,
-    }
-
-
-# Helpers --------------------------------------------------------------------------------------
-
-
-def fetch(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict, bytes]:
-    request = urllib.request.Request(url, headers=headers or {})  # noqa: S310 (loopback)
-    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-        return response.status, dict(response.headers), response.read()
-
-
-def probe(topology: prodlike.Topology, *args: str) -> str:
-    env = {**topology.env(), "PAGE_CACHE_SECONDS": "0"}
-    return subprocess.run(
-        [str(BIN / "python"), str(ROOT / "bench" / "probe.py"), *args],
-        cwd=ROOT, env=env, capture_output=True, text=True, check=True,
-    ).stdout.strip().splitlines()[-1]  # fmt: skip
-
-
-def gunicorn_times(log: Path, since: int) -> list[float]:
-    """Per-request server times (ms) from gunicorn's access log, after byte offset `since`."""
-    with log.open("rb") as handle:
-        handle.seek(since)
-        text = handle.read().decode(errors="replace")
-    return [int(us) / 1000 for us in re.findall(r" (\d+)us ", text)]
-
-
-def process_cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU time of these processes and their children (from /proc)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except FileNotFoundError:
-            continue
-        total += sum(int(value) for value in fields[11:15]) / ticks
-    return total
-
-
-def children(pid: int) -> list[int]:
-    found = [pid]
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        path = task / "children"
-        if path.exists():
-            for child in path.read_text().split():
-                found += children(int(child))
-    return found
 
 
 def start_miss_server(topology: prodlike.Topology) -> subprocess.Popen:
@@ -178,6 +85,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--skip-fanout", action="store_true")
+    parser.add_argument("--only-fanout", action="store_true", help="(for profiling)")
     parser.add_argument("--keep-running", action="store_true")
     args = parser.parse_args()
     load = {"runs": args.runs, "duration": args.duration, "connections": args.connections}
@@ -192,14 +100,16 @@ def main() -> None:
     topology.start()
     miss_server = None
     try:
-        figures.update(measure_pages(topology, load))
-        miss_server = start_miss_server(topology)
-        figures.update(measure_miss(topology, load, miss_server))
-        prodlike.log("query counts (in-process, at 10,000 reports and at one)")
-        figures["queries"] = json.loads(probe(topology, "queries"))
+        if not args.only_fanout:
+            figures.update(measure_pages(topology, load))
+            miss_server = start_miss_server(topology)
+            figures.update(measure_miss(topology, load, miss_server))
+            prodlike.log("query counts (in-process, at 10,000 reports and at two)")
+            figures["queries"] = json.loads(probe(topology, "queries"))
         if not args.skip_fanout:
             from fanout import measure_fanout
 
+            prodlike.log("fan-out through the worker to the SMTP sink")
             figures["fanout"] = measure_fanout(topology, load)
     except BaseException:
         (RESULTS / "partial.json").parent.mkdir(parents=True, exist_ok=True)
@@ -211,6 +121,9 @@ def main() -> None:
             miss_server.wait(timeout=60)
         if not args.keep_running:
             topology.stop()
+    if args.only_fanout:
+        print(json.dumps(figures, indent=2))
+        return
     write_results(figures)
 
 
@@ -277,5 +190,4 @@ def write_results(figures: dict) -> None:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(ROOT / "bench"))
     main()

@@ -21,7 +21,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
 
 from reports.access import Reader, can_read_body
-from reports.models import SEARCH_CONFIG, Report, ReportQuerySet, Topic, search_vector
+from reports.models import SEARCH_CONFIG, Report, ReportQuerySet, Topic, stored_search_document
 from reports.rendering import markdown_text
 
 MAX_QUERY_LENGTH = 200
@@ -113,10 +113,10 @@ def _postgres_page(
 ) -> Page:
     query = SearchQuery(text, search_type="websearch", config=SEARCH_CONFIG)
     matches = (
-        reports.alias(document=search_vector())
+        reports.alias(document=stored_search_document())
         .filter(document=query)
         .annotate(
-            rank=SearchRank(search_vector(), query),
+            rank=SearchRank(stored_search_document(), query),
             teaser_headline=_headline("teaser", query),
         )
         .order_by("-rank", "-published_at", "-id")

@@ -434,3 +434,22 @@ def test_anonymous_cache_hit_costs_no_queries(client, report, django_assert_num_
 
     with django_assert_num_queries(0):
         assert client.get(report.get_absolute_url()).headers["X-Page-Cache"] == "hit"
+
+
+# The rendered body --------------------------------------------------------------------------
+
+
+def test_an_edited_body_is_shown_at_once_and_never_to_non_subscribers(
+    client_for, subscriber, free_reader, report
+):
+    reader = client_for(subscriber)
+    assert BODY in reader.get(report.get_absolute_url()).content.decode()  # cached now
+
+    report.body = "Corrected canary 5d0b: 3.9 percent."
+    report.save()
+
+    page = reader.get(report.get_absolute_url()).content.decode()
+    assert "Corrected canary 5d0b" in page and BODY not in page
+    for other in [Client(), client_for(free_reader)]:
+        html = other.get(report.get_absolute_url()).content.decode()
+        assert "canary" not in html.lower()

@@ -52,6 +52,27 @@ capacitor electrolytic ripple current fan bearing heat sink solder joint conform
 calibration reference meter uncertainty repeatability sample unit retail price dollars
 """
 WORDS = _VOCABULARY.split()
+_SYLLABLES = ["ka", "lo", "mi", "ne", "su", "ra", "ti", "vo", "de", "ba", "xo", "pe", "gu", "ry"]
+
+
+def _vocabulary(rng: random.Random, size: int = 4000) -> tuple[list[str], list[float]]:
+    """Words and cumulative weights falling off like a natural language's (Zipf): the domain
+    words spread from the most frequent to the rare, so searches match anything from nearly
+    every report to a few dozen."""
+    invented = sorted(
+        {"".join(rng.choices(_SYLLABLES, k=rng.randint(2, 4))) for _ in range(size * 2)}
+    )[:size]
+    rng.shuffle(invented)
+    words = list(invented)
+    for index, word in enumerate(WORDS):
+        words.insert(index * (len(invented) // len(WORDS)), word)
+    cumulative, total = [], 0.0
+    for rank in range(len(words)):
+        total += 1 / (rank + 8)
+        cumulative.append(total)
+    return words, cumulative
+
+
 KIND_VALUES = list(Report.Kind.values)
 
 
@@ -81,8 +102,12 @@ class Progress:
             self.stream.write("")
 
 
-def _sentence(rng: random.Random) -> str:
-    words = rng.choices(WORDS, k=rng.randint(8, 18))
+def _sentence(rng: random.Random, vocabulary: tuple[list[str], list[float]] | None = None) -> str:
+    words = (
+        rng.choices(vocabulary[0], cum_weights=vocabulary[1], k=rng.randint(8, 18))
+        if vocabulary
+        else rng.choices(WORDS, k=rng.randint(8, 18))
+    )
     words[0] = words[0].capitalize()
     if rng.random() < 0.4:
         words.insert(rng.randint(1, len(words) - 1), f"{rng.uniform(0.5, 99.9):.1f}")
@@ -90,7 +115,10 @@ def _sentence(rng: random.Random) -> str:
 
 
 def _paragraphs(rng: random.Random, count: int) -> list[str]:
-    return [" ".join(_sentence(rng) for _ in range(rng.randint(4, 7))) for _ in range(count)]
+    vocabulary = _vocabulary(rng)
+    return [
+        " ".join(_sentence(rng, vocabulary) for _ in range(rng.randint(4, 7))) for _ in range(count)
+    ]
 
 
 def _body(rng: random.Random, pool: list[str], cited: list[str]) -> str:
@@ -243,7 +271,7 @@ class Command(BaseCommand):
         progress.advance(done)
         if done >= count:
             return
-        pool = _paragraphs(self.rng, 400)
+        pool = _paragraphs(self.rng, 3000)
         slugs = [
             *COMMENT_REPORTS.values(),
             *(f"bench-report-{n}" for n in range(count - len(COMMENT_REPORTS))),

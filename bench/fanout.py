@@ -1,0 +1,134 @@
+"""Target 5 and 6 of `make bench`: publish one report to 10,000 and then 100,000 newsletter
+subscribers through the running Celery worker (2 processes) and the loopback SMTP sink, and
+load the anonymous report page through nginx meanwhile."""
+
+import json
+import threading
+import time
+from pathlib import Path
+
+import psycopg
+from loadtools import REPORT, ROOT, children, measure, probe, process_cpu_seconds, wrk
+
+SIZES = (10_000, 100_000)
+# Target 6 compares the page's p99 under the same steady, unsaturated load (16 connections,
+# 5 ms between requests each) while idle and while the fan-out runs.
+STEADY = {"connections": 16, "script": ROOT / "bench" / "steady.lua"}
+PAGE_SIZE = 4096
+
+
+def _rss_mib(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/statm").read_text().split()
+    except FileNotFoundError:
+        return 0.0
+    return int(fields[1]) * PAGE_SIZE / 2**20
+
+
+class _MemorySampler(threading.Thread):
+    """The largest resident set of any worker process, sampled every 100 ms."""
+
+    def __init__(self, root: int) -> None:
+        super().__init__(daemon=True)
+        self.root, self.peak, self.peak_total = root, 0.0, 0.0
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.wait(0.1):
+            sizes = [_rss_mib(pid) for pid in children(self.root)]
+            self.peak = max(self.peak, *sizes)
+            self.peak_total = max(self.peak_total, sum(sizes))
+
+
+def _counts(cursor, report_id: int) -> dict[str, int]:
+    cursor.execute(
+        "SELECT status, count(*) FROM reports_delivery WHERE report_id = %s GROUP BY status",
+        [report_id],
+    )
+    return dict(cursor.fetchall())
+
+
+def _fanned_out(cursor, report_id: int) -> float | None:
+    cursor.execute(
+        "SELECT extract(epoch FROM fanned_out_at - requested_at) FROM reports_reportnotification"
+        " WHERE report_id = %s AND fanned_out_at IS NOT NULL",
+        [report_id],
+    )
+    row = cursor.fetchone()
+    return float(row[0]) if row else None
+
+
+def _one_run(topology, size: int, database, *, load: dict | None) -> dict:
+    report_id = int(probe(topology, "fanout-prepare", str(size)))
+    worker = topology.pid("worker")
+    pids = children(worker)
+    cpu_before = process_cpu_seconds(pids)
+    sampler = _MemorySampler(worker)
+    sampler.start()
+    page_during: dict = {}
+    if load:
+
+        def loaded() -> None:
+            page_during.update(wrk(topology.url + REPORT, duration=load["duration"] * 2, **STEADY))
+
+        loader = threading.Thread(target=loaded)
+    started = time.monotonic()
+    published = float(probe(topology, "publish", str(report_id)))
+    if load:
+        loader.start()
+    enqueue_s = None
+    with database.cursor() as cursor:
+        while True:
+            counts = _counts(cursor, report_id)
+            if enqueue_s is None:
+                enqueue_s = _fanned_out(cursor, report_id)
+            done = sum(counts.get(status, 0) for status in ("sent", "skipped", "failed"))
+            if enqueue_s is not None and done >= size:
+                break
+            if time.monotonic() - started > 1800:
+                raise SystemExit(f"Fan-out of {size} did not finish in 30 minutes: {counts}")
+            time.sleep(0.1)
+    wall = time.monotonic() - started
+    cpu = process_cpu_seconds(children(worker)) - cpu_before
+    sampler.stopped.set()
+    sampler.join()
+    if load:
+        loader.join()
+    return {
+        "recipients": size,
+        "counts": counts,
+        "wall_s": wall,
+        "messages_per_s": counts.get("sent", 0) / wall,
+        "cpu_ms_per_message": cpu * 1000 / max(counts.get("sent", 0), 1),
+        "peak_rss_mib": sampler.peak,
+        "peak_rss_total_mib": sampler.peak_total,
+        "publish_s": published,
+        "enqueue_s": enqueue_s,
+        "page_during": page_during,
+    }
+
+
+def measure_fanout(topology, load: dict) -> dict:
+    database = psycopg.connect(
+        f"postgresql://postgres@127.0.0.1:5432/{topology.database}", autocommit=True
+    )
+    try:
+        batch = json.loads(probe(topology, "batch-queries"))
+        results: dict = {"batch": batch, "runs": {}}
+        idle = measure(topology.url + REPORT, runs=1, duration=load["duration"] * 2, **STEADY)
+        for size in SIZES:
+            run = _one_run(topology, size, database, load=load if size == SIZES[-1] else None)
+            run["batch_size"], run["queries_per_batch"] = batch["batch"], batch["queries"]
+            results["runs"][str(size)] = run
+            print(
+                f"    fan-out {size:,}: {run['wall_s']:.1f} s, "
+                f"{run['messages_per_s']:.0f}/s, {run['cpu_ms_per_message']:.3f} ms CPU/msg, "
+                f"peak {run['peak_rss_mib']:.0f} MiB",
+                flush=True,
+            )
+        results["page_idle"] = idle
+        results["page_during"] = results["runs"][str(SIZES[-1])]["page_during"]
+    finally:
+        probe(topology, "fanout-cleanup")
+        database.close()
+    return results
