@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from django.core.cache import cache
 from django.core.paginator import Page, Paginator
+from django.db import connection
 from django.db.models import Count, F, IntegerField, Value, Window
 from django.db.models.functions import RowNumber
 
@@ -88,6 +89,11 @@ def related_reports(
         .annotate(shared=Value(0, output_field=IntegerField()))
         .order_by("-published_at", "-id")[:limit]
     )
+    if not connection.features.supports_slicing_ordering_in_compound:
+        # SQLite (`make run`) cannot limit the halves of a UNION: two queries instead.
+        merged = [*sharing, *same_kind]
+        merged.sort(key=lambda r: (r.shared, r.published_at, r.pk), reverse=True)
+        return merged[:limit]
     return list(
         sharing.union(same_kind, all=True).order_by("-shared", "-published_at", "-id")[:limit]
     )

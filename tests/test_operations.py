@@ -48,3 +48,54 @@ def test_load_demo_data_is_idempotent():
     assert User.objects.filter(is_staff=True).count() == 2
     assert Membership.objects.get(user__email="subscriber@example.com").status == "active"
     assert User.objects.get(email="reader@example.com").check_password("demo-password-2026")
+
+
+SQLITE_SMOKE = """
+from django.test import Client
+from django.test.utils import setup_test_environment
+from reports.models import Report
+setup_test_environment()
+client = Client()
+paths = ["/", "/search/?q=inverter", "/feed/", "/feed/atom/", "/sitemap.xml", "/subscribe/",
+         "/newsletter/", "/topics/solar-inverters/", "/kinds/test/"]
+paths += [report.get_absolute_url() for report in Report.objects.all()]
+bad = [(path, client.get(path).status_code) for path in paths]
+bad = [item for item in bad if item[1] != 200]
+print("BAD", bad) if bad else print("OK", len(paths))
+"""
+
+
+@pytest.mark.integration
+def test_make_run_defaults_serve_every_demo_page_on_sqlite(tmp_path):
+    """`make run` uses SQLite: the pages must work there too, not only on PostgreSQL."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DJANGO_", "DATABASE_", "STRIPE_", "CELERY_", "REDIS_"))
+    }
+    env |= {
+        "DJANGO_SETTINGS_MODULE": "publisher.settings",
+        "DJANGO_DEBUG": "true",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "DJANGO_ALLOWED_HOSTS": "testserver",
+    }
+
+    def manage(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=root, env=env,
+            capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+
+    assert manage("migrate", "--noinput").returncode == 0
+    assert manage("load_demo_data").returncode == 0
+    result = manage("shell", "-c", SQLITE_SMOKE)
+
+    assert result.stdout.strip().splitlines()[-1].startswith("OK"), (
+        result.stdout + result.stderr[-3000:]
+    )
