@@ -144,7 +144,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's backend, reusing its redis-py clients (publisher/redis_cache.py).
+            "BACKEND": "publisher.redis_cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "publisher",
         }

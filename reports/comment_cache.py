@@ -2,13 +2,13 @@
 
 A thread looks the same to every non-staff reader allowed to read it (hidden comments are
 never in it), except for the actions under each comment: Edit and Delete under the reader's
-own comments, Report under everyone else's, and the reader's CSRF token in each form. So it
-is rendered once per report, comment generation and kind of reader (anonymous on a free
+own comments, Report under everyone else's. (The actions are buttons of one form outside
+the thread that carries the reader's CSRF token, so the thread holds no token.) So it is
+rendered once per report, comment generation and kind of reader (anonymous on a free
 report, member who may post, member who may not), with both versions of every comment's
-actions and a placeholder instead of the token, and kept in the cache for a minute (relative
-times like "5 minutes ago" stay at most that stale). Each request then picks the reader's
-own actions where the reader wrote the comment and the others' actions elsewhere, and puts
-the reader's token into the forms. Any comment change bumps the report's generation
+actions, and kept in the cache for a minute (relative times like "5 minutes ago" stay at
+most that stale). Each request then picks the reader's own actions where the reader wrote
+the comment and the others' actions elsewhere. Any comment change bumps the report's generation
 (`publisher.caching.page_cache_invalidate_report`), which retires the cached thread at once.
 
 Staff (who see hidden comments and moderation buttons) and the no-JavaScript reply form
@@ -17,7 +17,6 @@ Staff (who see hidden comments and moderation buttons) and the no-JavaScript rep
 
 import secrets
 
-from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString, mark_safe
 
@@ -48,12 +47,12 @@ def _render_live(request, report: Report, *, can_post: bool, reply_to: int | Non
     )
 
 
-def _render_shared(request, report: Report, *, can_post: bool) -> tuple[str, list[str]] | None:
-    """(token placeholder, parts): parts alternate shared HTML with, for each comment, its
-    author's id, the actions its author sees and the actions everyone else sees."""
+def _render_shared(request, report: Report, *, can_post: bool) -> list[str] | None:
+    """Parts alternating shared HTML with, for each comment, its author's id, the actions
+    its author sees and the actions everyone else sees."""
     reader = request.user
-    placeholder = f"csrf-placeholder-{secrets.token_hex(16)}"
-    # No request: no context processor may put anything of this reader into shared HTML.
+    # No request: no context processor may put anything of this reader (such as a CSRF
+    # token) into shared HTML.
     html = render_to_string(
         THREAD_TEMPLATE,
         {
@@ -62,13 +61,12 @@ def _render_shared(request, report: Report, *, can_post: bool) -> tuple[str, lis
             "can_post": can_post,
             "reply_to": None,
             "user": reader,
-            "csrf_token": placeholder,
             "shared_marks": _MARK,
             "comment_max_length": MAX_LENGTH,
         },
     )
     parts = html.split(_MARK)
-    return (placeholder, parts) if len(parts) % 4 == 1 else None
+    return parts if len(parts) % 4 == 1 and "csrfmiddlewaretoken" not in html else None
 
 
 def comment_thread_html(
@@ -94,14 +92,11 @@ def comment_thread_html(
             return mark_safe(html.strip())  # noqa: S308 - rendered by our templates
         if generations is not None:
             versioned_set(key, entry, generations=generations, timeout=FRAGMENT_SECONDS)
-    placeholder, parts = entry
+    parts = entry
     me = str(reader.pk) if reader.is_authenticated else None
     pieces = [parts[0]]
     for index in range(1, len(parts), 4):
         author, own_actions, other_actions, following = parts[index : index + 4]
         pieces.append(own_actions if author == me else other_actions)
         pieces.append(following)
-    html = "".join(pieces).strip()
-    if placeholder in html:
-        html = html.replace(placeholder, get_token(request))
-    return mark_safe(html)  # noqa: S308 - rendered by our templates with autoescaping
+    return mark_safe("".join(pieces).strip())  # noqa: S308 - rendered by our templates with autoescaping

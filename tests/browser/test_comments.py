@@ -38,6 +38,13 @@ def test_subscriber_posts_replies_and_edits_without_reloading(
     expect(page.get_by_text("Did you test defrost cycles at -15 °C?")).to_be_visible()
     expect(page.locator(".comment__edited")).to_have_count(1)
 
+    # The actions are buttons of one shared form (no token inside the cached thread).
+    page.locator(".comment", has_text="field COP").get_by_role("button", name="Report").click()
+    expect(page.get_by_text("the moderators will look at this comment")).to_be_visible()
+    page.locator(".comment", has_text="defrost").get_by_role("button", name="Delete").click()
+    expect(page.get_by_text("The comment was deleted.")).to_be_visible()
+    expect(page.get_by_text("Did you test defrost cycles")).to_have_count(0)
+
 
 def test_anonymous_reader_sees_only_the_count_and_the_call_to_join(
     live_server, page: Page, screenshot
