@@ -26,19 +26,21 @@ import django  # noqa: E402
 django.setup()
 
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY  # noqa: E402
+from django.contrib.postgres.search import SearchQuery  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from accounts.models import User  # noqa: E402
-from publisher.caching import page_cache_invalidate_report  # noqa: E402
+from publisher.caching import page_cache_invalidate_all, page_cache_invalidate_report  # noqa: E402
 from reports.management.commands.bench_data import (  # noqa: E402
     COMMENT_REPORTS,
     SUBSCRIBER_EMAIL,
 )
-from reports.models import Report, Topic  # noqa: E402
+from reports.models import Report, Topic, stored_search_document  # noqa: E402
 
 HOST = {"HTTP_HOST": "127.0.0.1"}
+SEARCH_WORDS = "inverter efficiency"
 SEARCH = "/search/?q=inverter+efficiency"
 
 
@@ -90,17 +92,24 @@ def queries() -> dict[str, object]:
         subscriber.get(url, **HOST)  # the page's other caches (body, related reports) warm
         page_cache_invalidate_report(slug=slug)  # the comment thread cold
         comments[count] = {"cold": _count(subscriber, url), "warm": _count(subscriber, url)}
+    # Every cache cold (fragments too), so the counts are the views' own queries.
+    page_cache_invalidate_all()
     at_full = _reading_pages(anonymous, subscriber)
     total = Report.objects.published().count()
-    # The same pages with two published reports, one paid and one free (free results add
-    # a snippet query): delete the rest in a transaction that is rolled back.
+    # The same pages with two published reports, one paid and one free, both matching the
+    # search (a free result adds a snippet query): delete the rest in a transaction that is
+    # rolled back.
     with transaction.atomic():
-        keep = [
-            Report.objects.published().filter(topics__isnull=False, is_free=free).first().pk
-            for free in (False, True)
-        ]
+        matching = (
+            Report.objects.published()
+            .filter(topics__isnull=False)
+            .alias(document=stored_search_document())
+            .filter(document=SearchQuery(SEARCH_WORDS, search_type="websearch", config="english"))
+        )
+        keep = [matching.filter(is_free=free).first().pk for free in (False, True)]
         Report.objects.exclude(pk__in=keep).delete()
         Topic.objects.exclude(reports__in=keep).delete()
+        page_cache_invalidate_all()
         at_one = _reading_pages(anonymous, subscriber)
         transaction.set_rollback(True)
     return {
@@ -173,7 +182,14 @@ def batch_queries() -> dict[str, int]:
 
 
 def fanout_cleanup() -> None:
+    """Every bench subscriber receiving again; the fan-out reports and their deliveries gone."""
+    from reports.models import Delivery
+
     _bench_subscribers().update(unsubscribed_at=None)
+    fanned_out = Report.objects.filter(slug__startswith="bench-fanout-")
+    Delivery.objects.filter(report__in=fanned_out).delete()
+    fanned_out.delete()
+    page_cache_invalidate_all()
 
 
 if __name__ == "__main__":

@@ -108,9 +108,6 @@ class Topology:
     database: str = "publisher_prodlike"
     redis_db: int = 13
     keep_mail_bodies: bool = True
-    # The sink stands in for an SMTP relay on another machine: `make bench` lowers its
-    # priority so it does not take the web's CPU as no real relay would.
-    smtp_nice: int = 0
     demo_data: bool = True
     nginx_server_extra: str = ""
     env_extra: dict[str, str] = field(default_factory=dict)
@@ -301,8 +298,7 @@ http {{
         self.prepare()
         python = str(BIN / "python")
         here = str(Path(__file__).resolve().parent)
-        sink = ["nice", "-n", str(self.smtp_nice), python, f"{here}/smtp_sink.py",
-                "--port", str(self.smtp_port),
+        sink = [python, f"{here}/smtp_sink.py", "--port", str(self.smtp_port),
                 "--dir", str(self.dir / "mail")]  # fmt: skip
         self._spawn("smtp", sink + (["--keep-bodies"] if self.keep_mail_bodies else []),
                     port=self.smtp_port)  # fmt: skip
