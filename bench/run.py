@@ -46,6 +46,7 @@ def bench_topology() -> prodlike.Topology:
     topology = prodlike.Topology(
         name="bench", http_port=8490, app_port=8491, smtp_port=8435,
         database="publisher_bench", redis_db=12, keep_mail_bodies=False, demo_data=False,
+        smtp_nice=10,
     )  # fmt: skip
     topology.nginx_server_extra = f"""
         # The baseline: the anonymous report page's bytes, as a static file.

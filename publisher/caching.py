@@ -56,7 +56,12 @@ def _new_generation() -> str:
 
 
 def _bump(key: str) -> None:
-    cache.set(key, _new_generation(), timeout=None)
+    # A write must not fail because the cache is down: its pages then stay cached at most
+    # PAGE_CACHE_SECONDS (comment threads a minute).
+    try:
+        cache.set(key, _new_generation(), timeout=None)
+    except CACHE_ERRORS:
+        logger.warning("Could not invalidate cached pages (%s)", key, exc_info=True)
 
 
 def _bump_now_and_on_commit(key: str) -> None:

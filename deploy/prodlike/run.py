@@ -108,6 +108,9 @@ class Topology:
     database: str = "publisher_prodlike"
     redis_db: int = 13
     keep_mail_bodies: bool = True
+    # The sink stands in for an SMTP relay on another machine: `make bench` lowers its
+    # priority so that it does not take the web's CPU, as no real relay would.
+    smtp_nice: int = 0
     demo_data: bool = True
     nginx_server_extra: str = ""
     env_extra: dict[str, str] = field(default_factory=dict)
@@ -268,6 +271,9 @@ http {{
             return
         if port_open(self.http_port):
             raise SystemExit(f"Port {self.http_port} is taken by a process we did not start.")
+        # A fresh start may run new code: no page cached by the previous one.
+        for entry in (self.dir / "nginx" / "cache").iterdir():
+            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
         run(["nginx", "-c", str(conf), "-p", str(self.dir)])
         wait_for(lambda: port_open(self.http_port), timeout=20, what="nginx")
         log(f"started nginx (pid {self.pid('nginx')})")
@@ -298,7 +304,8 @@ http {{
         self.prepare()
         python = str(BIN / "python")
         here = str(Path(__file__).resolve().parent)
-        sink = [python, f"{here}/smtp_sink.py", "--port", str(self.smtp_port),
+        sink = ["nice", "-n", str(self.smtp_nice), python, f"{here}/smtp_sink.py",
+                "--port", str(self.smtp_port),
                 "--dir", str(self.dir / "mail")]  # fmt: skip
         self._spawn("smtp", sink + (["--keep-bodies"] if self.keep_mail_bodies else []),
                     port=self.smtp_port)  # fmt: skip
