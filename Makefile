@@ -11,7 +11,7 @@ PYTHON313 := $(shell for c in "$$(pyenv which python 2>/dev/null)" "$$(command -
 	[ -n "$$c" ] && "$$c" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null \
 	&& { echo "$$c"; break; }; done)
 
-.PHONY: run test lint worker beat check-python clean prodlike prodlike-stop bench
+.PHONY: run test test-prodlike lint worker beat check-python clean prodlike prodlike-stop bench
 
 check-python:
 	@if [ -z "$(PYTHON313)" ]; then \
@@ -60,6 +60,11 @@ test: $(VENV)/.installed $(A11Y)/node_modules/.installed lint
 	$(TEST_ENV) $(PY) manage.py check --fail-level WARNING
 	$(TEST_ENV) $(PY) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/pytest
+
+# Faults and load on the production topology (nginx, gunicorn, worker, beat): minutes, so
+# not in `make test`; .ci/run runs both. See README, "Proof under faults and load".
+test-prodlike: $(VENV)/.installed
+	$(TEST_ENV) $(VENV)/bin/pytest -m prodlike tests/prodlike
 
 worker: $(VENV)/.installed
 	$(VENV)/bin/celery -A publisher worker --loglevel INFO
