@@ -23,8 +23,10 @@ def _ms(text: str) -> float:
     return float(number) * _UNITS[unit]
 
 
-def wrk(url: str, *, duration: int, connections: int, headers: dict[str, str] | None = None,
-        script: Path | None = None) -> dict[str, float]:  # fmt: skip
+def wrk_output(url: str, *, duration: int, connections: int,
+               headers: dict[str, str] | None = None, script: Path | None = None,
+               script_args: list[str] | None = None) -> str:  # fmt: skip
+    """Run wrk (2 threads, 10 s timeout); its report, with whatever the script printed."""
     threads = min(2, connections)
     command = [
         "wrk",
@@ -39,18 +41,31 @@ def wrk(url: str, *, duration: int, connections: int, headers: dict[str, str] | 
         command += ["-H", f"{name}: {value}"]
     if script:
         command += ["-s", str(script)]
-    output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    command.append(url)
+    if script_args:
+        command += ["--", *script_args]
+    return subprocess.run(command, capture_output=True, text=True, check=True).stdout
+
+
+def wrk_figures(output: str) -> dict[str, float]:
+    """The figures of a wrk report (run with --latency)."""
     percentiles = dict(re.findall(r"^\s+(50|75|90|99)%\s+(\S+)", output, re.M))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     socket_errors = re.search(r"Socket errors: (.*)", output)
     return {
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
         "p50_ms": _ms(percentiles["50"]),
+        "p90_ms": _ms(percentiles["90"]),
         "p99_ms": _ms(percentiles["99"]),
+        "max_ms": _ms(re.search(r"^\s+Latency(?:\s+\S+){2}\s+(\S+)", output, re.M).group(1)),
         "requests": int(re.search(r"(\d+) requests in", output).group(1)),
         "non_2xx": int(errors.group(1)) if errors else 0,
         "socket_errors": socket_errors.group(1) if socket_errors else "",
     }
+
+
+def wrk(url: str, **kwargs) -> dict[str, float]:
+    return wrk_figures(wrk_output(url, **kwargs))
 
 
 def measure(url: str, *, runs: int, duration: int, connections: int, **kwargs) -> dict:

@@ -170,7 +170,9 @@ class Topology:
         }
         if stripe_file.exists():
             env["STRIPE_API_BASE"] = stripe_file.read_text().strip()
-        for name in ("TEST_DATABASE_URL", "TEST_REDIS_URL"):
+        # Nothing of a test run's own environment (pytest may start a topology): its
+        # databases, and the async guard tests/browser turns off for Playwright.
+        for name in ("TEST_DATABASE_URL", "TEST_REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"):
             env.pop(name, None)
         return env
 

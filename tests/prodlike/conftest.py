@@ -8,6 +8,9 @@ under var/) and stops it afterwards, so they never touch `make prodlike`'s site.
 
 import pytest
 
+# The topology of the cross-reader and load suites (nginx cache, load), built once a session.
+from tests.prodlike.topology import load_topology  # noqa: F401
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:

@@ -1,0 +1,125 @@
+"""The Django side of the prod-like suites, run in the topology's environment (production
+settings, its database and Redis) by tests/prodlike/topology.py's `seed()`:
+
+    python tests/prodlike/seed.py canary TOKEN        # a paid report and a comment with canaries
+    python tests/prodlike/seed.py load-accounts N     # N subscribers with sessions; the site map
+    python tests/prodlike/seed.py comment-count       # comments in the database
+
+Writes go through the services the site uses (publishing, comments); accounts and sessions
+are made as `load_demo_data` and `make bench` make them. Each command prints one JSON line.
+"""
+
+import json
+import os
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "publisher.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from allauth.account.models import EmailAddress  # noqa: E402
+from django.db import transaction  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from accounts.models import Membership, User  # noqa: E402
+from bench.probe import session  # noqa: E402 (make bench's way of logging a reader in)
+from reports.comments import comment_create  # noqa: E402
+from reports.models import Comment, Report, Topic  # noqa: E402
+from reports.publishing import report_publish  # noqa: E402
+
+SUBSCRIBER = "subscriber@example.com"  # load_demo_data's subscriber
+AUTHOR = "lab@example.com"  # and one of its authors
+
+
+def canaries(token: str) -> dict[str, object]:
+    """Paid text that only an entitled reader may ever receive, unique to this run."""
+    return {
+        "body": f"Nginx canary {token}: the Aurel H8 idled at 7.7 watts behind the cache.",
+        "comment": f"Comment canary {token}: our installer quoted 2,210 dollars.",
+        # Fragments too, so a truncated snippet or a summary is caught as well.
+        "fragments": [
+            f"Nginx canary {token}", "7.7 watts behind the cache",
+            f"Comment canary {token}", "2,210 dollars",
+        ],
+    }  # fmt: skip
+
+
+def canary(token: str) -> dict[str, object]:
+    texts = canaries(token)
+    author = User.objects.get(email=AUTHOR)
+    topic = Topic.objects.get(slug="solar-inverters")
+    report = Report.objects.create(
+        slug=f"nginx-canary-{token}", title=f"Cache probe {token}", kind=Report.Kind.TEST,
+        teaser="A public teaser: every reader may read this sentence.",
+        body=f"## Results\n\n{texts['body']}\n\n> {texts['body']}\n", is_free=False,
+        author=author, status=Report.Status.DRAFT,
+    )  # fmt: skip
+    report.topics.set([topic])
+    report_publish(report_id=report.pk)
+    report.refresh_from_db()
+    comment_create(author=User.objects.get(email=SUBSCRIBER), report=report, body=texts["comment"])
+    return {
+        "slug": report.slug,
+        "topic": topic.slug,
+        "kind": report.kind,
+        "author": author.slug,
+        **texts,
+    }
+
+
+def load_accounts(count: int) -> dict[str, object]:
+    """`count` subscribers with active memberships and one logged-in session each."""
+    now = timezone.now()
+    emails = [f"load-{n:04d}@example.com" for n in range(count)]
+    with transaction.atomic():
+        existing = set(User.objects.filter(email__in=emails).values_list("email", flat=True))
+        users = []
+        for email in emails:
+            if email in existing:
+                continue
+            user = User(email=email, display_name=f"Load reader {email[5:9]}")
+            user.set_unusable_password()
+            users.append(user)
+        User.objects.bulk_create(users)
+        users = list(User.objects.filter(email__in=emails))
+        EmailAddress.objects.bulk_create(
+            [EmailAddress(user=u, email=u.email, verified=True, primary=True) for u in users],
+            ignore_conflicts=True,
+        )
+        Membership.objects.bulk_create(
+            [
+                Membership(
+                    user=user, status=Membership.Status.ACTIVE,
+                    current_period_end=now + timedelta(days=30),
+                )
+                for user in users
+            ],
+            ignore_conflicts=True,
+        )  # fmt: skip
+    published = Report.objects.published()
+    return {
+        "sessions": [session(email) for email in emails],
+        "reports": list(published.order_by("-published_at").values_list("slug", flat=True)),
+        "paid": list(published.filter(is_free=False).values_list("slug", flat=True)),
+        "topics": list(Topic.objects.values_list("slug", flat=True)),
+        "kinds": sorted(set(published.values_list("kind", flat=True))),
+    }
+
+
+if __name__ == "__main__":
+    command, *rest = sys.argv[1:] or [""]
+    if command == "canary":
+        result: object = canary(rest[0])
+    elif command == "load-accounts":
+        result = load_accounts(int(rest[0]))
+    elif command == "comment-count":
+        result = Comment.objects.count()
+    else:
+        sys.exit(__doc__)
+    print(json.dumps(result))
