@@ -36,6 +36,8 @@ SEARCHES = [
     "inverter", "heat+pump", "battery+warranty", "firmware+rollback", "standby+power",
     "commissioning", "capacity+fade", "grid+code",
 ]  # fmt: skip
+# deploy/gunicorn.conf.py's access log: '%(h)s "%(r)s" %(s)s %(B)s %(D)sus "%(a)s"'.
+GUNICORN_LINE = re.compile(r'"([A-Z]+) (\S+) HTTP\S*" (\d+) \S+ (\d+)us')
 CLASSES = ["anonymous_page", "subscriber_page", "anonymous_search", "subscriber_search",
            "comment_post", "unclassified"]  # fmt: skip
 
@@ -115,6 +117,23 @@ def _statuses(text: str, pattern: str) -> dict[int, int]:
     return found
 
 
+def _server_times(gunicorn_log: str) -> list[str]:
+    """p50 and p99 of the time gunicorn spent per request (its %(D)s), by kind of request:
+    the one per-class latency wrk cannot give (its latencies are of all requests together)."""
+    times: dict[str, list[float]] = {}
+    for method, path, _, micros in GUNICORN_LINE.findall(gunicorn_log):
+        kind = ("comment post" if method == "POST" else "search" if path.startswith("/search/")
+                else "report page" if path.startswith("/reports/") else "other page")  # fmt: skip
+        times.setdefault(kind, []).append(int(micros) / 1000)
+    lines = []
+    for kind, values in sorted(times.items()):
+        values.sort()
+        p50, p99 = values[len(values) // 2], values[int(len(values) * 0.99)]
+        lines.append(f"  gunicorn {kind:13} {len(values):>7} requests, p50 {p50:.1f} ms, "
+                     f"p99 {p99:.1f} ms")  # fmt: skip
+    return lines
+
+
 def _table(result: dict) -> list[str]:
     lines = [f"  {'class':18} {'sent':>8} {'answers':>8}  statuses / X-Cache-Status"]
     for name in CLASSES:
@@ -149,12 +168,12 @@ def test_ten_minutes_of_mixed_load_through_nginx_without_an_error(load_topology)
               for name in CLASSES}  # fmt: skip
     accepted = sum(v for k, v in counts["comment_post"].items() if k in (201, 302))
     logs = {name: _log_since(topology, offsets, name) for name in offsets}
-    gunicorn = _statuses(logs["gunicorn-access.log"], r'" (\d{3}) \d+ \d+us ')
+    gunicorn = _statuses(logs["gunicorn-access.log"], r'HTTP\S*" (\d{3}) \S+ \d+us ')
     nginx = _statuses(logs["nginx-access.log"], r'" (\d{3}) \d+ "')
     nginx_errors = re.findall(r".*\[(?:error|crit|alert|emerg)\].*", logs["nginx-error.log"])
 
     print("\n" + output)
-    table = _table(result)
+    table = _table(result) + _server_times(logs["gunicorn-access.log"])
     print("\n".join(table))
     latency = result["latency_ms"]
     record(
@@ -162,8 +181,8 @@ def test_ten_minutes_of_mixed_load_through_nginx_without_an_error(load_topology)
         f"{result['requests']:,} requests, {figures['rps']:,.0f} req/s, "
         f"p50 {latency['p50']:.1f} ms, p90 {latency['p90']:.1f} ms, "
         f"p99 {latency['p99']:.1f} ms, max {latency['max']:.1f} ms; "
-        f"errors {result['errors']}; {accepted} comments posted, "
-        f"{comments_after - comments_before} new in the database"
+        f"socket errors and statuses >= 400: {result['errors']}; {accepted} comments "
+        f"posted, {comments_after - comments_before} new in the database"
     )
     for line in table:
         record(f"load: {line.strip()}")
@@ -182,6 +201,10 @@ def test_ten_minutes_of_mixed_load_through_nginx_without_an_error(load_topology)
     # ...and every subscriber's report page carried the report itself.
     assert result["body_missing"] == 0
     assert accepted > 0 and comments_after - comments_before == accepted
+    # Every line of both logs was read (a change of log format cannot hide a 5xx)...
+    assert sum(gunicorn.values()) == logs["gunicorn-access.log"].count("\n")
+    assert sum(nginx.values()) == logs["nginx-access.log"].count("\n")
+    # ...and none was a server error.
     assert not [s for s in gunicorn if s >= 500], gunicorn
     assert not [s for s in nginx if s >= 500], nginx
     assert not nginx_errors, nginx_errors[:5]
