@@ -11,6 +11,7 @@ import math
 import os
 import re
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -37,7 +38,11 @@ SEARCHES = [
     "commissioning", "capacity+fade", "grid+code",
 ]  # fmt: skip
 # deploy/gunicorn.conf.py's access log: '%(h)s "%(r)s" %(s)s %(B)s %(D)sus "%(a)s"'.
-GUNICORN_LINE = re.compile(r'"([A-Z]+) (\S+) HTTP\S*" (\d+) \S+ (\d+)us')
+GUNICORN_LINE = re.compile(
+    r'"(?P<method>[A-Z]+) (?P<path>\S+) HTTP\S*" (?P<status>\d+) \S+ (?P<us>\d+)us'
+)
+# nginx's "combined" format: ... "GET / HTTP/1.1" 200 1234 "referer" "user agent".
+NGINX_LINE = re.compile(r'" (?P<status>\d{3}) \d+ "')
 CLASSES = ["anonymous_page", "subscriber_page", "anonymous_search", "subscriber_search",
            "comment_post", "unclassified"]  # fmt: skip
 
@@ -110,21 +115,20 @@ def _log_since(topology: prodlike.Topology, offsets: dict[str, int], name: str) 
         return handle.read().decode(errors="replace")
 
 
-def _statuses(text: str, pattern: str) -> dict[int, int]:
-    found: dict[int, int] = {}
-    for status in re.findall(pattern, text):
-        found[int(status)] = found.get(int(status), 0) + 1
-    return found
+def _statuses(text: str, pattern: re.Pattern) -> Counter[int]:
+    """Responses by status in an access log; `pattern` has a group named status."""
+    return Counter(int(match["status"]) for match in pattern.finditer(text))
 
 
 def _server_times(gunicorn_log: str) -> list[str]:
     """p50 and p99 of the time gunicorn spent per request (its %(D)s), by kind of request:
     the one per-class latency wrk cannot give (its latencies are of all requests together)."""
     times: dict[str, list[float]] = {}
-    for method, path, _, micros in GUNICORN_LINE.findall(gunicorn_log):
+    for line in GUNICORN_LINE.finditer(gunicorn_log):
+        method, path = line["method"], line["path"]
         kind = ("comment post" if method == "POST" else "search" if path.startswith("/search/")
                 else "report page" if path.startswith("/reports/") else "other page")  # fmt: skip
-        times.setdefault(kind, []).append(int(micros) / 1000)
+        times.setdefault(kind, []).append(int(line["us"]) / 1000)
     lines = []
     for kind, values in sorted(times.items()):
         values.sort()
@@ -168,8 +172,8 @@ def test_ten_minutes_of_mixed_load_through_nginx_without_an_error(load_topology)
               for name in CLASSES}  # fmt: skip
     accepted = sum(v for k, v in counts["comment_post"].items() if k in (201, 302))
     logs = {name: _log_since(topology, offsets, name) for name in offsets}
-    gunicorn = _statuses(logs["gunicorn-access.log"], r'HTTP\S*" (\d{3}) \S+ \d+us ')
-    nginx = _statuses(logs["nginx-access.log"], r'" (\d{3}) \d+ "')
+    gunicorn = _statuses(logs["gunicorn-access.log"], GUNICORN_LINE)
+    nginx = _statuses(logs["nginx-access.log"], NGINX_LINE)
     nginx_errors = re.findall(r".*\[(?:error|crit|alert|emerg)\].*", logs["nginx-error.log"])
 
     print("\n" + output)
