@@ -63,21 +63,21 @@ function init(args)
   -- One flat table of counts, "<what> <class> [<value>]" -> number: wrk's thread:get()
   -- cannot copy nested tables out of a thread.
   tally = {}
-  n, poster, reader, posts = 0, 0, 0, 0
+  n = 0
 end
 
+-- Counts one more of `key`; the count is also the turn of a class's own rotation.
 local function count(key)
   tally[key] = (tally[key] or 0) + 1
+  return tally[key]
 end
 
 local function pick(list, i)
   return list[(i % #list) + 1]
 end
 
-local function comment_post()
-  poster = poster + 1
-  posts = posts + 1
-  local account = pick(mine, poster)
+local function comment_post(posts)
+  local account = pick(mine, posts)
   local slug = pick(data.reports, posts * 7 + id)
   local text = string.format("Load comment t%d-%d: measured %d W at %d degrees.", id, posts,
                              posts % 97, posts % 41)
@@ -99,23 +99,21 @@ function request()
   if t >= next_post and t < post_until then
     -- From now, not from the schedule: a thread that fell behind never bunches its posts.
     next_post = t + post_interval
-    count("sent comment_post")
-    return comment_post()
+    return comment_post(count("sent comment_post"))
   end
   n = n + 1
   local class = pick(MIX, n)
-  count("sent " .. class)
+  local turn = count("sent " .. class)
   if class == "anonymous_page" then
-    return wrk.format("GET", pick(data.anonymous, n))
+    return wrk.format("GET", pick(data.anonymous, turn))
   elseif class == "anonymous_search" then
-    return wrk.format("GET", "/search/?q=" .. pick(data.searches, n))
+    return wrk.format("GET", "/search/?q=" .. pick(data.searches, turn))
   end
-  reader = reader + 1
-  local headers = { ["Cookie"] = pick(mine, reader).cookie }
+  local headers = { ["Cookie"] = pick(mine, turn).cookie }
   if class == "subscriber_page" then
-    return wrk.format("GET", "/reports/" .. pick(data.reports, reader) .. "/", headers)
+    return wrk.format("GET", "/reports/" .. pick(data.reports, turn) .. "/", headers)
   end
-  return wrk.format("GET", "/search/?q=" .. pick(data.searches, reader), headers)
+  return wrk.format("GET", "/search/?q=" .. pick(data.searches, turn), headers)
 end
 
 local function header(headers, name)

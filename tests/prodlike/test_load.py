@@ -11,7 +11,6 @@ import math
 import os
 import re
 import time
-from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from bench.loadtools import wrk_figures, wrk_output
 from deploy.prodlike import run as prodlike
 from reports.comments import POST_LIMITS
 from tests.figures import record
+from tests.prodlike.logs import GUNICORN_LINE, NGINX_LINE, LogMark, statuses
 from tests.prodlike.topology import seed
 from tests.prodlike.webclient import WebClient
 
@@ -37,12 +37,6 @@ SEARCHES = [
     "inverter", "heat+pump", "battery+warranty", "firmware+rollback", "standby+power",
     "commissioning", "capacity+fade", "grid+code",
 ]  # fmt: skip
-# deploy/gunicorn.conf.py's access log: '%(h)s "%(r)s" %(s)s %(B)s %(D)sus "%(a)s"'.
-GUNICORN_LINE = re.compile(
-    r'"(?P<method>[A-Z]+) (?P<path>\S+) HTTP\S*" (?P<status>\d+) \S+ (?P<us>\d+)us'
-)
-# nginx's "combined" format: ... "GET / HTTP/1.1" 200 1234 "referer" "user agent".
-NGINX_LINE = re.compile(r'" (?P<status>\d{3}) \d+ "')
 CLASSES = ["anonymous_page", "subscriber_page", "anonymous_search", "subscriber_search",
            "comment_post", "unclassified"]  # fmt: skip
 
@@ -101,25 +95,6 @@ def prepare(topology: prodlike.Topology) -> Path:
     return path
 
 
-def _log_offsets(topology: prodlike.Topology) -> dict[str, int]:
-    logs = topology.dir / "logs"
-    return {name: (logs / name).stat().st_size if (logs / name).exists() else 0
-            for name in ["gunicorn-access.log", "nginx-access.log", "nginx-error.log",
-                         "web.log"]}  # fmt: skip
-
-
-def _log_since(topology: prodlike.Topology, offsets: dict[str, int], name: str) -> str:
-    """What the log got since the offsets were taken."""
-    with (topology.dir / "logs" / name).open("rb") as handle:
-        handle.seek(offsets[name])
-        return handle.read().decode(errors="replace")
-
-
-def _statuses(text: str, pattern: re.Pattern) -> Counter[int]:
-    """Responses by status in an access log; `pattern` has a group named status."""
-    return Counter(int(match["status"]) for match in pattern.finditer(text))
-
-
 def _server_times(gunicorn_log: str) -> list[str]:
     """p50 and p99 of the time gunicorn spent per request (its %(D)s), by kind of request:
     the one per-class latency wrk cannot give (its latencies are of all requests together)."""
@@ -157,7 +132,7 @@ def test_ten_minutes_of_mixed_load_through_nginx_without_an_error(load_topology)
     prodlike.ensure_debian_package("wrk", "wrk")
     data = prepare(topology)
     comments_before = seed(topology, "comment-count")
-    offsets = _log_offsets(topology)
+    mark = LogMark.now(topology)
 
     output = wrk_output(
         topology.url + "/", duration=LOAD_SECONDS, connections=CONNECTIONS, script=SCRIPT,
@@ -171,22 +146,23 @@ def test_ten_minutes_of_mixed_load_through_nginx_without_an_error(load_topology)
     counts = {name: {int(k): v for k, v in result["status"].get(name, {}).items()}
               for name in CLASSES}  # fmt: skip
     accepted = sum(v for k, v in counts["comment_post"].items() if k in (201, 302))
-    logs = {name: _log_since(topology, offsets, name) for name in offsets}
-    gunicorn = _statuses(logs["gunicorn-access.log"], GUNICORN_LINE)
-    nginx = _statuses(logs["nginx-access.log"], NGINX_LINE)
+    logs = {name: mark.since(name) for name in mark.offsets}
+    gunicorn = statuses(logs["gunicorn-access.log"], GUNICORN_LINE)
+    nginx = statuses(logs["nginx-access.log"], NGINX_LINE)
     nginx_errors = re.findall(r".*\[(?:error|crit|alert|emerg)\].*", logs["nginx-error.log"])
 
     print("\n" + output)
     table = _table(result) + _server_times(logs["gunicorn-access.log"])
     print("\n".join(table))
-    latency = result["latency_ms"]
+    latency, errors = result["latency_ms"], result["errors"]
     record(
         f"load: {LOAD_SECONDS} s, {CONNECTIONS} connections through nginx: "
         f"{result['requests']:,} requests, {figures['rps']:,.0f} req/s, "
         f"p50 {latency['p50']:.1f} ms, p90 {latency['p90']:.1f} ms, "
         f"p99 {latency['p99']:.1f} ms, max {latency['max']:.1f} ms; "
-        f"socket errors and statuses >= 400: {result['errors']}; {accepted} comments "
-        f"posted, {comments_after - comments_before} new in the database"
+        f"socket errors (connect, read, write, timeout) {errors['connect']}, {errors['read']}, "
+        f"{errors['write']}, {errors['timeout']}; responses >= 400: {errors['status']}; "
+        f"{accepted} comments posted, {comments_after - comments_before} new in the database"
     )
     for line in table:
         record(f"load: {line.strip()}")

@@ -9,11 +9,11 @@ said `Cache-Control: private` and went past the cache (`X-Cache-Status: BYPASS`)
 tests/hardening/test_cache_cross_reader.py does the same through Django's own cache.
 """
 
-import re
 import secrets
 import time
 
 from tests.figures import record
+from tests.prodlike.logs import GUNICORN_LINE, LogMark
 from tests.prodlike.topology import seed
 from tests.prodlike.webclient import Response, WebClient
 
@@ -23,6 +23,7 @@ FREE_READER = "reader@example.com"
 # Who the subscriber is must not reach anyone else either.
 IDENTITY = [SUBSCRIBER, "Sam Subscriber"]
 SERVED_FROM_CACHE = {"HIT", "STALE", "UPDATING"}
+LOG = "gunicorn-access.log"
 
 
 def _paths(canary: dict, token: str) -> list[str]:
@@ -60,19 +61,15 @@ def _not_private(what: str, response: Response) -> list[str]:
 
 def _anonymous_pass(topology, calls, forbidden: list[str], problems: list[str]):
     """Every call without any cookie; the answers, and the paths gunicorn was asked for."""
-    log = topology.dir / "logs" / "gunicorn-access.log"
     time.sleep(0.5)  # gunicorn logs a request just after answering it
-    since = log.stat().st_size
+    mark = LogMark.now(topology)
     answers = {}
     for method, path in calls:
         response = WebClient(topology.url).request(method, path)
         answers[method, path] = response
         problems += _leaks(f"anonymous {method} {path}", response, forbidden)
     time.sleep(0.5)
-    with log.open("rb") as handle:
-        handle.seek(since)
-        text = handle.read().decode(errors="replace")
-    return answers, set(re.findall(r'"[A-Z]+ (\S+) HTTP', text))
+    return answers, {line["path"] for line in GUNICORN_LINE.finditer(mark.since(LOG))}
 
 
 def test_subscriber_then_anonymous_and_free_reader_through_nginx_leak_nothing(load_topology):
