@@ -3,9 +3,10 @@ ports (nginx 8580, gunicorn 8581, SMTP sink 8525), database `publisher_prodlike_
 Redis database 14, under var/prodlike-load/.
 
 Every session starts from nothing: whatever an earlier, interrupted run left running is
-stopped, the database is dropped and migrated again and Redis database 14 emptied, so the
-comment counts and rate-limit windows the suites assert on are this run's alone (and a run
-here is a run on a fresh machine). PostgreSQL and Redis themselves belong to the machine.
+stopped, its logs deleted, the database dropped and migrated again and Redis database 14
+emptied, so the comment counts, log lines and rate-limit windows the suites assert on are
+this run's alone (and a run here is a run on a fresh machine). PostgreSQL and Redis
+themselves belong to the machine.
 """
 
 import json
@@ -28,8 +29,10 @@ def load_topology_spec() -> prodlike.Topology:
 
 
 def reset_state(topology: prodlike.Topology) -> None:
-    """Nothing of an earlier run: its processes, its database, its Redis keys."""
+    """Nothing of an earlier run: its processes, logs, database and Redis keys."""
     topology.stop()
+    for log in (topology.dir / "logs").glob("*.log"):
+        log.unlink()
     prodlike.ensure_postgresql()
     prodlike.ensure_redis()
     subprocess.run(
