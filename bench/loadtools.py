@@ -25,8 +25,8 @@ def _ms(text: str) -> float:
 
 def wrk_output(url: str, *, duration: int, connections: int,
                headers: dict[str, str] | None = None, script: Path | None = None,
-               script_args: list[str] | None = None) -> str:  # fmt: skip
-    """Run wrk (2 threads, 10 s timeout); its report, with whatever the script printed."""
+               script_args: list[str] | None = None, timeout: int = 10) -> str:  # fmt: skip
+    """Run wrk (2 threads); its report, with whatever the script printed."""
     threads = min(2, connections)
     command = [
         "wrk",
@@ -35,7 +35,7 @@ def wrk_output(url: str, *, duration: int, connections: int,
         f"-d{duration}s",
         "--latency",
         "--timeout",
-        "10s",
+        f"{timeout}s",
     ]
     for name, value in (headers or {}).items():
         command += ["-H", f"{name}: {value}"]

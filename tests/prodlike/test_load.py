@@ -30,9 +30,14 @@ ACCOUNTS = 300
 # One comment post every POST_INTERVAL seconds per wrk thread, each by the thread's next
 # subscriber: a subscriber posts once per ACCOUNTS / THREADS * POST_INTERVAL = 75 s.
 POST_INTERVAL = 0.5
-# No posts in the last seconds of the run: longer than wrk's 10 s timeout, so every post sent
-# was answered (or timed out, an error) before wrk stopped, and the comment count is exact.
-QUIET_TAIL = 15
+# wrk counts a request unanswered after this long as an error (a timeout): gunicorn's own
+# limit (deploy/gunicorn.conf.py), past which gunicorn kills the request and nginx answers
+# 502/504 (errors too). Anything faster is a slow answer, not a failed one, and shows in the
+# p99 and max reported; other test suites share this 2-core machine's CPU.
+WRK_TIMEOUT = 30
+# No posts in the last seconds of the run: longer than wrk's timeout, so every post sent was
+# answered (or timed out, an error) before wrk stopped, and the comment count is exact.
+QUIET_TAIL = WRK_TIMEOUT + 5
 SEARCHES = [
     "inverter", "heat+pump", "battery+warranty", "firmware+rollback", "standby+power",
     "commissioning", "capacity+fade", "grid+code",
@@ -137,6 +142,7 @@ def test_ten_minutes_of_mixed_load_through_nginx_without_an_error(load_topology)
     output = wrk_output(
         topology.url + "/", duration=LOAD_SECONDS, connections=CONNECTIONS, script=SCRIPT,
         script_args=[str(data), str(THREADS), str(LOAD_SECONDS - QUIET_TAIL), str(POST_INTERVAL)],
+        timeout=WRK_TIMEOUT,
     )  # fmt: skip
 
     time.sleep(3)  # nginx writes its access log every 2 s
