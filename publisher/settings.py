@@ -26,12 +26,13 @@ SECRET_KEY = env_str("DJANGO_SECRET_KEY", default=_DEV_SECRET_KEY if DEBUG else 
 ALLOWED_HOSTS = env_list(
     "DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"] if DEBUG else []
 )
+_EMBEDDED_DATABASE_URL = f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
 _DATABASE_URL = env_url(
     "DATABASE_URL",
-    default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}" if DEBUG else "",
+    default=_EMBEDDED_DATABASE_URL if DEBUG else "",
     schemes={"postgres", "postgresql", "sqlite"},
 )
-if _DATABASE_URL == f"sqlite:///{VAR_DIR / 'db.sqlite3'}":
+if _DATABASE_URL == _EMBEDDED_DATABASE_URL:
     # The embedded default must work from a fresh clone, whatever command runs first.
     VAR_DIR.mkdir(exist_ok=True)
 REDIS_URL = env_url("REDIS_URL", schemes={"redis", "rediss"})
