@@ -14,6 +14,7 @@ from typing import Any
 import stripe
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db import connection as db_connection
 from django.utils import timezone
 
 from accounts.membership import GRANTING_STATUSES, membership_grants_access
@@ -305,6 +306,21 @@ def _fresh_subscription(subscription_id: str) -> dict[str, Any]:
         raise BillingUnavailable(str(error)) from error
 
 
+def _lock_subscription(subscription_id: str) -> None:
+    """Hold one subscription's webhook work to one transaction at a time, until it commits.
+
+    Stripe delivers events concurrently. Two handlers that re-read the same subscription
+    around a change at Stripe could otherwise commit in the opposite order of their reads,
+    and the older picture would win. Under this lock, reads and writes of a subscription
+    happen in the same order, so the last write is the newest read. (SQLite, for `make run`,
+    serialises every write anyway.)"""
+    if db_connection.vendor == "postgresql":
+        with db_connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [subscription_id]
+            )
+
+
 def _sync_subscription(
     subscription_id: str,
     *,
@@ -315,6 +331,7 @@ def _sync_subscription(
     if settings.STRIPE_SECRET_KEY:
         # Re-read the subscription so the membership always reflects Stripe's current state,
         # whatever order the events arrive in.
+        _lock_subscription(subscription_id)
         subscription_sync_from_stripe(
             subscription=_fresh_subscription(subscription_id), state_at=timezone.now(), user=user
         )
