@@ -10,7 +10,7 @@ from accounts.newsletter import (
     newsletter_set_for_user,
     newsletter_subscriber_for_user,
 )
-from accounts.views_newsletter import client_ip
+from publisher.ratelimit import client_ip
 from reports.models import Report, Topic
 from reports.preferences import notification_preference_for, notification_preference_update
 
