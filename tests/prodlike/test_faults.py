@@ -308,6 +308,10 @@ def test_postgresql_down_10s_during_webhook_deliveries(stack: Stack):
         time.sleep(max(0.0, 10 - (time.monotonic() - down_at)))
         assert not stack.healthy()
         stack.postgres.start()
+        # Back up, with the retries of the outage in flight: the failed renewals are paid,
+        # and these events race the retried ones about the same subscriptions.
+        settled = _pay_past_due(fake, subscriptions)
+        deliveries.add(settled)
         deliveries.wait_until_delivered(timeout=120)
     finally:
         deliveries.close()
@@ -321,7 +325,7 @@ def test_postgresql_down_10s_during_webhook_deliveries(stack: Stack):
     refused = Counter(status for _, status in fake.deliveries if not 200 <= status < 300)
     assert refused, "the outage did not meet a single delivery"
     assert set(refused) <= {503}, refused  # asked to retry, never a crash (500) or a 502
-    events = len(paid) + len(changes)
+    events = len(paid) + len(changes) + len(settled)
     (stored,) = stack.sql("SELECT count(*) FROM accounts_stripeevent")[0]
     assert stored == events  # each event applied exactly once
     wait_for(stack.healthy, timeout=30, what="/healthz after PostgreSQL came back")
@@ -353,6 +357,19 @@ def _change_subscriptions(fake: FakeStripe, subscriptions: dict[str, str]) -> li
                 ]
             elif n % 4 == 2:
                 events.append(fake.cancel_at_period_end(subscription_id))
+    return events
+
+
+def _pay_past_due(fake: FakeStripe, subscriptions: dict[str, str]) -> list[dict]:
+    events = []
+    with fake._lock:
+        for n, subscription_id in enumerate(subscriptions.values()):
+            if n % 8 == 1:  # half of the past-due ones
+                subscription = fake.update_subscription(subscription_id, status="active")
+                events += [
+                    fake.event("invoice.paid", fake.invoice_for(subscription, paid=True)),
+                    fake.event("customer.subscription.updated", subscription),
+                ]
     return events
 
 
