@@ -14,7 +14,9 @@ from typing import Any
 import stripe
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db import connection as db_connection
 from django.utils import timezone
+from stripe._base_address import BaseAddresses  # the SDK exports the type only here
 
 from accounts.membership import GRANTING_STATUSES, membership_grants_access
 from accounts.models import Membership, Organisation, StripeEvent, StripeSubscription, User
@@ -65,7 +67,9 @@ def _plan_for_price(price_id: str | None) -> str:
 
 
 def stripe_client() -> stripe.StripeClient:
-    base_addresses = {"api": settings.STRIPE_API_BASE} if settings.STRIPE_API_BASE else None
+    base_addresses: BaseAddresses | None = (
+        {"api": settings.STRIPE_API_BASE} if settings.STRIPE_API_BASE else None
+    )
     return stripe.StripeClient(
         settings.STRIPE_SECRET_KEY, base_addresses=base_addresses, max_network_retries=2
     )
@@ -120,7 +124,15 @@ def checkout_session_create(*, user: User, plan: str, success_url: str, cancel_u
         )
     except stripe.StripeError as error:
         raise BillingUnavailable(str(error)) from error
-    return session.url
+    return hosted_url(session)
+
+
+def hosted_url(session: Any) -> str:
+    """The hosted page (Checkout or Billing Portal) of a session we just created: Stripe
+    always gives one; without it there is nowhere to send the reader."""
+    if not session.url:
+        raise BillingUnavailable(f"Stripe session {session.id} has no URL")
+    return str(session.url)
 
 
 def portal_session_create(*, holder: StripeSubscription | None, return_url: str) -> str:
@@ -133,7 +145,7 @@ def portal_session_create(*, holder: StripeSubscription | None, return_url: str)
         )
     except stripe.StripeError as error:
         raise BillingUnavailable(str(error)) from error
-    return session.url
+    return hosted_url(session)
 
 
 def subscription_cancel_now(*, membership: Membership) -> None:
@@ -281,12 +293,16 @@ def subscription_sync_from_stripe(
             holder.stripe_state_at = max(filter(None, [state_at, holder.stripe_state_at]))
             if isinstance(holder, Organisation):
                 holder.seats = _subscription_quantity(subscription)
-            else:
+            elif isinstance(holder, Membership):
                 holder.plan = _plan_for_price(_subscription_price(subscription))
         holder.save()
         if isinstance(holder, Organisation):
             _trim_members_to_seats(holder)
-        elif not granted_before and membership_grants_access(holder):
+        elif (
+            isinstance(holder, Membership)
+            and not granted_before
+            and membership_grants_access(holder)
+        ):
             _email_on_commit(holder, "membership_welcome")
     return holder
 
@@ -305,6 +321,21 @@ def _fresh_subscription(subscription_id: str) -> dict[str, Any]:
         raise BillingUnavailable(str(error)) from error
 
 
+def _lock_subscription(subscription_id: str) -> None:
+    """Hold one subscription's webhook work to one transaction at a time, until it commits.
+
+    Stripe delivers events concurrently. Two handlers that re-read the same subscription
+    around a change at Stripe could otherwise commit in the opposite order of their reads,
+    and the older picture would win. Under this lock, reads and writes of a subscription
+    happen in the same order, so the last write is the newest read. (SQLite, for `make run`,
+    serialises every write anyway.)"""
+    if db_connection.vendor == "postgresql":
+        with db_connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [subscription_id]
+            )
+
+
 def _sync_subscription(
     subscription_id: str,
     *,
@@ -312,9 +343,12 @@ def _sync_subscription(
     event_created: datetime,
     user: User | None = None,
 ) -> None:
+    if not isinstance(subscription_id, str) or not subscription_id:
+        raise ValueError(f"not a subscription id: {subscription_id!r}")  # answered 400
     if settings.STRIPE_SECRET_KEY:
         # Re-read the subscription so the membership always reflects Stripe's current state,
         # whatever order the events arrive in.
+        _lock_subscription(subscription_id)
         subscription_sync_from_stripe(
             subscription=_fresh_subscription(subscription_id), state_at=timezone.now(), user=user
         )

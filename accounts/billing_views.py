@@ -16,6 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
 
 from accounts import billing
+from accounts.http import AuthenticatedHttpRequest
 from accounts.local_checkout import (
     LOCAL_ACTIONS,
     local_checkout_complete,
@@ -67,7 +68,7 @@ def pricing(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @login_required
-def checkout(request: HttpRequest) -> HttpResponse:
+def checkout(request: AuthenticatedHttpRequest) -> HttpResponse:
     plan = request.POST.get("plan", "")
     if plan not in billing.PLANS:
         messages.error(request, "Choose the monthly or the annual plan.")
@@ -96,7 +97,7 @@ def checkout(request: HttpRequest) -> HttpResponse:
 @require_safe
 @login_required
 @never_cache
-def checkout_success(request: HttpRequest) -> HttpResponse:
+def checkout_success(request: AuthenticatedHttpRequest) -> HttpResponse:
     # Returning from Checkout proves nothing: the page waits for the webhook to grant access.
     subscribed = membership_grants_access(membership_for(request.user))
     next_url = request.session.get(NEXT_SESSION_KEY) or reverse("reports:home")
@@ -107,7 +108,7 @@ def checkout_success(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @login_required
-def billing_portal(request: HttpRequest) -> HttpResponse:
+def billing_portal(request: AuthenticatedHttpRequest) -> HttpResponse:
     if billing.local_checkout_enabled():
         return redirect("accounts:local_portal")
     try:
@@ -122,7 +123,7 @@ def billing_portal(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def local_checkout(request: HttpRequest) -> HttpResponse:
+def local_checkout(request: AuthenticatedHttpRequest) -> HttpResponse:
     if not billing.local_checkout_enabled():
         raise Http404("The local checkout is off.")
     plan = request.GET.get("plan") or request.POST.get("plan") or ""
@@ -136,7 +137,7 @@ def local_checkout(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def local_portal(request: HttpRequest) -> HttpResponse:
+def local_portal(request: AuthenticatedHttpRequest) -> HttpResponse:
     if not billing.local_checkout_enabled():
         raise Http404("The local billing portal is off.")
     membership = membership_for(request.user)

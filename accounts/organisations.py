@@ -12,7 +12,12 @@ from django.core import signing
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.billing import BillingUnavailable, local_checkout_enabled, stripe_client
+from accounts.billing import (
+    BillingUnavailable,
+    hosted_url,
+    local_checkout_enabled,
+    stripe_client,
+)
 from accounts.membership import membership_grants_access, seat_for
 from accounts.models import Organisation, OrganisationInvitation, OrganisationMember, User
 
@@ -94,7 +99,7 @@ def organisation_checkout_session_create(
         )
     except stripe.StripeError as error:
         raise BillingUnavailable(str(error)) from error
-    return session.url
+    return hosted_url(session)
 
 
 # Joining ---------------------------------------------------------------------------------

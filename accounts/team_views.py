@@ -13,6 +13,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from accounts import billing, organisations
+from accounts.http import AuthenticatedHttpRequest
 from accounts.local_checkout import local_team_checkout_complete
 from accounts.membership import membership_grants_access
 
@@ -25,7 +26,7 @@ def _seats(value: str | None) -> int | None:
 
 @require_POST
 @login_required
-def team_checkout(request: HttpRequest) -> HttpResponse:
+def team_checkout(request: AuthenticatedHttpRequest) -> HttpResponse:
     if not organisations.teams_enabled():
         raise Http404("Team licences are not offered.")
     seats = _seats(request.POST.get("seats"))
@@ -60,7 +61,7 @@ def team_checkout(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @never_cache
-def team(request: HttpRequest) -> HttpResponse:
+def team(request: AuthenticatedHttpRequest) -> HttpResponse:
     seat = organisations.admin_seat(request.user)
     if seat is None:
         messages.info(request, "Only a team's admins can manage it.")
@@ -83,7 +84,7 @@ def team(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _team_action(request: HttpRequest, organisation) -> HttpResponse:
+def _team_action(request: AuthenticatedHttpRequest, organisation) -> HttpResponse:
     action = request.POST.get("action", "")
     admin = request.user
     try:
@@ -150,7 +151,7 @@ def _team_billing(request: HttpRequest, organisation) -> HttpResponse:
 
 @login_required
 @never_cache
-def team_join(request: HttpRequest, token: str) -> HttpResponse:
+def team_join(request: AuthenticatedHttpRequest, token: str) -> HttpResponse:
     try:
         invitation = organisations.invitation_from_token(token)
     except organisations.TeamError as error:

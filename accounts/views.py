@@ -3,12 +3,13 @@
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
 from accounts import billing
 from accounts.forms import AccountDeleteForm, ProfileForm
+from accounts.http import AuthenticatedHttpRequest
 from accounts.membership import membership_for, membership_grants_access, seat_for
 from accounts.newsletter import newsletter_subscriber_for_user
 from accounts.users import user_delete
@@ -16,7 +17,7 @@ from accounts.users import user_delete
 
 @login_required
 @never_cache
-def account(request: HttpRequest) -> HttpResponse:
+def account(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = ProfileForm(request.POST or None, instance=request.user)
     if request.method == "POST" and form.is_valid():
         form.save()
@@ -40,7 +41,7 @@ def account(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @never_cache
-def account_delete(request: HttpRequest) -> HttpResponse:
+def account_delete(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = AccountDeleteForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:

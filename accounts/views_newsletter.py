@@ -1,6 +1,5 @@
 """Newsletter pages: signup, confirmation (a button, never a bare GET) and unsubscribe."""
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
@@ -18,19 +17,7 @@ from accounts.newsletter import (
 )
 from publisher.csrf import csrf_token_only_with_session
 from publisher.emails import ONE_CLICK
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    """The reader's address for rate limits and the consent record.
-
-    Behind our proxy (SECURE_PROXY_SSL_HEADER set, as in production) REMOTE_ADDR is the
-    proxy; the last X-Forwarded-For entry is the one our proxy appended, so a client cannot
-    forge it.
-    """
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    if getattr(settings, "SECURE_PROXY_SSL_HEADER", None) and forwarded.strip():
-        return forwarded.split(",")[-1].strip() or None
-    return request.META.get("REMOTE_ADDR") or None
+from publisher.ratelimit import client_ip
 
 
 # The signup box sits on publicly cached pages, without a CSRF token for anonymous readers:

@@ -3,17 +3,16 @@
 Staff accounts open the editor admin, so its password form gets a stricter limit than the
 readers' login (allauth's): failures are counted per account and per client address in
 the shared cache, and once a limit is reached the form refuses before checking the
-password, so guessing the right one no longer helps. The client address comes from
-allauth's resolver, which honours ALLAUTH_TRUSTED_PROXY_COUNT behind nginx.
+password, so guessing the right one no longer helps. The client address is
+`publisher.ratelimit.client_ip`, which honours ALLAUTH_TRUSTED_PROXY_COUNT behind nginx.
 """
 
 import hashlib
 
-from allauth.core.internal.httpkit import get_client_ip
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.exceptions import ValidationError
 
-from publisher.ratelimit import Limit, limit_exceeded, limit_reached
+from publisher.ratelimit import Limit, client_ip, limit_exceeded, limit_reached
 
 LOCKED_MESSAGE = "Too many failed login attempts. Try again in {minutes} minutes."
 ACCOUNT_LIMITS = [Limit(5, 15 * 60, LOCKED_MESSAGE.format(minutes=15))]
@@ -24,7 +23,7 @@ class RateLimitedAdminAuthenticationForm(AdminAuthenticationForm):
     def _keys(self) -> list[tuple[str, str, list[Limit]]]:
         username = (self.data.get("username") or "").strip().lower()
         account = hashlib.sha256(username.encode()).hexdigest()
-        address = (get_client_ip(self.request) if self.request else None) or "unknown"
+        address = (client_ip(self.request) if self.request else None) or "unknown"
         return [
             ("admin-login-account", account, ACCOUNT_LIMITS),
             ("admin-login-address", address, ADDRESS_LIMITS),

@@ -101,7 +101,7 @@ class _RawMIME:
 
     @cached_property
     def parsed(self) -> MIMEMessage:
-        return BytesParser(policy=email.policy.default).parsebytes(self._raw)  # type: ignore[return-value]
+        return BytesParser(policy=email.policy.default).parsebytes(self._raw)
 
     def __getitem__(self, name: str) -> Any:
         return self.parsed[name]

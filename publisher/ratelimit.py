@@ -1,8 +1,25 @@
-"""Fixed-window rate limits in the shared cache (Redis in production)."""
+"""Fixed-window rate limits in the shared cache (Redis in production), and the client
+address they are keyed on."""
 
 from dataclasses import dataclass
 
+from allauth.core.internal.httpkit import get_client_ip
 from django.core.cache import cache
+from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpRequest
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """The reader's address, as allauth resolves it for its own login limits: behind nginx
+    the X-Forwarded-For entry ALLAUTH_TRUSTED_PROXY_COUNT hops from the right (the one our
+    proxy appended, which a client cannot forge), otherwise REMOTE_ADDR. One resolver, so
+    every limit and consent record sees the same address."""
+    try:
+        return get_client_ip(request)
+    except ImproperlyConfigured:
+        # Fewer X-Forwarded-For entries than trusted proxies: the request did not come
+        # through them all. Its own connection is the only address we know.
+        return request.META.get("REMOTE_ADDR") or None
 
 
 @dataclass(frozen=True)

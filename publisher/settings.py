@@ -26,11 +26,15 @@ SECRET_KEY = env_str("DJANGO_SECRET_KEY", default=_DEV_SECRET_KEY if DEBUG else 
 ALLOWED_HOSTS = env_list(
     "DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"] if DEBUG else []
 )
+_EMBEDDED_DATABASE_URL = f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
 _DATABASE_URL = env_url(
     "DATABASE_URL",
-    default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}" if DEBUG else "",
+    default=_EMBEDDED_DATABASE_URL if DEBUG else "",
     schemes={"postgres", "postgresql", "sqlite"},
 )
+if _DATABASE_URL == _EMBEDDED_DATABASE_URL:
+    # The embedded default must work from a fresh clone, whatever command runs first.
+    VAR_DIR.mkdir(exist_ok=True)
 REDIS_URL = env_url("REDIS_URL", schemes={"redis", "rediss"})
 CELERY_BROKER_URL = env_url("CELERY_BROKER_URL", default=REDIS_URL, schemes={"redis", "rediss"})
 
@@ -233,10 +237,16 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_TIME_LIMIT = 10 * 60
-CELERY_TASK_SOFT_TIME_LIMIT = 9 * 60
+# The timings below are production's; the prod-like fault suite (tests/prodlike) scales
+# them down through the environment so that recovery fits in a test run.
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", default=10 * 60, minimum=10)
+CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT * 9 // 10
 # Longer than any task may run, so an unacknowledged task is not redelivered while it runs.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int(
+        "CELERY_VISIBILITY_TIMEOUT", default=60 * 60, minimum=CELERY_TASK_TIME_LIMIT + 1
+    )
+}
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "publish-due-reports": {"task": "reports.tasks.publish_due_reports", "schedule": 60.0},
@@ -294,20 +304,26 @@ REPORTS_PER_PAGE = 12
 
 # New-report notifications (reports/notifications.py). Transient SMTP errors are retried
 # with exponential backoff and jitter; a delivery is given up (failed) after this many tries.
-NOTIFY_RETRY_BACKOFF = 30
-NOTIFY_RETRY_BACKOFF_MAX = 15 * 60
+NOTIFY_RETRY_BACKOFF = env_int("NOTIFY_RETRY_BACKOFF", default=30, minimum=1)
+NOTIFY_RETRY_BACKOFF_MAX = env_int("NOTIFY_RETRY_BACKOFF_MAX", default=15 * 60, minimum=1)
 NOTIFY_MAX_RETRIES = 8
 NOTIFY_MAX_ATTEMPTS = 8
 # The sweep re-enqueues deliveries queued this long without being sent, and claims older
-# than any task may run (the worker holding them died).
-NOTIFY_STALE_AFTER = 10 * 60
-NOTIFY_CLAIM_TIMEOUT = CELERY_TASK_TIME_LIMIT + 5 * 60
+# than any task may run (the worker holding them died): never shorter than the time limit,
+# or a live task's claims could be handed to another.
+NOTIFY_STALE_AFTER = env_int("NOTIFY_STALE_AFTER", default=10 * 60, minimum=1)
+NOTIFY_CLAIM_TIMEOUT = env_int(
+    "NOTIFY_CLAIM_TIMEOUT",
+    default=CELERY_TASK_TIME_LIMIT + 5 * 60,
+    minimum=CELERY_TASK_TIME_LIMIT + 1,
+)
+NOTIFY_SWEEP_EVERY = env_int("NOTIFY_SWEEP_EVERY", default=60, minimum=1)
 # On a lost broker connection let running tasks finish: a batch completes and marks its rows
 # (Celery 6 would cancel it, leaving claims for the sweep). Explicit, and it ends the warning.
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_BEAT_SCHEDULE["requeue-stale-deliveries"] = {
     "task": "reports.tasks.requeue_stale_deliveries",
-    "schedule": 60.0,
+    "schedule": float(NOTIFY_SWEEP_EVERY),
 }
 
 # HTTP caching (publisher/caching.py). Anonymous pages are public for PUBLIC_PAGE_MAX_AGE

@@ -7,6 +7,8 @@ from publisher.health import healthz
 
 # Staff log in to the admin through a form with its own limit on failed attempts.
 admin.site.login_form = RateLimitedAdminAuthenticationForm
+# A database outage answers 503 with Retry-After rather than 500 (publisher/errors.py).
+handler500 = "publisher.errors.server_error"
 
 urlpatterns = [
     path("", include("reports.urls")),

@@ -14,8 +14,13 @@ from reports.models import GiftLink, Report
 
 
 class Reader(Protocol):
-    is_authenticated: bool
-    is_staff: bool
+    """A logged-in user or Django's AnonymousUser (read-only attributes, as on both)."""
+
+    @property
+    def is_authenticated(self) -> bool: ...
+
+    @property
+    def is_staff(self) -> bool: ...
 
 
 def can_read_body(reader: Reader, report: Report, *, now: datetime | None = None) -> bool:

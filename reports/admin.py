@@ -1,3 +1,5 @@
+from typing import cast
+
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, Q, QuerySet
@@ -9,6 +11,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_POST
 
+from accounts.http import request_user
 from publisher.caching import page_cache_invalidate_all
 from reports.authors import author_ensure_slug
 from reports.citations import citing_reports_any_status, report_sync_citations
@@ -17,6 +20,7 @@ from reports.models import (
     Comment,
     CommentBan,
     CommentFlag,
+    CommentQuerySet,
     Delivery,
     Report,
     ReportNotification,
@@ -153,7 +157,7 @@ class ReportAdmin(InvalidatesPagesAdmin):
 
     def save_model(self, request: HttpRequest, obj: Report, form: forms.ModelForm, change: bool):
         if not change and obj.author_id is None:
-            obj.author = request.user
+            obj.author = request_user(request)
         revised = change and "revision_note" in form.changed_data and bool(obj.revision_note)
         if revised:
             obj.revised_at = timezone.now()
@@ -195,7 +199,7 @@ class HiddenFilter(admin.SimpleListFilter):
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Comment]) -> QuerySet[Comment]:
         if self.value() == "visible":
-            return queryset.visible()
+            return cast(CommentQuerySet, queryset).visible()
         if self.value() == "hidden":
             return queryset.filter(hidden_at__isnull=False)
         if self.value() == "deleted":
@@ -226,13 +230,13 @@ class CommentAdmin(admin.ModelAdmin):
     @admin.action(description="Hide selected comments")
     def hide(self, request: HttpRequest, queryset: QuerySet[Comment]) -> None:
         for comment in queryset.filter(hidden_at__isnull=True):
-            comment_hide(moderator=request.user, comment=comment)
+            comment_hide(moderator=request_user(request), comment=comment)
         self.message_user(request, "Hidden.", messages.SUCCESS)
 
     @admin.action(description="Unhide selected comments")
     def unhide(self, request: HttpRequest, queryset: QuerySet[Comment]) -> None:
         for comment in queryset.filter(hidden_at__isnull=False):
-            comment_unhide(moderator=request.user, comment=comment)
+            comment_unhide(moderator=request_user(request), comment=comment)
         self.message_user(request, "Visible again.", messages.SUCCESS)
 
 
@@ -269,7 +273,7 @@ class CommentFlagAdmin(admin.ModelAdmin):
     def hide_comments(self, request: HttpRequest, queryset: QuerySet[CommentFlag]) -> None:
         for flag in queryset.select_related("comment"):
             if flag.comment.hidden_at is None:
-                comment_hide(moderator=request.user, comment=flag.comment)
+                comment_hide(moderator=request_user(request), comment=flag.comment)
         self.message_user(request, "Comments hidden.", messages.SUCCESS)
 
     @admin.action(description="Dismiss: the comments may stay")
@@ -288,7 +292,7 @@ class CommentBanAdmin(admin.ModelAdmin):
     def save_model(
         self, request: HttpRequest, obj: CommentBan, form: forms.ModelForm, change: bool
     ):
-        obj.created_by = request.user
+        obj.created_by = request_user(request)
         super().save_model(request, obj, form, change)
 
 
@@ -297,10 +301,11 @@ class CommentBanAdmin(admin.ModelAdmin):
 
 @admin.action(description="Send a test notification to me")
 def send_test_notification(modeladmin, request: HttpRequest, queryset: QuerySet[Report]) -> None:
+    editor = request_user(request)
     for report_id in queryset.values_list("pk", flat=True):
-        notification_send_test(report_id=report_id, to=request.user.email)
+        notification_send_test(report_id=report_id, to=editor.email)
     modeladmin.message_user(
-        request, f"Sent {queryset.count()} test notification(s) to {request.user.email}."
+        request, f"Sent {queryset.count()} test notification(s) to {editor.email}."
     )
 
 

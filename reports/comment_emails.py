@@ -15,7 +15,7 @@ def comment_reply_notify(*, comment_id: int) -> bool:
         .filter(pk=comment_id, parent__isnull=False)
         .first()
     )
-    if reply is None or not reply.is_visible:
+    if reply is None or reply.parent is None or not reply.is_visible:
         return False
     recipient = reply.parent.author
     if (

@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_POST
 
+from accounts.http import AuthenticatedHttpRequest
 from reports import comments
 from reports.access import can_read_body
 from reports.models import Comment, Report
@@ -38,7 +39,7 @@ def _parse_id(value: str | None) -> int | None:
 
 @require_POST
 @login_required
-def comment_post(request: HttpRequest, slug: str) -> HttpResponse:
+def comment_post(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     report = get_object_or_404(Report.objects.published().without_body(), slug=slug)
     body = request.POST.get("body", "")
     parent_id = _parse_id(request.POST.get("parent"))
@@ -67,7 +68,7 @@ def _own_comment(request: HttpRequest, comment_id: int) -> Comment:
 
 
 @login_required
-def comment_edit(request: HttpRequest, comment_id: int) -> HttpResponse:
+def comment_edit(request: AuthenticatedHttpRequest, comment_id: int) -> HttpResponse:
     comment = _own_comment(request, comment_id)
     report = comment.report
     if request.method == "POST":
@@ -79,15 +80,15 @@ def comment_edit(request: HttpRequest, comment_id: int) -> HttpResponse:
         messages.success(request, "Your comment was updated.")
         return redirect(_comment_url(comment))
     if not comments.can_edit_comment(request.user, comment):
-        error = comments.CommentError(comments.EDIT_WINDOW_MESSAGE, status=403)
-        return _error(request, report, error)
+        too_late = comments.CommentError(comments.EDIT_WINDOW_MESSAGE, status=403)
+        return _error(request, report, too_late)
     context = {"report": report, "editing": comment, "body": comment.body}
     return render(request, "reports/comment_form_page.html", context)
 
 
 @require_POST
 @login_required
-def comment_delete(request: HttpRequest, comment_id: int) -> HttpResponse:
+def comment_delete(request: AuthenticatedHttpRequest, comment_id: int) -> HttpResponse:
     comment = _own_comment(request, comment_id)
     try:
         comments.comment_delete(user=request.user, comment=comment)
@@ -99,7 +100,7 @@ def comment_delete(request: HttpRequest, comment_id: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def comment_flag(request: HttpRequest, comment_id: int) -> HttpResponse:
+def comment_flag(request: AuthenticatedHttpRequest, comment_id: int) -> HttpResponse:
     comment = _own_comment(request, comment_id)
     try:
         created = comments.comment_flag(
@@ -118,7 +119,9 @@ def comment_flag(request: HttpRequest, comment_id: int) -> HttpResponse:
 
 @require_POST
 @login_required
-def comment_moderate(request: HttpRequest, comment_id: int, action: str) -> HttpResponse:
+def comment_moderate(
+    request: AuthenticatedHttpRequest, comment_id: int, action: str
+) -> HttpResponse:
     comment = _own_comment(request, comment_id)
     service = {"hide": comments.comment_hide, "unhide": comments.comment_unhide}[action]
     try:

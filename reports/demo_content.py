@@ -4,7 +4,7 @@ Every product, company, person and measurement in this module is invented for de
 purposes. Teasers are public; bodies are the subscriber-only continuation of each report.
 """
 
-from typing import Final
+from typing import Final, TypedDict
 
 TOPICS: Final = [
     {
@@ -53,7 +53,20 @@ AUTHORS: Final = [
     {"key": "lab", "display_name": "Tomas Lindqvist", "company": "Gridline Research"},
 ]
 
-REPORTS: Final = [
+
+class DemoReport(TypedDict):
+    slug: str
+    title: str
+    kind: str
+    topics: list[str]
+    author: str
+    is_free: bool
+    days_ago: int
+    teaser: str
+    body: str
+
+
+REPORTS: Final[list[DemoReport]] = [
     # ------------------------------------------------------------------------------------------
     {
         "slug": "hybrid-inverter-shootout-2026",

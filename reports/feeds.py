@@ -2,6 +2,7 @@
 body never goes into a feed, whoever fetches it."""
 
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.contrib.syndication.views import Feed
@@ -18,23 +19,24 @@ FEED_ITEMS = 30
 
 
 class ReportsFeed(Feed):
-    """All published reports, newest first."""
+    """All published reports, newest first. `obj` is what a subclass's `get_object`
+    returns (a topic, a kind), hence `Any` here."""
 
     description_template = None
 
-    def title(self, obj: object = None) -> str:
+    def title(self, obj: Any) -> str:
         return settings.SITE_NAME
 
-    def link(self, obj: object = None) -> str:
+    def link(self, obj: Any) -> str:
         return reverse("reports:home")
 
-    def description(self, obj: object = None) -> str:
+    def description(self, obj: Any) -> str:
         return f"New tests, shootouts and investigations from {settings.SITE_NAME}."
 
-    def reports(self, obj: object) -> ReportQuerySet:
+    def reports(self, obj: Any) -> ReportQuerySet:
         return Report.objects.published()
 
-    def items(self, obj: object = None) -> list[Report]:
+    def items(self, obj: Any) -> list[Report]:
         return list(listing(self.reports(obj))[:FEED_ITEMS])
 
     def item_title(self, item: Report) -> str:

@@ -11,6 +11,7 @@ from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
+from accounts.http import AuthenticatedHttpRequest
 from reports import gifts
 from reports.fragments import report_after_html
 from reports.models import GiftLink, Report
@@ -20,7 +21,7 @@ from reports.sharing import report_json_ld
 
 @require_POST
 @login_required
-def gift_create(request: HttpRequest, slug: str) -> HttpResponse:
+def gift_create(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     report = get_object_or_404(Report.objects.published().without_body(), slug=slug)
     try:
         gift = gifts.gift_create(giver=request.user, report=report)
@@ -33,7 +34,7 @@ def gift_create(request: HttpRequest, slug: str) -> HttpResponse:
 
 @login_required
 @never_cache
-def gift_list(request: HttpRequest) -> HttpResponse:
+def gift_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     links = [
         (link, f"{settings.SITE_URL}{reverse('reports:gift_open', args=[gifts.gift_token(link)])}")
         for link in GiftLink.objects.filter(giver=request.user).select_related("report")[:50]
@@ -51,7 +52,7 @@ def gift_list(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @login_required
-def gift_revoke(request: HttpRequest, gift_id: int) -> HttpResponse:
+def gift_revoke(request: AuthenticatedHttpRequest, gift_id: int) -> HttpResponse:
     try:
         gifts.gift_revoke(giver=request.user, gift_id=gift_id)
         messages.success(request, "The gift link no longer works.")

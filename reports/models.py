@@ -1,11 +1,11 @@
 from datetime import datetime
 
 from django.conf import settings
-from django.contrib.postgres.search import CombinedSearchVector, SearchVector, SearchVectorField
+from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.core.exceptions import ValidationError
 from django.core.validators import FileExtensionValidator
 from django.db import models
-from django.db.models.expressions import RawSQL
+from django.db.models.expressions import CombinedExpression, RawSQL
 from django.urls import reverse
 from django.utils import timezone
 
@@ -13,7 +13,7 @@ SEARCH_CONFIG = "english"
 COVER_MAX_BYTES = 8 * 1024 * 1024
 
 
-def search_vector() -> CombinedSearchVector:
+def search_vector() -> CombinedExpression:
     """Title, teaser and body weighted A, B and C.
 
     PostgreSQL stores this expression in the `search_document` column (migration 0007),

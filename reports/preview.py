@@ -23,7 +23,7 @@ def preview_subscriber() -> User:
     return reader
 
 
-def report_preview_html(*, request: HttpRequest, report: Report) -> dict[str, str]:
+def report_preview_html(*, request: HttpRequest | None, report: Report) -> dict[str, str]:
     readers: dict[str, Reader] = {"anonymous": AnonymousUser(), "subscriber": preview_subscriber()}
     teaser_html = render_markdown(report.teaser)
     return {

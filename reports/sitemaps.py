@@ -50,7 +50,7 @@ class AuthorSitemap(Sitemap):
         )
 
     def lastmod(self, item: User) -> datetime | None:
-        return item.latest
+        return item.latest  # type: ignore[attr-defined]  # annotated in items()
 
     def location(self, item: User) -> str:
         return reverse("reports:author", kwargs={"slug": item.slug})

@@ -106,7 +106,7 @@ def kind_detail(request: HttpRequest, kind: str) -> HttpResponse:
     return _listing_page(
         request,
         Report.objects.published().of_kind(kind),
-        title=KIND_PLURALS[kind],
+        title=KIND_PLURALS[Report.Kind(kind)],
         label="Kind",
         rss_url=reverse("reports:kind-feed", kwargs={"kind": kind}),
         atom_url=reverse("reports:kind-atom", kwargs={"kind": kind}),

@@ -1,16 +1,17 @@
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from accounts.http import AuthenticatedHttpRequest
 from accounts.newsletter import (
     SignupRateLimited,
     newsletter_set_for_user,
     newsletter_subscriber_for_user,
 )
-from accounts.views_newsletter import client_ip
+from publisher.ratelimit import client_ip
 from reports.models import Report, Topic
 from reports.preferences import notification_preference_for, notification_preference_update
 
@@ -51,7 +52,7 @@ class NotificationPreferencesForm(forms.Form):
 
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
-def newsletter_preferences(request: HttpRequest) -> HttpResponse:
+def newsletter_preferences(request: AuthenticatedHttpRequest) -> HttpResponse:
     subscriber = newsletter_subscriber_for_user(user=request.user)
     if request.method == "POST":
         form = NotificationPreferencesForm(request.POST)

@@ -6,12 +6,14 @@ and a private `redis-server` on a free port for tests that need to kill the brok
 Loaded from tests/conftest.py as a pytest plugin.
 """
 
+import contextlib
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -126,6 +128,53 @@ class PrivateRedis:
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait(timeout=10)
+
+
+class PrivatePostgres:
+    """A throwaway PostgreSQL cluster this test owns, so it may stop and start it: made
+    with the machine's initdb in a temporary folder, as the postgres user when run as root
+    (PostgreSQL refuses to run as root). Trust authentication, loopback only, no fsync."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        versions = sorted(Path("/usr/lib/postgresql").iterdir(), key=lambda p: int(p.name))
+        self.bin = versions[-1] / "bin"
+        self.dir = Path(tempfile.mkdtemp(prefix="gridline-pg-"))
+        self.data = self.dir / "data"
+        self._as_owner: list[str] = []
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres", "postgres")
+            self._as_owner = ["runuser", "-u", "postgres", "--"]
+        subprocess.run(
+            [*self._as_owner, str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres",
+             "--auth=trust", "--no-sync", "-E", "UTF8"],
+            check=True, stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+
+    def _pg_ctl(self, *args: str) -> None:
+        subprocess.run(
+            [*self._as_owner, str(self.bin / "pg_ctl"), "-D", str(self.data), "-w", *args],
+            check=True, stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+
+    def start(self) -> None:
+        options = (
+            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.dir} -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        )
+        self._pg_ctl("-l", str(self.dir / "postgres.log"), "-o", options, "start")
+
+    def stop(self) -> None:
+        """A fast shutdown: every client connection is cut, as in a restart or failover."""
+        self._pg_ctl("-m", "fast", "stop")
+
+    def destroy(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class Worker:

@@ -10,8 +10,10 @@ Portal at /portal/<session>) and, when given a webhook address, delivers signed 
 there the way Stripe does.
 """
 
+import heapq
 import html
 import json
+import random
 import re
 import secrets
 import threading
@@ -206,6 +208,8 @@ class FakeStripe:
                 status = response.status
         except urllib.error.HTTPError as error:
             status = error.code
+        except OSError:
+            status = 0  # no answer at all: refused, reset or timed out
         self.deliveries.append((event["type"], status))
         return status
 
@@ -243,6 +247,91 @@ class FakeStripe:
                 subscription_id, status="canceled", ended_at=int(time.time())
             )
             return self.event("customer.subscription.deleted", subscription)
+
+    def deliver_with_retries(
+        self, *, senders: int = 4, first_retry: float = 0.5, max_retry: float = 4.0
+    ) -> "Deliveries":
+        """Start delivering events the way Stripe does in live mode: several at once, in no
+        promised order, each retried with exponential backoff until the endpoint answers 2xx.
+        Stripe spaces retries over three days; these intervals are scaled down for a test."""
+        return Deliveries(self, senders=senders, first_retry=first_retry, max_retry=max_retry)
+
+
+class Deliveries:
+    """Webhook deliveries in progress: a queue ordered by due time, drained by sender
+    threads; an event that gets no 2xx goes back with its next retry time."""
+
+    def __init__(
+        self, fake: FakeStripe, *, senders: int, first_retry: float, max_retry: float
+    ) -> None:
+        self._fake = fake
+        self._first_retry = first_retry
+        self._max_retry = max_retry
+        self._due: list[tuple[float, int, int, dict[str, Any]]] = []
+        self._ready = threading.Condition()
+        self._in_flight = 0
+        self._added = 0
+        self._closed = False
+        self.attempts: dict[str, int] = {}
+        self.delivered: set[str] = set()
+        self._threads = [
+            threading.Thread(target=self._send_loop, daemon=True) for _ in range(senders)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def add(self, events: list[dict[str, Any]]) -> None:
+        with self._ready:
+            now = time.monotonic()
+            for event in events:
+                self._added += 1
+                heapq.heappush(self._due, (now, self._added, 0, event))
+            self._ready.notify_all()
+
+    def _next(self) -> tuple[int, dict[str, Any]] | None:
+        with self._ready:
+            while True:
+                if self._closed:
+                    return None
+                if self._due and self._due[0][0] <= time.monotonic():
+                    _, _, attempt, event = heapq.heappop(self._due)
+                    self._in_flight += 1
+                    return attempt, event
+                self._ready.wait(self._due[0][0] - time.monotonic() if self._due else 0.1)
+
+    def _send_loop(self) -> None:
+        while (item := self._next()) is not None:
+            attempt, event = item
+            status = self._fake.deliver(event)
+            with self._ready:
+                self._in_flight -= 1
+                self.attempts[event["id"]] = attempt + 1
+                if 200 <= status < 300:
+                    self.delivered.add(event["id"])
+                else:
+                    delay = min(self._max_retry, self._first_retry * 2**attempt)
+                    due = time.monotonic() + delay * random.uniform(0.5, 1.0)
+                    heapq.heappush(self._due, (due, self._added, attempt + 1, event))
+                self._ready.notify_all()
+
+    @property
+    def pending(self) -> int:
+        with self._ready:
+            return len(self._due) + self._in_flight
+
+    def wait_until_delivered(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while self.pending:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{self.pending} webhook deliveries still pending")
+            time.sleep(0.1)
+
+    def close(self) -> None:
+        with self._ready:
+            self._closed = True
+            self._ready.notify_all()
+        for thread in self._threads:
+            thread.join(30)
 
 
 def _public(obj: dict[str, Any]) -> dict[str, Any]:

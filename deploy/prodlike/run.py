@@ -89,14 +89,14 @@ def ensure_redis() -> None:
     wait_for(lambda: port_open(6379), timeout=30, what="Redis")
 
 
-def ensure_database(name: str) -> None:
+def ensure_database(name: str, port: int = 5432) -> None:
     listing = subprocess.run(
-        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-lqtA"],
+        ["psql", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-lqtA"],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     if name not in {line.split("|", 1)[0] for line in listing.splitlines()}:
         log(f"creating the database {name}")
-        run(["createdb", "-h", "127.0.0.1", "-U", "postgres", name])
+        run(["createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", name])
 
 
 @dataclass
@@ -107,6 +107,11 @@ class Topology:
     smtp_port: int = 8425
     database: str = "publisher_prodlike"
     redis_db: int = 13
+    # The machine's PostgreSQL and Redis unless a suite brings its own (to stop them).
+    postgres_port: int = 5432
+    redis_port: int = 6379
+    # A Stripe fake the caller runs itself (the fault suite), instead of the fake's server.
+    stripe_api_base: str = ""
     keep_mail_bodies: bool = True
     # The sink stands in for an SMTP relay on another machine: `make bench` lowers its
     # priority so that it does not take the web's CPU, as no real relay would.
@@ -136,12 +141,13 @@ class Topology:
     def _secret_key(self) -> str:
         path = self.dir / "secret_key"
         if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(secrets.token_urlsafe(60))
             path.chmod(0o600)
         return path.read_text().strip()
 
     def env(self) -> dict[str, str]:
-        redis = f"redis://127.0.0.1:6379/{self.redis_db}"
+        redis = f"redis://127.0.0.1:{self.redis_port}/{self.redis_db}"
         stripe_file = self.dir / "run" / "stripe.address"
         env = {
             **os.environ,
@@ -150,7 +156,7 @@ class Topology:
             "DJANGO_SECRET_KEY": self._secret_key(),
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
             "SITE_URL": self.url,
-            "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{self.database}",
+            "DATABASE_URL": f"postgres://postgres@127.0.0.1:{self.postgres_port}/{self.database}",
             "REDIS_URL": redis,
             "CELERY_BROKER_URL": redis,
             "CELERY_TASK_ALWAYS_EAGER": "false",
@@ -168,11 +174,12 @@ class Topology:
             "PYTHONUNBUFFERED": "1",
             **self.env_extra,
         }
-        if stripe_file.exists():
+        if self.stripe_api_base:
+            env["STRIPE_API_BASE"] = self.stripe_api_base
+        elif stripe_file.exists():
             env["STRIPE_API_BASE"] = stripe_file.read_text().strip()
-        # Nothing of a test run's own environment (pytest may start a topology): its
-        # databases, and the async guard tests/browser turns off for Playwright.
-        for name in ("TEST_DATABASE_URL", "TEST_REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"):
+        # Started from the test suite, the caller's environment holds test-only settings.
+        for name in [n for n in env if n.startswith("TEST_")] + ["DJANGO_ALLOW_ASYNC_UNSAFE"]:
             env.pop(name, None)
         return env
 
@@ -284,11 +291,13 @@ http {{
 
     def prepare(self) -> None:
         ensure_debian_package("nginx", "nginx")
-        ensure_postgresql()
-        ensure_redis()
+        if self.postgres_port == 5432:
+            ensure_postgresql()
+        if self.redis_port == 6379:
+            ensure_redis()
         for sub in ["run", "logs", "mail"]:
             (self.dir / sub).mkdir(parents=True, exist_ok=True)
-        ensure_database(self.database)
+        ensure_database(self.database, self.postgres_port)
         log("migrate, collectstatic, check --deploy")
         self.manage("migrate", "--noinput", stdout=subprocess.DEVNULL)
         self.manage("collectstatic", "--noinput", stdout=subprocess.DEVNULL)
@@ -304,6 +313,23 @@ http {{
 
     def start(self) -> None:
         self.prepare()
+        self.start_smtp()
+        if not self.stripe_api_base:
+            self.start_stripe()
+        self._spawn(
+            "web",
+            [str(BIN / "gunicorn"), "publisher.wsgi", "--config", "deploy/gunicorn.conf.py"],
+            port=self.app_port,
+        )
+        self.start_worker()
+        self._spawn("beat", [
+            str(BIN / "celery"), "-A", "publisher", "beat", "--loglevel", "INFO",
+            "--schedule", str(self.dir / "run" / "celerybeat-schedule"),
+        ])  # fmt: skip
+        self._start_nginx()
+        wait_for(self.healthy, timeout=30, what=f"{self.url}/healthz")
+
+    def start_smtp(self) -> None:
         python = str(BIN / "python")
         here = str(Path(__file__).resolve().parent)
         sink = ["nice", "-n", str(self.smtp_nice), python, f"{here}/smtp_sink.py",
@@ -311,34 +337,29 @@ http {{
                 "--dir", str(self.dir / "mail")]  # fmt: skip
         self._spawn("smtp", sink + (["--keep-bodies"] if self.keep_mail_bodies else []),
                     port=self.smtp_port)  # fmt: skip
+
+    def start_stripe(self) -> None:
+        here = str(Path(__file__).resolve().parent)
         env = self.env()
         address = self.dir / "run" / "stripe.address"
         if not self.pid("stripe"):
             address.unlink(missing_ok=True)
         self._spawn("stripe", [
-            python, f"{here}/stripe_fake_server.py", "--api-key", env["STRIPE_SECRET_KEY"],
+            str(BIN / "python"), f"{here}/stripe_fake_server.py",
+            "--api-key", env["STRIPE_SECRET_KEY"],
             "--webhook-url", f"{self.url}/stripe/webhook/",
             "--webhook-secret", env["STRIPE_WEBHOOK_SECRET"], "--address-file", str(address),
             *[arg for price in STRIPE_PRICES for arg in ("--price", price)],
         ])  # fmt: skip
         wait_for(address.exists, timeout=20, what="the fake Stripe")
-        self._spawn(
-            "web",
-            [str(BIN / "gunicorn"), "publisher.wsgi", "--config", "deploy/gunicorn.conf.py"],
-            port=self.app_port,
-        )
+
+    def start_worker(self) -> None:
         # As in deploy/systemd/gridline-worker.service: the worker yields the CPU to the web.
         self._spawn("worker", [
             "nice", "-n", "10", str(BIN / "celery"), "-A", "publisher", "worker",
             "--loglevel", "INFO", "--concurrency", "2", "--without-gossip", "--without-mingle",
             "-n", f"{self.name}@%h",
         ])  # fmt: skip
-        self._spawn("beat", [
-            str(BIN / "celery"), "-A", "publisher", "beat", "--loglevel", "INFO",
-            "--schedule", str(self.dir / "run" / "celerybeat-schedule"),
-        ])  # fmt: skip
-        self._start_nginx()
-        wait_for(self.healthy, timeout=30, what=f"{self.url}/healthz")
 
     def healthy(self) -> bool:
         try:
@@ -363,6 +384,17 @@ http {{
                 os.killpg(pid, signal.SIGKILL)
             self._pidfile(service).unlink(missing_ok=True)
             log(f"stopped {service} (pid {pid})")
+
+    def kill(self, service: str) -> None:
+        """SIGKILL a service's whole process group (a crash, an OOM kill): nothing runs its
+        shutdown code. The fault suite uses it; `stop` is the graceful way."""
+        pid = self.pid(service)
+        if pid is None:
+            raise RuntimeError(f"{service} is not running")
+        os.killpg(pid, signal.SIGKILL)
+        wait_for(lambda: self.pid(service) is None, timeout=30, what=f"{service} to die")
+        self._pidfile(service).unlink(missing_ok=True)
+        log(f"killed {service} (pid {pid})")
 
     def status(self) -> dict[str, int | None]:
         return {

@@ -233,6 +233,28 @@ def test_signups_are_rate_limited_per_ip(client, django_capture_on_commit_callba
     assert other_network.status_code == 302
 
 
+def test_behind_nginx_a_forged_forwarded_for_neither_dodges_the_limit_nor_lands_in_consent(
+    client, settings, django_capture_on_commit_callbacks
+):
+    """nginx appends the client's address to X-Forwarded-For; with one trusted proxy that
+    last entry is the client, whatever the client wrote before it."""
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 1
+
+    def through_nginx(email: str, forged: str):
+        return client.post(
+            "/newsletter/", {"email": email, "source": "home"},
+            REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR=f"{forged}, 203.0.113.50",
+        )  # fmt: skip
+
+    with django_capture_on_commit_callbacks(execute=True):
+        for n in range(SIGNUPS_PER_IP):
+            assert through_nginx(f"f{n}@example.com", forged=f"10.0.0.{n}").status_code == 302
+        refused = through_nginx("one-more@example.com", forged="10.9.9.9")
+
+    assert refused.status_code == 429
+    assert NewsletterSubscriber.objects.get(email="f0@example.com").consent_ip == "203.0.113.50"
+
+
 def test_signups_per_address_are_limited_silently(
     client, mailoutbox, django_capture_on_commit_callbacks
 ):

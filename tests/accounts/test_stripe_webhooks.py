@@ -356,3 +356,47 @@ def test_old_subscription_ending_does_not_revoke_a_newer_one(
     membership = _membership(user)
     assert membership.stripe_subscription_id == new["id"]
     assert membership_grants_access(membership)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_events_of_one_subscription_read_stripe_in_turn(
+    stripe_fake, settings, post_webhook
+):
+    """A handler waits for another's transaction on the same subscription before it reads
+    Stripe, so a change made at Stripe meanwhile is what it applies (never an older read
+    committed after a newer one)."""
+    user = UserFactory(email="turns@example.com")
+    customer = stripe_fake.create_customer({"email": user.email})
+    MembershipFactory(user=user, stripe_customer_id=customer["id"], status="")
+    subscription = _subscribe(stripe_fake, settings, customer["id"], user)
+    event = stripe_fake.event("customer.subscription.updated", subscription)
+    outcome = []
+
+    def deliver():
+        try:
+            outcome.append(post_webhook(event, using=Client()).content)
+        finally:
+            connection.close()
+
+    with connection.cursor() as cursor:
+        # Another delivery's transaction holding the subscription (as the handler takes it).
+        cursor.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", [subscription["id"]])
+        reads = len(stripe_fake.requests)
+        thread = threading.Thread(target=deliver)
+        thread.start()
+        deadline = time.monotonic() + 30
+        while not _advisory_lock_waiters(cursor):
+            assert time.monotonic() < deadline, "the handler never waited for the other one"
+            time.sleep(0.05)
+        assert len(stripe_fake.requests) == reads  # it has not read Stripe yet
+        stripe_fake.update_subscription(subscription["id"], status="canceled")
+        cursor.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", [subscription["id"]])
+    thread.join(30)
+
+    assert outcome == [b"processed"]
+    assert _membership(user).status == "canceled"
+
+
+def _advisory_lock_waiters(cursor) -> int:
+    cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+    return cursor.fetchone()[0]

@@ -1,0 +1,25 @@
+"""The answer to an uncaught exception: 503 when the database is unreachable, 500 otherwise.
+
+An outage of PostgreSQL (a restart, a failover) is not a bug in the request: a 503 with
+Retry-After tells load balancers, crawlers and Stripe's webhook deliveries to come back,
+and tells a reader the page will return. Django calls `handler500` inside its `except`
+block, so the exception being handled is still in `sys.exc_info()`.
+"""
+
+import sys
+
+from django.db import InterfaceError, OperationalError
+from django.http import HttpRequest, HttpResponse
+from django.template import loader
+from django.views import defaults
+
+RETRY_AFTER_SECONDS = 30
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if not isinstance(sys.exc_info()[1], OperationalError | InterfaceError):
+        return defaults.server_error(request)
+    response = HttpResponse(loader.render_to_string("503.html"), status=503)
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    response["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,383 @@
+"""Faults on the production topology: what a crash, a broker restart, a mail relay outage and
+a database outage do to new-report emails and to Stripe's webhooks.
+
+The topology is `make prodlike`'s (deploy/prodlike/run.py: nginx, gunicorn with the
+production settings, a Celery worker with 2 processes, beat, the SMTP sink), except that
+PostgreSQL and Redis are private to this module, so it may stop them without disturbing the
+machine's, and that Stripe is the tests' fake running in this process, delivering webhooks
+through nginx with retries the way Stripe does. Production's recovery timings (sweep every
+minute, stale after 10 minutes, retries from 30 s) are scaled down through the environment
+(FAULT_TIMINGS); the code paths are production's.
+
+Outcomes asserted: no lost email (every subscriber receives the report), duplicates only
+for rows a killed worker held at the kill (the documented in-flight window), and every
+membership equal to the fake Stripe's state once its retries have converged.
+"""
+
+import json
+import random
+import re
+import shutil
+import time
+import urllib.request
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import psycopg
+import pytest
+
+from accounts.models import Membership, NewsletterSubscriber, User
+from deploy.prodlike.run import STRIPE_PRICES, Topology
+from reports.models import Delivery
+from tests.figures import record
+from tests.integration_fixtures import PrivatePostgres, PrivateRedis, wait_for
+from tests.stripe_fake import FakeStripe
+
+SUBSCRIBERS = 10_000
+MEMBERS = 120
+FAULT_TIMINGS = {
+    "CELERY_TASK_TIME_LIMIT": "20",  # production: 600
+    "NOTIFY_CLAIM_TIMEOUT": "25",  # production: the time limit + 300
+    "NOTIFY_STALE_AFTER": "15",  # production: 600
+    "NOTIFY_SWEEP_EVERY": "5",  # production: 60
+    "NOTIFY_RETRY_BACKOFF": "2",  # production: 30
+    "NOTIFY_RETRY_BACKOFF_MAX": "16",  # production: 900
+    "CELERY_VISIBILITY_TIMEOUT": "60",  # production: 3600
+}
+MESSAGE_ID = re.compile(r"<delivery-(\d+)\.report-(\d+)@")
+DELIVERIES = Delivery._meta.db_table
+SUBSCRIBER_TABLE = NewsletterSubscriber._meta.db_table
+
+
+@dataclass
+class Stack:
+    topology: Topology
+    postgres: PrivatePostgres
+    redis: PrivateRedis
+    stripe: FakeStripe
+
+    def sql(self, query: str, params: tuple = ()) -> list[tuple]:
+        with psycopg.connect(self.postgres.url(self.topology.database), autocommit=True) as db:
+            return db.execute(query, params).fetchall()
+
+    def shell(self, code: str) -> str:
+        """Python run by `manage.py shell` with the topology's production settings."""
+        done = self.topology.manage("shell", "-c", code, capture_output=True, text=True)
+        return done.stdout.strip()
+
+    def received(self, report_id: int) -> Counter[str]:
+        """Messages the SMTP sink accepted for one report, per recipient address."""
+        counts: Counter[str] = Counter()
+        path = self.topology.dir / "mail" / "messages.jsonl"
+        if not path.exists():
+            return counts
+        for line in path.read_text().splitlines():
+            message = json.loads(line)
+            match = MESSAGE_ID.search(message["message_id"])
+            if match and int(match.group(2)) == report_id:
+                counts.update(message["to"])
+        return counts
+
+    def in_flight(self, report_id: int) -> set[str]:
+        return {
+            email
+            for (email,) in self.sql(
+                f"SELECT s.email FROM {DELIVERIES} d JOIN {SUBSCRIBER_TABLE} s"  # noqa: S608
+                " ON s.id = d.subscriber_id WHERE d.report_id = %s AND d.status = 'sending'",
+                (report_id,),
+            )
+        }
+
+    def statuses(self, report_id: int) -> dict[str, int]:
+        return dict(
+            self.sql(
+                f"SELECT status, count(*) FROM {DELIVERIES} WHERE report_id = %s"  # noqa: S608
+                " GROUP BY status",
+                (report_id,),
+            )
+        )
+
+    def healthy(self) -> bool:
+        return self.topology.healthy()
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[Stack]:
+    postgres = PrivatePostgres()
+    redis = PrivateRedis()
+    topology = Topology(
+        name="prodlike-faults", http_port=8680, app_port=8681, smtp_port=8625,
+        database="publisher_faults", postgres_port=postgres.port, redis_port=redis.port,
+        redis_db=0, keep_mail_bodies=False, demo_data=False, env_extra=FAULT_TIMINGS,
+    )  # fmt: skip
+    env = topology.env()
+    stripe = FakeStripe(
+        api_key=env["STRIPE_SECRET_KEY"],
+        prices=set(STRIPE_PRICES),
+        webhook_url=f"{topology.url}/stripe/webhook/",
+        webhook_secret=env["STRIPE_WEBHOOK_SECRET"],
+    ).start()
+    topology.stripe_api_base = stripe.base_url
+    shutil.rmtree(topology.dir / "mail", ignore_errors=True)
+    try:
+        postgres.start()
+        redis.start()
+        topology.start()
+        stack = Stack(topology, postgres, redis, stripe)
+        stack.shell(_SEED_SUBSCRIBERS.format(count=SUBSCRIBERS))
+        yield stack
+    finally:
+        topology.stop()
+        stripe.stop()
+        redis.kill()
+        postgres.destroy()
+
+
+_SEED_SUBSCRIBERS = """
+from django.utils import timezone
+from accounts.models import NewsletterSubscriber
+now = timezone.now()
+NewsletterSubscriber.objects.bulk_create(
+    [NewsletterSubscriber(email=f"fault-reader-{{n:05d}}@example.net", consent_at=now,
+                          consent_source="fault suite", confirmed_at=now)
+     for n in range({count})],
+    batch_size=2000, ignore_conflicts=True,
+)
+"""
+
+_PUBLISH = """
+from accounts.models import User
+from reports.models import Report
+from reports.publishing import report_publish
+author, _ = User.objects.get_or_create(
+    email="fault-editor@example.com", defaults={{"display_name": "Fault Editor", "is_staff": True}}
+)
+report = Report.objects.create(
+    slug="{slug}", title="{title}", kind=Report.Kind.TEST, author=author,
+    teaser="A public teaser for the fault suite.", body="## Findings\\n\\nPaid findings.",
+    status=Report.Status.DRAFT,
+)
+report_publish(report_id=report.pk)
+print(report.pk)
+"""
+
+
+def _publish(stack: Stack, slug: str) -> int:
+    title = slug.replace("-", " ").capitalize()
+    return int(stack.shell(_PUBLISH.format(slug=slug, title=title)).splitlines()[-1])
+
+
+def _wait_for_messages(stack: Stack, report_id: int, count: int) -> None:
+    wait_for(
+        lambda: sum(stack.received(report_id).values()) >= count,
+        timeout=180,
+        what=f"{count} messages of report {report_id}",
+    )
+
+
+def _wait_until_all_sent(stack: Stack, report_id: int, *, timeout: float = 300) -> float:
+    started = time.monotonic()
+    wait_for(
+        lambda: stack.statuses(report_id).get(Delivery.Status.SENT, 0) == SUBSCRIBERS,
+        timeout=timeout,
+        what=f"every delivery of report {report_id} to be sent",
+    )
+    time.sleep(1)  # a message the sink is still writing
+    return time.monotonic() - started
+
+
+def _assert_each_once(stack: Stack, report_id: int, *, in_flight: set[str]) -> dict[str, int]:
+    counts = stack.received(report_id)
+    expected = {f"fault-reader-{n:05d}@example.net" for n in range(SUBSCRIBERS)}
+    missing = expected - set(counts)
+    assert not missing, f"{len(missing)} subscribers got nothing, e.g. {sorted(missing)[:3]}"
+    assert set(counts) == expected, set(counts) - expected
+    duplicates = {address: n for address, n in counts.items() if n > 1}
+    assert all(n == 2 for n in duplicates.values()), duplicates
+    assert set(duplicates) <= in_flight, (duplicates, in_flight)
+    assert stack.statuses(report_id) == {Delivery.Status.SENT: SUBSCRIBERS}
+    return duplicates
+
+
+def test_worker_killed_mid_fan_out_then_restarted(stack: Stack):
+    report_id = _publish(stack, "fault-worker-killed")
+    _wait_for_messages(stack, report_id, SUBSCRIBERS // 4)
+
+    in_flight = stack.in_flight(report_id)
+    stack.topology.kill("worker")  # main process and both pool processes, SIGKILL
+    in_flight |= stack.in_flight(report_id)
+    at_kill = sum(stack.received(report_id).values())
+    stack.topology.start_worker()
+    recovery = _wait_until_all_sent(stack, report_id)
+
+    duplicates = _assert_each_once(stack, report_id, in_flight=in_flight)
+    assert len(duplicates) <= 2  # at most the message in flight in each pool process
+    record(
+        f"faults: worker SIGKILLed after {at_kill}/{SUBSCRIBERS} messages, restarted; "
+        f"{len(in_flight)} rows claimed at the kill; all sent {recovery:.0f} s later; "
+        f"duplicates {len(duplicates)} (bound: one per pool process)"
+    )
+
+
+def test_redis_restarted_mid_fan_out(stack: Stack):
+    report_id = _publish(stack, "fault-redis-restarted")
+    _wait_for_messages(stack, report_id, SUBSCRIBERS // 4)
+
+    stack.redis.kill()  # no persistence: every queued task message is lost
+    at_kill = sum(stack.received(report_id).values())
+    time.sleep(2)
+    stack.redis.start()
+    recovery = _wait_until_all_sent(stack, report_id)
+
+    duplicates = _assert_each_once(stack, report_id, in_flight=set())
+    assert duplicates == {}
+    wait_for(stack.healthy, timeout=30, what="/healthz after the Redis restart")
+    record(
+        f"faults: Redis (broker and cache) killed after {at_kill}/{SUBSCRIBERS} messages and "
+        f"restarted empty; all sent {recovery:.0f} s later; duplicates 0"
+    )
+
+
+def test_smtp_relay_down_for_a_minute(stack: Stack):
+    report_id = _publish(stack, "fault-smtp-down")
+    _wait_for_messages(stack, report_id, SUBSCRIBERS // 4)
+
+    stack.topology.stop(["smtp"])
+    at_stop = sum(stack.received(report_id).values())
+    time.sleep(60)
+    assert sum(stack.received(report_id).values()) == at_stop
+    stack.topology.start_smtp()
+    recovery = _wait_until_all_sent(stack, report_id)
+
+    duplicates = _assert_each_once(stack, report_id, in_flight=set())
+    assert duplicates == {}
+    record(
+        f"faults: SMTP relay down 60 s after {at_stop}/{SUBSCRIBERS} messages; all sent "
+        f"{recovery:.0f} s after it returned; duplicates 0; none given up"
+    )
+
+
+_MEMBERS = """
+import json
+from accounts.models import Membership, User
+for email, customer in json.loads('{pairs}'):
+    user = User.objects.create_user(email=email, password=None)
+    Membership.objects.create(user=user, stripe_customer_id=customer)
+"""
+
+
+def _membership_states(stack: Stack) -> dict[str, tuple[str, str, bool]]:
+    rows = stack.sql(
+        f"SELECT u.email, m.stripe_subscription_id, m.status, m.cancel_at_period_end"  # noqa: S608
+        f" FROM {Membership._meta.db_table} m JOIN {User._meta.db_table} u ON u.id = m.user_id"
+        " WHERE u.email LIKE 'fault-member-%%'"
+    )
+    return {email: (subscription, status, cancel) for email, subscription, status, cancel in rows}
+
+
+def test_postgresql_down_10s_during_webhook_deliveries(stack: Stack):
+    fake = stack.stripe
+    customers = {
+        f"fault-member-{n:03d}@example.com": fake.create_customer({"email": "x"})["id"]
+        for n in range(MEMBERS)
+    }
+    stack.shell(_MEMBERS.format(pairs=json.dumps(list(customers.items()))))
+    subscriptions: dict[str, str] = {}
+    paid: list[dict] = []
+    with fake._lock:
+        for email, customer in customers.items():
+            subscription = fake.create_subscription(customer=customer, price=STRIPE_PRICES[0])
+            subscriptions[email] = subscription["id"]
+            paid += [
+                fake.event("customer.subscription.created", subscription),
+                fake.event("invoice.paid", fake.invoice_for(subscription, paid=True)),
+            ]
+    random.Random(7).shuffle(paid)
+    deliveries = fake.deliver_with_retries(senders=4)
+    try:
+        deliveries.add(paid)
+        wait_for(lambda: len(deliveries.delivered) >= len(paid) // 4, timeout=60,
+                 what="the first webhooks")  # fmt: skip
+        stack.postgres.stop()
+        down_at = time.monotonic()
+        # While the database is down, Stripe's side moves on: cancellations, failed
+        # renewals, cancellations at period end; their events join the retrying queue.
+        changes = _change_subscriptions(fake, subscriptions)
+        deliveries.add(changes)
+        time.sleep(max(0.0, 10 - (time.monotonic() - down_at)))
+        assert not stack.healthy()
+        stack.postgres.start()
+        # Back up, with the retries of the outage in flight: the failed renewals are paid,
+        # and these events race the retried ones about the same subscriptions.
+        settled = _pay_past_due(fake, subscriptions)
+        deliveries.add(settled)
+        deliveries.wait_until_delivered(timeout=120)
+    finally:
+        deliveries.close()
+
+    expected = {
+        email: (sub_id, fake.subscriptions[sub_id]["status"],
+                bool(fake.subscriptions[sub_id]["cancel_at_period_end"]))
+        for email, sub_id in subscriptions.items()
+    }  # fmt: skip
+    assert _membership_states(stack) == expected
+    refused = Counter(status for _, status in fake.deliveries if not 200 <= status < 300)
+    assert refused, "the outage did not meet a single delivery"
+    assert set(refused) <= {503}, refused  # asked to retry, never a crash (500) or a 502
+    events = len(paid) + len(changes) + len(settled)
+    (stored,) = stack.sql("SELECT count(*) FROM accounts_stripeevent")[0]
+    assert stored == events  # each event applied exactly once
+    wait_for(stack.healthy, timeout=30, what="/healthz after PostgreSQL came back")
+    record(
+        f"faults: PostgreSQL stopped 10 s during {events} webhook deliveries to {MEMBERS} "
+        f"members; {sum(refused.values())} answered 503 and were retried "
+        f"(max {max(deliveries.attempts.values())} attempts); memberships equal Stripe's "
+        f"state: {MEMBERS}/{MEMBERS}"
+    )
+
+
+def _change_subscriptions(fake: FakeStripe, subscriptions: dict[str, str]) -> list[dict]:
+    events = []
+    now = int(time.time())
+    with fake._lock:
+        for n, subscription_id in enumerate(subscriptions.values()):
+            if n % 4 == 0:
+                subscription = fake.update_subscription(
+                    subscription_id, status="canceled", canceled_at=now, ended_at=now
+                )
+                events.append(fake.event("customer.subscription.deleted", subscription))
+            elif n % 4 == 1:
+                subscription = fake.update_subscription(subscription_id, status="past_due")
+                events += [
+                    fake.event("customer.subscription.updated", subscription),
+                    fake.event(
+                        "invoice.payment_failed", fake.invoice_for(subscription, paid=False)
+                    ),
+                ]
+            elif n % 4 == 2:
+                events.append(fake.cancel_at_period_end(subscription_id))
+    return events
+
+
+def _pay_past_due(fake: FakeStripe, subscriptions: dict[str, str]) -> list[dict]:
+    events = []
+    with fake._lock:
+        for n, subscription_id in enumerate(subscriptions.values()):
+            if n % 8 == 1:  # half of the past-due ones
+                subscription = fake.update_subscription(subscription_id, status="active")
+                events += [
+                    fake.event("invoice.paid", fake.invoice_for(subscription, paid=True)),
+                    fake.event("customer.subscription.updated", subscription),
+                ]
+    return events
+
+
+def test_the_site_serves_after_the_faults(stack: Stack):
+    """After every fault above, the same processes still serve readers and work the queue."""
+    assert stack.healthy()
+    with urllib.request.urlopen(f"{stack.topology.url}/", timeout=10) as page:  # noqa: S310
+        assert page.status == 200
+    report_id = _publish(stack, "fault-after-all")
+    _wait_until_all_sent(stack, report_id)
+    assert _assert_each_once(stack, report_id, in_flight=set()) == {}
