@@ -354,7 +354,11 @@ class Delivery(models.Model):
         SKIPPED = "skipped", "Skipped"
         FAILED = "failed", "Failed"
 
-    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="deliveries")
+    # No index of its own: `delivery_once` and `delivery_report_status` both start with the
+    # report, and every index is written for each of a fan-out's rows (issue 7).
+    report = models.ForeignKey(
+        Report, on_delete=models.CASCADE, related_name="deliveries", db_index=False
+    )
     subscriber = models.ForeignKey(
         "accounts.NewsletterSubscriber", on_delete=models.CASCADE, related_name="deliveries"
     )

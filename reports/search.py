@@ -22,7 +22,7 @@ from django.utils.text import Truncator
 
 from reports.access import Reader, can_read_body
 from reports.models import SEARCH_CONFIG, Report, ReportQuerySet, Topic, stored_search_document
-from reports.rendering import markdown_text
+from reports.rendering import teaser_text
 
 MAX_QUERY_LENGTH = 200
 RESULTS_PER_PAGE = 10
@@ -155,7 +155,7 @@ def _fallback_page(*, text: str, reports: ReportQuerySet, page_number: str | Non
     page.object_list = [
         SearchResult(
             report=report,
-            snippet=escape(Truncator(markdown_text(report.teaser)).words(40)),
+            snippet=escape(Truncator(teaser_text(report.teaser)).words(40)),
         )
         for report in page.object_list
     ]
