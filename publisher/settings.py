@@ -298,6 +298,9 @@ NOTIFY_RETRY_BACKOFF = 30
 NOTIFY_RETRY_BACKOFF_MAX = 15 * 60
 NOTIFY_MAX_RETRIES = 8
 NOTIFY_MAX_ATTEMPTS = 8
+# A fan-out inserts its deliveries over this many database connections at once (threads of
+# the notify task): PostgreSQL's work per row, not Python's, is what bounds the fan-out.
+NOTIFY_FANOUT_CONNECTIONS = env_int("NOTIFY_FANOUT_CONNECTIONS", default=2, minimum=1)
 # The sweep re-enqueues deliveries queued this long without being sent, and claims older
 # than any task may run (the worker holding them died).
 NOTIFY_STALE_AFTER = 10 * 60
