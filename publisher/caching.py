@@ -10,7 +10,9 @@ Two layers, one rule:
   `public, max-age=PUBLIC_PAGE_MAX_AGE` and `Vary: Cookie`; every other response is
   `private, no-store` unless its view already said `private` or `no-store` itself.
 - `cached_public_page` views also go through `PageCacheMiddleware`, a server-side page
-  cache (Redis in production) for the same anonymous responses, first in MIDDLEWARE.
+  cache (Redis in production) for the same anonymous responses, first in MIDDLEWARE; in
+  production `publisher/page_cache_wsgi.py` answers its hits before Django's handler, with
+  the same lookup (`page_cache_lookup`).
   Entries are checked against generation tokens: publishing or editing any report bumps
   the global generation (home, lists, feeds, sitemap and every report page, whose related
   and citing lists may change); a comment change bumps its report's own generation (the
