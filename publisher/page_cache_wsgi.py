@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any
 
-from django.core.exceptions import DisallowedHost
 from django.core.handlers.wsgi import WSGIRequest
 
 from publisher.caching import hit_headers, page_cache_lookup
@@ -36,8 +35,10 @@ class PageCacheFront:
         try:
             # WSGIRequest reads the environ lazily; the lookup is stored in it for Django.
             lookup = page_cache_lookup(WSGIRequest(environ))
-        except DisallowedHost:
-            # Django answers it (400) the same way it answers every other bad host.
+        except Exception:
+            # A host outside ALLOWED_HOSTS (DisallowedHost), or anything else unexpected:
+            # Django's handler runs the same lookup and answers it (400, or its 500 page)
+            # as it answers every other request.
             return self.application(environ, start_response)
         if lookup is None or lookup.entry is None:
             return self.application(environ, start_response)
