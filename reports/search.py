@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from django import forms
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
 from django.core.paginator import Page, Paginator
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Q, TextField, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Concat
@@ -125,14 +125,17 @@ def _matching_through_the_index() -> Iterator[None]:
     When a word occurs in nearly every report, the planner prices a sequential scan as
     cheaper than the index, unaware that testing a row means decompressing its ~30 KB
     body's vector stored out of line: a quarter of a second per search at 10,000 reports,
-    where the index answers in a few milliseconds without reading any document. The setting
-    is local to this transaction; nothing else runs in it (no savepoint: one statement more
-    per search, not three).
+    where the index answers in a few milliseconds without reading any document. Set for
+    this connection's session and reset right after (not SET LOCAL: that needs a
+    transaction, whose BEGIN and COMMIT would make the page's query count depend on whether
+    one was already open).
     """
-    with transaction.atomic(savepoint=False):
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL enable_seqscan = off")
-        yield
+    with connection.cursor() as cursor:
+        cursor.execute("SET enable_seqscan = off")
+        try:
+            yield
+        finally:
+            cursor.execute("RESET enable_seqscan")
 
 
 def _matching_ids(query: SearchQuery) -> RawSQL:
