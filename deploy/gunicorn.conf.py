@@ -7,6 +7,8 @@ Procfile, `make prodlike` and `make bench` share this one file.
 
 import os
 
+from gunicorn.glogging import Logger
+
 # Loopback only: nginx is the way in (it sets X-Forwarded-For/-Proto, which Django trusts).
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 
@@ -26,9 +28,11 @@ preload_app = True
 timeout = 30
 graceful_timeout = 30
 keepalive = 5
-# Recycle workers now and then so a slow leak can never grow without bound.
-max_requests = 5000
-max_requests_jitter = 500
+# Recycle workers now and then so a slow leak can never grow without bound. Not too often:
+# a worker serves a few thousand cached pages a second, and at 5,000 each was replaced every
+# few seconds under load (a fresh process reconnects to Redis and PostgreSQL and warms up).
+max_requests = 100_000
+max_requests_jitter = 10_000
 # The heartbeat file on tmpfs, so a slow disk never looks like a hung worker.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
 
@@ -36,6 +40,30 @@ worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
 # journal under systemd).
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-") or None
 access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(D)sus "%(a)s"'
+
+
+class AccessLogger(Logger):
+    """gunicorn's logger, building only the fields `access_log_format` uses.
+
+    The stock one copies every request header, response header and WSGI environ entry into
+    a dict and formats a date for each line whatever the format asks for: measured in
+    `make bench`, that was about 15% of the CPU gunicorn spent on a page served from the
+    cache. Fields missing here print as "-", as gunicorn prints unknown ones.
+    """
+
+    def atoms(self, resp, req, environ, request_time):
+        status = resp.status
+        return {
+            "h": environ.get("REMOTE_ADDR", "-"),
+            "r": f"{environ['REQUEST_METHOD']} {environ['RAW_URI']} {environ['SERVER_PROTOCOL']}",
+            "s": status.split(None, 1)[0] if isinstance(status, str) else status,
+            "B": getattr(resp, "sent", None),
+            "D": request_time.seconds * 1_000_000 + request_time.microseconds,
+            "a": environ.get("HTTP_USER_AGENT", "-"),
+        }
+
+
+logger_class = AccessLogger
 errorlog = "-"
 loglevel = "info"
 # nginx on the same host is the only proxy whose X-Forwarded-* headers gunicorn trusts.

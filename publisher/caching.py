@@ -10,7 +10,9 @@ Two layers, one rule:
   `public, max-age=PUBLIC_PAGE_MAX_AGE` and `Vary: Cookie`; every other response is
   `private, no-store` unless its view already said `private` or `no-store` itself.
 - `cached_public_page` views also go through `PageCacheMiddleware`, a server-side page
-  cache (Redis in production) for the same anonymous responses, first in MIDDLEWARE.
+  cache (Redis in production) for the same anonymous responses, first in MIDDLEWARE; in
+  production `publisher/page_cache_wsgi.py` answers its hits before Django's handler, with
+  the same lookup (`page_cache_lookup`).
   Entries are checked against generation tokens: publishing or editing any report bumps
   the global generation (home, lists, feeds, sitemap and every report page, whose related
   and citing lists may change); a comment change bumps its report's own generation (the
@@ -211,6 +213,59 @@ def _storable(request: HttpRequest, response: HttpResponseBase) -> bool:
     )
 
 
+@dataclass
+class PageLookup:
+    """One request's look into the page cache: the entry found (or None) and what a fresh
+    response is stored under."""
+
+    key: str
+    entry: tuple[int, bytes, list[tuple[str, str]]] | None
+    generations: tuple[str, ...]
+
+
+# Where a request carries its lookup (WSGI environ / request.META), so the WSGI front
+# (publisher/page_cache_wsgi.py) and this middleware never ask Redis twice for one request.
+LOOKUP_META = "publisher.page_cache_lookup"
+_UNAVAILABLE = "unavailable"
+
+
+def page_cache_lookup(request: HttpRequest) -> PageLookup | None:
+    """The page cache's answer for this request, or None when it may not use the cache
+    (not a cached page, a session or flash-message cookie, plain HTTP under HTTPS-only) or
+    Redis is down. Raises DisallowedHost for a host outside ALLOWED_HOSTS, hits included."""
+    if LOOKUP_META in request.META:
+        found = request.META[LOOKUP_META]
+        return None if found == _UNAVAILABLE else found
+    rule, kwargs = _rule(request)
+    if rule is None:
+        request.META[LOOKUP_META] = _UNAVAILABLE
+        return None
+    request.get_host()  # ALLOWED_HOSTS is checked on hits too
+    key = _page_key(request, rule.params)
+    slug = str(kwargs[rule.report_slug]) if rule.report_slug else None
+    try:
+        entry, generations = versioned_get(key, slug=slug)
+    except CACHE_ERRORS:
+        logger.warning("Page cache unavailable", exc_info=True)
+        request.META[LOOKUP_META] = _UNAVAILABLE
+        return None
+    lookup = PageLookup(key=key, entry=entry, generations=generations)
+    request.META[LOOKUP_META] = lookup
+    return lookup
+
+
+def _rule(request: HttpRequest) -> tuple[PageCacheRule | None, dict]:
+    if not settings.PAGE_CACHE_SECONDS or not request_may_be_anonymous_cached(request):
+        return None, {}
+    if settings.SECURE_SSL_REDIRECT and not request.is_secure():
+        return None, {}
+    try:
+        match = resolve(request.path_info)
+    except Resolver404:
+        return None, {}
+    return getattr(match.func, "page_cache", None), match.kwargs
+
+
 class PageCacheMiddleware:
     """The server-side cache of anonymous pages, first in MIDDLEWARE.
 
@@ -218,39 +273,33 @@ class PageCacheMiddleware:
     header the first one had (security headers, Cache-Control, Vary) and was only stored
     because it was public. Requests that might be a logged-in reader's (a session cookie) or
     carry a flash message never look into the cache; neither does a plain-HTTP request when
-    HTTPS is enforced (SecurityMiddleware redirects it first).
+    HTTPS is enforced (SecurityMiddleware redirects it first). In production the WSGI front
+    (publisher/page_cache_wsgi.py) answers hits before Django's handler even starts; this
+    middleware answers them for every other way in (the test client, runserver, ASGI) and
+    stores the misses.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
-        rule, kwargs = self._rule(request)
-        if rule is None:
+        lookup = page_cache_lookup(request)
+        if lookup is None:
             return self.get_response(request)
-        request.get_host()  # ALLOWED_HOSTS is checked on hits too
-        key = _page_key(request, rule.params)
-        slug = str(kwargs[rule.report_slug]) if rule.report_slug else None
-        try:
-            entry, generations = versioned_get(key, slug=slug)
-        except CACHE_ERRORS:
-            logger.warning("Page cache unavailable", exc_info=True)
-            return self.get_response(request)
-        if entry is not None:
-            status, content, headers = entry
+        if lookup.entry is not None:
+            status, content, headers = lookup.entry
             response = HttpResponse(content, status=status)
-            for name, value in headers:
+            for name, value in hit_headers(headers):
                 response.headers[name] = value
-            response.headers["X-Page-Cache"] = "hit"
             return response
         response = self.get_response(request)
         if _storable(request, response):
             headers = [(name, value) for name, value in response.headers.items()]
             try:
                 versioned_set(
-                    key,
+                    lookup.key,
                     (response.status_code, response.content, headers),
-                    generations=generations,
+                    generations=lookup.generations,
                     timeout=settings.PAGE_CACHE_SECONDS,
                 )
             except CACHE_ERRORS:
@@ -259,14 +308,7 @@ class PageCacheMiddleware:
                 response.headers["X-Page-Cache"] = "miss"
         return response
 
-    @staticmethod
-    def _rule(request: HttpRequest) -> tuple[PageCacheRule | None, dict]:
-        if not settings.PAGE_CACHE_SECONDS or not request_may_be_anonymous_cached(request):
-            return None, {}
-        if settings.SECURE_SSL_REDIRECT and not request.is_secure():
-            return None, {}
-        try:
-            match = resolve(request.path_info)
-        except Resolver404:
-            return None, {}
-        return getattr(match.func, "page_cache", None), match.kwargs
+
+def hit_headers(stored: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The headers of a hit: exactly the stored response's, marked as a hit."""
+    return [*stored, ("X-Page-Cache", "hit")]

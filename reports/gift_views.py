@@ -15,7 +15,7 @@ from accounts.http import AuthenticatedHttpRequest
 from reports import gifts
 from reports.fragments import report_after_html
 from reports.models import GiftLink, Report
-from reports.rendering import render_markdown
+from reports.rendering import render_markdown, teaser_html
 from reports.sharing import report_json_ld
 
 
@@ -78,7 +78,7 @@ def gift_open(request: HttpRequest, token: str) -> HttpResponse:
         "reports/report_detail.html",
         {
             "report": report,
-            "teaser_html": render_markdown(report.teaser),
+            "teaser_html": teaser_html(report.teaser),
             "body_html": render_markdown(report.body),
             "gift": gift,
             # The gift opens the body only: the discussion stays for subscribers.

@@ -32,6 +32,12 @@ def stored_search_document() -> RawSQL:
     return RawSQL('"reports_report"."search_document"', (), output_field=SearchVectorField())
 
 
+def stored_search_head() -> RawSQL:
+    """Title (A) and teaser (B) alone, stored on PostgreSQL by migration 0009: small enough
+    to rank every match by without reading the long bodies' vectors."""
+    return RawSQL('"reports_report"."search_head"', (), output_field=SearchVectorField())
+
+
 def validate_cover_size(file: object) -> None:
     if getattr(file, "size", 0) > COVER_MAX_BYTES:
         raise ValidationError(f"A cover image may be at most {COVER_MAX_BYTES // 2**20} MB.")
@@ -354,7 +360,11 @@ class Delivery(models.Model):
         SKIPPED = "skipped", "Skipped"
         FAILED = "failed", "Failed"
 
-    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="deliveries")
+    # No index of its own: `delivery_once` and `delivery_report_status` both start with the
+    # report, and every index is written for each of a fan-out's rows (issue 7).
+    report = models.ForeignKey(
+        Report, on_delete=models.CASCADE, related_name="deliveries", db_index=False
+    )
     subscriber = models.ForeignKey(
         "accounts.NewsletterSubscriber", on_delete=models.CASCADE, related_name="deliveries"
     )

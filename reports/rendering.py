@@ -9,6 +9,7 @@ those whose address matches the embed allow-list exactly.
 
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 from urllib.parse import parse_qs, urlsplit
 
 import nh3
@@ -250,6 +251,19 @@ def render_comment(source: str) -> str:
 def markdown_text(source: str) -> str:
     """Plain text of a Markdown fragment, for cards, feeds and meta descriptions."""
     return " ".join(strip_tags(render_markdown(source)).split())
+
+
+# Teasers are public, short, and rendered on every view of their report (the page and its
+# description for link previews): remembered per process by their text, so an edit is a new
+# entry and never a stale one. Bounded: a few hundred teasers of a few KB at most.
+@lru_cache(maxsize=512)
+def teaser_html(source: str) -> str:
+    return render_markdown(source)
+
+
+@lru_cache(maxsize=512)
+def teaser_text(source: str) -> str:
+    return " ".join(strip_tags(teaser_html(source)).split())
 
 
 def link_targets(source: str) -> list[str]:

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils.text import Truncator
 
 from reports.models import Report
-from reports.rendering import markdown_text
+from reports.rendering import teaser_text
 
 DESCRIPTION_CHARS = 200
 BODY_SELECTOR = ".report__body"
@@ -20,7 +20,7 @@ def absolute_url(path: str) -> str:
 
 
 def report_description(report: Report) -> str:
-    return Truncator(markdown_text(report.teaser)).chars(DESCRIPTION_CHARS)
+    return Truncator(teaser_text(report.teaser)).chars(DESCRIPTION_CHARS)
 
 
 def report_json_ld(*, report: Report, body_included: bool) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from reports.comment_cache import comment_thread_html
 from reports.comments import MAX_LENGTH, can_post_comment
 from reports.fragments import report_after_html
 from reports.models import KIND_PLURALS, Report, Topic
-from reports.rendering import render_markdown
+from reports.rendering import teaser_html
 from reports.search import SearchForm, search_reports
 from reports.selectors import (
     author_by_slug,
@@ -46,7 +46,7 @@ def report_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "reports/report_detail.html",
         {
             "report": report,
-            "teaser_html": render_markdown(report.teaser),
+            "teaser_html": teaser_html(report.teaser),
             "body_html": body_html,
             "entitled": entitled,
             **comments_context(request, report),

@@ -1,8 +1,10 @@
 import json
 from datetime import datetime
+from functools import lru_cache
 
 from django import template
 from django.core.serializers.json import DjangoJSONEncoder
+from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
 from django.utils.html import format_html
@@ -59,6 +61,16 @@ def json_ld(data: dict) -> SafeString:
 
 
 @register.simple_tag
-def report_kinds() -> list[tuple[str, str]]:
-    """(kind, plural label) pairs for the section navigation."""
-    return [(str(kind), label) for kind, label in KIND_PLURALS.items()]
+def report_kinds() -> list[tuple[str, str, str]]:
+    """(kind, plural label, URL) for the section navigation on every page."""
+    return _kind_links(get_script_prefix())
+
+
+@lru_cache(maxsize=8)
+def _kind_links(script_prefix: str) -> list[tuple[str, str, str]]:
+    # Reversed once per process (and URL prefix): the navigation is on every page, and
+    # reversing its links was a tenth of rendering a report page (issue 7).
+    return [
+        (str(kind), label, reverse("reports:kind", kwargs={"kind": kind}))
+        for kind, label in KIND_PLURALS.items()
+    ]

@@ -453,3 +453,42 @@ def test_an_edited_body_is_shown_at_once_and_never_to_non_subscribers(
     for other in [Client(), client_for(free_reader)]:
         html = other.get(report.get_absolute_url()).content.decode()
         assert "canary" not in html.lower()
+
+
+# The anonymous reader's report lookup ------------------------------------------------------
+
+
+def test_the_anonymous_report_lookup_is_cached_without_the_authors_password(
+    report, anonymous, django_assert_num_queries
+):
+    from reports.selectors import report_for_reader
+
+    report_for_reader(slug=report.slug, reader=anonymous)
+    with django_assert_num_queries(0):
+        cached = report_for_reader(slug=report.slug, reader=anonymous)
+
+    assert cached.pk == report.pk and [t.slug for t in cached.topics.all()] == ["heat-pumps"]
+    assert "password" in cached.author.get_deferred_fields()
+    assert "body" in cached.get_deferred_fields()
+
+
+def test_with_the_page_cache_off_unpublishing_and_comments_still_show_at_once(
+    client, client_for, subscriber, report, settings
+):
+    settings.PAGE_CACHE_SECONDS = 0
+    assert "Comments (0)" in client.get(report.get_absolute_url()).content.decode()
+
+    comment_create(report=report, author=subscriber, body=COMMENT)
+    assert "Comments (1)" in client.get(report.get_absolute_url()).content.decode()
+
+    admin = client_for(UserFactory(is_staff=True, is_superuser=True))
+    admin.post(
+        reverse("admin:reports_report_change", args=[report.pk]),
+        {
+            "title": report.title, "slug": report.slug, "kind": report.kind,
+            "teaser": report.teaser, "body": report.body, "status": "draft",
+            "author": report.author_id, "cover_alt": "", "revision_note": "",
+            "publish_at_0": "", "publish_at_1": "",
+        },
+    )  # fmt: skip
+    assert client.get(report.get_absolute_url()).status_code == 404

@@ -381,3 +381,31 @@ def test_personal_values_are_escaped_in_html(draft, recorded_sends, mailoutbox):
     assert "o&#x27;brien&amp;co@example.com" in html
     assert "o'brien&co@example.com" in mailoutbox[0].body
     assert re.search(r"%%[0-9a-f]{16}-", html + mailoutbox[0].body) is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_fan_out_over_parallel_connections_inserts_every_recipient_once_in_order(
+    draft, recorded_sends, monkeypatch, settings
+):
+    """Outside a transaction slices go in over several connections (threads); the send
+    batches still come in slice order and cover every recipient exactly once."""
+    settings.NOTIFY_FANOUT_CONNECTIONS = 3
+    monkeypatch.setattr(notifications, "FANOUT_SLICE", 4)
+    NewsletterSubscriberFactory.create_batch(23)
+    report_publish(report_id=draft.pk)  # fans out after the commit (eager Celery)
+
+    assert sum(len(batch) for batch in recorded_sends) == 23
+    assert notification_fan_out(report_id=draft.pk) == 0  # nothing twice
+
+    sent_ids = [pk for batch in recorded_sends for pk in batch]
+    rows = Delivery.objects.filter(report=draft)
+    assert sorted(sent_ids) == sorted(rows.values_list("pk", flat=True))
+    subscribers = list(rows.order_by("pk").values_list("subscriber_id", flat=True))
+    assert len(set(subscribers)) == 23
+    batches_by_subscriber = [
+        list(rows.filter(pk__in=batch).values_list("subscriber_id", flat=True))
+        for batch in recorded_sends
+    ]
+    flat = [pk for batch in batches_by_subscriber for pk in sorted(batch)]
+    assert flat == sorted(flat)  # slices of subscribers, enqueued in order
+    assert ReportNotification.objects.get(report=draft).fanned_out_at is not None

@@ -171,3 +171,47 @@ def test_search_uses_the_gin_index_on_the_stored_document():
         plan = "\n".join(row[0] for row in cursor.fetchall())
 
     assert "report_search_document" in plan, plan
+
+
+def _plan(queryset) -> str:
+    from reports.search import _matching_through_the_index
+
+    sql, params = queryset.query.sql_with_params()
+    with _matching_through_the_index(), connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN VERBOSE {sql}", params)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def test_a_word_in_every_report_is_matched_through_the_index_and_ranked_on_title_and_teaser():
+    from reports.search import _filtered, ranked_matches
+
+    ReportFactory.create_batch(30, title="Inverter", teaser="An inverter.", body="Inverter " * 50)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE reports_report")
+    query = SearchQuery("inverter", search_type="websearch", config=SEARCH_CONFIG)
+
+    plan = _plan(ranked_matches(_filtered(kind=None, topic=None), query)[:10])
+
+    assert "Bitmap Index Scan on report_search_document" in plan, plan
+    assert "Seq Scan" not in plan, plan
+    assert "ts_rank(reports_report.search_head" in plan, plan
+    assert "ts_rank(reports_report.search_document" not in plan, plan
+    # The headline is computed above the sort, for the page's rows only.
+    sort_output = plan.split("->  Sort")[1].split("Sort Key")[0]
+    assert "ts_headline" not in sort_output, plan
+    assert "ts_headline" in plan.split("->  Sort")[0], plan
+
+
+def test_a_match_in_the_body_alone_ranks_below_title_and_teaser_matches_then_newest_first():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    ReportFactory(title="Old body", teaser="x", body="frobnicator", published_at=now - timedelta(2))
+    ReportFactory(title="New body", teaser="x", body="frobnicator", published_at=now - timedelta(1))
+    ReportFactory(
+        title="Teaser", teaser="A frobnicator.", body="x", published_at=now - timedelta(3)
+    )
+
+    assert _titles(_search("frobnicator")) == ["Teaser", "New body", "Old body"]

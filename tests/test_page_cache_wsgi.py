@@ -1,0 +1,183 @@
+"""The WSGI front answers page-cache hits before Django's handler: with exactly the headers the
+full path gives (security headers, CSP, Cache-Control, Vary), only for requests that cannot be
+a logged-in reader's, and never for a host or scheme Django would refuse."""
+
+import io
+import sys
+
+import pytest
+from django.core.handlers.wsgi import WSGIHandler
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
+from django.test import Client
+
+from publisher import caching
+from publisher.page_cache_wsgi import PageCacheFront
+from publisher.wsgi import application
+from tests.factories import ReportFactory
+from tests.test_security_headers import (  # noqa: F401 (fixtures)
+    production_settings,
+    under_production_settings,
+)
+
+pytestmark = pytest.mark.django_db
+
+URL = "/reports/fronted/"
+
+
+@pytest.fixture
+def report():
+    return ReportFactory(slug="fronted", title="Fronted report", body="Body canary 51c0.")
+
+
+def _get(path: str = URL, **extra: str) -> tuple[str, list[tuple[str, str]], bytes, bool]:
+    """One request through the WSGI application production runs: status, headers, body,
+    and whether Django's handler ran."""
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": path,
+        "QUERY_STRING": "",
+        "SERVER_NAME": "testserver",
+        "SERVER_PORT": "80",
+        "HTTP_HOST": "testserver",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(b""),
+        "wsgi.errors": sys.stderr,
+        **extra,
+    }
+    answer: dict = {}
+    handled: list[bool] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info=None) -> None:
+        answer.update(status=status, headers=headers)
+
+    def mark(**kwargs: object) -> None:
+        handled.append(True)
+
+    # As Django's test client does: the test's transaction keeps its connection open.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    request_started.connect(mark)
+    try:
+        # A fresh handler, as the test client builds one: middleware reads settings once.
+        result = PageCacheFront(WSGIHandler())(environ, start_response)
+        body = b"".join(result)
+        getattr(result, "close", lambda: None)()
+    finally:
+        request_started.disconnect(mark)
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+    return answer["status"], list(answer["headers"]), body, bool(handled)
+
+
+def _without_cache_marker(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [(name, value) for name, value in headers if name != "X-Page-Cache"]
+
+
+def test_a_hit_is_answered_before_django_with_the_full_paths_headers(report, settings):
+    settings.PAGE_CACHE_SECONDS = 0
+    _, uncached_headers, uncached_body, _ = _get()
+    settings.PAGE_CACHE_SECONDS = 600
+    _, miss_headers, miss_body, miss_handled = _get()
+    status, hit_headers, hit_body, hit_handled = _get()
+
+    assert miss_handled and ("X-Page-Cache", "miss") in miss_headers
+    assert status == "200 OK" and not hit_handled
+    assert hit_headers[-1] == ("X-Page-Cache", "hit")
+    # Byte for byte the same header policy as a page rendered with no cache at all.
+    assert _without_cache_marker(hit_headers) == uncached_headers
+    assert _without_cache_marker(miss_headers) == uncached_headers
+    assert hit_body == miss_body == uncached_body
+    names = dict(hit_headers)
+    assert names["Cache-Control"] == "public, max-age=60"
+    assert names["Vary"] == "Cookie"
+    assert "frame-ancestors 'none'" in names["Content-Security-Policy"]
+    assert names["X-Frame-Options"] == "DENY"
+
+
+def test_a_hit_keeps_the_production_security_headers(report, under_production_settings):  # noqa: F811
+    https = {"wsgi.url_scheme": "https", "SERVER_PORT": "443", "HTTP_X_FORWARDED_PROTO": "https"}
+    _, miss_headers, _, _ = _get(**https)
+    _, hit_headers, _, hit_handled = _get(**https)
+
+    assert not hit_handled
+    assert _without_cache_marker(hit_headers) == _without_cache_marker(miss_headers)
+    assert dict(hit_headers)["Strict-Transport-Security"] == (
+        "max-age=31536000; includeSubDomains; preload"
+    )
+    # Plain HTTP under HTTPS-only is redirected by Django, never answered from the cache.
+    status, headers, _, handled = _get()
+    assert handled and status.startswith("301")
+    assert dict(headers)["Location"] == "https://testserver" + URL
+
+
+@pytest.mark.parametrize(
+    "cookie", ["sessionid=anything", "messages=anything", "a=1; sessionid=x; b=2"]
+)
+def test_a_request_with_a_session_or_message_cookie_never_gets_a_hit(report, cookie):
+    _get()
+    assert _get()[3] is False  # cached now
+
+    _, headers, _, handled = _get(HTTP_COOKIE=cookie)
+
+    assert handled
+    assert "X-Page-Cache" not in dict(headers)
+    assert "public" not in dict(headers)["Cache-Control"]
+
+
+def test_logged_in_readers_are_never_answered_from_the_front(report, client_for, subscriber):
+    _get()
+    client = client_for(subscriber)
+    cookie = f"sessionid={client.cookies['sessionid'].value}"
+
+    _, headers, body, handled = _get(HTTP_COOKIE=cookie)
+
+    assert handled and b"Body canary 51c0." in body
+    assert dict(headers)["Cache-Control"] == "private, no-store"
+
+
+def test_a_host_outside_allowed_hosts_is_refused_even_when_cached(report):
+    _get()
+
+    status, _, body, handled = _get(HTTP_HOST="evil.example")
+
+    assert handled and status.startswith("400")
+    assert b"Fronted report" not in body
+
+
+def test_a_miss_asks_the_cache_once(report, monkeypatch):
+    calls = []
+    real = caching.versioned_get
+
+    def counting(*args, **kwargs):
+        calls.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(caching, "versioned_get", counting)
+    _, headers, _, _ = _get()
+
+    assert ("X-Page-Cache", "miss") in headers
+    assert len([call for call in calls if call[0].startswith("pagecache:page:")]) == 1
+
+
+def test_a_cache_outage_serves_the_page_from_django(report, monkeypatch):
+    def down(*args, **kwargs):
+        raise OSError("Redis is down")
+
+    monkeypatch.setattr(caching, "versioned_get", down)
+
+    status, headers, body, handled = _get()
+
+    assert handled and status == "200 OK" and b"Fronted report" in body
+    assert "X-Page-Cache" not in dict(headers)
+
+
+def test_the_test_client_still_gets_hits_from_the_middleware(report):
+    Client().get(URL)
+    assert Client().get(URL).headers["X-Page-Cache"] == "hit"
+
+
+def test_production_serves_through_the_front():
+    assert isinstance(application, PageCacheFront)

@@ -1,0 +1,72 @@
+"""The SMTP mailer's short path for bulk messages sends exactly the bytes `BulkEmail`
+assembled to exactly one plain recipient, and fails the way smtplib fails, so the sender
+classifies refusals as before; every other message goes through Django's own path."""
+
+import smtplib
+
+import pytest
+from django.core.mail import EmailMessage
+
+from publisher.emails import BulkEmail, message_id
+from publisher.smtp import EmailBackend
+
+pytestmark = pytest.mark.integration
+
+
+def _backend(sink) -> EmailBackend:
+    return EmailBackend(alias="sink", host="127.0.0.1", port=sink.port, timeout=5)
+
+
+def _bulk_message(to: str):
+    bulk = BulkEmail(
+        name="report-notification",
+        context={
+            "report": None,
+            "author_name": "Ana Author",
+            "report_url": "http://testserver/reports/r/",
+            "teaser_html": "<p>Teaser</p>",
+            "preferences_url": "http://testserver/newsletter/preferences/",
+            "test": False,
+        },
+        personal=("unsubscribe_url", "email"),
+    )
+    url = "http://testserver/newsletter/unsubscribe/tok/"
+    return bulk.message(
+        to=to,
+        values={"unsubscribe_url": url, "email": to},
+        message_id=message_id("delivery-1.report-1"),
+        unsubscribe_url=url,
+    )
+
+
+def test_a_bulk_message_goes_out_as_assembled(smtp_sink):
+    message = _bulk_message("reader@example.com")
+    backend = _backend(smtp_sink)
+
+    assert backend.send_messages([message, _bulk_message("second@example.com")]) == 2
+
+    (first_rcpts, first_bytes), (second_rcpts, _) = smtp_sink.messages
+    assert first_rcpts == ["reader@example.com"] and second_rcpts == ["second@example.com"]
+    assert first_bytes.rstrip(b"\r\n") == message.raw.rstrip(b"\r\n")
+
+
+def test_other_messages_take_djangos_path(smtp_sink):
+    message = EmailMessage("Hi", "Body", "Site <site@example.com>", ["A <a@example.com>"])
+
+    assert _backend(smtp_sink).send_messages([message]) == 1
+
+    assert smtp_sink.messages[0][0] == ["a@example.com"]
+
+
+def test_a_refused_recipient_raises_as_smtplib_does_and_the_connection_carries_on(smtp_sink):
+    backend = _backend(smtp_sink)
+    backend.open()
+    smtp_sink.refusing = True
+    with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
+        backend.send_messages([_bulk_message("reader@example.com")])
+    smtp_sink.refusing = False
+
+    assert refused.value.recipients["reader@example.com"][0] == 451
+    assert backend.send_messages([_bulk_message("reader@example.com")]) == 1
+    backend.close()
+    assert smtp_sink.per_recipient() == {"reader@example.com": 1}
