@@ -49,6 +49,7 @@ run: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(TEST_ENV) $(VENV)/bin/mypy
 
 # axe-core and Lighthouse for the accessibility tests, pinned by tests/a11y/package-lock.json.
 A11Y := tests/a11y

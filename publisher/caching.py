@@ -165,7 +165,8 @@ def public_page(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResp
     @wraps(view)
     def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponseBase:
         response = view(request, *args, **kwargs)
-        response.public_max_age = settings.PUBLIC_PAGE_MAX_AGE
+        # Read by CacheControlMiddleware: an attribute of our own on Django's response.
+        response.public_max_age = settings.PUBLIC_PAGE_MAX_AGE  # type: ignore[attr-defined]
         return response
 
     return wrapper
@@ -195,7 +196,8 @@ def cached_public_page(
 
     def decorator(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
         wrapper = public_page(view)
-        wrapper.page_cache = PageCacheRule(tuple(params), report_slug)
+        # Read by the page cache: an attribute of our own on the view function.
+        wrapper.page_cache = PageCacheRule(tuple(params), report_slug)  # type: ignore[attr-defined]
         return wrapper
 
     return decorator
@@ -288,12 +290,12 @@ class PageCacheMiddleware:
             return self.get_response(request)
         if lookup.entry is not None:
             status, content, headers = lookup.entry
-            response = HttpResponse(content, status=status)
+            hit = HttpResponse(content, status=status)
             for name, value in hit_headers(headers):
-                response.headers[name] = value
-            return response
+                hit.headers[name] = value
+            return hit
         response = self.get_response(request)
-        if _storable(request, response):
+        if isinstance(response, HttpResponse) and _storable(request, response):
             headers = [(name, value) for name, value in response.headers.items()]
             try:
                 versioned_set(

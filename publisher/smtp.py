@@ -16,6 +16,7 @@ exactly as before.
 
 import smtplib
 from contextlib import suppress
+from typing import Any
 
 from django.core.mail.backends import smtp
 
@@ -23,18 +24,19 @@ from publisher.emails import PreparedEmail
 
 
 class EmailBackend(smtp.EmailBackend):
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._envelope_senders: dict[str, str] = {}
 
     def _send(self, email_message: object) -> bool:
         if not isinstance(email_message, PreparedEmail) or len(email_message.to) != 1:
-            return super()._send(email_message)
+            return super()._send(email_message)  # type: ignore[misc]  # not in django-stubs
         sender = self._envelope_senders.get(email_message.from_email)
         if sender is None:
             sender = self._envelope_senders[email_message.from_email] = self.prep_address(
                 email_message.from_email
             )
+        assert self.connection is not None  # send_messages opened it before calling us
         try:
             _send_raw(self.connection, sender, email_message.to[0], email_message.raw)
         except smtplib.SMTPException:

@@ -4,9 +4,10 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "publisher.settings")
 
-application = get_wsgi_application()
+django_application = get_wsgi_application()
 
 # Imported once Django is set up: it reads settings and the URL configuration.
 from publisher.page_cache_wsgi import PageCacheFront  # noqa: E402
 
-application = PageCacheFront(application)
+# Page-cache hits are answered here, before Django's handler (publisher/page_cache_wsgi.py).
+application = PageCacheFront(django_application)

@@ -88,14 +88,14 @@ def snippet_html(headline: str) -> SafeString:
     only our own match markers turned into <mark>."""
     for pattern, replacement in _MARKDOWN_CLEANUP:
         headline = pattern.sub(replacement, headline)
-    html = escape(" ".join(headline.split()))
+    html = str(escape(" ".join(headline.split())))
     html = html.replace(_START, "<mark>").replace(_STOP, "</mark>")
     if html.count("<mark>") != html.count("</mark>"):
         html = html.replace("<mark>", "").replace("</mark>", "")
     return mark_safe(html)  # noqa: S308 - escaped above; the only tags are our markers
 
 
-def _headline(expression: object, query: SearchQuery) -> SearchHeadline:
+def _headline(expression: str | Concat, query: SearchQuery) -> SearchHeadline:
     return SearchHeadline(
         expression,
         query,
@@ -192,13 +192,16 @@ def _postgres_page(
             )
             .values_list("pk", "headline")
         )
-    page.object_list = [
+    results = [
         SearchResult(
             report=report,
-            snippet=snippet_html(body_headlines.get(report.pk, report.teaser_headline)),
+            snippet=snippet_html(
+                body_headlines.get(report.pk) or report.teaser_headline  # type: ignore[attr-defined]
+            ),
         )
         for report in page.object_list
     ]
+    page.object_list = results  # type: ignore[assignment]  # the page lists results from here
     return page
 
 
@@ -210,13 +213,14 @@ def _fallback_page(*, text: str, reports: ReportQuerySet, page_number: str | Non
     page = Paginator(reports.order_by("-published_at", "-id"), RESULTS_PER_PAGE).get_page(
         page_number
     )
-    page.object_list = [
+    results = [
         SearchResult(
             report=report,
             snippet=escape(Truncator(teaser_text(report.teaser)).words(40)),
         )
         for report in page.object_list
     ]
+    page.object_list = results  # type: ignore[assignment]  # the page lists results from here
     return page
 
 

@@ -116,8 +116,8 @@ def related_reports(
     )
     if not connection.features.supports_slicing_ordering_in_compound:
         # SQLite (`make run`) cannot limit the halves of a UNION: two queries instead.
-        merged = [*sharing, *same_kind]
-        merged.sort(key=lambda r: (r.shared, r.published_at, r.pk), reverse=True)
+        merged: list[Report] = [*sharing, *same_kind]
+        merged.sort(key=lambda r: (r.shared, r.published_at, r.pk), reverse=True)  # type: ignore[attr-defined]
         return merged[:limit]
     return list(
         sharing.union(same_kind, all=True).order_by("-shared", "-published_at", "-id")[:limit]
@@ -167,7 +167,7 @@ def front_page(*, latest: int = HOME_LATEST, per_kind: int = HOME_PER_KIND) -> F
     )
     sections = {kind: KindSection(kind=kind, label=label) for kind, label in KIND_PLURALS.items()}
     for report in by_kind:
-        sections[report.kind].reports.append(report)
+        sections[Report.Kind(report.kind)].reports.append(report)
     return FrontPage(
         lead=newest[0] if newest else None,
         latest=newest[1:],
