@@ -8,6 +8,8 @@ Exactly-once, as far as SMTP allows:
   between those two steps leaves one row `sending` whose message may have gone out: that row,
   and only that row per killed task, can be sent twice. The Message-ID is derived from the
   Delivery id, so such a duplicate carries the same Message-ID (which many mailboxes fold).
+  A crash of PostgreSQL itself can lose the last few hundred milliseconds of marks, whose
+  messages then go out again (`_marks_without_flush` says why that trade is made).
 - Nothing depends on broker messages surviving: `deliveries_requeue_stale` re-enqueues
   fan-outs that never finished, queued rows nobody sent, and claims left by dead workers.
 
@@ -18,8 +20,9 @@ text never reaches the template.
 import logging
 import smtplib
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -363,8 +366,30 @@ def deliveries_send(
     result = SendResult()
     claimed = _claim(delivery_ids=delivery_ids, claimant=claimant, now=now, result=result)
     unsubscribe_template = _unsubscribe_template()
-    with db_connection.cursor() as cursor:
+    with db_connection.cursor() as cursor, _marks_without_flush(cursor):
         return _send_claimed(claimed, cursor, result, unsubscribe_template)
+
+
+@contextmanager
+def _marks_without_flush(cursor: CursorWrapper) -> Iterator[None]:
+    """Commit the per-message marks without waiting for the WAL flush to disk.
+
+    Each mark is its own commit, and waiting for its fsync was most of a message's time in
+    the sender. Without the wait, a mark is still committed (visible, ordered, durable
+    against a killed worker) before the next message goes out, so a SIGKILL of the worker
+    still leaves at most the message in flight unmarked. Only a crash of PostgreSQL itself
+    can lose marks, those of the last few hundred milliseconds (3 x wal_writer_delay); the
+    sweep then sends those messages again. That trade is for these marks alone: the session
+    setting is restored before the connection serves anything else.
+    """
+    if db_connection.vendor != "postgresql":
+        yield
+        return
+    cursor.execute("SET synchronous_commit TO off")
+    try:
+        yield
+    finally:
+        cursor.execute("RESET synchronous_commit")
 
 
 def _send_claimed(
