@@ -51,16 +51,26 @@ def free_port() -> int:
 
 
 class SmtpSink:
-    """An aiosmtpd server keeping every message; `refusing` answers 451 to each recipient."""
+    """An aiosmtpd server keeping every message; `refusing` answers 451 to each recipient.
 
-    def __init__(self) -> None:
+    It offers PIPELINING, as relays do, unless told not to (the mailer then goes step by step).
+    """
+
+    def __init__(self, *, pipelining: bool = True) -> None:
         self.port = free_port()
+        self.pipelining = pipelining
         self.messages: list[tuple[list[str], bytes]] = []
         self.arrivals: list[float] = []
         self.refusals = 0
         self.refusing = False
         self._lock = threading.Lock()
         self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        if self.pipelining:  # aiosmtpd reads pipelined commands, it only does not say so
+            responses.insert(-1, "250-PIPELINING")
+        return responses
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if self.refusing:
@@ -271,8 +281,9 @@ class CeleryRig:
 
 
 @pytest.fixture
-def smtp_sink() -> Iterator[SmtpSink]:
-    sink = SmtpSink()
+def smtp_sink(request) -> Iterator[SmtpSink]:
+    """The sink; parametrize it indirectly with `{"pipelining": False}` for a plain server."""
+    sink = SmtpSink(**getattr(request, "param", {}))
     sink.start()
     try:
         yield sink
