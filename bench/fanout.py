@@ -3,6 +3,8 @@ subscribers through the running Celery worker (2 processes) and the loopback SMT
 load the anonymous report page through nginx meanwhile."""
 
 import json
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -38,6 +40,20 @@ class _MemorySampler(threading.Thread):
             sizes = [_rss_mib(pid) for pid in children(self.root)]
             self.peak = max(self.peak, *sizes)
             self.peak_total = max(self.peak_total, sum(sizes))
+
+
+def _page_beside_busy_loops(url: str, duration: int) -> dict:
+    """The page under the same steady load beside two busy loops at idle scheduling priority
+    (SCHED_IDLE, one per core): the p99 that any CPU-bound background work costs the page on
+    this machine, however low its priority. Target 6's ratio is read against it."""
+    loop = ["chrt", "--idle", "0", sys.executable, "-c", "while True: pass"]
+    loops = [subprocess.Popen(loop) for _ in range(2)]
+    try:
+        return measure(url, runs=1, duration=duration, **STEADY)
+    finally:
+        for process in loops:
+            process.kill()
+            process.wait()
 
 
 def _counts(cursor, report_id: int) -> dict[str, int]:
@@ -116,6 +132,7 @@ def measure_fanout(topology, load: dict) -> dict:
         batch = json.loads(probe(topology, "batch-queries"))
         results: dict = {"batch": batch, "runs": {}}
         idle = measure(topology.url + REPORT, runs=1, duration=load["duration"] * 2, **STEADY)
+        busy_loops = _page_beside_busy_loops(topology.url + REPORT, load["duration"] * 2)
         for size in SIZES:
             run = _one_run(topology, size, database, load=load if size == SIZES[-1] else None)
             run["batch_size"], run["queries_per_batch"] = batch["batch"], batch["queries"]
@@ -127,6 +144,7 @@ def measure_fanout(topology, load: dict) -> dict:
                 flush=True,
             )
         results["page_idle"] = idle
+        results["page_beside_busy_loops"] = busy_loops
         results["page_during"] = results["runs"][str(SIZES[-1])]["page_during"]
     finally:
         probe(topology, "fanout-cleanup")

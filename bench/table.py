@@ -262,4 +262,17 @@ def _fanout_rows(fanout: dict, base: str) -> list[tuple[str, ...]]:
             _yes(slower <= 2),
         )
     )
+    if "page_beside_busy_loops" in fanout:  # results written before it was measured lack it
+        floor = fanout["page_beside_busy_loops"]
+        rows.append(
+            (
+                "6",
+                "  reference: the same beside two idle-priority busy loops, no fan-out",
+                f"{floor['p99_ms']:.2f} ms",
+                f"idle {idle['p99_ms']:.2f} ms",
+                f"{floor['p99_ms'] / idle['p99_ms']:.2f}x",
+                "",
+                "",
+            )
+        )
     return rows
