@@ -13,10 +13,9 @@ from django.views.decorators.http import require_POST, require_safe
 
 from accounts.http import AuthenticatedHttpRequest
 from reports import gifts
-from reports.fragments import report_after_html
+from reports.fragments import report_page_parts
 from reports.models import GiftLink, Report
 from reports.rendering import render_markdown, teaser_html
-from reports.sharing import report_json_ld
 
 
 @require_POST
@@ -85,8 +84,7 @@ def gift_open(request: HttpRequest, token: str) -> HttpResponse:
             "entitled": False,
             "thread": [],
             "can_post": False,
-            "report_after_html": report_after_html(report=report),
-            "json_ld": report_json_ld(report=report, body_included=False),
+            "parts": report_page_parts(report=report, body_included=False),
         },
     )
     # Never stored by a shared cache, never indexed: the page carries paid text.

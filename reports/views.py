@@ -8,7 +8,7 @@ from publisher.caching import cached_public_page, public_page
 from reports.access import can_read_body
 from reports.comment_cache import comment_thread_html
 from reports.comments import MAX_LENGTH, can_post_comment
-from reports.fragments import report_after_html
+from reports.fragments import report_page_parts
 from reports.models import KIND_PLURALS, Report, Topic
 from reports.rendering import teaser_html
 from reports.search import SearchForm, search_reports
@@ -19,7 +19,6 @@ from reports.selectors import (
     report_body_html,
     report_for_reader,
 )
-from reports.sharing import report_json_ld
 
 
 @require_safe
@@ -50,8 +49,7 @@ def report_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "body_html": body_html,
             "entitled": entitled,
             **comments_context(request, report),
-            "report_after_html": report_after_html(report=report),
-            "json_ld": report_json_ld(report=report, body_included=body_html is not None),
+            "parts": report_page_parts(report=report, body_included=body_html is not None),
         },
     )
 

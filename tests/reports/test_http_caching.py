@@ -253,6 +253,64 @@ def test_editing_in_the_admin_invalidates_the_report_page(client, client_for, re
     assert "Retitled report" in client.get(reverse("reports:home")).content.decode()
 
 
+def test_editing_retires_the_cached_head_and_header_without_the_page_cache(
+    client, client_for, report, settings
+):
+    """The reader-independent parts of the report page are cached on their own
+    (reports/fragments.py), so they must change with an edit even when no page is cached."""
+    settings.PAGE_CACHE_SECONDS = 0
+    assert (
+        '<h1 class="report__title">Cached report</h1>'
+        in client.get(report.get_absolute_url()).content.decode()
+    )
+    admin = client_for(UserFactory(is_staff=True, is_superuser=True))
+    data = {
+        "title": "Retitled report", "slug": report.slug, "kind": report.kind,
+        "topics": [t.pk for t in report.topics.all()], "teaser": report.teaser,
+        "body": report.body, "status": report.status, "author": report.author_id,
+        "cover_alt": "", "revision_note": "", "publish_at_0": "", "publish_at_1": "",
+    }  # fmt: skip
+
+    assert (
+        admin.post(reverse("admin:reports_report_change", args=[report.pk]), data).status_code
+        == 302
+    )
+
+    page = client.get(report.get_absolute_url()).content.decode()
+    assert '<h1 class="report__title">Retitled report</h1>' in page
+    assert '<meta property="og:title" content="Retitled report">' in page
+    assert '"headline": "Retitled report"' in page
+    assert "Cached report" not in page
+
+
+def test_the_cached_head_says_hasPart_only_on_pages_with_the_body(
+    client, client_for, subscriber, report
+):
+    def json_ld(page: str) -> str:
+        return re.search(r'<script type="application/ld\+json">(.*?)</script>', page, re.S).group(1)
+
+    url = report.get_absolute_url()
+    anonymous = json_ld(client.get(url).content.decode())
+    member = json_ld(client_for(subscriber).get(url).content.decode())
+    anonymous_again = json_ld(Client().get(url, HTTP_COOKIE="").content.decode())
+
+    assert "hasPart" not in anonymous and "hasPart" not in anonymous_again
+    assert "hasPart" in member
+
+
+def test_an_editors_preview_of_a_draft_is_never_cached(client_for, report):
+    from django.core.cache import cache
+
+    draft = ReportFactory(
+        slug="draft", title="Draft title", status=Report.Status.DRAFT, published_at=None
+    )
+    editor = client_for(UserFactory(is_staff=True))
+
+    assert "Draft title" in editor.get(draft.get_absolute_url()).content.decode()
+    assert cache.get(f"fragment:report-page:{draft.pk}:1") is None
+    assert cache.get(f"fragment:report-page:{draft.pk}:0") is None
+
+
 def test_unpublishing_in_the_admin_removes_the_cached_page(client, client_for, report):
     client.get(report.get_absolute_url())
     report.status = Report.Status.DRAFT
