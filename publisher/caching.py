@@ -87,8 +87,17 @@ def page_cache_invalidate_report(*, slug: str) -> None:
 def versioned_get(key: str, *, slug: str | None = None) -> tuple[Any, tuple[str, ...]]:
     """One cache round trip: the entry at `key` if it was stored under the current
     generations, and those generations (to store a fresh entry under)."""
+    entries, generations = versioned_get_many([key], slug=slug)
+    return entries[key], generations
+
+
+def versioned_get_many(
+    keys: list[str], *, slug: str | None = None
+) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """`versioned_get` for several entries kept under the same generations, in one round
+    trip: each key's entry, or None where it is missing or older than the generations."""
     generation_keys = [GENERATION_KEY] + ([_report_generation_key(slug)] if slug else [])
-    found = cache.get_many([key, *generation_keys])
+    found = cache.get_many([*keys, *generation_keys])
     generations = []
     for generation_key in generation_keys:
         generation = found.get(generation_key)
@@ -96,10 +105,12 @@ def versioned_get(key: str, *, slug: str | None = None) -> tuple[Any, tuple[str,
             cache.add(generation_key, _new_generation(), timeout=None)
             generation = cache.get(generation_key)
         generations.append(generation)
-    entry = found.get(key)
-    if entry is not None and entry[0] == tuple(generations):
-        return entry[1], tuple(generations)
-    return None, tuple(generations)
+    current = tuple(generations)
+    entries = {}
+    for key in keys:
+        entry = found.get(key)
+        entries[key] = entry[1] if entry is not None and entry[0] == current else None
+    return entries, current
 
 
 def versioned_set(key: str, value: object, *, generations: tuple[str, ...], timeout: int) -> None:

@@ -7,10 +7,12 @@
   reports' cards (titles, dates, teasers: public text only).
 
 They change only when a report is published, edited or removed, which bumps the global
-page-cache generation, so they are cached under it, together, in one entry per report: a
-page-cache miss for a report (a new comment, say) reuses them at the cost of one cache
-round trip. Rendering them was a third of the server time of such a miss (issue 7, the
-head alone 0.7 ms). Unpublished reports (editors' previews) are always rendered afresh.
+page-cache generation; they are cached under it and the report's own generation, together,
+in one entry per report: a page-cache miss for a report reuses them, and for an anonymous
+reader they come in the same cache round trip as the report itself
+(`reports.selectors.report_for_page`). Rendering them was a third of the server time of
+such a miss (issue 7, the head alone 0.7 ms). Unpublished reports (editors' previews) are
+always rendered afresh.
 """
 
 from contextlib import suppress
@@ -23,7 +25,7 @@ from django.utils.safestring import SafeString, mark_safe
 from publisher.caching import CACHE_ERRORS, versioned_get, versioned_set
 from reports.citations import citing_reports_published
 from reports.models import Report
-from reports.selectors import related_reports
+from reports.selectors import CachedPageParts, page_parts_key, related_reports
 from reports.sharing import report_json_ld
 
 
@@ -55,23 +57,29 @@ def _render_parts(report: Report, *, body_included: bool) -> tuple[str, str, str
     return head, header, _render_report_after(report), json_ld["description"]
 
 
-def report_page_parts(*, report: Report, body_included: bool) -> ReportPageParts:
+def report_page_parts(
+    *, report: Report, body_included: bool, cached: CachedPageParts | None = None
+) -> ReportPageParts:
     """The reader-independent parts of the report page; `body_included` says whether this
-    reader's page carries the body (the JSON-LD then says which part is paid)."""
+    reader's page carries the body (the JSON-LD then says which part is paid). `cached` is
+    what `report_for_page` already read of them, if anything (no second round trip)."""
     if not report.is_published:
         return _safe(_render_parts(report, body_included=body_included))
-    key = f"fragment:report-page:{report.pk}:{int(body_included)}"
-    try:
-        parts, generations = versioned_get(key)
-    except CACHE_ERRORS:
-        return _safe(_render_parts(report, body_included=body_included))
+    key = page_parts_key(report.slug, body_included=body_included)
+    if cached is not None:
+        parts, generations = cached.entries.get(key), cached.generations
+    else:
+        try:
+            parts, generations = versioned_get(key, slug=report.slug)
+        except CACHE_ERRORS:
+            return _safe(_render_parts(report, body_included=body_included))
     if parts is None:
         parts = _render_parts(report, body_included=body_included)
         with suppress(*CACHE_ERRORS):
             versioned_set(
                 key, parts, generations=generations, timeout=settings.PAGE_CACHE_SECONDS or 600
             )
-    return _safe(parts)
+    return _safe(parts)  # type: ignore[arg-type]  # what _render_parts stored
 
 
 def _safe(parts: tuple[str, str, str, str]) -> ReportPageParts:

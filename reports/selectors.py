@@ -13,7 +13,7 @@ from django.db.models import Count, F, IntegerField, Value, Window
 from django.db.models.functions import RowNumber
 
 from accounts.models import User
-from publisher.caching import CACHE_ERRORS, versioned_get, versioned_set
+from publisher.caching import CACHE_ERRORS, versioned_get_many, versioned_set
 from reports.access import Reader, can_read_body
 from reports.models import KIND_PLURALS, Report, ReportQuerySet
 from reports.rendering import render_markdown
@@ -23,36 +23,62 @@ HOME_LATEST = 4
 HOME_PER_KIND = 3
 
 
+def _readable_reports() -> ReportQuerySet:
+    return Report.objects.without_body().select_related("author").prefetch_related("topics")
+
+
 def report_for_reader(*, slug: str, reader: Reader) -> Report | None:
     """The report at `slug` without its body; editors also see drafts and scheduled ones."""
-    reports = Report.objects.without_body().select_related("author").prefetch_related("topics")
+    return report_for_page(slug=slug, reader=reader)[0]
+
+
+@dataclass(frozen=True)
+class CachedPageParts:
+    """What the cache held of the report page's reader-independent parts
+    (`reports.fragments`), read in the same round trip as the anonymous reader's report."""
+
+    entries: dict[str, object]
+    generations: tuple[str, ...]
+
+
+def page_parts_key(slug: str, *, body_included: bool) -> str:
+    return f"fragment:report-page:{slug}:{int(body_included)}"
+
+
+def report_for_page(*, slug: str, reader: Reader) -> tuple[Report | None, CachedPageParts | None]:
+    """`report_for_reader`, with the page's cached parts when they came with it."""
     if reader.is_staff:
-        return reports.filter(slug=slug).first()
+        return _readable_reports().filter(slug=slug).first(), None
     if reader.is_authenticated:
-        return reports.published().filter(slug=slug).first()
-    return _published_report_for_anonymous(slug=slug, reports=reports)
+        return _readable_reports().published().filter(slug=slug).first(), None
+    return _published_report_for_anonymous(slug=slug)
 
 
-def _published_report_for_anonymous(*, slug: str, reports: ReportQuerySet) -> Report | None:
+def _published_report_for_anonymous(*, slug: str) -> tuple[Report | None, CachedPageParts | None]:
     """Issue 7: building this query in the ORM was a third of the CPU of rendering the
     anonymous report page. What an anonymous reader's page needs of the report (no body, and
     no author's password hash) is kept under the same generations as that cached page, so it
     changes exactly when the page does: an edit, a (un)publish, a comment (its count).
     Logged-in readers read the row itself, so their body (cached by `updated_at`) is fresh
-    after any save, even one that bypassed the services that invalidate."""
+    after any save, even one that bypassed the services that invalidate.
+
+    The page's cached parts are read in the same round trip (a free report's page carries
+    the body, so both versions are asked for)."""
     key = f"published-report:{slug}"
+    parts_keys = [page_parts_key(slug, body_included=included) for included in (False, True)]
     try:
-        report, generations = versioned_get(key, slug=slug)
+        entries, generations = versioned_get_many([key, *parts_keys], slug=slug)
     except CACHE_ERRORS:
-        return reports.published().filter(slug=slug).first()
+        return _readable_reports().published().filter(slug=slug).first(), None
+    report = entries.pop(key)
     if report is None:
-        report = reports.defer("author__password").published().filter(slug=slug).first()
+        report = _readable_reports().defer("author__password").published().filter(slug=slug).first()
         if report is not None:
             with suppress(*CACHE_ERRORS):
                 versioned_set(
                     key, report, generations=generations, timeout=settings.PAGE_CACHE_SECONDS or 600
                 )
-    return report
+    return report, CachedPageParts(entries=entries, generations=generations)
 
 
 BODY_HTML_SECONDS = 24 * 3600

@@ -17,7 +17,7 @@ from reports.selectors import (
     front_page,
     paginate,
     report_body_html,
-    report_for_reader,
+    report_for_page,
 )
 
 
@@ -34,7 +34,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_safe
 @cached_public_page(report_slug="slug")
 def report_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    report = report_for_reader(slug=slug, reader=request.user)
+    report, cached_parts = report_for_page(slug=slug, reader=request.user)
     if report is None:
         raise Http404("No such report.")
     # The body stays in the database until the access rule says this reader may have it.
@@ -49,7 +49,9 @@ def report_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "body_html": body_html,
             "entitled": entitled,
             **comments_context(request, report),
-            "parts": report_page_parts(report=report, body_included=body_html is not None),
+            "parts": report_page_parts(
+                report=report, body_included=body_html is not None, cached=cached_parts
+            ),
         },
     )
 

@@ -301,14 +301,16 @@ def test_the_cached_head_says_hasPart_only_on_pages_with_the_body(
 def test_an_editors_preview_of_a_draft_is_never_cached(client_for, report):
     from django.core.cache import cache
 
+    from reports.selectors import page_parts_key
+
     draft = ReportFactory(
         slug="draft", title="Draft title", status=Report.Status.DRAFT, published_at=None
     )
     editor = client_for(UserFactory(is_staff=True))
 
     assert "Draft title" in editor.get(draft.get_absolute_url()).content.decode()
-    assert cache.get(f"fragment:report-page:{draft.pk}:1") is None
-    assert cache.get(f"fragment:report-page:{draft.pk}:0") is None
+    for included in (True, False):
+        assert cache.get(page_parts_key(draft.slug, body_included=included)) is None
 
 
 def test_unpublishing_in_the_admin_removes_the_cached_page(client, client_for, report):
@@ -550,3 +552,33 @@ def test_with_the_page_cache_off_unpublishing_and_comments_still_show_at_once(
         },
     )  # fmt: skip
     assert client.get(report.get_absolute_url()).status_code == 404
+
+
+def test_an_anonymous_report_page_miss_reads_the_cache_once(client, report, settings, monkeypatch):
+    """The report and the page's reader-independent parts come in one round trip."""
+    from django.core.cache import cache
+
+    settings.PAGE_CACHE_SECONDS = 0  # every request renders the page
+    client.get(report.get_absolute_url())  # stores the report and the parts
+    calls: list[str] = []
+    depth = [0]  # the test cache's get_many calls get for each key: count the outer call only
+
+    def spy(name, real):
+        def call(*args, **kwargs):
+            if not depth[0]:
+                calls.append(name)
+            depth[0] += 1
+            try:
+                return real(*args, **kwargs)
+            finally:
+                depth[0] -= 1
+
+        return call
+
+    for name in ("get", "get_many"):
+        monkeypatch.setattr(cache, name, spy(name, getattr(cache, name)))
+
+    page = client.get(report.get_absolute_url()).content.decode()
+
+    assert '<h1 class="report__title">Cached report</h1>' in page
+    assert calls == ["get_many"]
