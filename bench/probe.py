@@ -90,7 +90,9 @@ def queries() -> dict[str, object]:
     for count, slug in COMMENT_REPORTS.items():
         url = f"/reports/{slug}/"
         subscriber.get(url, **HOST)  # the page's other caches (body, related reports) warm
-        page_cache_invalidate_report(slug=slug)  # the comment thread cold
+        # The comment thread cold, as after a new comment (and with it the page's cached
+        # parts, kept under the report's generation: their citing/related queries).
+        page_cache_invalidate_report(slug=slug)
         comments[count] = {"cold": _count(subscriber, url), "warm": _count(subscriber, url)}
     # Every cache cold (fragments too), so the counts are the views' own queries.
     page_cache_invalidate_all()
