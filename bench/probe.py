@@ -164,24 +164,25 @@ def publish(report_id: int) -> float:
 
 
 def batch_queries() -> dict[str, int]:
-    """Send one batch in this process (to the SMTP sink) and count its SQL queries."""
+    """Run one fan-out batch's work in this process (insert its rows, send them to the SMTP
+    sink) and count its SQL queries."""
+    from unittest import mock
+
     from django.utils import timezone
 
-    from reports.models import Delivery
-    from reports.notifications import SEND_BATCH_SIZE, deliveries_send
+    from reports import notifications
+    from reports.notifications import SEND_BATCH_SIZE, deliveries_send, delivery_batch_insert
 
     report = Report.objects.get(pk=fanout_prepare(SEND_BATCH_SIZE))
     report.status, report.published_at = Report.Status.PUBLISHED, timezone.now()
     report.save(update_fields=["status", "published_at"])  # no notification: sent by hand
-    rows = Delivery.objects.bulk_create(
-        Delivery(report=report, subscriber_id=pk)
-        for pk in _bench_subscribers()
-        .filter(unsubscribed_at__isnull=True)
-        .values_list("pk", flat=True)
-    )
+    batches: list[int] = []
+    with mock.patch.object(notifications, "_enqueue_batches", batches.extend):
+        notifications.notification_fan_out(report_id=report.pk)
     with CaptureQueriesContext(connection) as captured:
-        result = deliveries_send(delivery_ids=[row.pk for row in rows], claimant="bench-probe")
-    return {"batch": len(rows), "queries": len(captured), "sent": result.sent}
+        delivery_ids = delivery_batch_insert(batch_id=batches[0])
+        result = deliveries_send(delivery_ids=delivery_ids, claimant="bench-probe")
+    return {"batch": len(delivery_ids), "queries": len(captured), "sent": result.sent}
 
 
 def fanout_cleanup() -> None:
@@ -191,9 +192,9 @@ def fanout_cleanup() -> None:
     _bench_subscribers().update(unsubscribed_at=None)
     fanned_out = Report.objects.filter(slug__startswith="bench-fanout-")
     Delivery.objects.filter(report__in=fanned_out).delete()
-    fanned_out.delete()
+    fanned_out.delete()  # and their batches
     page_cache_invalidate_all()
-    _vacuum("accounts_newslettersubscriber", "reports_delivery")
+    _vacuum("accounts_newslettersubscriber", "reports_delivery", "reports_deliverybatch")
 
 
 def _vacuum(*tables: str) -> None:

@@ -308,9 +308,6 @@ NOTIFY_RETRY_BACKOFF = env_int("NOTIFY_RETRY_BACKOFF", default=30, minimum=1)
 NOTIFY_RETRY_BACKOFF_MAX = env_int("NOTIFY_RETRY_BACKOFF_MAX", default=15 * 60, minimum=1)
 NOTIFY_MAX_RETRIES = 8
 NOTIFY_MAX_ATTEMPTS = 8
-# A fan-out inserts its deliveries over this many database connections at once (threads of
-# the notify task): PostgreSQL's work per row, not Python's, is what bounds the fan-out.
-NOTIFY_FANOUT_CONNECTIONS = env_int("NOTIFY_FANOUT_CONNECTIONS", default=2, minimum=1)
 # The sweep re-enqueues deliveries queued this long without being sent, and claims older
 # than any task may run (the worker holding them died): never shorter than the time limit,
 # or a live task's claims could be handed to another.

@@ -350,6 +350,46 @@ class ReportNotification(models.Model):
         return f"Notification of {self.report}"
 
 
+class DeliveryBatch(models.Model):
+    """A range of one report's recipients, handed to one send task (issue 7).
+
+    The fan-out writes one of these per SEND_BATCH_SIZE recipients (400 rows for 100,000)
+    instead of a Delivery per recipient, so every recipient is queued in a fraction of a
+    second; the send task then inserts its range's Delivery rows and sends them. Subscriber
+    ids in (after_subscriber_id, last_subscriber_id] belong to it. It outlives the broker
+    message: the sweep re-enqueues a batch whose rows were never inserted.
+    """
+
+    report = models.ForeignKey(
+        Report, on_delete=models.CASCADE, related_name="delivery_batches", db_index=False
+    )
+    after_subscriber_id = models.BigIntegerField()
+    last_subscriber_id = models.BigIntegerField()
+    # Recipients in the range when the fan-out counted them (for progress; informational).
+    size = models.PositiveIntegerField()
+    enqueued_at = models.DateTimeField()
+    inserted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "delivery batches"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["report", "after_subscriber_id"], name="delivery_batch_once"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["enqueued_at"],
+                condition=models.Q(inserted_at__isnull=True),
+                name="delivery_batch_waiting",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        after, last = self.after_subscriber_id, self.last_subscriber_id
+        return f"{self.report_id}: subscribers after {after} up to {last}"
+
+
 class Delivery(models.Model):
     """One notification email: one report to one subscriber, sent at most once (unique)."""
 

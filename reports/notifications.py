@@ -1,7 +1,12 @@
-"""New-report notifications: fan-out to one Delivery per recipient, then batched sending.
+"""New-report notifications: fan-out in batches of recipients, then batched sending.
+
+The fan-out writes one `DeliveryBatch` per SEND_BATCH_SIZE recipients (a range of their ids)
+and enqueues a send task for each; that task inserts its range's `Delivery` rows, then
+claims and sends them.
 
 Exactly-once, as far as SMTP allows:
-- `Delivery` is unique per (report, subscriber), so fanning out twice inserts nothing new.
+- `Delivery` is unique per (report, subscriber), and so is a batch per (report, first id):
+  fanning out twice, or running a batch's task twice, inserts nothing new.
 - A send task claims rows in a short transaction (`SELECT … FOR UPDATE SKIP LOCKED`, then
   status `sending` with its task id), so two tasks holding the same ids never both send one.
 - Each row is marked `sent` right after the server accepted its message. A worker killed
@@ -11,7 +16,8 @@ Exactly-once, as far as SMTP allows:
   A crash of PostgreSQL itself can lose the last few hundred milliseconds of marks, whose
   messages then go out again (`_marks_without_flush` says why that trade is made).
 - Nothing depends on broker messages surviving: `deliveries_requeue_stale` re-enqueues
-  fan-outs that never finished, queued rows nobody sent, and claims left by dead workers.
+  fan-outs that never finished, batches whose rows were never inserted, queued rows nobody
+  sent, and claims left by dead workers.
 
 Emails carry the teaser only. The report is loaded without its body, so the subscriber-only
 text never reaches the template.
@@ -20,12 +26,10 @@ text never reaches the template.
 import logging
 import smtplib
 from collections import defaultdict
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
 from itertools import batched, groupby
 from operator import attrgetter
 
@@ -42,7 +46,13 @@ from django.utils import timezone
 from accounts.models import NewsletterSubscriber
 from accounts.newsletter import newsletter_normalize_email, newsletter_recipients
 from publisher.emails import BulkEmail, message_id
-from reports.models import Delivery, NotificationPreference, Report, ReportNotification
+from reports.models import (
+    Delivery,
+    DeliveryBatch,
+    NotificationPreference,
+    Report,
+    ReportNotification,
+)
 from reports.rendering import render_markdown
 
 logger = logging.getLogger(__name__)
@@ -98,6 +108,13 @@ def _enqueue_sends(delivery_ids: list[int]) -> None:
         send_deliveries.delay(list(batch))
 
 
+def _enqueue_batches(batch_ids: list[int]) -> None:
+    from reports.tasks import send_delivery_batch
+
+    for batch_id in batch_ids:
+        send_delivery_batch.delay(batch_id)
+
+
 def _mark_enqueued(
     queryset: QuerySet[Delivery], *, now: datetime, limit: int | None = None
 ) -> list[int]:
@@ -113,108 +130,120 @@ def _mark_enqueued(
     return ids
 
 
-# Performance (issue 7): rows are inserted and stamped in one INSERT … SELECT per slice of
-# this many recipients, inside PostgreSQL, instead of reading every subscriber id into Python
-# and writing it back (100,000 recipients took 12 s that way, now about a second).
-FANOUT_SLICE = 10_000
-_FANOUT_INSERT = (
+# Issue 7: the fan-out writes one DeliveryBatch per SEND_BATCH_SIZE recipients, not one
+# Delivery per recipient. Inserting 100,000 Delivery rows (index entries, foreign-key checks)
+# took PostgreSQL 1-3 s before the last recipient was queued; 400 batch rows take a few
+# milliseconds, and each send task inserts its own 250 rows just before it sends them.
+_BATCH_BOUNDS = (
+    "SELECT recipient_id, position, total FROM ("
+    " SELECT recipient.recipient_id, row_number() OVER (ORDER BY recipient.recipient_id)"
+    " AS position, count(*) OVER () AS total FROM ({recipients}) AS recipient"
+    ") AS numbered WHERE position %% %s = 0 OR position = total ORDER BY position"
+)
+_BATCH_INSERT = (
     "INSERT INTO {table} (report_id, subscriber_id, status, attempts, created_at,"
     " enqueued_at, claimed_by, error)"
     " SELECT %s, recipient.recipient_id, %s, 0, %s, %s, '', '' FROM ({recipients}) AS recipient"
     " WHERE true"  # SQLite needs a WHERE before ON CONFLICT in INSERT … SELECT
-    " ON CONFLICT (report_id, subscriber_id) DO NOTHING RETURNING id"
+    " ON CONFLICT (report_id, subscriber_id) DO NOTHING"
 )
 
 
-def _fan_out_slice(*, report_id: int, recipients: QuerySet, now: datetime) -> list[int]:
-    """Insert this slice's missing rows, stamped as enqueued; their ids, in order."""
-    sql, params = (
-        recipients.annotate(recipient_id=F("pk")).values("recipient_id").query.sql_with_params()
-    )
+def _recipient_ids_sql(recipients: QuerySet[NewsletterSubscriber]) -> tuple[str, tuple]:
+    return recipients.annotate(recipient_id=F("pk")).values("recipient_id").query.sql_with_params()
+
+
+def _batch_bounds(recipients: QuerySet[NewsletterSubscriber]) -> list[tuple[int, int, int]]:
+    """(after id, last id, size) of consecutive ranges of SEND_BATCH_SIZE recipients each.
+
+    One query: PostgreSQL numbers the recipients' ids and returns every SEND_BATCH_SIZE-th
+    (and the last), so nothing per recipient is read into Python."""
+    sql, params = _recipient_ids_sql(recipients.order_by())
     with db_connection.cursor() as cursor:
-        cursor.execute(
-            _FANOUT_INSERT.format(table=Delivery._meta.db_table, recipients=sql),
-            [report_id, Delivery.Status.QUEUED, now, now, *params],
-        )
-        return sorted(row[0] for row in cursor.fetchall())
+        cursor.execute(_BATCH_BOUNDS.format(recipients=sql), [*params, SEND_BATCH_SIZE])
+        rows = cursor.fetchall()
+    bounds, after, counted = [], 0, 0
+    for last_id, position, _ in rows:
+        bounds.append((after, last_id, position - counted))
+        after, counted = last_id, position
+    return bounds
 
 
-def _slices(recipients: QuerySet) -> list[tuple[int, int | None]]:
-    """(lower, upper] id bounds of consecutive slices of FANOUT_SLICE recipients each; the
-    last is open-ended. One index scan per bound, nothing read into Python."""
-    bounds, lower = [], 0
-    while True:
-        upper = (
-            recipients.filter(pk__gt=lower)
-            .values_list("pk", flat=True)[FANOUT_SLICE - 1 : FANOUT_SLICE]
-            .first()
-        )
-        bounds.append((lower, upper))
-        if upper is None:
-            return bounds
-        lower = upper
+def notification_fan_out(*, report_id: int, now: datetime | None = None) -> int:
+    """Split the report's recipients into batches and enqueue a send task for each; returns
+    how many recipients the batches enqueued by this call hold.
 
-
-def _fan_out_bounded(
-    *, report_id: int, recipients: QuerySet, bounds: tuple[int, int | None], now: datetime
-) -> list[int]:
-    lower, upper = bounds
-    slice_ = recipients.filter(pk__gt=lower)
-    if upper is not None:
-        slice_ = slice_.filter(pk__lte=upper)
-    return _fan_out_slice(report_id=report_id, recipients=slice_, now=now)
-
-
-def _in_own_thread(work: Callable[[], list[int]]) -> list[int]:
-    try:
-        return work()
-    finally:
-        db_connection.close()  # this thread's own connection
-
-
-def notification_fan_out(
-    *, report_id: int, now: datetime | None = None, progress: Callable[[], object] | None = None
-) -> int:
-    """Create a Delivery per recipient and enqueue send tasks; returns how many were enqueued.
-
-    Safe to run again at any point: existing rows are left alone (ON CONFLICT on the unique
-    constraint), and only rows no send task was given yet are enqueued. Rows are stamped
-    `enqueued_at` as they are inserted; if this task dies before it enqueues their send
-    tasks, the sweep re-enqueues them once they are NOTIFY_STALE_AFTER old.
+    Safe to run again at any point: the batches are written once, in one statement, under a
+    lock on the notification (a second run waits, then finds them), and a later run enqueues
+    only batches whose rows are not in yet and that no task was given for NOTIFY_STALE_AFTER.
+    If this task dies after its commit and before its last enqueue, the sweep re-enqueues
+    the batches left once they are that old.
     """
     now = now or timezone.now()
     report = Report.objects.published().filter(pk=report_id).defer("body").first()
     if report is None:
         return 0
-    notification, _ = ReportNotification.objects.get_or_create(report=report)
-    recipients = report_recipients(report=report).order_by("pk")
-    slices = [
-        partial(_fan_out_bounded, report_id=report_id, recipients=recipients, bounds=b, now=now)
-        for b in _slices(recipients)
-    ]
-    enqueued = 0
-    # Issue 7: inserting a row costs PostgreSQL its index entries and foreign-key checks, and
-    # one connection does that on one core: slices go in over FANOUT_CONNECTIONS connections
-    # at once (threads of this task, each with its own connection). Other connections see
-    # only committed rows, so inside a transaction (a caller's, or a test's) it stays inline;
-    # so it does on SQLite (`make run`), which takes one writer at a time.
-    parallel = db_connection.vendor == "postgresql" and not db_connection.in_atomic_block
-    threads = settings.NOTIFY_FANOUT_CONNECTIONS if parallel else 1
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        inserted = pool.map(_in_own_thread, slices) if threads > 1 else (work() for work in slices)
-        for ids in inserted:  # in slice order, each as soon as it is in
-            _enqueue_sends(ids)
-            enqueued += len(ids)
-            if progress is not None:
-                progress()
-    # Rows an earlier, interrupted run inserted without stamping them.
-    leftovers = _mark_enqueued(
-        Delivery.objects.filter(report_id=report_id, enqueued_at__isnull=True), now=now
-    )
-    _enqueue_sends(leftovers)
-    enqueued += len(leftovers)
+    ReportNotification.objects.get_or_create(report=report)
+    stale = now - timedelta(seconds=settings.NOTIFY_STALE_AFTER)
+    with transaction.atomic():
+        notification = ReportNotification.objects.select_for_update().get(report=report)
+        if DeliveryBatch.objects.filter(report_id=report_id).exists():
+            waiting = DeliveryBatch.objects.filter(
+                report_id=report_id, inserted_at__isnull=True, enqueued_at__lt=stale
+            )
+            batches = list(waiting.order_by("after_subscriber_id").values_list("pk", "size"))
+            waiting.update(enqueued_at=now)
+        else:
+            created = DeliveryBatch.objects.bulk_create(
+                DeliveryBatch(
+                    report_id=report_id,
+                    after_subscriber_id=after,
+                    last_subscriber_id=last,
+                    size=size,
+                    enqueued_at=now,
+                )
+                for after, last, size in _batch_bounds(report_recipients(report=report))
+            )
+            batches = [(batch.pk, batch.size) for batch in created]
+    _enqueue_batches([pk for pk, _ in batches])  # after the commit: a task must find its batch
     ReportNotification.objects.filter(pk=notification.pk).update(fanned_out_at=timezone.now())
-    return enqueued
+    return sum(size for _, size in batches)
+
+
+def delivery_batch_insert(*, batch_id: int, now: datetime | None = None) -> list[int]:
+    """Insert the batch's missing Delivery rows; the ids of its rows still to be sent.
+
+    Recipients are chosen again here (`report_recipients` within the batch's id range), so
+    someone who unsubscribed since the fan-out gets no row at all. Running it twice inserts
+    nothing new (ON CONFLICT on the unique constraint).
+    """
+    now = now or timezone.now()
+    batch = DeliveryBatch.objects.filter(pk=batch_id).first()
+    if batch is None:
+        return []
+    after, last = batch.after_subscriber_id, batch.last_subscriber_id
+    if batch.inserted_at is None:
+        report = Report.objects.published().filter(pk=batch.report_id).defer("body").first()
+        with transaction.atomic():
+            if report is not None:  # unpublished since: nobody is sent it
+                recipients = report_recipients(report=report).filter(pk__gt=after, pk__lte=last)
+                sql, params = _recipient_ids_sql(recipients)
+                with db_connection.cursor() as cursor:
+                    cursor.execute(
+                        _BATCH_INSERT.format(table=Delivery._meta.db_table, recipients=sql),
+                        [batch.report_id, Delivery.Status.QUEUED, now, now, *params],
+                    )
+            DeliveryBatch.objects.filter(pk=batch_id).update(inserted_at=now)
+    return list(
+        Delivery.objects.filter(
+            report_id=batch.report_id,
+            subscriber_id__gt=after,
+            subscriber_id__lte=last,
+            status__in=[Delivery.Status.QUEUED, Delivery.Status.SENDING],
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
 
 
 @dataclass
@@ -465,9 +494,11 @@ def deliveries_requeue_stale(
     """Re-enqueue what a lost message or a dead worker left behind; returns rows enqueued.
 
     - fan-outs not finished `pending_for` after they were last enqueued (or never enqueued);
+    - batches whose rows are not in `pending_for` after their task was last enqueued;
     - rows `sending` for longer than any task may run (`claimed_for`): their worker died;
     - rows `queued` whose send task was last enqueued `pending_for` ago or never.
     Re-enqueueing a row whose first task is merely slow is harmless: only one claim wins.
+    The count includes the recipients of re-enqueued batches.
     """
     now = now or timezone.now()
     if pending_for is None:
@@ -480,13 +511,18 @@ def deliveries_requeue_stale(
     )
     for notification in unfinished:
         _enqueue_notify(notification.pk, notification.report_id)
+    enqueued = 0
+    lost = DeliveryBatch.objects.filter(inserted_at__isnull=True, enqueued_at__lt=stale)
+    while batches := list(lost.order_by("pk").values_list("pk", "size")[:SWEEP_PAGE_SIZE]):
+        DeliveryBatch.objects.filter(pk__in=[pk for pk, _ in batches]).update(enqueued_at=now)
+        _enqueue_batches([pk for pk, _ in batches])
+        enqueued += sum(size for _, size in batches)
     abandoned = Delivery.objects.filter(
         status=Delivery.Status.SENDING, claimed_at__lt=now - claimed_for
     )
     abandoned.update(
         status=Delivery.Status.QUEUED, claimed_by="", claimed_at=None, enqueued_at=None
     )
-    enqueued = 0
     forgotten = Delivery.objects.filter(Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=stale))
     cursor = 0
     while ids := _mark_enqueued(forgotten.filter(pk__gt=cursor), now=now, limit=SWEEP_PAGE_SIZE):

@@ -6,7 +6,13 @@ from celery import shared_task
 from django.conf import settings
 
 from reports.comment_emails import comment_reply_notify
-from reports.notifications import deliveries_requeue_stale, deliveries_send, notification_fan_out
+from reports.notifications import (
+    SendResult,
+    deliveries_requeue_stale,
+    deliveries_send,
+    delivery_batch_insert,
+    notification_fan_out,
+)
 from reports.publishing import reports_publish_due
 
 logger = logging.getLogger(__name__)
@@ -35,20 +41,38 @@ def retry_countdown(retries: int) -> float:
     return step / 2 + random.uniform(0, step / 2)
 
 
-@shared_task(bind=True, max_retries=None)
-def send_deliveries(self, delivery_ids: list[int]) -> dict[str, int | str]:
-    """Send a batch of deliveries. Transient SMTP trouble puts the unsent rows back and
-    retries later; after NOTIFY_MAX_RETRIES the sweep and the attempt cap take over."""
-    result = deliveries_send(
-        delivery_ids=delivery_ids, claimant=self.request.id or f"local-{uuid.uuid4()}"
-    )
+def _send_or_retry(task, result: SendResult) -> dict[str, int | str]:
+    """Transient SMTP trouble has put the unsent rows back: retry later; after
+    NOTIFY_MAX_RETRIES the sweep and the attempt cap take over."""
     if result.transient_error:
         # Eagerly (make run) a retry would run again at once, without any backoff.
-        if self.request.is_eager or self.request.retries >= settings.NOTIFY_MAX_RETRIES:
+        if task.request.is_eager or task.request.retries >= settings.NOTIFY_MAX_RETRIES:
             logger.warning("Leaving the batch to the sweep: %s", result.transient_error)
         else:
-            raise self.retry(countdown=retry_countdown(self.request.retries))
+            raise task.retry(countdown=retry_countdown(task.request.retries))
     return result.as_dict()
+
+
+def _claimant(task) -> str:
+    return task.request.id or f"local-{uuid.uuid4()}"
+
+
+@shared_task(bind=True, max_retries=None)
+def send_deliveries(self, delivery_ids: list[int]) -> dict[str, int | str]:
+    """Send these deliveries (the sweep's and resends' batches)."""
+    return _send_or_retry(
+        self, deliveries_send(delivery_ids=delivery_ids, claimant=_claimant(self))
+    )
+
+
+@shared_task(bind=True, max_retries=None)
+def send_delivery_batch(self, batch_id: int) -> dict[str, int | str]:
+    """Insert a fan-out batch's deliveries, then send them; a retry or a redelivery of the
+    same task finds the rows in and resumes its own claims."""
+    delivery_ids = delivery_batch_insert(batch_id=batch_id)
+    return _send_or_retry(
+        self, deliveries_send(delivery_ids=delivery_ids, claimant=_claimant(self))
+    )
 
 
 @shared_task

@@ -4,14 +4,22 @@ import re
 import smtplib
 from datetime import timedelta
 from email import message_from_bytes, policy
+from itertools import pairwise
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import NewsletterSubscriber
 from reports import notifications, tasks
-from reports.models import Delivery, NotificationPreference, Report, ReportNotification
+from reports.models import (
+    Delivery,
+    DeliveryBatch,
+    NotificationPreference,
+    Report,
+    ReportNotification,
+)
 from reports.notifications import (
     deliveries_requeue_stale,
     deliveries_send,
@@ -41,8 +49,15 @@ def draft():
 
 @pytest.fixture
 def recorded_sends(monkeypatch):
-    """Deliveries get created, but send tasks are recorded instead of run."""
+    """Deliveries get created, but send tasks are recorded instead of run: a fan-out batch's
+    task inserts its rows and records their ids, a plain send task records its ids."""
     batches: list[list[int]] = []
+
+    def insert_only(batch_ids: list[int]) -> None:
+        for batch_id in batch_ids:
+            batches.append(notifications.delivery_batch_insert(batch_id=batch_id))
+
+    monkeypatch.setattr(notifications, "_enqueue_batches", insert_only)
     monkeypatch.setattr(notifications, "_enqueue_sends", lambda ids: batches.append(list(ids)))
     return batches
 
@@ -383,29 +398,118 @@ def test_personal_values_are_escaped_in_html(draft, recorded_sends, mailoutbox):
     assert re.search(r"%%[0-9a-f]{16}-", html + mailoutbox[0].body) is None
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_fan_out_over_parallel_connections_inserts_every_recipient_once_in_order(
-    draft, recorded_sends, monkeypatch, settings
-):
-    """Outside a transaction slices go in over several connections (threads); the send
-    batches still come in slice order and cover every recipient exactly once."""
-    settings.NOTIFY_FANOUT_CONNECTIONS = 3
-    monkeypatch.setattr(notifications, "FANOUT_SLICE", 4)
-    NewsletterSubscriberFactory.create_batch(23)
-    report_publish(report_id=draft.pk)  # fans out after the commit (eager Celery)
+def test_a_fan_out_writes_batches_that_cover_every_recipient_once_in_order(draft, monkeypatch):
+    monkeypatch.setattr(notifications, "SEND_BATCH_SIZE", 4)
+    subscribers = NewsletterSubscriberFactory.create_batch(23)
+    NewsletterSubscriber.objects.filter(pk=subscribers[5].pk).update(confirmed_at=None)
+    report_publish(report_id=draft.pk)
+    enqueued: list[list[int]] = []
+    monkeypatch.setattr(notifications, "_enqueue_batches", enqueued.append)
 
-    assert sum(len(batch) for batch in recorded_sends) == 23
-    assert notification_fan_out(report_id=draft.pk) == 0  # nothing twice
+    assert notification_fan_out(report_id=draft.pk) == 22
 
-    sent_ids = [pk for batch in recorded_sends for pk in batch]
-    rows = Delivery.objects.filter(report=draft)
-    assert sorted(sent_ids) == sorted(rows.values_list("pk", flat=True))
-    subscribers = list(rows.order_by("pk").values_list("subscriber_id", flat=True))
-    assert len(set(subscribers)) == 23
-    batches_by_subscriber = [
-        list(rows.filter(pk__in=batch).values_list("subscriber_id", flat=True))
-        for batch in recorded_sends
+    assert not Delivery.objects.exists()  # each send task inserts its own rows
+    batches = list(DeliveryBatch.objects.filter(report=draft).order_by("after_subscriber_id"))
+    assert enqueued == [[batch.pk for batch in batches]]
+    assert [batch.size for batch in batches] == [4, 4, 4, 4, 4, 2]
+    assert batches[0].after_subscriber_id == 0
+    for earlier, later in pairwise(batches):
+        assert earlier.last_subscriber_id == later.after_subscriber_id
+    assert batches[-1].last_subscriber_id == subscribers[-1].pk
+    covered = [
+        pk
+        for batch in batches
+        for pk in NewsletterSubscriber.objects.receiving()
+        .filter(pk__gt=batch.after_subscriber_id, pk__lte=batch.last_subscriber_id)
+        .values_list("pk", flat=True)
     ]
-    flat = [pk for batch in batches_by_subscriber for pk in sorted(batch)]
-    assert flat == sorted(flat)  # slices of subscribers, enqueued in order
+    assert covered == sorted(s.pk for s in subscribers if s != subscribers[5])
     assert ReportNotification.objects.get(report=draft).fanned_out_at is not None
+    assert notification_fan_out(report_id=draft.pk) == 0  # nothing twice
+    assert DeliveryBatch.objects.filter(report=draft).count() == 6
+
+
+def test_a_fan_outs_queries_do_not_grow_with_its_recipients(draft, monkeypatch):
+    monkeypatch.setattr(notifications, "SEND_BATCH_SIZE", 4)
+    monkeypatch.setattr(notifications, "_enqueue_batches", lambda ids: None)
+    report_publish(report_id=draft.pk)
+    NewsletterSubscriberFactory.create_batch(3)
+    with CaptureQueriesContext(connection) as few:
+        notification_fan_out(report_id=draft.pk)
+    DeliveryBatch.objects.all().delete()
+    NewsletterSubscriberFactory.create_batch(60)
+
+    with CaptureQueriesContext(connection) as many:
+        notification_fan_out(report_id=draft.pk)
+
+    assert DeliveryBatch.objects.count() == 16
+    assert len(many) == len(few) <= 10
+
+
+def test_a_batch_inserts_its_rows_once_and_then_returns_only_those_still_to_send(
+    draft, recorded_sends, mailoutbox
+):
+    subscribers = NewsletterSubscriberFactory.create_batch(3)
+    report_publish(report_id=draft.pk)
+    notification_fan_out(report_id=draft.pk)
+    batch = DeliveryBatch.objects.get(report=draft)
+    assert batch.inserted_at is not None
+    ids = recorded_sends[0]
+    assert sorted(Delivery.objects.values_list("subscriber_id", flat=True)) == sorted(
+        s.pk for s in subscribers
+    )
+    deliveries_send(delivery_ids=ids[:1], claimant="task-1")
+
+    assert notifications.delivery_batch_insert(batch_id=batch.pk) == ids[1:]
+    assert Delivery.objects.count() == 3
+
+
+def test_a_batch_leaves_out_who_left_since_the_fan_out_and_an_unpublished_report(
+    draft, monkeypatch, mailoutbox
+):
+    stays, leaves = NewsletterSubscriberFactory.create_batch(2)
+    report_publish(report_id=draft.pk)
+    monkeypatch.setattr(notifications, "_enqueue_batches", lambda ids: None)
+    notification_fan_out(report_id=draft.pk)
+    leaves.unsubscribed_at = timezone.now()
+    leaves.save()
+    batch = DeliveryBatch.objects.get()
+
+    assert tasks.send_delivery_batch.delay(batch.pk).get()["sent"] == 1
+
+    assert [m.to for m in mailoutbox] == [[stays.email]]
+    assert not Delivery.objects.filter(subscriber=leaves).exists()
+    other = ReportFactory(status=Report.Status.DRAFT, published_at=None)
+    report_publish(report_id=other.pk)
+    notification_fan_out(report_id=other.pk)
+    Report.objects.filter(pk=other.pk).update(status=Report.Status.DRAFT)
+    unpublished = DeliveryBatch.objects.get(report=other)
+
+    assert tasks.send_delivery_batch.delay(unpublished.pk).get()["sent"] == 0
+
+    assert not Delivery.objects.filter(report=other).exists()
+    assert DeliveryBatch.objects.get(pk=unpublished.pk).inserted_at is not None
+    assert len(mailoutbox) == 1
+
+
+def test_sweep_requeues_batches_whose_task_was_lost_but_not_fresh_or_inserted_ones(
+    draft, monkeypatch
+):
+    monkeypatch.setattr(notifications, "SEND_BATCH_SIZE", 2)
+    NewsletterSubscriberFactory.create_batch(6)
+    report_publish(report_id=draft.pk)
+    enqueued: list[int] = []
+    monkeypatch.setattr(notifications, "_enqueue_batches", enqueued.extend)
+    notification_fan_out(report_id=draft.pk)
+    lost, _fresh, inserted = DeliveryBatch.objects.order_by("pk")
+    now = timezone.now()
+    long_ago = now - timedelta(hours=2)
+    DeliveryBatch.objects.filter(pk__in=[lost.pk, inserted.pk]).update(enqueued_at=long_ago)
+    DeliveryBatch.objects.filter(pk=inserted.pk).update(inserted_at=long_ago)
+    enqueued.clear()
+
+    assert deliveries_requeue_stale(now=now) == 2
+
+    assert enqueued == [lost.pk]
+    assert DeliveryBatch.objects.get(pk=lost.pk).enqueued_at == now
+    assert deliveries_requeue_stale(now=now) == 0

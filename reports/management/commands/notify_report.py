@@ -7,8 +7,9 @@ twice. Without a worker (Celery eager, `make run`) the emails go out in this pro
 import time
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db.models import Sum
 
-from reports.models import Delivery, Report
+from reports.models import Delivery, DeliveryBatch, Report
 from reports.notifications import delivery_counts, notification_fan_out, report_recipients
 
 BAR_WIDTH = 30
@@ -35,31 +36,37 @@ class Command(BaseCommand):
             Delivery.objects.filter(report=report).count(),
         )
         self.stdout.write(f"{report.title}: {total} recipient(s).")
-        enqueued = notification_fan_out(report_id=report.pk, progress=lambda: self._bar(report))
-        self.stdout.write("")
+        enqueued = notification_fan_out(report_id=report.pk)
         self.stdout.write(f"Enqueued {enqueued} email(s).")
         deadline = time.monotonic() + timeout
         while not no_wait and self._unfinished(report) and time.monotonic() < deadline:
-            self._bar(report)
+            self._bar(report, total)
             time.sleep(1)
-        counts = self._bar(report)
+        counts = self._bar(report, total)
+        not_inserted = DeliveryBatch.objects.filter(
+            report=report, inserted_at__isnull=True
+        ).aggregate(n=Sum("size"))["n"]
         self.stdout.write("")
         self.stdout.write(
             self.style.SUCCESS(
                 "Sent {sent}, skipped {skipped}, failed {failed}, waiting {waiting}.".format(
-                    **counts, waiting=counts["queued"] + counts["sending"]
+                    **counts, waiting=counts["queued"] + counts["sending"] + (not_inserted or 0)
                 )
             )
         )
 
     def _unfinished(self, report: Report) -> bool:
-        return Delivery.objects.filter(
-            report=report, status__in=[Delivery.Status.QUEUED, Delivery.Status.SENDING]
-        ).exists()
+        return (
+            DeliveryBatch.objects.filter(report=report, inserted_at__isnull=True).exists()
+            or Delivery.objects.filter(
+                report=report, status__in=[Delivery.Status.QUEUED, Delivery.Status.SENDING]
+            ).exists()
+        )
 
-    def _bar(self, report: Report) -> dict[str, int]:
+    def _bar(self, report: Report, recipients: int) -> dict[str, int]:
         counts = delivery_counts(report_ids=[report.pk])[report.pk]
-        total = sum(counts.values()) or 1
+        # Batches insert their rows as they start: count the recipients still ahead of them.
+        total = max(sum(counts.values()), recipients) or 1
         done = counts["sent"] + counts["skipped"] + counts["failed"]
         filled = BAR_WIDTH * done // total
         self.stdout.write(
