@@ -2,7 +2,8 @@ from typing import cast
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, JsonResponse
 from django.template.loader import render_to_string
 from django.urls import URLPattern, path, reverse
@@ -22,6 +23,7 @@ from reports.models import (
     CommentFlag,
     CommentQuerySet,
     Delivery,
+    DeliveryBatch,
     Report,
     ReportNotification,
     Topic,
@@ -341,6 +343,7 @@ class ReportNotificationAdmin(admin.ModelAdmin):
         "requested_at",
         "fanned_out_at",
         *[_status_column(status) for status in Delivery.Status.values],
+        "not_started",
     ]
     list_select_related = ["report"]
     date_hierarchy = "requested_at"
@@ -353,7 +356,25 @@ class ReportNotificationAdmin(admin.ModelAdmin):
             status: Count("report__deliveries", filter=Q(report__deliveries__status=status))
             for status in Delivery.Status.values
         }
-        return super().get_queryset(request).annotate(**counts)
+        # Recipients whose batch's task has not inserted their rows yet (a fan-out under way,
+        # or a batch the sweep will re-enqueue). A subquery: a second join would multiply
+        # the counts above.
+        not_started = (
+            DeliveryBatch.objects.filter(report_id=OuterRef("report_id"), inserted_at__isnull=True)
+            .values("report_id")
+            .annotate(n=Sum("size"))
+            .values("n")
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(**counts, not_started=Coalesce(Subquery(not_started), 0))
+        )
+
+    @admin.display(description="not started", ordering="not_started")
+    def not_started(self, notification: ReportNotification) -> int:
+        # Annotated by get_queryset.
+        return notification.not_started  # type: ignore[attr-defined]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

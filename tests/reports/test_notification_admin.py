@@ -6,6 +6,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from reports import notifications
 from reports.models import Delivery, Report, ReportNotification
 from reports.publishing import report_publish
 from tests.factories import NewsletterSubscriberFactory, ReportFactory, UserFactory
@@ -42,6 +43,23 @@ def test_notification_admin_shows_counts_per_report(client_for, editor, publishe
     assert published.title in row
     assert '<td class="field-sent">2</td>' in row
     assert '<td class="field-failed">1</td>' in row
+
+
+def test_notification_admin_counts_recipients_whose_batch_has_not_started(
+    client_for, editor, monkeypatch
+):
+    NewsletterSubscriberFactory.create_batch(5)
+    report = ReportFactory()
+    monkeypatch.setattr(notifications, "_enqueue_batches", lambda ids: None)  # worker busy
+    notifications.notification_fan_out(report_id=report.pk)
+
+    page = client_for(editor).get("/admin/reports/reportnotification/").content.decode()
+
+    assert '<td class="field-not_started">5</td>' in page
+    assert '<td class="field-queued">0</td>' in page
+    output = StringIO()
+    call_command("notify_report", report.slug, "--no-wait", stdout=output)
+    assert "waiting 5." in output.getvalue()
 
 
 def test_resend_failed_action_sends_the_failed_again(client_for, editor, published, mailoutbox):
