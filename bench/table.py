@@ -275,4 +275,19 @@ def _fanout_rows(fanout: dict, base: str) -> list[tuple[str, ...]]:
                 "",
             )
         )
+    if "paced" in fanout:
+        paced = fanout["paced"]
+        rows.append(
+            (
+                "6",
+                f"  reference: a fan-out paced to {paced['rate_per_process']}/s per worker "
+                f"process (NOTIFY_SEND_RATE): {paced['wall_s']:.1f} s, "
+                f"{paced['messages_per_s']:,.0f}/s",
+                f"{paced['page_during']['p99_ms']:.2f} ms",
+                f"idle {idle['p99_ms']:.2f} ms",
+                f"{paced['page_during']['p99_ms'] / idle['p99_ms']:.2f}x",
+                "",
+                "",
+            )
+        )
     return rows

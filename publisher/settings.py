@@ -308,6 +308,9 @@ NOTIFY_RETRY_BACKOFF = env_int("NOTIFY_RETRY_BACKOFF", default=30, minimum=1)
 NOTIFY_RETRY_BACKOFF_MAX = env_int("NOTIFY_RETRY_BACKOFF_MAX", default=15 * 60, minimum=1)
 NOTIFY_MAX_RETRIES = 8
 NOTIFY_MAX_ATTEMPTS = 8
+# At most this many notification emails a second from each worker process (0: no limit):
+# the relay's or provider's sending limit, or room left for the pages on a shared machine.
+NOTIFY_SEND_RATE = env_int("NOTIFY_SEND_RATE", default=0, minimum=0)
 # The sweep re-enqueues deliveries queued this long without being sent, and claims older
 # than any task may run (the worker holding them died): never shorter than the time limit,
 # or a live task's claims could be handed to another.

@@ -25,6 +25,7 @@ text never reaches the template.
 
 import logging
 import smtplib
+import time
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -462,12 +463,39 @@ def _send_claimed(
                     return result
                 _finish(cursor, row, status=Delivery.Status.SENT)
                 result.sent += 1
+                _pace.wait(settings.NOTIFY_SEND_RATE)
         finally:
             try:
                 connection.close()
             except Exception:
                 logger.warning("Closing the mail connection failed", exc_info=True)
     return result
+
+
+class _Pacer:
+    """Spaces this process's messages to at most `rate` a second (0: no limit).
+
+    A relay or provider may accept only so many messages a second, and on a machine that
+    also serves pages a fan-out at full speed costs readers some tail latency (issue 7,
+    target 6). Time lost between messages (a slow reply, the next batch's claim) is made up
+    only within CATCH_UP seconds, so a pause is never followed by a long burst.
+    """
+
+    CATCH_UP = 0.1
+
+    def __init__(self) -> None:
+        self.next_at = 0.0
+
+    def wait(self, rate: float) -> None:
+        if rate <= 0:
+            return
+        now = time.monotonic()
+        if self.next_at > now:
+            time.sleep(self.next_at - now)
+        self.next_at = max(self.next_at, now - self.CATCH_UP) + 1 / rate
+
+
+_pace = _Pacer()  # one per worker process
 
 
 def _finish(cursor: CursorWrapper, row: _Claimed, *, status: str, error: str = "") -> None:

@@ -15,6 +15,7 @@ another database and another Redis database.
 """
 
 import argparse
+import contextlib
 import os
 import secrets
 import shutil
@@ -97,6 +98,20 @@ def ensure_database(name: str, port: int = 5432) -> None:
     if name not in {line.split("|", 1)[0] for line in listing.splitlines()}:
         log(f"creating the database {name}")
         run(["createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", name])
+
+
+def _nice_session(pid: int, nice: int) -> None:
+    """Give a service's whole session the nice value of its processes.
+
+    Each service is started in a session of its own, and with the kernel's autogroup
+    scheduling (on by default) every session gets an equal share of the CPU whatever its
+    processes' nice values: a niced worker would still take a whole core from nginx. The
+    session's own nice value is what ranks it against the others (sched(7), "The autogroup
+    feature"); systemd units do the same with CPUWeight=.
+    """
+    # Without autogroup (no such file) the processes' nice value is all there is.
+    with contextlib.suppress(OSError):
+        Path(f"/proc/{pid}/autogroup").write_text(str(nice))
 
 
 @dataclass
@@ -205,17 +220,23 @@ class Topology:
             return None
         return pid
 
-    def _spawn(self, service: str, command: list[str], *, port: int | None = None) -> None:
+    def _spawn(
+        self, service: str, command: list[str], *, port: int | None = None, nice: int = 0
+    ) -> None:
         if self.pid(service):
             log(f"{service} is already running (pid {self.pid(service)})")
             return
         if port is not None and port_open(port):
             raise SystemExit(f"Port {port} for {service} is taken by a process we did not start.")
         output = self._logfile(service).open("ab")
+        if nice:
+            command = ["nice", "-n", str(nice), *command]
         process = subprocess.Popen(
             command, cwd=ROOT, env=self.env(), stdout=output, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, start_new_session=True,
         )  # fmt: skip
+        if nice:
+            _nice_session(process.pid, nice)
         self._pidfile(service).write_text(str(process.pid))
         log(f"started {service} (pid {process.pid}), log in {self._logfile(service)}")
         if port is not None:
@@ -332,11 +353,10 @@ http {{
     def start_smtp(self) -> None:
         python = str(BIN / "python")
         here = str(Path(__file__).resolve().parent)
-        sink = ["nice", "-n", str(self.smtp_nice), python, f"{here}/smtp_sink.py",
-                "--port", str(self.smtp_port),
+        sink = [python, f"{here}/smtp_sink.py", "--port", str(self.smtp_port),
                 "--dir", str(self.dir / "mail")]  # fmt: skip
         self._spawn("smtp", sink + (["--keep-bodies"] if self.keep_mail_bodies else []),
-                    port=self.smtp_port)  # fmt: skip
+                    port=self.smtp_port, nice=self.smtp_nice)  # fmt: skip
 
     def start_stripe(self) -> None:
         here = str(Path(__file__).resolve().parent)
@@ -356,10 +376,10 @@ http {{
     def start_worker(self) -> None:
         # As in deploy/systemd/gridline-worker.service: the worker yields the CPU to the web.
         self._spawn("worker", [
-            "nice", "-n", "10", str(BIN / "celery"), "-A", "publisher", "worker",
+            str(BIN / "celery"), "-A", "publisher", "worker",
             "--loglevel", "INFO", "--concurrency", "2", "--without-gossip", "--without-mingle",
             "-n", f"{self.name}@%h",
-        ])  # fmt: skip
+        ], nice=10)  # fmt: skip
 
     def healthy(self) -> bool:
         try:

@@ -513,3 +513,45 @@ def test_sweep_requeues_batches_whose_task_was_lost_but_not_fresh_or_inserted_on
     assert enqueued == [lost.pk]
     assert DeliveryBatch.objects.get(pk=lost.pk).enqueued_at == now
     assert deliveries_requeue_stale(now=now) == 0
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now, self.slept = 100.0, []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(round(seconds, 6))
+        self.now += seconds
+
+
+def test_the_pacer_spaces_messages_to_the_rate_and_catches_up_only_briefly(monkeypatch):
+    clock = _Clock()
+    monkeypatch.setattr(notifications, "time", clock)
+    monkeypatch.setattr(notifications._Pacer, "CATCH_UP", 0.5)
+    pacer = notifications._Pacer()
+
+    for _ in range(5):  # 4 a second: after the half second of catch-up, one every 0.25 s
+        pacer.wait(4)
+    assert clock.slept == [0.25, 0.25]
+    clock.now += 10  # a long pause is not made up: the same short allowance, then the pace
+    for _ in range(4):
+        pacer.wait(4)
+    pacer.wait(0)
+
+    assert clock.slept == [0.25, 0.25, 0.25]
+
+
+def test_a_send_rate_paces_a_batch(draft, recorded_sends, settings, monkeypatch):
+    ids = _queued_deliveries(draft, 4, recorded_sends)
+    clock = _Clock()
+    monkeypatch.setattr(notifications, "time", clock)
+    monkeypatch.setattr(notifications._Pacer, "CATCH_UP", 0.5)
+    monkeypatch.setattr(notifications, "_pace", notifications._Pacer())
+    settings.NOTIFY_SEND_RATE = 4
+
+    assert deliveries_send(delivery_ids=ids, claimant="task-1").sent == 4
+
+    assert clock.slept == [0.25]
