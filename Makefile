@@ -84,6 +84,6 @@ prodlike: $(VENV)/.installed
 prodlike-stop: $(VENV)/.installed
 	$(PY) deploy/prodlike/run.py stop
 
-# Performance figures of issue 7 (about 17 minutes; not part of `make test`). See README.
+# Performance figures of issue 7 (about 10 minutes, more the first time; not in `make test`). See README.
 bench: $(VENV)/.installed
 	$(PY) bench/run.py
