@@ -1,6 +1,6 @@
 """Joining an organisation by email domain when a reader logs in or verifies an address.
 
-The rule lives in `accounts.organisations.organisation_autojoin`; these receivers only call
+The rule lives in `accounts.organisations.services.organisation_autojoin`; these receivers only call
 it at the two moments an address can newly count, and tell the reader what happened.
 """
 
@@ -10,7 +10,7 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 
 from accounts.models import User
-from accounts.organisations import TeamError, organisation_autojoin
+from accounts.organisations.services import TeamError, organisation_autojoin
 
 
 def _autojoin(request: HttpRequest | None, user: User) -> None:

@@ -2,9 +2,9 @@ from celery import shared_task
 from django.conf import settings
 from django.urls import reverse
 
-from accounts.billing import memberships_reconcile
+from accounts.billing.sync import memberships_reconcile
 from accounts.models import NewsletterSubscriber
-from publisher.emails import email_build
+from publisher.mail.messages import email_build
 
 
 @shared_task
@@ -15,7 +15,7 @@ def reconcile_memberships() -> dict[str, int]:
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, retry_jitter=True, max_retries=5)
 def send_team_invitation(invitation_id: int) -> bool:
-    from accounts.team_emails import team_invitation_send
+    from accounts.organisations.emails import team_invitation_send
 
     return team_invitation_send(invitation_id=invitation_id)
 
@@ -38,6 +38,6 @@ def send_newsletter_confirmation(subscriber_id: int, token: str) -> None:
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, retry_jitter=True, max_retries=5)
 def send_membership_email(membership_id: int, name: str) -> bool:
-    from accounts.billing_emails import membership_email_send
+    from accounts.billing.emails import membership_email_send
 
     return membership_email_send(membership_id=membership_id, name=name)

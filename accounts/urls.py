@@ -1,6 +1,8 @@
 from django.urls import path
 
-from accounts import billing_views, team_views, views
+from accounts import views
+from accounts.billing import views as billing_views
+from accounts.organisations import views as team_views
 
 app_name = "accounts"
 

@@ -7,11 +7,11 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
-from accounts import billing
+from accounts.billing import sync as billing
 from accounts.forms import AccountDeleteForm, ProfileForm
 from accounts.http import AuthenticatedHttpRequest
 from accounts.membership import membership_for, membership_grants_access, seat_for
-from accounts.newsletter import newsletter_subscriber_for_user
+from accounts.newsletter.services import newsletter_subscriber_for_user
 from accounts.users import user_delete
 
 

@@ -32,7 +32,7 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from accounts.models import User  # noqa: E402
-from publisher.caching import page_cache_invalidate_all, page_cache_invalidate_report  # noqa: E402
+from publisher.cache.pages import page_cache_invalidate_all, page_cache_invalidate_report  # noqa: E402
 from reports.management.commands.bench_data import (  # noqa: E402
     COMMENT_REPORTS,
     SUBSCRIBER_EMAIL,
@@ -171,7 +171,11 @@ def batch_queries() -> dict[str, int]:
     from django.utils import timezone
 
     from reports import notifications
-    from reports.notifications import SEND_BATCH_SIZE, deliveries_send, delivery_batch_insert
+    from reports.notifications.sending import (
+        SEND_BATCH_SIZE,
+        deliveries_send,
+        delivery_batch_insert,
+    )
 
     report = Report.objects.get(pk=fanout_prepare(SEND_BATCH_SIZE))
     report.status, report.published_at = Report.Status.PUBLISHED, timezone.now()

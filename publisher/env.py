@@ -106,8 +106,8 @@ def mailer_from_url(name: str, default: str) -> dict[str, object]:
         raise ImproperlyConfigured(f"{name} has an invalid port.") from None
     use_tls = query.get("tls") in _TRUE or (parts.scheme == "smtp" and port == 587)
     return {
-        # Django's SMTP backend with a short path for bulk notifications (publisher/smtp.py).
-        "BACKEND": "publisher.smtp.EmailBackend",
+        # Django's SMTP backend with a short path for bulk notifications (publisher/mail/smtp.py).
+        "BACKEND": "publisher.mail.smtp.EmailBackend",
         "OPTIONS": {
             "host": parts.hostname,
             "port": port,

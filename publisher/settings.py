@@ -102,11 +102,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "publisher.caching.PageCacheMiddleware",
+    "publisher.cache.pages.PageCacheMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "publisher.caching.CacheControlMiddleware",
+    "publisher.cache.pages.CacheControlMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -148,8 +148,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 if REDIS_URL:
     CACHES = {
         "default": {
-            # Django's backend, reusing its redis-py clients (publisher/redis_cache.py).
-            "BACKEND": "publisher.redis_cache.RedisCache",
+            # Django's backend, reusing its redis-py clients (publisher/cache/redis.py).
+            "BACKEND": "publisher.cache.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "publisher",
         }
@@ -302,7 +302,7 @@ LOGGING = {
 PAST_DUE_GRACE_DAYS = env_int("PAST_DUE_GRACE_DAYS", default=7, minimum=0)
 REPORTS_PER_PAGE = 12
 
-# New-report notifications (reports/notifications.py). Transient SMTP errors are retried
+# New-report notifications (reports/notifications/sending.py). Transient SMTP errors are retried
 # with exponential backoff and jitter; a delivery is given up (failed) after this many tries.
 NOTIFY_RETRY_BACKOFF = env_int("NOTIFY_RETRY_BACKOFF", default=30, minimum=1)
 NOTIFY_RETRY_BACKOFF_MAX = env_int("NOTIFY_RETRY_BACKOFF_MAX", default=15 * 60, minimum=1)
@@ -329,7 +329,7 @@ CELERY_BEAT_SCHEDULE["requeue-stale-deliveries"] = {
     "schedule": float(NOTIFY_SWEEP_EVERY),
 }
 
-# HTTP caching (publisher/caching.py). Anonymous pages are public for PUBLIC_PAGE_MAX_AGE
+# HTTP caching (publisher/cache/pages.py). Anonymous pages are public for PUBLIC_PAGE_MAX_AGE
 # seconds (nginx and browsers); the server-side page cache keeps them PAGE_CACHE_SECONDS
 # (0 turns it off) and is invalidated when reports are published or edited and when comments
 # change, so its lifetime only bounds what nothing invalidates (an author's new display name).

@@ -14,7 +14,7 @@ urlpatterns = [
     path("", include("reports.urls")),
     path("", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
-    path("newsletter/", include("accounts.urls_newsletter")),
+    path("newsletter/", include("accounts.newsletter.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
 ]

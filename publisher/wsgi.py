@@ -7,7 +7,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "publisher.settings")
 django_application = get_wsgi_application()
 
 # Imported once Django is set up: it reads settings and the URL configuration.
-from publisher.page_cache_wsgi import PageCacheFront  # noqa: E402
+from publisher.cache.wsgi import PageCacheFront  # noqa: E402
 
-# Page-cache hits are answered here, before Django's handler (publisher/page_cache_wsgi.py).
+# Page-cache hits are answered here, before Django's handler (publisher/cache/wsgi.py).
 application = PageCacheFront(django_application)

@@ -5,9 +5,9 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from publisher.caching import page_cache_invalidate_all
+from publisher.cache.pages import page_cache_invalidate_all
 from reports.models import Report
-from reports.notifications import notification_request
+from reports.notifications.sending import notification_request
 
 DUE_BATCH_SIZE = 100
 

@@ -5,8 +5,8 @@ import uuid
 from celery import shared_task
 from django.conf import settings
 
-from reports.comment_emails import comment_reply_notify
-from reports.notifications import (
+from reports.comments.emails import comment_reply_notify
+from reports.notifications.sending import (
     SendResult,
     deliveries_requeue_stale,
     deliveries_send,

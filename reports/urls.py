@@ -1,9 +1,13 @@
 from django.contrib.sitemaps.views import sitemap
 from django.urls import path
 
-from publisher.caching import cached_public_page
-from reports import comment_views, feeds, gift_views, views, views_newsletter
+from publisher.cache.pages import cached_public_page
+from reports import feeds
+from reports.comments import views as comment_views
+from reports.gifts import views as gift_views
+from reports.notifications import views as notification_views
 from reports.sitemaps import SITEMAPS
+from reports.views import pages, search
 
 # Feeds and the sitemap are the same for every reader: public, and cached server-side.
 public = cached_public_page()
@@ -11,8 +15,8 @@ public = cached_public_page()
 app_name = "reports"
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("reports/<slug:slug>/", views.report_detail, name="detail"),
+    path("", pages.home, name="home"),
+    path("reports/<slug:slug>/", pages.report_detail, name="detail"),
     path("reports/<slug:slug>/gift/", gift_views.gift_create, name="gift_create"),
     path("gifts/", gift_views.gift_list, name="gift_list"),
     path("gifts/<int:gift_id>/revoke/", gift_views.gift_revoke, name="gift_revoke"),
@@ -33,10 +37,10 @@ urlpatterns = [
         {"action": "unhide"},
         name="comment_unhide",
     ),
-    path("topics/<slug:slug>/", views.topic_detail, name="topic"),
-    path("kinds/<slug:kind>/", views.kind_detail, name="kind"),
-    path("authors/<slug:slug>/", views.author_detail, name="author"),
-    path("search/", views.search, name="search"),
+    path("topics/<slug:slug>/", pages.topic_detail, name="topic"),
+    path("kinds/<slug:kind>/", pages.kind_detail, name="kind"),
+    path("authors/<slug:slug>/", pages.author_detail, name="author"),
+    path("search/", search.search, name="search"),
     path("feed/", public(feeds.ReportsFeed()), name="feed"),
     path("feed/topics/<slug:slug>/", public(feeds.TopicFeed()), name="topic-feed"),
     path("feed/kinds/<slug:kind>/", public(feeds.KindFeed()), name="kind-feed"),
@@ -49,10 +53,10 @@ urlpatterns = [
         {"sitemaps": SITEMAPS},
         name="sitemap",
     ),
-    path("robots.txt", views.robots_txt, name="robots"),
+    path("robots.txt", pages.robots_txt, name="robots"),
     path(
         "newsletter/preferences/",
-        views_newsletter.newsletter_preferences,
+        notification_views.newsletter_preferences,
         name="newsletter_preferences",
     ),
 ]

@@ -11,8 +11,8 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from django.test import Client
 
-from publisher import caching
-from publisher.page_cache_wsgi import PageCacheFront
+from publisher.cache import pages as caching
+from publisher.cache.wsgi import PageCacheFront
 from publisher.wsgi import application
 from tests.factories import ReportFactory
 from tests.test_security_headers import (  # noqa: F401 (fixtures)

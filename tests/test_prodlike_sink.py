@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from django.core.mail import EmailMessage
 
-from publisher.smtp import EmailBackend
+from publisher.mail.smtp import EmailBackend
 from tests.integration_fixtures import free_port
 from tests.test_smtp_backend import _bulk_message
 

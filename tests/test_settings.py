@@ -129,7 +129,7 @@ def test_email_url_builds_smtp_mailer(monkeypatch):
 
     mailer = mailer_from_url("EMAIL_URL", default="console://")
 
-    assert mailer["BACKEND"] == "publisher.smtp.EmailBackend"
+    assert mailer["BACKEND"] == "publisher.mail.smtp.EmailBackend"
     assert mailer["OPTIONS"] | {} == {
         "host": "smtp.example.com",
         "port": 587,

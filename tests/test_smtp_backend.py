@@ -8,8 +8,8 @@ import smtplib
 import pytest
 from django.core.mail import EmailMessage
 
-from publisher.emails import BulkEmail, message_id
-from publisher.smtp import EmailBackend
+from publisher.mail.messages import BulkEmail, message_id
+from publisher.mail.smtp import EmailBackend
 
 pytestmark = pytest.mark.integration
 

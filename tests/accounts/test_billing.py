@@ -6,6 +6,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.checks import stripe_configured_in_production
 from accounts.membership import membership_grants_access
@@ -134,7 +135,9 @@ def test_account_page_shows_status_and_renewal(client_for, subscriber):
     page = client_for(subscriber).get("/accounts/profile/").content.decode()
 
     assert "Active" in page
-    assert f"Renews on {membership.current_period_end:%b} " in page
+    # The page speaks in the site's time zone, whose month can differ from UTC's.
+    renews = timezone.localtime(membership.current_period_end)
+    assert f"Renews on {renews:%b} {renews.day}, {renews.year}" in page
     assert "Manage billing" not in page  # no Stripe customer yet in this fixture
 
 

@@ -11,7 +11,7 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import NewsletterSubscriber
-from accounts.newsletter import (
+from accounts.newsletter.services import (
     SIGNUPS_PER_ADDRESS,
     SIGNUPS_PER_IP,
     newsletter_normalize_email,

@@ -11,7 +11,7 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import Organisation, OrganisationMember
-from accounts.organisations import (
+from accounts.organisations.services import (
     TeamError,
     invitation_create,
     invitation_token,

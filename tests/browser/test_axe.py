@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import Page
 
 from accounts.models import User
-from reports.comments import comment_create
+from reports.comments.services import comment_create
 from reports.models import Report
 from tests.figures import record
 

@@ -22,9 +22,9 @@ from accounts.models import (
     OrganisationMember,
     User,
 )
-from accounts.organisations import invitation_token
-from reports.comments import comment_create, comment_hide
-from reports.gifts import gift_create, gift_token
+from accounts.organisations.services import invitation_token
+from reports.comments.services import comment_create, comment_hide
+from reports.gifts.services import gift_create, gift_token
 from reports.models import Comment, GiftLink, Report, Topic
 from tests.factories import (
     MembershipFactory,

@@ -12,8 +12,8 @@ from urllib.parse import quote
 import pytest
 from django.test import Client
 
-from accounts.organisations import invitation_create
-from reports.comments import comment_create
+from accounts.organisations.services import invitation_create
+from reports.comments.services import comment_create
 from reports.models import Report
 from reports.publishing import report_publish
 from tests.factories import ReportFactory

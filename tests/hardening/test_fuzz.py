@@ -251,7 +251,7 @@ def test_fuzz_account_delete(db, free_reader):
 
 @pytest.fixture
 def discussion(db, subscriber):
-    from reports.comments import comment_create
+    from reports.comments.services import comment_create
     from tests.factories import ReportFactory
 
     report = ReportFactory(slug="fuzzed", title="Fuzzed report")

@@ -29,7 +29,7 @@ from django.utils import timezone  # noqa: E402
 
 from accounts.models import Membership, User  # noqa: E402
 from bench.probe import session  # noqa: E402 (make bench's way of logging a reader in)
-from reports.comments import comment_create  # noqa: E402
+from reports.comments.services import comment_create  # noqa: E402
 from reports.models import Comment, Report, Topic  # noqa: E402
 from reports.publishing import report_publish  # noqa: E402
 

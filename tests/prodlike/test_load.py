@@ -16,7 +16,7 @@ from pathlib import Path
 
 from bench.loadtools import wrk_figures, wrk_output
 from deploy.prodlike import run as prodlike
-from reports.comments import POST_LIMITS
+from reports.comments.services import POST_LIMITS
 from tests.figures import record
 from tests.prodlike.logs import GUNICORN_LINE, NGINX_LINE, LogMark, statuses
 from tests.prodlike.topology import seed

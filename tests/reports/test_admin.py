@@ -6,8 +6,8 @@ from django.contrib.auth.models import AnonymousUser
 from django.urls import reverse
 
 from reports.access import can_read_body
+from reports.admin.preview import preview_subscriber
 from reports.models import Citation, Report
-from reports.preview import preview_subscriber
 from tests.factories import ReportFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

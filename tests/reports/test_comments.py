@@ -8,7 +8,7 @@ from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
-from reports.comments import comment_create
+from reports.comments.services import comment_create
 from reports.models import Comment, CommentBan, CommentFlag, Report
 from tests.factories import MembershipFactory, ReportFactory, UserFactory
 

@@ -6,8 +6,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from reports.comments import comment_create
-from reports.gifts import GiftError, gift_create, gift_token
+from reports.comments.services import comment_create
+from reports.gifts.services import GiftError, gift_create, gift_token
 from reports.models import GiftLink
 from tests.factories import MembershipFactory, ReportFactory
 

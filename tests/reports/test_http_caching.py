@@ -15,9 +15,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import path, reverse
 
-from publisher.caching import cached_public_page
-from reports.comments import comment_create, comment_hide
-from reports.gifts import gift_create, gift_token
+from publisher.cache.pages import cached_public_page
+from reports.comments.services import comment_create, comment_hide
+from reports.gifts.services import gift_create, gift_token
 from reports.models import Comment, Report
 from reports.publishing import report_publish
 from tests.factories import MembershipFactory, ReportFactory, TopicFactory, UserFactory
@@ -434,7 +434,7 @@ def test_hidden_comments_never_reach_members_through_the_shared_thread(
 
 
 def test_an_edit_shows_at_once(client_for, report, two_members):
-    from reports.comments import comment_edit
+    from reports.comments.services import comment_edit
 
     alice, bob, by_alice, _ = two_members
     client_for(bob).get(report.get_absolute_url())

@@ -7,7 +7,7 @@ from allauth.account.models import EmailAddress
 from django.core.cache import cache
 
 from accounts.models import NewsletterSubscriber
-from accounts.newsletter import SIGNUPS_PER_IP
+from accounts.newsletter.services import SIGNUPS_PER_IP
 from reports.models import NotificationPreference
 from tests.factories import NewsletterSubscriberFactory, TopicFactory
 

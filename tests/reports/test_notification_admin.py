@@ -6,8 +6,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from reports import notifications
 from reports.models import Delivery, Report, ReportNotification
+from reports.notifications import sending as notifications
 from reports.publishing import report_publish
 from tests.factories import NewsletterSubscriberFactory, ReportFactory, UserFactory
 from tests.mailers import refused, scripted_mailer

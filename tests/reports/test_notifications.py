@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import NewsletterSubscriber
-from reports import notifications, tasks
+from reports import tasks
 from reports.models import (
     Delivery,
     DeliveryBatch,
@@ -20,7 +20,8 @@ from reports.models import (
     Report,
     ReportNotification,
 )
-from reports.notifications import (
+from reports.notifications import sending as notifications
+from reports.notifications.sending import (
     deliveries_requeue_stale,
     deliveries_send,
     notification_fan_out,

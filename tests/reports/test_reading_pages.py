@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
 
-from reports.admin import ReportAdminForm
+from reports.admin.reports import ReportAdminForm
 from reports.models import Report
 from tests.factories import ReportFactory, TopicFactory, UserFactory
 

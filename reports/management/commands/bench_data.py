@@ -19,7 +19,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Membership, User
-from publisher.caching import page_cache_invalidate_all
+from publisher.cache.pages import page_cache_invalidate_all
 from reports.models import Citation, Comment, Report, Topic
 
 REPORTS = 10_000

@@ -12,10 +12,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Membership, NewsletterSubscriber, User
-from publisher.caching import page_cache_invalidate_all
-from reports import demo_content
+from publisher.cache.pages import page_cache_invalidate_all
 from reports.authors import author_ensure_slug
 from reports.citations import report_sync_citations
+from reports.demo import content as demo_content
 from reports.models import Citation, Report, Topic
 
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - printed by `make run` for local logins

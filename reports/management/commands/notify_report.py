@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Sum
 
 from reports.models import Delivery, DeliveryBatch, Report
-from reports.notifications import delivery_counts, notification_fan_out, report_recipients
+from reports.notifications.sending import delivery_counts, notification_fan_out, report_recipients
 
 BAR_WIDTH = 30
 

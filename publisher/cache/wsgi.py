@@ -21,7 +21,7 @@ from typing import Any
 
 from django.core.handlers.wsgi import WSGIRequest
 
-from publisher.caching import hit_headers, page_cache_lookup
+from publisher.cache.pages import hit_headers, page_cache_lookup
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict, StartResponse], Iterable[bytes]]

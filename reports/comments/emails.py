@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.urls import reverse
 
-from publisher.emails import email_build
+from publisher.mail.messages import email_build
 from reports.access import can_read_body
 from reports.models import Comment
 

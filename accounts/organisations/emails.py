@@ -2,8 +2,8 @@ from django.conf import settings
 from django.urls import reverse
 
 from accounts.models import OrganisationInvitation
-from accounts.organisations import invitation_token
-from publisher.emails import email_build
+from accounts.organisations.services import invitation_token
+from publisher.mail.messages import email_build
 
 
 def team_invitation_send(*, invitation_id: int) -> bool:

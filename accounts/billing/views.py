@@ -15,15 +15,15 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
 
-from accounts import billing
-from accounts.http import AuthenticatedHttpRequest
-from accounts.local_checkout import (
+from accounts.billing import sync as billing
+from accounts.billing.local_checkout import (
     LOCAL_ACTIONS,
     local_checkout_complete,
     local_subscription_change,
 )
+from accounts.http import AuthenticatedHttpRequest
 from accounts.membership import membership_for, membership_grants_access
-from accounts.organisations import teams_enabled
+from accounts.organisations.services import teams_enabled
 
 logger = logging.getLogger(__name__)
 NEXT_SESSION_KEY = "subscribe_next"

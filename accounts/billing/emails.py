@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from accounts.membership import membership_grants_access
 from accounts.models import Membership
-from publisher.emails import email_build
+from publisher.mail.messages import email_build
 
 
 def membership_email_send(*, membership_id: int, name: str) -> bool:

@@ -6,8 +6,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
 
-from accounts.forms_newsletter import NewsletterSignupForm
-from accounts.newsletter import (
+from accounts.newsletter.forms import NewsletterSignupForm
+from accounts.newsletter.services import (
     SignupRateLimited,
     newsletter_confirm,
     newsletter_signup,
@@ -16,7 +16,7 @@ from accounts.newsletter import (
     newsletter_unsubscribe,
 )
 from publisher.csrf import csrf_token_only_with_session
-from publisher.emails import ONE_CLICK
+from publisher.mail.messages import ONE_CLICK
 from publisher.ratelimit import client_ip
 
 

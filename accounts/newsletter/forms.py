@@ -2,7 +2,7 @@ import re
 
 from django import forms
 
-from accounts.newsletter import MAX_EMAIL_LENGTH, newsletter_normalize_email
+from accounts.newsletter.services import MAX_EMAIL_LENGTH, newsletter_normalize_email
 
 # The form a signup came from, recorded with the consent: the home page, a report page or
 # the newsletter page. Anything else a client sends is recorded as the newsletter page.

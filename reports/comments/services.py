@@ -13,7 +13,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
-from publisher.caching import page_cache_invalidate_report
+from publisher.cache.pages import page_cache_invalidate_report
 from publisher.ratelimit import Limit, limit_exceeded
 from reports.access import Reader, can_read_body
 from reports.models import Comment, CommentBan, CommentFlag, Report

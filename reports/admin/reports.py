@@ -13,10 +13,11 @@ from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_POST
 
 from accounts.http import request_user
-from publisher.caching import page_cache_invalidate_all
+from publisher.cache.pages import page_cache_invalidate_all
+from reports.admin.preview import report_preview_html
 from reports.authors import author_ensure_slug
 from reports.citations import citing_reports_any_status, report_sync_citations
-from reports.comments import comment_hide, comment_unhide
+from reports.comments.services import comment_hide, comment_unhide
 from reports.models import (
     Comment,
     CommentBan,
@@ -28,8 +29,7 @@ from reports.models import (
     ReportNotification,
     Topic,
 )
-from reports.notifications import deliveries_resend_failed, notification_send_test
-from reports.preview import report_preview_html
+from reports.notifications.sending import deliveries_resend_failed, notification_send_test
 from reports.publishing import report_publish
 
 

@@ -11,7 +11,7 @@ Two layers, one rule:
   `private, no-store` unless its view already said `private` or `no-store` itself.
 - `cached_public_page` views also go through `PageCacheMiddleware`, a server-side page
   cache (Redis in production) for the same anonymous responses, first in MIDDLEWARE; in
-  production `publisher/page_cache_wsgi.py` answers its hits before Django's handler, with
+  production `publisher/cache/wsgi.py` answers its hits before Django's handler, with
   the same lookup (`page_cache_lookup`).
   Entries are checked against generation tokens: publishing or editing any report bumps
   the global generation (home, lists, feeds, sitemap and every report page, whose related
@@ -237,7 +237,7 @@ class PageLookup:
 
 
 # Where a request carries its lookup (WSGI environ / request.META), so the WSGI front
-# (publisher/page_cache_wsgi.py) and this middleware never ask Redis twice for one request.
+# (publisher/cache/wsgi.py) and this middleware never ask Redis twice for one request.
 LOOKUP_META = "publisher.page_cache_lookup"
 _UNAVAILABLE = "unavailable"
 
@@ -287,7 +287,7 @@ class PageCacheMiddleware:
     because it was public. Requests that might be a logged-in reader's (a session cookie) or
     carry a flash message never look into the cache; neither does a plain-HTTP request when
     HTTPS is enforced (SecurityMiddleware redirects it first). In production the WSGI front
-    (publisher/page_cache_wsgi.py) answers hits before Django's handler even starts; this
+    (publisher/cache/wsgi.py) answers hits before Django's handler even starts; this
     middleware answers them for every other way in (the test client, runserver, ASGI) and
     stores the misses.
     """

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from accounts.billing import local_checkout_enabled, plan_price_id, stripe_event_handle
+from accounts.billing.sync import local_checkout_enabled, plan_price_id, stripe_event_handle
 from accounts.models import Membership, Organisation, User
 
 PERIODS = {"monthly": timedelta(days=30), "annual": timedelta(days=365)}

@@ -12,8 +12,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
 from accounts.http import AuthenticatedHttpRequest
-from reports import gifts
 from reports.fragments import report_page_parts
+from reports.gifts import services as gifts
 from reports.models import GiftLink, Report
 from reports.rendering import render_markdown, teaser_html
 

@@ -12,7 +12,7 @@ from django.core import signing
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.billing import (
+from accounts.billing.sync import (
     BillingUnavailable,
     hosted_url,
     local_checkout_enabled,

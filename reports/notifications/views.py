@@ -6,14 +6,17 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from accounts.http import AuthenticatedHttpRequest
-from accounts.newsletter import (
+from accounts.newsletter.services import (
     SignupRateLimited,
     newsletter_set_for_user,
     newsletter_subscriber_for_user,
 )
 from publisher.ratelimit import client_ip
 from reports.models import Report, Topic
-from reports.preferences import notification_preference_for, notification_preference_update
+from reports.notifications.preferences import (
+    notification_preference_for,
+    notification_preference_update,
+)
 
 
 class NotificationPreferencesForm(forms.Form):

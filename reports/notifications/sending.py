@@ -45,8 +45,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import NewsletterSubscriber
-from accounts.newsletter import newsletter_normalize_email, newsletter_recipients
-from publisher.emails import BulkEmail, message_id
+from accounts.newsletter.services import newsletter_normalize_email, newsletter_recipients
+from publisher.mail.messages import BulkEmail, message_id
 from reports.models import (
     Delivery,
     DeliveryBatch,

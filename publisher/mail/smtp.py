@@ -23,7 +23,7 @@ from typing import Any
 
 from django.core.mail.backends import smtp
 
-from publisher.emails import PreparedEmail
+from publisher.mail.messages import PreparedEmail
 
 
 class EmailBackend(smtp.EmailBackend):

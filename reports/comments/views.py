@@ -9,8 +9,8 @@ from django.template.loader import render_to_string
 from django.views.decorators.http import require_POST
 
 from accounts.http import AuthenticatedHttpRequest
-from reports import comments
 from reports.access import can_read_body
+from reports.comments import services as comments
 from reports.models import Comment, Report
 
 

@@ -4,14 +4,13 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
-from publisher.caching import cached_public_page, public_page
+from publisher.cache.pages import cached_public_page
 from reports.access import can_read_body
-from reports.comment_cache import comment_thread_html
-from reports.comments import MAX_LENGTH, can_post_comment
+from reports.comments.services import MAX_LENGTH, can_post_comment
+from reports.comments.thread_cache import comment_thread_html
 from reports.fragments import report_page_parts
 from reports.models import KIND_PLURALS, Report, Topic
 from reports.rendering import teaser_html
-from reports.search import SearchForm, search_reports
 from reports.selectors import (
     author_by_slug,
     front_page,
@@ -126,22 +125,6 @@ def author_detail(request: HttpRequest, slug: str) -> HttpResponse:
         description=author.company,
         label="Author",
     )
-
-
-@require_safe
-@public_page
-def search(request: HttpRequest) -> HttpResponse:
-    form = SearchForm(request.GET or None)
-    page = None
-    if form.is_valid() and form.cleaned_data["q"]:
-        page = search_reports(
-            text=form.cleaned_data["q"],
-            reader=request.user,
-            kind=form.cleaned_data["kind"] or None,
-            topic=form.cleaned_data["topic"],
-            page_number=request.GET.get("page"),
-        )
-    return render(request, "reports/search.html", {"form": form, "page": page})
 
 
 @require_safe

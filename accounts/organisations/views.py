@@ -12,10 +12,11 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from accounts import billing, organisations
+from accounts.billing import sync as billing
+from accounts.billing.local_checkout import local_team_checkout_complete
 from accounts.http import AuthenticatedHttpRequest
-from accounts.local_checkout import local_team_checkout_complete
 from accounts.membership import membership_grants_access
+from accounts.organisations import services as organisations
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts import views_newsletter as views
+from accounts.newsletter import views
 
 app_name = "newsletter"
 
