@@ -170,19 +170,22 @@ def batch_queries() -> dict[str, int]:
 
     from django.utils import timezone
 
-    from reports import notifications
-    from reports.notifications.sending import (
+    from reports.notifications import fanout
+    from reports.notifications.fanout import (
         SEND_BATCH_SIZE,
-        deliveries_send,
         delivery_batch_insert,
+        notification_fan_out,
     )
+    from reports.notifications.sending import deliveries_send
 
     report = Report.objects.get(pk=fanout_prepare(SEND_BATCH_SIZE))
     report.status, report.published_at = Report.Status.PUBLISHED, timezone.now()
     report.save(update_fields=["status", "published_at"])  # no notification: sent by hand
     batches: list[int] = []
-    with mock.patch.object(notifications, "_enqueue_batches", batches.extend):
-        notifications.notification_fan_out(report_id=report.pk)
+    with mock.patch.object(
+        fanout, "delivery_batches_enqueue", lambda batch_ids: batches.extend(batch_ids)
+    ):
+        notification_fan_out(report_id=report.pk)
     with CaptureQueriesContext(connection) as captured:
         delivery_ids = delivery_batch_insert(batch_id=batches[0])
         result = deliveries_send(delivery_ids=delivery_ids, claimant="bench-probe")

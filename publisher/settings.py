@@ -302,7 +302,7 @@ LOGGING = {
 PAST_DUE_GRACE_DAYS = env_int("PAST_DUE_GRACE_DAYS", default=7, minimum=0)
 REPORTS_PER_PAGE = 12
 
-# New-report notifications (reports/notifications/sending.py). Transient SMTP errors are retried
+# New-report notifications (reports/notifications/). Transient SMTP errors are retried
 # with exponential backoff and jitter; a delivery is given up (failed) after this many tries.
 NOTIFY_RETRY_BACKOFF = env_int("NOTIFY_RETRY_BACKOFF", default=30, minimum=1)
 NOTIFY_RETRY_BACKOFF_MAX = env_int("NOTIFY_RETRY_BACKOFF_MAX", default=15 * 60, minimum=1)

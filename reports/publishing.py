@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from publisher.cache.pages import page_cache_invalidate_all
 from reports.models import Report
-from reports.notifications.sending import notification_request
+from reports.notifications.fanout import notification_request
 
 DUE_BATCH_SIZE = 100
 

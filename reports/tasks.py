@@ -6,13 +6,9 @@ from celery import shared_task
 from django.conf import settings
 
 from reports.comments.emails import comment_reply_notify
-from reports.notifications.sending import (
-    SendResult,
-    deliveries_requeue_stale,
-    deliveries_send,
-    delivery_batch_insert,
-    notification_fan_out,
-)
+from reports.notifications.fanout import delivery_batch_insert, notification_fan_out
+from reports.notifications.sending import SendResult, deliveries_send
+from reports.notifications.sweep import deliveries_requeue_stale
 from reports.publishing import reports_publish_due
 
 logger = logging.getLogger(__name__)

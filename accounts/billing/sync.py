@@ -9,6 +9,7 @@ local test checkout) changes a membership.
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import stripe
@@ -20,6 +21,7 @@ from stripe._base_address import BaseAddresses  # the SDK exports the type only 
 
 from accounts.membership import GRANTING_STATUSES, membership_grants_access
 from accounts.models import Membership, Organisation, StripeEvent, StripeSubscription, User
+from publisher.celery import enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -308,10 +310,9 @@ def subscription_sync_from_stripe(
 
 
 def _email_on_commit(membership: Membership, name: str) -> None:
-    from accounts.tasks import send_membership_email
-
-    membership_id = membership.pk
-    transaction.on_commit(lambda: send_membership_email.delay(membership_id, name))
+    transaction.on_commit(
+        partial(enqueue, "accounts.tasks.send_membership_email", membership.pk, name)
+    )
 
 
 def _fresh_subscription(subscription_id: str) -> dict[str, Any]:

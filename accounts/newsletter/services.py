@@ -10,6 +10,7 @@ further email), so the limit neither reveals the address nor lets anyone mail-bo
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from functools import partial
 
 from allauth.account.models import EmailAddress
 from django.core.cache import cache
@@ -21,7 +22,7 @@ from django.utils import timezone
 from django.utils.encoding import punycode
 
 from accounts.models import NewsletterSubscriber, User
-from accounts.tasks import send_newsletter_confirmation
+from publisher.celery import enqueue
 
 CONFIRMATION_MAX_AGE = timedelta(days=3)
 SIGNUPS_PER_IP = 10
@@ -127,7 +128,9 @@ def newsletter_signup(
 
 
 def _send_confirmation_on_commit(*, subscriber_id: int, token: str) -> None:
-    transaction.on_commit(lambda: send_newsletter_confirmation.delay(subscriber_id, token))
+    transaction.on_commit(
+        partial(enqueue, "accounts.tasks.send_newsletter_confirmation", subscriber_id, token)
+    )
 
 
 def newsletter_subscriber_for_confirmation(

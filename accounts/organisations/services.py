@@ -5,8 +5,10 @@ put more members in than were paid for.
 """
 
 from datetime import timedelta
+from functools import partial
 
 import stripe
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
@@ -20,6 +22,7 @@ from accounts.billing.sync import (
 )
 from accounts.membership import membership_grants_access, seat_for
 from accounts.models import Organisation, OrganisationInvitation, OrganisationMember, User
+from publisher.celery import enqueue
 
 INVITATION_DAYS = 7
 INVITATION_SALT = "accounts.team-invitation"
@@ -133,8 +136,6 @@ def _email_domain(email: str) -> str:
 
 
 def _verified_emails(user: User) -> list[str]:
-    from allauth.account.models import EmailAddress
-
     return [e.lower() for e in EmailAddress.objects.filter(user=user, verified=True).values_list(
         "email", flat=True
     )]  # fmt: skip
@@ -182,10 +183,7 @@ def invitation_create(
         invited_by=invited_by,
         expires_at=timezone.now() + timedelta(days=INVITATION_DAYS),
     )
-    from accounts.tasks import send_team_invitation
-
-    invitation_id = invitation.pk
-    transaction.on_commit(lambda: send_team_invitation.delay(invitation_id))
+    transaction.on_commit(partial(enqueue, "accounts.tasks.send_team_invitation", invitation.pk))
     return invitation
 
 

@@ -29,7 +29,8 @@ from reports.models import (
     ReportNotification,
     Topic,
 )
-from reports.notifications.sending import deliveries_resend_failed, notification_send_test
+from reports.notifications.sending import notification_send_test
+from reports.notifications.sweep import deliveries_resend_failed
 from reports.publishing import report_publish
 
 

@@ -7,6 +7,7 @@ published report and no active ban. Every write that changes what is visible adj
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.db import transaction
 from django.db.models import F
@@ -14,6 +15,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from publisher.cache.pages import page_cache_invalidate_report
+from publisher.celery import enqueue
 from publisher.ratelimit import Limit, limit_exceeded
 from reports.access import Reader, can_read_body
 from reports.models import Comment, CommentBan, CommentFlag, Report
@@ -119,10 +121,9 @@ def comment_create(
         Report.objects.filter(pk=report.pk).update(comment_count=F("comment_count") + 1)
         page_cache_invalidate_report(slug=report.slug)
         if parent is not None and parent.author_id not in (None, author.pk):
-            from reports.tasks import notify_comment_reply
-
-            comment_id = comment.pk
-            transaction.on_commit(lambda: notify_comment_reply.delay(comment_id))
+            transaction.on_commit(
+                partial(enqueue, "reports.tasks.notify_comment_reply", comment.pk)
+            )
     return comment
 
 

@@ -7,7 +7,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from reports.models import Delivery, Report, ReportNotification
-from reports.notifications import sending as notifications
+from reports.notifications import fanout
+from reports.notifications.fanout import notification_fan_out
 from reports.publishing import report_publish
 from tests.factories import NewsletterSubscriberFactory, ReportFactory, UserFactory
 from tests.mailers import refused, scripted_mailer
@@ -50,8 +51,8 @@ def test_notification_admin_counts_recipients_whose_batch_has_not_started(
 ):
     NewsletterSubscriberFactory.create_batch(5)
     report = ReportFactory()
-    monkeypatch.setattr(notifications, "_enqueue_batches", lambda ids: None)  # worker busy
-    notifications.notification_fan_out(report_id=report.pk)
+    monkeypatch.setattr(fanout, "delivery_batches_enqueue", lambda batch_ids: None)  # worker busy
+    notification_fan_out(report_id=report.pk)
 
     page = client_for(editor).get("/admin/reports/reportnotification/").content.decode()
 

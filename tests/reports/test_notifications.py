@@ -20,12 +20,10 @@ from reports.models import (
     Report,
     ReportNotification,
 )
-from reports.notifications import sending as notifications
-from reports.notifications.sending import (
-    deliveries_requeue_stale,
-    deliveries_send,
-    notification_fan_out,
-)
+from reports.notifications import fanout, sending, sweep
+from reports.notifications.fanout import delivery_batch_insert, notification_fan_out
+from reports.notifications.sending import deliveries_send
+from reports.notifications.sweep import deliveries_requeue_stale
 from reports.publishing import report_publish, reports_publish_due
 from tests.factories import NewsletterSubscriberFactory, ReportFactory, TopicFactory
 from tests.mailers import refused, scripted_mailer
@@ -54,12 +52,14 @@ def recorded_sends(monkeypatch):
     task inserts its rows and records their ids, a plain send task records its ids."""
     batches: list[list[int]] = []
 
-    def insert_only(batch_ids: list[int]) -> None:
+    def insert_only(*, batch_ids: list[int]) -> None:
         for batch_id in batch_ids:
-            batches.append(notifications.delivery_batch_insert(batch_id=batch_id))
+            batches.append(delivery_batch_insert(batch_id=batch_id))
 
-    monkeypatch.setattr(notifications, "_enqueue_batches", insert_only)
-    monkeypatch.setattr(notifications, "_enqueue_sends", lambda ids: batches.append(list(ids)))
+    monkeypatch.setattr(fanout, "delivery_batches_enqueue", insert_only)
+    monkeypatch.setattr(
+        sweep, "deliveries_enqueue", lambda delivery_ids: batches.append(list(delivery_ids))
+    )
     return batches
 
 
@@ -400,12 +400,14 @@ def test_personal_values_are_escaped_in_html(draft, recorded_sends, mailoutbox):
 
 
 def test_a_fan_out_writes_batches_that_cover_every_recipient_once_in_order(draft, monkeypatch):
-    monkeypatch.setattr(notifications, "SEND_BATCH_SIZE", 4)
+    monkeypatch.setattr(fanout, "SEND_BATCH_SIZE", 4)
     subscribers = NewsletterSubscriberFactory.create_batch(23)
     NewsletterSubscriber.objects.filter(pk=subscribers[5].pk).update(confirmed_at=None)
     report_publish(report_id=draft.pk)
     enqueued: list[list[int]] = []
-    monkeypatch.setattr(notifications, "_enqueue_batches", enqueued.append)
+    monkeypatch.setattr(
+        fanout, "delivery_batches_enqueue", lambda batch_ids: enqueued.append(batch_ids)
+    )
 
     assert notification_fan_out(report_id=draft.pk) == 22
 
@@ -431,8 +433,8 @@ def test_a_fan_out_writes_batches_that_cover_every_recipient_once_in_order(draft
 
 
 def test_a_fan_outs_queries_do_not_grow_with_its_recipients(draft, monkeypatch):
-    monkeypatch.setattr(notifications, "SEND_BATCH_SIZE", 4)
-    monkeypatch.setattr(notifications, "_enqueue_batches", lambda ids: None)
+    monkeypatch.setattr(fanout, "SEND_BATCH_SIZE", 4)
+    monkeypatch.setattr(fanout, "delivery_batches_enqueue", lambda batch_ids: None)
     report_publish(report_id=draft.pk)
     NewsletterSubscriberFactory.create_batch(3)
     with CaptureQueriesContext(connection) as few:
@@ -461,7 +463,7 @@ def test_a_batch_inserts_its_rows_once_and_then_returns_only_those_still_to_send
     )
     deliveries_send(delivery_ids=ids[:1], claimant="task-1")
 
-    assert notifications.delivery_batch_insert(batch_id=batch.pk) == ids[1:]
+    assert delivery_batch_insert(batch_id=batch.pk) == ids[1:]
     assert Delivery.objects.count() == 3
 
 
@@ -470,7 +472,7 @@ def test_a_batch_leaves_out_who_left_since_the_fan_out_and_an_unpublished_report
 ):
     stays, leaves = NewsletterSubscriberFactory.create_batch(2)
     report_publish(report_id=draft.pk)
-    monkeypatch.setattr(notifications, "_enqueue_batches", lambda ids: None)
+    monkeypatch.setattr(fanout, "delivery_batches_enqueue", lambda batch_ids: None)
     notification_fan_out(report_id=draft.pk)
     leaves.unsubscribed_at = timezone.now()
     leaves.save()
@@ -496,11 +498,13 @@ def test_a_batch_leaves_out_who_left_since_the_fan_out_and_an_unpublished_report
 def test_sweep_requeues_batches_whose_task_was_lost_but_not_fresh_or_inserted_ones(
     draft, monkeypatch
 ):
-    monkeypatch.setattr(notifications, "SEND_BATCH_SIZE", 2)
+    monkeypatch.setattr(fanout, "SEND_BATCH_SIZE", 2)
     NewsletterSubscriberFactory.create_batch(6)
     report_publish(report_id=draft.pk)
     enqueued: list[int] = []
-    monkeypatch.setattr(notifications, "_enqueue_batches", enqueued.extend)
+    monkeypatch.setattr(
+        fanout, "delivery_batches_enqueue", lambda batch_ids: enqueued.extend(batch_ids)
+    )
     notification_fan_out(report_id=draft.pk)
     lost, _fresh, inserted = DeliveryBatch.objects.order_by("pk")
     now = timezone.now()
@@ -530,9 +534,9 @@ class _Clock:
 
 def test_the_pacer_spaces_messages_to_the_rate_and_catches_up_only_briefly(monkeypatch):
     clock = _Clock()
-    monkeypatch.setattr(notifications, "time", clock)
-    monkeypatch.setattr(notifications._Pacer, "CATCH_UP", 0.5)
-    pacer = notifications._Pacer()
+    monkeypatch.setattr(sending, "time", clock)
+    monkeypatch.setattr(sending._Pacer, "CATCH_UP", 0.5)
+    pacer = sending._Pacer()
 
     for _ in range(5):  # 4 a second: after the half second of catch-up, one every 0.25 s
         pacer.wait(4)
@@ -548,9 +552,9 @@ def test_the_pacer_spaces_messages_to_the_rate_and_catches_up_only_briefly(monke
 def test_a_send_rate_paces_a_batch(draft, recorded_sends, settings, monkeypatch):
     ids = _queued_deliveries(draft, 4, recorded_sends)
     clock = _Clock()
-    monkeypatch.setattr(notifications, "time", clock)
-    monkeypatch.setattr(notifications._Pacer, "CATCH_UP", 0.5)
-    monkeypatch.setattr(notifications, "_pace", notifications._Pacer())
+    monkeypatch.setattr(sending, "time", clock)
+    monkeypatch.setattr(sending._Pacer, "CATCH_UP", 0.5)
+    monkeypatch.setattr(sending, "_pace", sending._Pacer())
     settings.NOTIFY_SEND_RATE = 4
 
     assert deliveries_send(delivery_ids=ids, claimant="task-1").sent == 4

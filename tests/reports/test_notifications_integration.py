@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from accounts.models import NewsletterSubscriber
 from reports.models import Delivery, Report, ReportNotification
-from reports.notifications.sending import deliveries_requeue_stale
+from reports.notifications.sweep import deliveries_requeue_stale
 from reports.publishing import report_publish
 from reports.tasks import notify_report
 from tests.factories import ReportFactory

@@ -10,7 +10,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Sum
 
 from reports.models import Delivery, DeliveryBatch, Report
-from reports.notifications.sending import delivery_counts, notification_fan_out, report_recipients
+from reports.notifications.fanout import notification_fan_out
+from reports.notifications.recipients import report_recipients
+from reports.notifications.sweep import delivery_counts
 
 BAR_WIDTH = 30
 

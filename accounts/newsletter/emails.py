@@ -1,0 +1,22 @@
+"""The newsletter's double opt-in email."""
+
+from django.conf import settings
+from django.urls import reverse
+
+from accounts.models import NewsletterSubscriber
+from publisher.mail.messages import email_build
+
+
+def newsletter_confirmation_send(*, subscriber_id: int, token: str) -> None:
+    """Email the double opt-in link. Takes the raw token: only its hash is stored."""
+    subscriber = NewsletterSubscriber.objects.filter(pk=subscriber_id).first()
+    if subscriber is None or subscriber.is_receiving:
+        return
+    confirm_url = settings.SITE_URL + reverse("newsletter:confirm", kwargs={"token": token})
+    message = email_build(
+        name="newsletter-confirm",
+        to=subscriber.email,
+        context={"confirm_url": confirm_url, "email": subscriber.email},
+        headers={"Auto-Submitted": "auto-generated"},
+    )
+    message.send(using="default")
