@@ -3,7 +3,7 @@
 from celery import shared_task
 
 from accounts.billing.emails import membership_email_send
-from accounts.billing.sync import memberships_reconcile
+from accounts.billing.reconcile import memberships_reconcile
 from accounts.newsletter.emails import newsletter_confirmation_send
 from accounts.organisations.emails import team_invitation_send
 

@@ -2,7 +2,7 @@
 
 from django.db import transaction
 
-from accounts.billing.sync import subscription_cancel_now
+from accounts.billing.checkout import subscription_cancel_now
 from accounts.membership import membership_for
 from accounts.models import User
 

@@ -7,7 +7,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
-from accounts.billing import sync as billing
+from accounts.billing.client import BillingUnavailable, local_checkout_enabled
 from accounts.forms import AccountDeleteForm, ProfileForm
 from accounts.http import AuthenticatedHttpRequest
 from accounts.membership import membership_for, membership_grants_access, seat_for
@@ -32,7 +32,7 @@ def account(request: AuthenticatedHttpRequest) -> HttpResponse:
             "membership": membership,
             "has_access": membership_grants_access(membership),
             "can_manage_billing": bool(membership and membership.stripe_customer_id),
-            "local_checkout": billing.local_checkout_enabled(),
+            "local_checkout": local_checkout_enabled(),
             "seat": seat_for(request.user),
             "newsletter": newsletter_subscriber_for_user(user=request.user),
         },
@@ -46,7 +46,7 @@ def account_delete(request: AuthenticatedHttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             user_delete(user=request.user)
-        except billing.BillingUnavailable:
+        except BillingUnavailable:
             messages.error(
                 request,
                 "We could not cancel your subscription with our payment provider, so your "

@@ -25,7 +25,7 @@ def _event() -> dict:
 
 def test_a_database_outage_during_a_webhook_asks_stripe_to_retry(post_webhook, quiet_client):
     outage = OperationalError("connection to server at 127.0.0.1 failed: Connection refused")
-    with mock.patch("accounts.billing.sync.stripe_event_handle", side_effect=outage):
+    with mock.patch("accounts.billing.views.stripe_event_handle", side_effect=outage):
         response = post_webhook(_event(), using=quiet_client)
 
     assert response.status_code == 503
@@ -46,7 +46,7 @@ def test_a_database_outage_on_a_page_answers_503(quiet_client):
 
 
 def test_any_other_error_is_the_ordinary_500(post_webhook, quiet_client):
-    with mock.patch("accounts.billing.sync.stripe_event_handle", side_effect=RuntimeError("bug")):
+    with mock.patch("accounts.billing.views.stripe_event_handle", side_effect=RuntimeError("bug")):
         response = post_webhook(_event(), using=quiet_client)
 
     assert response.status_code == 500

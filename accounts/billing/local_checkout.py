@@ -12,7 +12,8 @@ from typing import Any
 
 from django.utils import timezone
 
-from accounts.billing.sync import local_checkout_enabled, plan_price_id, stripe_event_handle
+from accounts.billing.client import local_checkout_enabled, plan_price_id
+from accounts.billing.webhooks import stripe_event_handle
 from accounts.models import Membership, Organisation, User
 
 PERIODS = {"monthly": timedelta(days=30), "annual": timedelta(days=365)}

@@ -1,4 +1,4 @@
-"""Pricing, checkout, billing portal and the Stripe webhook: thin views over billing.py."""
+"""Pricing, checkout, billing portal and the Stripe webhook: thin views over billing services."""
 
 import json
 import logging
@@ -15,15 +15,17 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST, require_safe
 
-from accounts.billing import sync as billing
+from accounts.billing.checkout import checkout_session_create, portal_session_create
+from accounts.billing.client import PLANS, BillingUnavailable, local_checkout_enabled, teams_enabled
 from accounts.billing.local_checkout import (
     LOCAL_ACTIONS,
     local_checkout_complete,
     local_subscription_change,
 )
+from accounts.billing.sync import UnresolvedCustomer
+from accounts.billing.webhooks import stripe_event_handle
 from accounts.http import AuthenticatedHttpRequest
 from accounts.membership import membership_for, membership_grants_access
-from accounts.organisations.services import teams_enabled
 
 logger = logging.getLogger(__name__)
 NEXT_SESSION_KEY = "subscribe_next"
@@ -59,7 +61,7 @@ def pricing(request: HttpRequest) -> HttpResponse:
                 {"id": "monthly", "name": "Monthly", "price": settings.PRICE_MONTHLY_DISPLAY},
                 {"id": "annual", "name": "Annual", "price": settings.PRICE_ANNUAL_DISPLAY},
             ],
-            "local_checkout": billing.local_checkout_enabled(),
+            "local_checkout": local_checkout_enabled(),
             "teams": teams_enabled(),
             "seat_price": settings.PRICE_SEAT_DISPLAY,
         },
@@ -70,24 +72,24 @@ def pricing(request: HttpRequest) -> HttpResponse:
 @login_required
 def checkout(request: AuthenticatedHttpRequest) -> HttpResponse:
     plan = request.POST.get("plan", "")
-    if plan not in billing.PLANS:
+    if plan not in PLANS:
         messages.error(request, "Choose the monthly or the annual plan.")
         return redirect("accounts:pricing")
     if membership_grants_access(membership_for(request.user)):
         messages.info(request, "You already have a subscription. Manage it here.")
         return redirect("accounts:account")
     request.session[NEXT_SESSION_KEY] = _safe_next(request, request.POST.get("next"))
-    if billing.local_checkout_enabled():
+    if local_checkout_enabled():
         return redirect(f"{reverse('accounts:local_checkout')}?plan={plan}")
     success = _absolute(request, "accounts:checkout_success") + "?session_id={CHECKOUT_SESSION_ID}"
     try:
-        url = billing.checkout_session_create(
+        url = checkout_session_create(
             user=request.user,
             plan=plan,
             success_url=success,
             cancel_url=_absolute(request, "accounts:pricing"),
         )
-    except billing.BillingUnavailable:
+    except BillingUnavailable:
         logger.exception("Checkout could not start for user %s", request.user.pk)
         messages.error(request, "We could not reach our payment provider. Please try again.")
         return redirect("accounts:pricing")
@@ -109,13 +111,13 @@ def checkout_success(request: AuthenticatedHttpRequest) -> HttpResponse:
 @require_POST
 @login_required
 def billing_portal(request: AuthenticatedHttpRequest) -> HttpResponse:
-    if billing.local_checkout_enabled():
+    if local_checkout_enabled():
         return redirect("accounts:local_portal")
     try:
-        url = billing.portal_session_create(
+        url = portal_session_create(
             holder=membership_for(request.user), return_url=_absolute(request, "accounts:account")
         )
-    except billing.BillingUnavailable:
+    except BillingUnavailable:
         logger.exception("Billing portal could not start for user %s", request.user.pk)
         messages.error(request, "Billing is not available right now. Please try again shortly.")
         return redirect("accounts:account")
@@ -124,10 +126,10 @@ def billing_portal(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 @login_required
 def local_checkout(request: AuthenticatedHttpRequest) -> HttpResponse:
-    if not billing.local_checkout_enabled():
+    if not local_checkout_enabled():
         raise Http404("The local checkout is off.")
     plan = request.GET.get("plan") or request.POST.get("plan") or ""
-    if plan not in billing.PLANS:
+    if plan not in PLANS:
         messages.error(request, "Choose the monthly or the annual plan.")
         return redirect("accounts:pricing")
     if request.method == "POST":
@@ -138,7 +140,7 @@ def local_checkout(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 @login_required
 def local_portal(request: AuthenticatedHttpRequest) -> HttpResponse:
-    if not billing.local_checkout_enabled():
+    if not local_checkout_enabled():
         raise Http404("The local billing portal is off.")
     membership = membership_for(request.user)
     if membership is None or not membership.stripe_subscription_id:
@@ -193,16 +195,16 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
     except (ValueError, KeyError, TypeError):
         return HttpResponse("Malformed event.", status=400, content_type="text/plain")
     try:
-        outcome = billing.stripe_event_handle(event=event)
+        outcome = stripe_event_handle(event=event)
     except (KeyError, TypeError, AttributeError, ValueError):
         # Signed by Stripe but not shaped like the object its type names: nothing was
         # applied (the handler's transaction rolled back); say so rather than crash.
         logger.exception("Stripe event %s has an unexpected shape", event["id"])
         return HttpResponse("Malformed event object.", status=400, content_type="text/plain")
-    except billing.UnresolvedCustomer:
+    except UnresolvedCustomer:
         logger.warning("Stripe event %s names an unknown customer; asking for a retry", event["id"])
         return HttpResponse("Customer not known yet.", status=503, content_type="text/plain")
-    except billing.BillingUnavailable:
+    except BillingUnavailable:
         logger.exception("Stripe event %s could not be synced", event["id"])
         return HttpResponse("Stripe unavailable.", status=503, content_type="text/plain")
     return HttpResponse(outcome, content_type="text/plain")

@@ -14,12 +14,8 @@ from django.core import signing
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.billing.sync import (
-    BillingUnavailable,
-    hosted_url,
-    local_checkout_enabled,
-    stripe_client,
-)
+from accounts.billing.checkout import hosted_url
+from accounts.billing.client import BillingUnavailable, stripe_client
 from accounts.membership import membership_grants_access, seat_for
 from accounts.models import Organisation, OrganisationInvitation, OrganisationMember, User
 from publisher.celery import enqueue
@@ -35,10 +31,6 @@ class TeamError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
-
-
-def teams_enabled() -> bool:
-    return bool(settings.STRIPE_PRICE_SEAT) or local_checkout_enabled()
 
 
 def admin_seat(user: User) -> OrganisationMember | None:

@@ -12,7 +12,8 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from accounts.billing import sync as billing
+from accounts.billing.checkout import portal_session_create
+from accounts.billing.client import BillingUnavailable, local_checkout_enabled, teams_enabled
 from accounts.billing.local_checkout import local_team_checkout_complete
 from accounts.http import AuthenticatedHttpRequest
 from accounts.membership import membership_grants_access
@@ -28,7 +29,7 @@ def _seats(value: str | None) -> int | None:
 @require_POST
 @login_required
 def team_checkout(request: AuthenticatedHttpRequest) -> HttpResponse:
-    if not organisations.teams_enabled():
+    if not teams_enabled():
         raise Http404("Team licences are not offered.")
     seats = _seats(request.POST.get("seats"))
     try:
@@ -39,7 +40,7 @@ def team_checkout(request: AuthenticatedHttpRequest) -> HttpResponse:
         organisation = organisations.organisation_start(
             owner=request.user, name=request.POST.get("name", "")
         )
-        if billing.local_checkout_enabled():
+        if local_checkout_enabled():
             local_team_checkout_complete(organisation=organisation, buyer=request.user, seats=seats)
             messages.success(request, f"Test licence for {seats} seats is active (no payment).")
             return redirect("accounts:team")
@@ -53,7 +54,7 @@ def team_checkout(request: AuthenticatedHttpRequest) -> HttpResponse:
     except organisations.TeamError as error:
         messages.error(request, error.message)
         return redirect(f"{reverse('accounts:pricing')}#teams")
-    except billing.BillingUnavailable:
+    except BillingUnavailable:
         logger.exception("Team checkout could not start for user %s", request.user.pk)
         messages.error(request, "We could not reach our payment provider. Please try again.")
         return redirect(f"{reverse('accounts:pricing')}#teams")
@@ -136,14 +137,14 @@ def _team_action(request: AuthenticatedHttpRequest, organisation) -> HttpRespons
 
 
 def _team_billing(request: HttpRequest, organisation) -> HttpResponse:
-    if billing.local_checkout_enabled():
+    if local_checkout_enabled():
         messages.info(request, "Seat changes go through Stripe's billing portal in production.")
         return redirect("accounts:team")
     try:
-        url = billing.portal_session_create(
+        url = portal_session_create(
             holder=organisation, return_url=request.build_absolute_uri(reverse("accounts:team"))
         )
-    except billing.BillingUnavailable:
+    except BillingUnavailable:
         logger.exception("Team billing portal failed for organisation %s", organisation.pk)
         messages.error(request, "Billing is not available right now. Please try again shortly.")
         return redirect("accounts:team")

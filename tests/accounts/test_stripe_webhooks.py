@@ -15,7 +15,7 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from accounts.billing.sync import stripe_event_handle
+from accounts.billing.webhooks import stripe_event_handle
 from accounts.membership import membership_grants_access
 from accounts.models import Membership, StripeEvent
 from tests.factories import MembershipFactory, UserFactory

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.billing.sync import memberships_reconcile
+from accounts.billing.reconcile import memberships_reconcile
 
 
 class Command(BaseCommand):
