@@ -1,12 +1,16 @@
-"""Publishing reports: now, or when their scheduled time comes."""
+"""Saving and publishing reports: every writer (the admin, the demo and bench loaders) saves
+through `report_save`; publishing happens now, or when a scheduled time comes."""
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
 
 from publisher.cache.pages import page_cache_invalidate_all
-from reports.models import Report
+from reports.authors import author_ensure_slug
+from reports.citations import report_sync_citations
+from reports.models import Report, Topic
 from reports.notifications.fanout import notification_request
 
 DUE_BATCH_SIZE = 100
@@ -18,6 +22,39 @@ def _mark_published(report: Report, *, now: datetime) -> None:
     report.save(update_fields=["status", "published_at", "updated_at"])
     # Subscribers hear about it once the publish has committed (never on a rollback).
     notification_request(report=report)
+
+
+def report_save(
+    *,
+    report: Report,
+    topics: Iterable[Topic] | None = None,
+    revised: bool = False,
+    now: datetime | None = None,
+) -> Report:
+    """Save a new or edited report with everything that follows from it.
+
+    `revised` stamps the revision time (the editor recorded a public revision note). The
+    author gets an address for their author page; the report's citations are read again
+    from its body; a report saved as published for the first time is published (and its
+    notification requested); and every cached page is retired when the save commits, since
+    a report appears on listings, feeds and other reports' pages as well as its own.
+    `topics`, when given, replace the report's topics (the admin saves them itself).
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        if revised:
+            report.revised_at = now
+        report.save()
+        if topics is not None:
+            report.topics.set(topics)
+        if report.author is not None:
+            author_ensure_slug(user=report.author)
+        report_sync_citations(report=report)
+        if report.status == Report.Status.PUBLISHED and report.published_at is None:
+            report_publish(report_id=report.pk, now=now)
+            report.refresh_from_db()
+        page_cache_invalidate_all()
+    return report
 
 
 def report_publish(*, report_id: int, now: datetime | None = None) -> bool:

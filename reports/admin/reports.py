@@ -15,8 +15,7 @@ from django.views.decorators.http import require_POST
 from accounts.http import request_user
 from publisher.cache.pages import page_cache_invalidate_all
 from reports.admin.preview import report_preview_html
-from reports.authors import author_ensure_slug
-from reports.citations import citing_reports_any_status, report_sync_citations
+from reports.citations import citing_reports_any_status
 from reports.comments.services import comment_hide, comment_unhide
 from reports.models import (
     Comment,
@@ -31,7 +30,7 @@ from reports.models import (
 )
 from reports.notifications.sending import notification_send_test
 from reports.notifications.sweep import deliveries_resend_failed
-from reports.publishing import report_publish
+from reports.publishing import report_publish, report_save
 
 
 class InvalidatesPagesAdmin(admin.ModelAdmin):
@@ -162,15 +161,8 @@ class ReportAdmin(InvalidatesPagesAdmin):
         if not change and obj.author_id is None:
             obj.author = request_user(request)
         revised = change and "revision_note" in form.changed_data and bool(obj.revision_note)
-        if revised:
-            obj.revised_at = timezone.now()
-        super().save_model(request, obj, form, change)
-        if obj.author is not None:
-            author_ensure_slug(user=obj.author)
-        report_sync_citations(report=obj)
-        if obj.status == Report.Status.PUBLISHED and obj.published_at is None:
-            report_publish(report_id=obj.pk)
-            obj.refresh_from_db()
+        # Topics are many-to-many: the admin saves them after this, in save_related.
+        report_save(report=obj, revised=revised)
         if revised:
             self._warn_citing_reports(request, obj)
 

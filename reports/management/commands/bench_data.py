@@ -1,16 +1,17 @@
 """The benchmark dataset (`make bench`): 10,000 reports with ~30 KB bodies, 100 topics,
-20,000 users (a third of them subscribers), 100,000 confirmed newsletter subscribers where
-the newsletter exists, and reports with 0, 20, 200 and 2,000 comments.
+20,000 users (a third of them subscribers), 100,000 confirmed newsletter subscribers, and
+reports with 0, 20, 200 and 2,000 comments.
 
-Batch inserts with a progress bar. Idempotent: rows are recognised by their `bench-` slugs
+Reports are saved one by one through `report_save`, as an editor's would be (citations,
+author pages, cache); the other rows are batch inserts. A progress bar shows each step.
+Idempotent: rows are recognised by their `bench-` slugs
 and e-mail addresses, and a complete dataset is left alone; `--reset` deletes the bench rows
 first. Text is generated from a fixed seed, so every run builds the same dataset.
 """
 
 import random
-import time
-from collections.abc import Iterator
 from datetime import timedelta
+from itertools import batched
 
 from allauth.account.models import EmailAddress
 from django.contrib.auth.hashers import make_password
@@ -18,9 +19,11 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection, transaction
 from django.utils import timezone
 
-from accounts.models import Membership, User
+from accounts.models import Membership, NewsletterSubscriber, User
 from publisher.cache.pages import page_cache_invalidate_all
-from reports.models import Citation, Comment, Report, Topic
+from publisher.progress import ProgressBar
+from reports.models import Comment, Report, Topic
+from reports.publishing import report_save
 
 REPORTS = 10_000
 TOPICS = 100
@@ -76,32 +79,6 @@ def _vocabulary(rng: random.Random, size: int = 4000) -> tuple[list[str], list[f
 KIND_VALUES = list(Report.Kind.values)
 
 
-class Progress:
-    """A one-line progress bar on stdout."""
-
-    def __init__(self, stream, label: str, total: int) -> None:
-        self.stream, self.label, self.total, self.done = stream, label, total, 0
-        self.started = time.monotonic()
-        self._draw()
-
-    def advance(self, count: int) -> None:
-        self.done += count
-        self._draw()
-
-    def _draw(self) -> None:
-        width = 30
-        filled = width * self.done // max(self.total, 1)
-        elapsed = time.monotonic() - self.started
-        self.stream.write(
-            f"\r{self.label:<24} [{'#' * filled}{'-' * (width - filled)}] "
-            f"{self.done:>7,}/{self.total:,} {elapsed:5.1f}s",
-            ending="",
-        )
-        self.stream.flush()
-        if self.done >= self.total:
-            self.stream.write("")
-
-
 def _sentence(rng: random.Random, vocabulary: tuple[list[str], list[float]] | None = None) -> str:
     words = (
         rng.choices(vocabulary[0], cum_weights=vocabulary[1], k=rng.randint(8, 18))
@@ -142,11 +119,6 @@ def _body(rng: random.Random, pool: list[str], cited: list[str]) -> str:
     for slug in cited:
         parts.insert(rng.randint(1, len(parts)), f"See [our earlier report](/reports/{slug}/).")
     return "\n\n".join(parts)
-
-
-def _batches(items: list, size: int = BATCH) -> Iterator[list]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 class Command(BaseCommand):
@@ -197,9 +169,7 @@ class Command(BaseCommand):
 
     def _reset(self) -> None:
         self.stdout.write("Deleting the bench rows…")
-        newsletter = _newsletter_model()
-        if newsletter is not None:
-            newsletter.objects.filter(email__startswith="bench-").delete()
+        NewsletterSubscriber.objects.filter(email__startswith="bench-").delete()
         Report.objects.filter(slug__startswith="bench-").delete()
         Topic.objects.filter(slug__startswith="bench-").delete()
         User.objects.filter(email__startswith="bench-").delete()
@@ -234,9 +204,9 @@ class Command(BaseCommand):
             User.objects.filter(email__startswith="bench-").values_list("email", flat=True)
         )
         missing = [row for row in rows if row[0] not in existing]
-        progress = Progress(self.stdout, "users", len(rows))
+        progress = ProgressBar(self.stdout, "users", len(rows))
         progress.advance(len(rows) - len(missing))
-        for batch in _batches(missing, 2000):
+        for batch in batched(missing, 2000, strict=False):
             created = User.objects.bulk_create(
                 User(
                     email=email,
@@ -270,7 +240,7 @@ class Command(BaseCommand):
 
     def _reports(self, count: int, topics: list[Topic], authors: list[User]) -> None:
         done = Report.objects.filter(slug__startswith="bench-").count()
-        progress = Progress(self.stdout, "reports (~30 KB each)", count)
+        progress = ProgressBar(self.stdout, "reports (~30 KB each)", count)
         progress.advance(done)
         if done >= count:
             return
@@ -279,48 +249,24 @@ class Command(BaseCommand):
             *COMMENT_REPORTS.values(),
             *(f"bench-report-{n}" for n in range(count - len(COMMENT_REPORTS))),
         ]
-        through = Report.topics.through
-        for start in range(done, count, BATCH // 2):
-            batch = []
-            for index in range(start, min(start + BATCH // 2, count)):
-                # Links only to reports already written, so every citation resolves.
-                cited = [slugs[self.rng.randrange(index)] for _ in range(min(index, 2))]
-                batch.append(
-                    (
-                        Report(
-                            slug=slugs[index],
-                            title=f"{_sentence(self.rng)[:-1][:150]}",
-                            kind=KIND_VALUES[index % len(KIND_VALUES)],
-                            author=authors[index % len(authors)],
-                            teaser=" ".join(_sentence(self.rng) for _ in range(4)),
-                            body=_body(self.rng, pool, cited),
-                            is_free=index % 10 == 9,
-                            status=Report.Status.PUBLISHED,
-                            published_at=self.now - timedelta(hours=index * 4 + 1),
-                        ),
-                        cited,
-                    )
-                )
-            created = Report.objects.bulk_create([report for report, _ in batch])
-            through.objects.bulk_create(
-                through(report_id=report.pk, topic_id=topic.pk)
-                for report in created
-                for topic in self.rng.sample(topics, self.rng.randint(1, 3))
+        for index in range(done, count):
+            # Links only to reports already written, so every citation resolves.
+            cited = [slugs[self.rng.randrange(index)] for _ in range(min(index, 2))]
+            report = Report(
+                slug=slugs[index],
+                title=f"{_sentence(self.rng)[:-1][:150]}",
+                kind=KIND_VALUES[index % len(KIND_VALUES)],
+                author=authors[index % len(authors)],
+                teaser=" ".join(_sentence(self.rng) for _ in range(4)),
+                body=_body(self.rng, pool, cited),
+                is_free=index % 10 == 9,
+                status=Report.Status.PUBLISHED,
+                published_at=self.now - timedelta(hours=index * 4 + 1),
             )
-            by_slug = dict(
-                Report.objects.filter(slug__in={s for _, c in batch for s in c}).values_list(
-                    "slug", "pk"
-                )
-            )
-            Citation.objects.bulk_create(
-                [
-                    Citation(citing=report, cited_id=by_slug[slug])
-                    for report, (_, cited) in zip(created, batch, strict=True)
-                    for slug in set(cited)
-                ],
-                ignore_conflicts=True,
-            )
-            progress.advance(len(created))
+            report_topics = self.rng.sample(topics, self.rng.randint(1, 3))
+            report_save(report=report, topics=report_topics, now=self.now)
+            if index % 100 == 99 or index == count - 1:
+                progress.show(index + 1)
 
     def _comments(self, readers: list[User]) -> None:
         for total, slug in COMMENT_REPORTS.items():
@@ -328,7 +274,7 @@ class Command(BaseCommand):
             existing = Comment.objects.filter(report=report).count()
             if existing >= total or total == 0:
                 continue
-            progress = Progress(self.stdout, f"comments on {slug}", total)
+            progress = ProgressBar(self.stdout, f"comments on {slug}", total)
             top_level: list[Comment] = []
             for start in range(existing, total, BATCH):
                 batch = []
@@ -351,17 +297,13 @@ class Command(BaseCommand):
             Report.objects.filter(pk=report.pk).update(comment_count=total)
 
     def _newsletter(self, count: int) -> None:
-        model = _newsletter_model()
-        if model is None:
-            self.stdout.write("No newsletter in this code base: no newsletter subscribers.")
-            return
-        existing = model.objects.filter(email__startswith="bench-").count()
-        progress = Progress(self.stdout, "newsletter subscribers", count)
+        existing = NewsletterSubscriber.objects.filter(email__startswith="bench-").count()
+        progress = ProgressBar(self.stdout, "newsletter subscribers", count)
         progress.advance(existing)
         for start in range(existing, count, 5000):
-            model.objects.bulk_create(
+            NewsletterSubscriber.objects.bulk_create(
                 [
-                    model(
+                    NewsletterSubscriber(
                         email=f"bench-reader-{n}@example.net",
                         consent_at=self.now,
                         consent_source="bench",
@@ -372,13 +314,3 @@ class Command(BaseCommand):
                 ignore_conflicts=True,
             )
             progress.advance(min(5000, count - start))
-
-
-def _newsletter_model():
-    """The newsletter's subscriber model, when the newsletter has been merged."""
-    from django.apps import apps
-
-    try:
-        return apps.get_model("accounts", "NewsletterSubscriber")
-    except LookupError:
-        return None

@@ -12,11 +12,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Membership, NewsletterSubscriber, User
-from publisher.cache.pages import page_cache_invalidate_all
-from reports.authors import author_ensure_slug
-from reports.citations import report_sync_citations
 from reports.demo import content as demo_content
 from reports.models import Citation, Report, Topic
+from reports.publishing import report_save
 
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - printed by `make run` for local logins
 PERSONAS = [
@@ -59,32 +57,23 @@ class Command(BaseCommand):
         }
         reports = []
         for item in demo_content.REPORTS:
-            fields = {
-                "title": item["title"],
-                "kind": item["kind"],
-                "teaser": item["teaser"].strip(),
-                "body": item["body"].strip(),
-                "is_free": item["is_free"],
-                "author": users[AUTHOR_EMAILS[item["author"]]],
-            }
-            report, _ = Report.objects.update_or_create(
+            report = Report.objects.filter(slug=item["slug"]).first() or Report(
                 slug=item["slug"],
-                defaults=fields,
-                create_defaults={
-                    **fields,
-                    "status": Report.Status.PUBLISHED,
-                    "published_at": now - timedelta(days=item["days_ago"], hours=3),
-                },
+                status=Report.Status.PUBLISHED,
+                published_at=now - timedelta(days=item["days_ago"], hours=3),
             )
-            report.topics.set([topics[slug] for slug in item["topics"]])
-            reports.append(report)
-        for email in AUTHOR_EMAILS.values():
-            author_ensure_slug(user=users[email])
-        # After every report exists, so links to reports later in the list resolve too.
+            report.title = item["title"]
+            report.kind = item["kind"]
+            report.teaser = item["teaser"].strip()
+            report.body = item["body"].strip()
+            report.is_free = item["is_free"]
+            report.author = users[AUTHOR_EMAILS[item["author"]]]
+            topic_list = [topics[slug] for slug in item["topics"]]
+            reports.append(report_save(report=report, topics=topic_list, now=now))
+        # Saved again once every report exists, so links to reports later in the list resolve.
         for report in reports:
-            report_sync_citations(report=report)
+            report_save(report=report, now=now)
         self._newsletter_subscribers(users, now=now)
-        page_cache_invalidate_all()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready: {len(reports)} reports, {len(topics)} topics, "

@@ -9,12 +9,11 @@ import time
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Sum
 
+from publisher.progress import ProgressBar
 from reports.models import Delivery, DeliveryBatch, Report
 from reports.notifications.fanout import notification_fan_out
 from reports.notifications.recipients import report_recipients
 from reports.notifications.sweep import delivery_counts
-
-BAR_WIDTH = 30
 
 
 class Command(BaseCommand):
@@ -40,15 +39,15 @@ class Command(BaseCommand):
         self.stdout.write(f"{report.title}: {total} recipient(s).")
         enqueued = notification_fan_out(report_id=report.pk)
         self.stdout.write(f"Enqueued {enqueued} email(s).")
+        bar = ProgressBar(self.stdout, "sent, skipped or failed", total)
         deadline = time.monotonic() + timeout
         while not no_wait and self._unfinished(report) and time.monotonic() < deadline:
-            self._bar(report, total)
+            self._show(bar, report, total)
             time.sleep(1)
-        counts = self._bar(report, total)
+        counts = self._show(bar, report, total)
         not_inserted = DeliveryBatch.objects.filter(
             report=report, inserted_at__isnull=True
         ).aggregate(n=Sum("size"))["n"]
-        self.stdout.write("")
         self.stdout.write(
             self.style.SUCCESS(
                 "Sent {sent}, skipped {skipped}, failed {failed}, waiting {waiting}.".format(
@@ -65,16 +64,11 @@ class Command(BaseCommand):
             ).exists()
         )
 
-    def _bar(self, report: Report, recipients: int) -> dict[str, int]:
+    def _show(self, bar: ProgressBar, report: Report, recipients: int) -> dict[str, int]:
         counts = delivery_counts(report_ids=[report.pk])[report.pk]
         # Batches insert their rows as they start: count the recipients still ahead of them.
         total = max(sum(counts.values()), recipients) or 1
         done = counts["sent"] + counts["skipped"] + counts["failed"]
-        filled = BAR_WIDTH * done // total
-        self.stdout.write(
-            f"\r[{'#' * filled}{'-' * (BAR_WIDTH - filled)}] {done}/{total} "
-            f"sent {counts['sent']} skipped {counts['skipped']} failed {counts['failed']}",
-            ending="",
-        )
-        self.stdout.flush()
+        detail = f"  sent {counts['sent']} skipped {counts['skipped']} failed {counts['failed']}"
+        bar.show(done, total=total, detail=detail)
         return counts
