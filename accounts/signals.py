@@ -10,13 +10,14 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 
 from accounts.models import User
-from accounts.organisations.services import TeamError, organisation_autojoin
+from accounts.organisations.services import organisation_autojoin
+from publisher.errors import ApplicationError
 
 
 def _autojoin(request: HttpRequest | None, user: User) -> None:
     try:
         organisation = organisation_autojoin(user=user)
-    except TeamError as error:
+    except ApplicationError as error:
         if request is not None:
             messages.warning(request, error.message)
         return

@@ -1,4 +1,5 @@
-"""The answer to an uncaught exception: 503 when the database is unreachable, 500 otherwise.
+"""Errors: the one application error that services raise for a person to read, and the
+answer to an uncaught exception (503 when the database is unreachable, 500 otherwise).
 
 An outage of PostgreSQL (a restart, a failover) is not a bug in the request: a 503 with
 Retry-After tells load balancers, crawlers and Stripe's webhook deliveries to come back,
@@ -14,6 +15,16 @@ from django.template import loader
 from django.views import defaults
 
 RETRY_AFTER_SECONDS = 30
+
+
+class ApplicationError(Exception):
+    """An action that is not allowed or not valid. `message` is written for the person who
+    tried; `status` is the HTTP status a view answers with when it shows the message."""
+
+    def __init__(self, message: str, *, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

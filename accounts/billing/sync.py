@@ -25,6 +25,7 @@ from accounts.billing.client import (
 from accounts.membership import GRANTING_STATUSES, membership_grants_access
 from accounts.models import Membership, Organisation, StripeSubscription, User
 from publisher.celery import enqueue
+from publisher.ids import parse_id
 
 logger = logging.getLogger(__name__)
 
@@ -67,8 +68,8 @@ def _subscription_quantity(subscription: dict[str, Any]) -> int:
 
 def user_from_hint(*values: object) -> User | None:
     for value in values:
-        if value and str(value).isascii() and str(value).isdigit():
-            user = User.objects.filter(pk=int(str(value))).first()
+        if (user_id := parse_id(value)) is not None:
+            user = User.objects.filter(pk=user_id).first()
             if user is not None:
                 return user
     return None
@@ -102,9 +103,8 @@ def holder_for_customer(
     """The locked organisation or membership that a Stripe customer pays for."""
     organisations = Organisation.objects.select_for_update()
     organisation = organisations.filter(stripe_customer_id=customer_id).first()
-    digits = str(organisation_id).isascii() and str(organisation_id).isdigit()
-    if organisation is None and organisation_id and digits:
-        organisation = organisations.filter(pk=int(str(organisation_id))).first()
+    if organisation is None and (pk := parse_id(organisation_id)) is not None:
+        organisation = organisations.filter(pk=pk).first()
         if organisation is not None:
             organisation.stripe_customer_id = customer_id
     if organisation is not None:

@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from allauth.account.models import EmailAddress
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
@@ -23,17 +22,21 @@ from django.utils.encoding import punycode
 
 from accounts.models import NewsletterSubscriber, User
 from publisher.celery import enqueue
+from publisher.errors import ApplicationError
+from publisher.ratelimit import Limit, limit_exceeded
 
 CONFIRMATION_MAX_AGE = timedelta(days=3)
 SIGNUPS_PER_IP = 10
-SIGNUPS_PER_IP_WINDOW = timedelta(hours=1)
 SIGNUPS_PER_ADDRESS = 3
-SIGNUPS_PER_ADDRESS_WINDOW = timedelta(hours=24)
+IP_LIMIT = Limit(
+    SIGNUPS_PER_IP,
+    3600,
+    "Too many signups from your network just now. Please try again in an hour.",
+)
+# Further signups of one address within a day are accepted silently and send nothing, so
+# nobody can flood a stranger's inbox with confirmation requests.
+ADDRESS_LIMIT = Limit(SIGNUPS_PER_ADDRESS, 86400, "")
 MAX_EMAIL_LENGTH = 254
-
-
-class SignupRateLimited(Exception):
-    """Too many signups from one network address; the form says so."""
 
 
 def newsletter_normalize_email(raw: str) -> str:
@@ -72,18 +75,6 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _within_limit(key: str, *, limit: int, window: timedelta) -> bool:
-    """Fixed-window counter in the cache; True while `key` has been hit at most `limit` times."""
-    seconds = int(window.total_seconds())
-    cache.add(key, 0, timeout=seconds)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add() and incr()
-        cache.set(key, 1, timeout=seconds)
-        count = 1
-    return count <= limit
-
-
 def newsletter_signup(
     *,
     email: str,
@@ -94,19 +85,13 @@ def newsletter_signup(
 ) -> None:
     """Record a signup and, when there is something to confirm, send a confirmation email.
 
-    Raises ValidationError for an unusable address and SignupRateLimited for a busy IP;
+    Raises ValidationError for an unusable address and ApplicationError (429) for a busy network;
     otherwise returns nothing, whatever the address's state was.
     """
     normalised = newsletter_normalize_email(email)
-    if ip and not _within_limit(
-        f"newsletter:signup:ip:{ip}", limit=SIGNUPS_PER_IP, window=SIGNUPS_PER_IP_WINDOW
-    ):
-        raise SignupRateLimited
-    if not _within_limit(
-        f"newsletter:signup:address:{_hash(normalised)}",
-        limit=SIGNUPS_PER_ADDRESS,
-        window=SIGNUPS_PER_ADDRESS_WINDOW,
-    ):
+    if ip and limit_exceeded("newsletter-signup-ip", ip, [IP_LIMIT]):
+        raise ApplicationError(IP_LIMIT.message, status=429)
+    if limit_exceeded("newsletter-signup-address", _hash(normalised), [ADDRESS_LIMIT]):
         return
     now = now or timezone.now()
     with transaction.atomic():

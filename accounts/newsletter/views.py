@@ -8,7 +8,6 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts.newsletter.forms import NewsletterSignupForm
 from accounts.newsletter.services import (
-    SignupRateLimited,
     newsletter_confirm,
     newsletter_signup,
     newsletter_subscriber_by_token,
@@ -16,6 +15,7 @@ from accounts.newsletter.services import (
     newsletter_unsubscribe,
 )
 from publisher.csrf import csrf_token_only_with_session
+from publisher.errors import ApplicationError
 from publisher.mail.messages import ONE_CLICK
 from publisher.ratelimit import client_ip
 
@@ -37,11 +37,9 @@ def signup(request: HttpRequest) -> HttpResponse:
                 source=form.cleaned_data["source"],
                 user=request.user if request.user.is_authenticated else None,
             )
-        except SignupRateLimited:
-            form.add_error(
-                None, "Too many signups from your network just now. Please try again in an hour."
-            )
-            status = 429
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+            status = error.status
         else:
             # The same answer whatever the address's state, so it reveals nothing.
             return redirect("newsletter:check_inbox", permanent=False)

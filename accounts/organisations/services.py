@@ -19,18 +19,11 @@ from accounts.billing.client import BillingUnavailable, stripe_client
 from accounts.membership import membership_grants_access, seat_for
 from accounts.models import Organisation, OrganisationInvitation, OrganisationMember, User
 from publisher.celery import enqueue
+from publisher.errors import ApplicationError
 
 INVITATION_DAYS = 7
 INVITATION_SALT = "accounts.team-invitation"
 MAX_SEATS = 500
-
-
-class TeamError(Exception):
-    """A team action that cannot be done; the message is for the person who tried."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 def admin_seat(user: User) -> OrganisationMember | None:
@@ -45,14 +38,14 @@ def organisation_start(*, owner: User, name: str) -> Organisation:
     """The organisation its buyer administers (and holds a seat in) before paying."""
     name = " ".join(name.split())[:120]
     if not name:
-        raise TeamError("Give your organisation a name.")
+        raise ApplicationError("Give your organisation a name.")
     existing = seat_for(owner)
     if existing is not None:
         if existing.is_admin and not membership_grants_access(existing.organisation):
             existing.organisation.name = name
             existing.organisation.save(update_fields=["name", "updated_at"])
             return existing.organisation
-        raise TeamError(f"You already hold a seat in {existing.organisation.name}.")
+        raise ApplicationError(f"You already hold a seat in {existing.organisation.name}.")
     with transaction.atomic():
         organisation = Organisation.objects.create(name=name, owner=owner)
         OrganisationMember.objects.create(organisation=organisation, user=owner, is_admin=True)
@@ -63,7 +56,7 @@ def organisation_checkout_session_create(
     *, organisation: Organisation, seats: int, buyer: User, success_url: str, cancel_url: str
 ) -> str:
     if not 1 <= seats <= MAX_SEATS:
-        raise TeamError(f"Choose between 1 and {MAX_SEATS} seats.")
+        raise ApplicationError(f"Choose between 1 and {MAX_SEATS} seats.")
     client = stripe_client()
     try:
         with transaction.atomic():
@@ -101,18 +94,18 @@ def organisation_checkout_session_create(
 
 
 def organisation_join(*, organisation: Organisation, user: User) -> OrganisationMember:
-    """Give `user` a seat, if one is free. Raises TeamError with a clear reason otherwise."""
+    """Give `user` a seat, if one is free. Raises ApplicationError with a clear reason otherwise."""
     with transaction.atomic():
         locked = Organisation.objects.select_for_update().get(pk=organisation.pk)
         seat = OrganisationMember.objects.filter(user=user).select_related("organisation").first()
         if seat is not None:
             if seat.organisation_id == locked.pk:
                 return seat
-            raise TeamError(f"You already hold a seat in {seat.organisation.name}.")
+            raise ApplicationError(f"You already hold a seat in {seat.organisation.name}.")
         if not membership_grants_access(locked):
-            raise TeamError(f"The {locked.name} licence is not active.")
+            raise ApplicationError(f"The {locked.name} licence is not active.")
         if locked.members.count() >= locked.seats:
-            raise TeamError(
+            raise ApplicationError(
                 f"All {locked.seats} seats of {locked.name} are taken. "
                 "Ask your team admin to add seats."
             )
@@ -120,7 +113,7 @@ def organisation_join(*, organisation: Organisation, user: User) -> Organisation
             with transaction.atomic():
                 return OrganisationMember.objects.create(organisation=locked, user=user)
         except IntegrityError:
-            raise TeamError("You already hold a seat in another organisation.") from None
+            raise ApplicationError("You already hold a seat in another organisation.") from None
 
 
 def _email_domain(email: str) -> str:
@@ -136,7 +129,7 @@ def _verified_emails(user: User) -> list[str]:
 def organisation_autojoin(*, user: User) -> Organisation | None:
     """Join the organisation that admits the user's verified email domain, if any.
 
-    Returns the organisation joined, None when none applies; raises TeamError when one
+    Returns the organisation joined, None when none applies; raises ApplicationError when one
     applies but cannot take the user (no seat left)."""
     if seat_for(user) is not None:
         return None
@@ -162,13 +155,13 @@ def invitation_create(
 ) -> OrganisationInvitation:
     email = email.strip().lower()
     if organisation.members.filter(user__email__iexact=email).exists():
-        raise TeamError(f"{email} already holds a seat.")
+        raise ApplicationError(f"{email} already holds a seat.")
     pending = organisation.invitations.filter(
         email=email, accepted_at__isnull=True, revoked_at__isnull=True,
         expires_at__gt=timezone.now(),
     )  # fmt: skip
     if pending.exists():
-        raise TeamError(f"{email} already has a pending invitation.")
+        raise ApplicationError(f"{email} already has a pending invitation.")
     invitation = OrganisationInvitation.objects.create(
         organisation=organisation,
         email=email,
@@ -183,32 +176,32 @@ def invitation_from_token(token: str) -> OrganisationInvitation:
     try:
         invitation_id = signing.loads(token, salt=INVITATION_SALT)
     except signing.BadSignature:
-        raise TeamError("This invitation link is not valid.") from None
+        raise ApplicationError("This invitation link is not valid.") from None
     invitation = (
         OrganisationInvitation.objects.select_related("organisation", "invited_by")
         .filter(pk=invitation_id)
         .first()
     )
     if invitation is None or invitation.revoked_at is not None:
-        raise TeamError("This invitation was withdrawn.")
+        raise ApplicationError("This invitation was withdrawn.")
     if invitation.accepted_at is not None:
-        raise TeamError("This invitation was already used.")
+        raise ApplicationError("This invitation was already used.")
     if invitation.expires_at <= timezone.now():
-        raise TeamError("This invitation has expired. Ask your team admin for a new one.")
+        raise ApplicationError("This invitation has expired. Ask your team admin for a new one.")
     return invitation
 
 
 def invitation_accept(*, token: str, user: User) -> OrganisationMember:
     invitation = invitation_from_token(token)
     if invitation.email not in _verified_emails(user):
-        raise TeamError(
+        raise ApplicationError(
             f"This invitation is for {invitation.email}. Log in with that address (or add and "
             "verify it on your account) to accept it."
         )
     with transaction.atomic():
         locked = OrganisationInvitation.objects.select_for_update().get(pk=invitation.pk)
         if locked.accepted_at is not None:
-            raise TeamError("This invitation was already used.")
+            raise ApplicationError("This invitation was already used.")
         seat = organisation_join(organisation=invitation.organisation, user=user)
         locked.accepted_at = timezone.now()
         locked.save(update_fields=["accepted_at"])
@@ -221,7 +214,7 @@ def invitation_accept(*, token: str, user: User) -> OrganisationMember:
 def _require_admin(organisation: Organisation, admin: User) -> None:
     seat = admin_seat(admin)
     if seat is None or seat.organisation_id != organisation.pk:
-        raise TeamError("Only this organisation's admins can do that.")
+        raise ApplicationError("Only this organisation's admins can do that.")
 
 
 def member_remove(*, organisation: Organisation, admin: User, member_id: int) -> None:
@@ -229,9 +222,9 @@ def member_remove(*, organisation: Organisation, admin: User, member_id: int) ->
     _require_admin(organisation, admin)
     member = organisation.members.filter(pk=member_id).select_related("user").first()
     if member is None:
-        raise TeamError("That person is not on the team.")
+        raise ApplicationError("That person is not on the team.")
     if member.user_id == admin.pk:
-        raise TeamError("You cannot remove yourself; make someone else admin first.")
+        raise ApplicationError("You cannot remove yourself; make someone else admin first.")
     member.delete()
 
 
@@ -239,7 +232,7 @@ def member_make_admin(*, organisation: Organisation, admin: User, member_id: int
     _require_admin(organisation, admin)
     updated = organisation.members.filter(pk=member_id).update(is_admin=True)
     if not updated:
-        raise TeamError("That person is not on the team.")
+        raise ApplicationError("That person is not on the team.")
 
 
 def invitation_revoke(*, organisation: Organisation, admin: User, invitation_id: int) -> None:
@@ -261,7 +254,7 @@ def organisation_domains_update(
         if "." not in domain or not all(
             part.isalnum() or "-" in part for part in domain.split(".")
         ):
-            raise TeamError(f"{domain!r} is not an email domain such as example.com.")
+            raise ApplicationError(f"{domain!r} is not an email domain such as example.com.")
         cleaned.append(domain)
     organisation.join_domains = ", ".join(dict.fromkeys(cleaned))
     organisation.auto_join = auto_join and bool(cleaned)

@@ -18,12 +18,10 @@ from accounts.billing.local_checkout import local_team_checkout_complete
 from accounts.http import AuthenticatedHttpRequest
 from accounts.membership import membership_grants_access
 from accounts.organisations import services as organisations
+from publisher.errors import ApplicationError
+from publisher.ids import parse_id
 
 logger = logging.getLogger(__name__)
-
-
-def _seats(value: str | None) -> int | None:
-    return int(value) if value and value.isascii() and value.isdigit() and len(value) < 5 else None
 
 
 @require_POST
@@ -31,12 +29,12 @@ def _seats(value: str | None) -> int | None:
 def team_checkout(request: AuthenticatedHttpRequest) -> HttpResponse:
     if not teams_enabled():
         raise Http404("Team licences are not offered.")
-    seats = _seats(request.POST.get("seats"))
+    seats = parse_id(request.POST.get("seats"), max_digits=4)
     try:
         if seats is None:
-            raise organisations.TeamError("Enter a number of seats.")
+            raise ApplicationError("Enter a number of seats.")
         if not 1 <= seats <= organisations.MAX_SEATS:
-            raise organisations.TeamError(f"Choose between 1 and {organisations.MAX_SEATS} seats.")
+            raise ApplicationError(f"Choose between 1 and {organisations.MAX_SEATS} seats.")
         organisation = organisations.organisation_start(
             owner=request.user, name=request.POST.get("name", "")
         )
@@ -51,7 +49,7 @@ def team_checkout(request: AuthenticatedHttpRequest) -> HttpResponse:
             success_url=request.build_absolute_uri(reverse("accounts:team")),
             cancel_url=request.build_absolute_uri(reverse("accounts:pricing")),
         )
-    except organisations.TeamError as error:
+    except ApplicationError as error:
         messages.error(request, error.message)
         return redirect(f"{reverse('accounts:pricing')}#teams")
     except BillingUnavailable:
@@ -95,15 +93,15 @@ def _team_action(request: AuthenticatedHttpRequest, organisation) -> HttpRespons
             try:
                 validate_email(email)
             except ValidationError:
-                raise organisations.TeamError("Enter a valid email address.") from None
+                raise ApplicationError("Enter a valid email address.") from None
             organisations.invitation_create(
                 organisation=organisation, email=email, invited_by=admin
             )
             messages.success(request, f"Invitation sent to {email.lower()}.")
         elif action in ("remove", "make_admin", "revoke"):
-            target = _seats(request.POST.get("id"))
+            target = parse_id(request.POST.get("id"))
             if target is None:
-                raise organisations.TeamError("Choose someone first.")
+                raise ApplicationError("Choose someone first.")
             if action == "remove":
                 organisations.member_remove(
                     organisation=organisation, admin=admin, member_id=target
@@ -130,8 +128,8 @@ def _team_action(request: AuthenticatedHttpRequest, organisation) -> HttpRespons
         elif action == "billing":
             return _team_billing(request, organisation)
         else:
-            raise organisations.TeamError("Unknown action.")
-    except organisations.TeamError as error:
+            raise ApplicationError("Unknown action.")
+    except ApplicationError as error:
         messages.error(request, error.message)
     return redirect("accounts:team")
 
@@ -156,12 +154,12 @@ def _team_billing(request: HttpRequest, organisation) -> HttpResponse:
 def team_join(request: AuthenticatedHttpRequest, token: str) -> HttpResponse:
     try:
         invitation = organisations.invitation_from_token(token)
-    except organisations.TeamError as error:
+    except ApplicationError as error:
         return render(request, "accounts/team_join.html", {"error": error.message}, status=400)
     if request.method == "POST":
         try:
             organisations.invitation_accept(token=token, user=request.user)
-        except organisations.TeamError as error:
+        except ApplicationError as error:
             return render(
                 request,
                 "accounts/team_join.html",

@@ -16,6 +16,7 @@ from django.utils import timezone
 from accounts.models import User
 from publisher.cache.pages import page_cache_invalidate_report
 from publisher.celery import enqueue
+from publisher.errors import ApplicationError
 from publisher.ratelimit import Limit, limit_exceeded
 from reports.access import Reader, can_read_body
 from reports.models import Comment, CommentBan, CommentFlag, Report
@@ -28,15 +29,6 @@ POST_LIMITS = [
     Limit(5, 60, "You are posting quickly. Please wait a minute before commenting again."),
     Limit(100, 24 * 3600, "You have reached today's limit of 100 comments."),
 ]
-
-
-class CommentError(Exception):
-    """A comment action that is not allowed or not valid; the message is for the reader."""
-
-    def __init__(self, message: str, *, status: int = 400) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
 
 
 # Permissions ------------------------------------------------------------------------------
@@ -81,9 +73,9 @@ def can_delete_comment(user: Reader, comment: Comment) -> bool:
 def _clean_body(body: str) -> str:
     cleaned = clean_comment_source(body or "")
     if not cleaned:
-        raise CommentError("Write something before posting.")
+        raise ApplicationError("Write something before posting.")
     if len(cleaned) > MAX_LENGTH:
-        raise CommentError(
+        raise ApplicationError(
             f"Comments can be at most {MAX_LENGTH:,} characters; this one has {len(cleaned):,}."
         )
     return cleaned
@@ -93,23 +85,23 @@ def comment_create(
     *, author: User, report: Report, body: str, parent_id: int | None = None
 ) -> Comment:
     if not can_read_body(author, report):
-        raise CommentError("Comments are for subscribers.", status=403)
+        raise ApplicationError("Comments are for subscribers.", status=403)
     if not report.is_published:
-        raise CommentError("This report is not open for comments.", status=403)
+        raise ApplicationError("This report is not open for comments.", status=403)
     if comment_ban_for(author) is not None:
-        raise CommentError("You cannot comment at the moment.", status=403)
+        raise ApplicationError("You cannot comment at the moment.", status=403)
     cleaned = _clean_body(body)
     parent = None
     if parent_id is not None:
         parent = Comment.objects.filter(pk=parent_id, report=report).first()
         if parent is None or parent.hidden_at is not None:
-            raise CommentError("The comment you replied to is no longer available.")
+            raise ApplicationError("The comment you replied to is no longer available.")
         # One level of replies: answering a reply joins its thread.
         if parent.parent_id is not None:
             parent = parent.parent
     exceeded = limit_exceeded("comment", author.pk, POST_LIMITS)
     if exceeded is not None:
-        raise CommentError(exceeded.message, status=429)
+        raise ApplicationError(exceeded.message, status=429)
     with transaction.atomic():
         comment = Comment.objects.create(
             report=report,
@@ -129,7 +121,7 @@ def comment_create(
 
 def comment_edit(*, editor: User, comment: Comment, body: str) -> Comment:
     if not can_edit_comment(editor, comment):
-        raise CommentError(EDIT_WINDOW_MESSAGE, status=403)
+        raise ApplicationError(EDIT_WINDOW_MESSAGE, status=403)
     cleaned = _clean_body(body)
     comment.body = cleaned
     comment.body_html = render_comment(cleaned)
@@ -160,13 +152,13 @@ def comment_delete(*, user: User, comment: Comment) -> None:
     """Authors delete their own comments, staff any. The text is removed for good; a deleted
     comment that has replies stays in the thread as "comment deleted"."""
     if not can_delete_comment(user, comment):
-        raise CommentError("You can only delete your own comments.", status=403)
+        raise ApplicationError("You can only delete your own comments.", status=403)
     _set_visibility(comment, deleted_at=timezone.now(), body="", body_html="")
 
 
 def comment_hide(*, moderator: User, comment: Comment) -> None:
     if not moderator.is_staff:
-        raise CommentError("Only moderators can hide comments.", status=403)
+        raise ApplicationError("Only moderators can hide comments.", status=403)
     _set_visibility(comment, hidden_at=timezone.now(), hidden_by=moderator)
     CommentFlag.objects.filter(comment=comment, resolved_at__isnull=True).update(
         resolved_at=timezone.now()
@@ -175,14 +167,14 @@ def comment_hide(*, moderator: User, comment: Comment) -> None:
 
 def comment_unhide(*, moderator: User, comment: Comment) -> None:
     if not moderator.is_staff:
-        raise CommentError("Only moderators can unhide comments.", status=403)
+        raise ApplicationError("Only moderators can unhide comments.", status=403)
     _set_visibility(comment, hidden_at=None, hidden_by=None)
 
 
 def comment_flag(*, reporter: User, comment: Comment, reason: str = "") -> bool:
     """Report a comment to the moderators; False when this reader already reported it."""
     if not can_read_body(reporter, comment.report) or not comment.is_visible:
-        raise CommentError("You cannot report this comment.", status=403)
+        raise ApplicationError("You cannot report this comment.", status=403)
     _, created = CommentFlag.objects.get_or_create(
         comment=comment, reporter=reporter, defaults={"reason": reason.strip()[:300]}
     )
@@ -193,7 +185,7 @@ def comment_ban(
     *, moderator: User, user: User, until: datetime | None = None, reason: str = ""
 ) -> CommentBan:
     if not moderator.is_staff:
-        raise CommentError("Only moderators can ban members.", status=403)
+        raise ApplicationError("Only moderators can ban members.", status=403)
     ban, _ = CommentBan.objects.update_or_create(
         user=user, defaults={"until": until, "reason": reason, "created_by": moderator}
     )

@@ -9,6 +9,8 @@ from django.template.loader import render_to_string
 from django.views.decorators.http import require_POST
 
 from accounts.http import AuthenticatedHttpRequest
+from publisher.errors import ApplicationError
+from publisher.ids import parse_id
 from reports.access import can_read_body
 from reports.comments import services as comments
 from reports.models import Comment, Report
@@ -18,7 +20,7 @@ def _wants_fragment(request: HttpRequest) -> bool:
     return request.headers.get("X-Requested-With") == "fetch"
 
 
-def _error(request: HttpRequest, report: Report, error: comments.CommentError, **form: object):
+def _error(request: HttpRequest, report: Report, error: ApplicationError, **form: object):
     if _wants_fragment(request):
         return HttpResponse(error.message, status=error.status, content_type="text/plain")
     return render(
@@ -33,21 +35,17 @@ def _comment_url(comment: Comment) -> str:
     return f"{comment.report.get_absolute_url()}#comment-{comment.pk}"
 
 
-def _parse_id(value: str | None) -> int | None:
-    return int(value) if value and value.isascii() and value.isdigit() and len(value) < 12 else None
-
-
 @require_POST
 @login_required
 def comment_post(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     report = get_object_or_404(Report.objects.published().without_body(), slug=slug)
     body = request.POST.get("body", "")
-    parent_id = _parse_id(request.POST.get("parent"))
+    parent_id = parse_id(request.POST.get("parent"))
     try:
         comment = comments.comment_create(
             author=request.user, report=report, body=body, parent_id=parent_id
         )
-    except comments.CommentError as error:
+    except ApplicationError as error:
         return _error(request, report, error, body=body, parent_id=parent_id)
     if _wants_fragment(request):
         html = render_to_string(
@@ -75,12 +73,12 @@ def comment_edit(request: AuthenticatedHttpRequest, comment_id: int) -> HttpResp
         body = request.POST.get("body", "")
         try:
             comments.comment_edit(editor=request.user, comment=comment, body=body)
-        except comments.CommentError as error:
+        except ApplicationError as error:
             return _error(request, report, error, body=body, editing=comment)
         messages.success(request, "Your comment was updated.")
         return redirect(_comment_url(comment))
     if not comments.can_edit_comment(request.user, comment):
-        too_late = comments.CommentError(comments.EDIT_WINDOW_MESSAGE, status=403)
+        too_late = ApplicationError(comments.EDIT_WINDOW_MESSAGE, status=403)
         return _error(request, report, too_late)
     context = {"report": report, "editing": comment, "body": comment.body}
     return render(request, "reports/comment_form_page.html", context)
@@ -92,7 +90,7 @@ def comment_delete(request: AuthenticatedHttpRequest, comment_id: int) -> HttpRe
     comment = _own_comment(request, comment_id)
     try:
         comments.comment_delete(user=request.user, comment=comment)
-    except comments.CommentError as error:
+    except ApplicationError as error:
         return _error(request, comment.report, error)
     messages.success(request, "The comment was deleted.")
     return redirect(f"{comment.report.get_absolute_url()}#comments")
@@ -106,7 +104,7 @@ def comment_flag(request: AuthenticatedHttpRequest, comment_id: int) -> HttpResp
         created = comments.comment_flag(
             reporter=request.user, comment=comment, reason=request.POST.get("reason", "")
         )
-    except comments.CommentError as error:
+    except ApplicationError as error:
         return _error(request, comment.report, error)
     messages.success(
         request,
@@ -126,7 +124,7 @@ def comment_moderate(
     service = {"hide": comments.comment_hide, "unhide": comments.comment_unhide}[action]
     try:
         service(moderator=request.user, comment=comment)
-    except comments.CommentError as error:
+    except ApplicationError as error:
         return _error(request, comment.report, error)
     messages.success(request, f"The comment is now {'hidden' if action == 'hide' else 'visible'}.")
     return redirect(_comment_url(comment))

@@ -8,19 +8,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from publisher.errors import ApplicationError
 from reports.access import gift_unlocks_body, is_entitled_reader
 from reports.models import GiftLink, Report
 
 GIFT_DAYS = 14
 GIFTS_PER_MONTH = 5
 _SIGNER = signing.Signer(salt="reports.gift-link")
-
-
-class GiftError(Exception):
-    def __init__(self, message: str, *, status: int = 400) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
 
 
 def _month_start(now: datetime) -> datetime:
@@ -41,14 +35,14 @@ def gift_token(gift: GiftLink) -> str:
 def gift_create(*, giver: User, report: Report, now: datetime | None = None) -> GiftLink:
     now = now or timezone.now()
     if not is_entitled_reader(giver, now=now):
-        raise GiftError("Gift links are for subscribers.", status=403)
+        raise ApplicationError("Gift links are for subscribers.", status=403)
     if not report.is_published or report.is_free:
-        raise GiftError("Only published paid reports can be gifted.")
+        raise ApplicationError("Only published paid reports can be gifted.")
     with transaction.atomic():
         # Serialise one giver's gifts so two quick clicks cannot both take the last one.
         User.objects.select_for_update().filter(pk=giver.pk).first()
         if gifts_left_this_month(giver=giver, now=now) == 0:
-            raise GiftError(
+            raise ApplicationError(
                 f"You have used this month's {GIFTS_PER_MONTH} gift links; more next month.",
                 status=429,
             )
@@ -70,12 +64,12 @@ def gift_from_token(token: str) -> GiftLink | None:
 
 
 def gift_open(*, token: str) -> GiftLink:
-    """The gift behind `token` if it still unlocks its report; GiftError says why not."""
+    """The gift behind `token` if it still unlocks its report; ApplicationError says why not."""
     gift = gift_from_token(token)
     if gift is None:
-        raise GiftError("This gift link is not valid.", status=404)
+        raise ApplicationError("This gift link is not valid.", status=404)
     if not gift_unlocks_body(gift, gift.report):
-        raise GiftError("This gift link has expired or was withdrawn.", status=410)
+        raise ApplicationError("This gift link has expired or was withdrawn.", status=410)
     GiftLink.objects.filter(pk=gift.pk).update(opened_count=gift.opened_count + 1)
     return gift
 
@@ -85,4 +79,4 @@ def gift_revoke(*, giver: User, gift_id: int) -> None:
         revoked_at=timezone.now()
     )
     if not updated:
-        raise GiftError("No such gift link.", status=404)
+        raise ApplicationError("No such gift link.", status=404)

@@ -12,6 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST, require_safe
 
 from accounts.http import AuthenticatedHttpRequest
+from publisher.errors import ApplicationError
 from reports.fragments import report_page_parts
 from reports.gifts import services as gifts
 from reports.models import GiftLink, Report
@@ -24,7 +25,7 @@ def gift_create(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     report = get_object_or_404(Report.objects.published().without_body(), slug=slug)
     try:
         gift = gifts.gift_create(giver=request.user, report=report)
-    except gifts.GiftError as error:
+    except ApplicationError as error:
         messages.error(request, error.message)
         return redirect(report.get_absolute_url())
     messages.success(request, "Your gift link is ready: copy it from the list below.")
@@ -55,7 +56,7 @@ def gift_revoke(request: AuthenticatedHttpRequest, gift_id: int) -> HttpResponse
     try:
         gifts.gift_revoke(giver=request.user, gift_id=gift_id)
         messages.success(request, "The gift link no longer works.")
-    except gifts.GiftError as error:
+    except ApplicationError as error:
         messages.error(request, error.message)
     return redirect("reports:gift_list")
 
@@ -64,7 +65,7 @@ def gift_revoke(request: AuthenticatedHttpRequest, gift_id: int) -> HttpResponse
 def gift_open(request: HttpRequest, token: str) -> HttpResponse:
     try:
         gift = gifts.gift_open(token=token)
-    except gifts.GiftError as error:
+    except ApplicationError as error:
         response = render(request, "reports/gift_invalid.html", {"error": error.message},
                           status=error.status)  # fmt: skip
         add_never_cache_headers(response)

@@ -7,10 +7,10 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.http import AuthenticatedHttpRequest
 from accounts.newsletter.services import (
-    SignupRateLimited,
     newsletter_set_for_user,
     newsletter_subscriber_for_user,
 )
+from publisher.errors import ApplicationError
 from publisher.ratelimit import client_ip
 from reports.models import Report, Topic
 from reports.notifications.preferences import (
@@ -65,8 +65,8 @@ def newsletter_preferences(request: AuthenticatedHttpRequest) -> HttpResponse:
                 subscriber = newsletter_set_for_user(
                     user=request.user, enabled=data["enabled"], ip=client_ip(request)
                 )
-            except SignupRateLimited:
-                messages.error(request, "Too many signups from your network. Try again later.")
+            except ApplicationError as error:
+                messages.error(request, error.message)
                 return redirect("reports:newsletter_preferences")
             if subscriber is not None and data["enabled"]:
                 notification_preference_update(

@@ -5,6 +5,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_safe
 
 from publisher.cache.pages import cached_public_page
+from publisher.ids import parse_id
 from reports.access import can_read_body
 from reports.comments.services import MAX_LENGTH, can_post_comment
 from reports.comments.thread_cache import comment_thread_html
@@ -63,16 +64,11 @@ def comments_context(request: HttpRequest, report: Report) -> dict[str, object]:
             request=request,
             report=report,
             can_post=can_post,
-            reply_to=int(reply_to) if _is_id(reply_to) else None,
+            reply_to=parse_id(reply_to),
         ),
         "can_post": can_post,
         "comment_max_length": MAX_LENGTH,
     }
-
-
-def _is_id(value: str) -> bool:
-    # ASCII only: "²".isdigit() is true, but int("²") fails.
-    return value.isascii() and value.isdigit() and len(value) < 12
 
 
 def _listing_page(request: HttpRequest, reports, **context: object) -> HttpResponse:

@@ -12,12 +12,12 @@ from django.utils import timezone
 
 from accounts.models import Organisation, OrganisationMember
 from accounts.organisations.services import (
-    TeamError,
     invitation_create,
     invitation_token,
     organisation_autojoin,
     organisation_join,
 )
+from publisher.errors import ApplicationError
 from reports.access import can_read_body
 from reports.models import Report
 from tests.factories import UserFactory
@@ -61,7 +61,7 @@ def test_join_refuses_when_seats_are_taken():
     organisation, _ = _licence(2)
     organisation_join(organisation=organisation, user=UserFactory())
 
-    with pytest.raises(TeamError, match="All 2 seats of Acme Integrators are taken"):
+    with pytest.raises(ApplicationError, match="All 2 seats of Acme Integrators are taken"):
         organisation_join(organisation=organisation, user=UserFactory())
 
 
@@ -77,7 +77,7 @@ def test_twenty_concurrent_joins_for_the_last_three_seats_end_with_exactly_three
         try:
             organisation_join(organisation=organisation, user=user)
             outcomes.append("joined")
-        except TeamError:
+        except ApplicationError:
             outcomes.append("refused")
         finally:
             connection.close()
@@ -147,7 +147,7 @@ def test_domain_autojoin_needs_a_verified_address_and_a_free_seat():
 
     assert organisation_autojoin(user=unverified) is None
     assert organisation_autojoin(user=first) == organisation
-    with pytest.raises(TeamError, match=r"seats .* are taken"):
+    with pytest.raises(ApplicationError, match=r"seats .* are taken"):
         organisation_autojoin(user=third)
 
 

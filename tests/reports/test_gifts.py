@@ -6,8 +6,9 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from publisher.errors import ApplicationError
 from reports.comments.services import comment_create
-from reports.gifts.services import GiftError, gift_create, gift_token
+from reports.gifts.services import gift_create, gift_token
 from reports.models import GiftLink
 from tests.factories import MembershipFactory, ReportFactory
 
@@ -113,7 +114,7 @@ def test_five_gifts_a_month(subscriber, time_machine):
     for _ in range(5):
         gift_create(giver=subscriber, report=report)
 
-    with pytest.raises(GiftError, match="this month's 5 gift links"):
+    with pytest.raises(ApplicationError, match="this month's 5 gift links"):
         gift_create(giver=subscriber, report=report)
     time_machine.move_to(timezone.now() + timedelta(days=31))
     assert gift_create(giver=subscriber, report=report)
@@ -143,7 +144,7 @@ def test_subscriber_creates_lists_and_revokes_from_the_ui(client_for, subscriber
 
 
 def test_free_reports_are_not_gifted(subscriber):
-    with pytest.raises(GiftError):
+    with pytest.raises(ApplicationError):
         gift_create(giver=subscriber, report=ReportFactory(is_free=True))
 
 
