@@ -41,7 +41,6 @@ CELERY_BROKER_URL = env_url("CELERY_BROKER_URL", default=REDIS_URL, schemes={"re
 # Stripe. With no secret key (local development only) the site offers a clearly labelled
 # local checkout that drives the same webhook handler; production requires real keys.
 STRIPE_SECRET_KEY = env_str("STRIPE_SECRET_KEY")
-STRIPE_PUBLISHABLE_KEY = env_str("STRIPE_PUBLISHABLE_KEY")
 STRIPE_WEBHOOK_SECRET = env_str("STRIPE_WEBHOOK_SECRET")
 STRIPE_PRICE_MONTHLY = env_str("STRIPE_PRICE_MONTHLY")
 STRIPE_PRICE_ANNUAL = env_str("STRIPE_PRICE_ANNUAL")

@@ -63,14 +63,6 @@ class ReportQuerySet(models.QuerySet["Report"]):
         """Lists never need the subscriber-only text; leave it in the database."""
         return self.defer("body")
 
-    def for_listing(self) -> "ReportQuerySet":
-        return (
-            self.without_body()
-            .select_related("author")
-            .prefetch_related("topics")
-            .order_by("-published_at", "-id")
-        )
-
     def for_topic(self, topic: "Topic") -> "ReportQuerySet":
         return self.filter(topics=topic)
 

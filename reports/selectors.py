@@ -27,11 +27,6 @@ def _readable_reports() -> ReportQuerySet:
     return Report.objects.without_body().select_related("author").prefetch_related("topics")
 
 
-def report_for_reader(*, slug: str, reader: Reader) -> Report | None:
-    """The report at `slug` without its body; editors also see drafts and scheduled ones."""
-    return report_for_page(slug=slug, reader=reader)[0]
-
-
 @dataclass(frozen=True)
 class CachedPageParts:
     """What the cache held of the report page's reader-independent parts
@@ -46,7 +41,8 @@ def page_parts_key(slug: str, *, body_included: bool) -> str:
 
 
 def report_for_page(*, slug: str, reader: Reader) -> tuple[Report | None, CachedPageParts | None]:
-    """`report_for_reader`, with the page's cached parts when they came with it."""
+    """The report at `slug` without its body (editors also see drafts and scheduled ones),
+    with the page's cached parts when they came with it."""
     if reader.is_staff:
         return _readable_reports().filter(slug=slug).first(), None
     if reader.is_authenticated:
@@ -55,8 +51,8 @@ def report_for_page(*, slug: str, reader: Reader) -> tuple[Report | None, Cached
 
 
 def _published_report_for_anonymous(*, slug: str) -> tuple[Report | None, CachedPageParts | None]:
-    """Issue 7: building this query in the ORM was a third of the CPU of rendering the
-    anonymous report page. What an anonymous reader's page needs of the report (no body, and
+    """Building this query in the ORM is a large share of the CPU of rendering the
+    anonymous report page, so what an anonymous reader's page needs of the report (no body, and
     no author's password hash) is kept under the same generations as that cached page, so it
     changes exactly when the page does: an edit, a (un)publish, a comment (its count).
     Logged-in readers read the row itself, so their body (cached by `updated_at`) is fresh

@@ -16,7 +16,7 @@ from accounts.http import request_user
 from publisher.cache.pages import page_cache_invalidate_all
 from reports.admin.preview import report_preview_html
 from reports.citations import citing_reports_any_status
-from reports.comments.services import comment_hide, comment_unhide
+from reports.comments.services import comment_ban, comment_hide, comment_unhide
 from reports.models import (
     Comment,
     CommentBan,
@@ -287,8 +287,10 @@ class CommentBanAdmin(admin.ModelAdmin):
     def save_model(
         self, request: HttpRequest, obj: CommentBan, form: forms.ModelForm, change: bool
     ):
-        obj.created_by = request_user(request)
-        super().save_model(request, obj, form, change)
+        ban = comment_ban(
+            moderator=request_user(request), user=obj.user, until=obj.until, reason=obj.reason
+        )
+        obj.pk, obj.created_by = ban.pk, ban.created_by
 
 
 # Newsletter notifications: per-report delivery counts, resending failures, test sends.

@@ -83,7 +83,6 @@ def gift_open(request: HttpRequest, token: str) -> HttpResponse:
             "gift": gift,
             # The gift opens the body only: the discussion stays for subscribers.
             "entitled": False,
-            "thread": [],
             "can_post": False,
             "parts": report_page_parts(report=report, body_included=False),
         },

@@ -7,7 +7,8 @@ from django.urls import reverse
 
 from reports.access import can_read_body
 from reports.admin.preview import preview_subscriber
-from reports.models import Citation, Report
+from reports.comments.services import can_post_comment
+from reports.models import Citation, CommentBan, Report
 from tests.factories import ReportFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -137,3 +138,18 @@ def test_change_form_loads_the_preview_script_with_the_nonce(admin_client):
     assert 'src="/static/reports/admin-preview.js" nonce="' in page
     assert "As an anonymous reader sees it" in page
     assert "View on site" in page
+
+
+def test_a_ban_made_in_the_admin_names_the_moderator_and_stops_posting(admin_client):
+    member = UserFactory(display_name="Loud Member")
+    report = ReportFactory(is_free=True)
+
+    response = admin_client.post(
+        reverse("admin:reports_commentban_add"),
+        {"user": member.pk, "reason": "Spam links", "until_0": "", "until_1": ""},
+    )
+
+    assert response.status_code == 302
+    ban = CommentBan.objects.get(user=member)
+    assert ban.created_by.display_name == "Ed Itor" and ban.reason == "Spam links"
+    assert not can_post_comment(member, report)
