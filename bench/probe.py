@@ -32,7 +32,10 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from accounts.models import User  # noqa: E402
-from publisher.cache.pages import page_cache_invalidate_all, page_cache_invalidate_report  # noqa: E402
+from publisher.cache.generations import (  # noqa: E402
+    page_cache_invalidate_all,
+    page_cache_invalidate_report,
+)
 from reports.management.commands.bench_data import (  # noqa: E402
     COMMENT_REPORTS,
     SUBSCRIBER_EMAIL,

@@ -22,7 +22,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString, mark_safe
 
-from publisher.cache.pages import CACHE_ERRORS, versioned_get, versioned_set
+from publisher.cache.generations import CACHE_ERRORS, versioned_get, versioned_set
 from reports.citations import citing_reports_published
 from reports.models import Report
 from reports.selectors import CachedPageParts, page_parts_key, related_reports

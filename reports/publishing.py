@@ -7,7 +7,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from publisher.cache.pages import page_cache_invalidate_all
+from publisher.cache.generations import page_cache_invalidate_all
 from reports.authors import author_ensure_slug
 from reports.citations import report_sync_citations
 from reports.models import Report, Topic

@@ -13,7 +13,7 @@ from django.db.models import Count, F, IntegerField, Value, Window
 from django.db.models.functions import RowNumber
 
 from accounts.models import User
-from publisher.cache.pages import CACHE_ERRORS, versioned_get_many, versioned_set
+from publisher.cache.generations import CACHE_ERRORS, versioned_get_many, versioned_set
 from reports.access import Reader, can_read_body
 from reports.models import KIND_PLURALS, Report, ReportQuerySet
 from reports.rendering import render_markdown

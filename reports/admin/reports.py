@@ -13,7 +13,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_POST
 
 from accounts.http import request_user
-from publisher.cache.pages import page_cache_invalidate_all
+from publisher.cache.generations import page_cache_invalidate_all
 from reports.admin.preview import report_preview_html
 from reports.citations import citing_reports_any_status
 from reports.comments.services import comment_ban, comment_hide, comment_unhide

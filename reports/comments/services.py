@@ -14,7 +14,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
-from publisher.cache.pages import page_cache_invalidate_report
+from publisher.cache.generations import page_cache_invalidate_report
 from publisher.celery import enqueue
 from publisher.errors import ApplicationError
 from publisher.ratelimit import Limit, limit_exceeded

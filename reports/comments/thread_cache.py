@@ -8,8 +8,9 @@ rendered once per report, comment generation and kind of reader (anonymous on a 
 report, member who may post, member who may not), with both versions of every comment's
 actions, and kept in the cache for a minute (relative times like "5 minutes ago" stay at
 most that stale). Each request then picks the reader's own actions where the reader wrote
-the comment and the others' actions elsewhere. Any comment change bumps the report's generation
-(`publisher.cache.pages.page_cache_invalidate_report`), which retires the cached thread at once.
+the comment and the others' actions elsewhere. Any comment change bumps the report's
+generation (`publisher.cache.generations.page_cache_invalidate_report`), which retires the
+cached thread at once.
 
 Staff (who see hidden comments and moderation buttons) and the no-JavaScript reply form
 (`?reply=<id>`) are rendered for the one request, as before.
@@ -20,7 +21,7 @@ import secrets
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString, mark_safe
 
-from publisher.cache.pages import CACHE_ERRORS, versioned_get, versioned_set
+from publisher.cache.generations import CACHE_ERRORS, versioned_get, versioned_set
 from reports.access import can_read_body
 from reports.comments.services import MAX_LENGTH, comment_thread_for_reader
 from reports.models import Report

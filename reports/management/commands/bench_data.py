@@ -20,7 +20,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Membership, NewsletterSubscriber, User
-from publisher.cache.pages import page_cache_invalidate_all
+from publisher.cache.generations import page_cache_invalidate_all
 from publisher.progress import ProgressBar
 from reports.models import Comment, Report, Topic
 from reports.publishing import report_save
