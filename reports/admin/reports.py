@@ -1,35 +1,28 @@
-from typing import cast
+"""Reports and topics in the admin: saving through `report_save`, the live preview, revisions
+and the reports they may affect."""
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import QuerySet
 from django.http import HttpRequest, JsonResponse
 from django.template.loader import render_to_string
 from django.urls import URLPattern, path, reverse
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_POST
 
 from accounts.http import request_user
 from publisher.cache.generations import page_cache_invalidate_all
+from reports.admin.notifications import (
+    resend_failed_notifications,
+    send_test_notification,
+)
 from reports.admin.preview import report_preview_html
 from reports.citations import citing_reports_any_status
-from reports.comments.services import comment_ban, comment_hide, comment_unhide
 from reports.models import (
-    Comment,
-    CommentBan,
-    CommentFlag,
-    CommentQuerySet,
-    Delivery,
-    DeliveryBatch,
     Report,
-    ReportNotification,
     Topic,
 )
-from reports.notifications.sending import notification_send_test
-from reports.notifications.sweep import deliveries_resend_failed
 from reports.publishing import report_publish, report_save
 
 
@@ -185,217 +178,4 @@ class ReportAdmin(InvalidatesPagesAdmin):
         self.message_user(request, f"Published {published} report(s).", messages.SUCCESS)
 
 
-class HiddenFilter(admin.SimpleListFilter):
-    title = "visibility"
-    parameter_name = "visibility"
-
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
-        return [("visible", "Visible"), ("hidden", "Hidden"), ("deleted", "Deleted")]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Comment]) -> QuerySet[Comment]:
-        if self.value() == "visible":
-            return cast(CommentQuerySet, queryset).visible()
-        if self.value() == "hidden":
-            return queryset.filter(hidden_at__isnull=False)
-        if self.value() == "deleted":
-            return queryset.filter(deleted_at__isnull=False)
-        return queryset
-
-
-@admin.register(Comment)
-class CommentAdmin(admin.ModelAdmin):
-    list_display = ["pk", "report", "author", "created_at", "edited_at", "hidden_at", "deleted_at"]
-    list_filter = [HiddenFilter, "created_at"]
-    search_fields = ["body", "author__email", "author__display_name", "report__title"]
-    list_select_related = ["report", "author"]
-    raw_id_fields = ["report", "author", "parent", "hidden_by"]
-    readonly_fields = [
-        "body_html",
-        "created_at",
-        "edited_at",
-        "hidden_at",
-        "hidden_by",
-        "deleted_at",
-    ]
-    actions = ["hide", "unhide"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    @admin.action(description="Hide selected comments")
-    def hide(self, request: HttpRequest, queryset: QuerySet[Comment]) -> None:
-        for comment in queryset.filter(hidden_at__isnull=True):
-            comment_hide(moderator=request_user(request), comment=comment)
-        self.message_user(request, "Hidden.", messages.SUCCESS)
-
-    @admin.action(description="Unhide selected comments")
-    def unhide(self, request: HttpRequest, queryset: QuerySet[Comment]) -> None:
-        for comment in queryset.filter(hidden_at__isnull=False):
-            comment_unhide(moderator=request_user(request), comment=comment)
-        self.message_user(request, "Visible again.", messages.SUCCESS)
-
-
-class OpenFilter(admin.SimpleListFilter):
-    title = "status"
-    parameter_name = "status"
-
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
-        return [("open", "Waiting for a moderator"), ("resolved", "Resolved")]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[CommentFlag]) -> QuerySet:
-        if self.value() == "open":
-            return queryset.filter(resolved_at__isnull=True)
-        if self.value() == "resolved":
-            return queryset.filter(resolved_at__isnull=False)
-        return queryset
-
-
-@admin.register(CommentFlag)
-class CommentFlagAdmin(admin.ModelAdmin):
-    """The moderation queue: comments readers reported."""
-
-    list_display = ["comment", "comment_excerpt", "reporter", "reason", "created_at", "resolved_at"]
-    list_filter = [OpenFilter]
-    list_select_related = ["comment", "reporter"]
-    raw_id_fields = ["comment", "reporter"]
-    actions = ["hide_comments", "dismiss"]
-
-    @admin.display(description="Comment")
-    def comment_excerpt(self, flag: CommentFlag) -> str:
-        return flag.comment.body[:120]
-
-    @admin.action(description="Hide the reported comments")
-    def hide_comments(self, request: HttpRequest, queryset: QuerySet[CommentFlag]) -> None:
-        for flag in queryset.select_related("comment"):
-            if flag.comment.hidden_at is None:
-                comment_hide(moderator=request_user(request), comment=flag.comment)
-        self.message_user(request, "Comments hidden.", messages.SUCCESS)
-
-    @admin.action(description="Dismiss: the comments may stay")
-    def dismiss(self, request: HttpRequest, queryset: QuerySet[CommentFlag]) -> None:
-        queryset.filter(resolved_at__isnull=True).update(resolved_at=timezone.now())
-        self.message_user(request, "Dismissed.", messages.SUCCESS)
-
-
-@admin.register(CommentBan)
-class CommentBanAdmin(admin.ModelAdmin):
-    list_display = ["user", "until", "reason", "created_by", "created_at"]
-    search_fields = ["user__email", "user__display_name"]
-    raw_id_fields = ["user", "created_by"]
-    readonly_fields = ["created_by"]
-
-    def save_model(
-        self, request: HttpRequest, obj: CommentBan, form: forms.ModelForm, change: bool
-    ):
-        ban = comment_ban(
-            moderator=request_user(request), user=obj.user, until=obj.until, reason=obj.reason
-        )
-        obj.pk, obj.created_by = ban.pk, ban.created_by
-
-
-# Newsletter notifications: per-report delivery counts, resending failures, test sends.
-
-
-@admin.action(description="Send a test notification to me")
-def send_test_notification(modeladmin, request: HttpRequest, queryset: QuerySet[Report]) -> None:
-    editor = request_user(request)
-    for report_id in queryset.values_list("pk", flat=True):
-        notification_send_test(report_id=report_id, to=editor.email)
-    modeladmin.message_user(
-        request, f"Sent {queryset.count()} test notification(s) to {editor.email}."
-    )
-
-
-@admin.action(description="Resend failed notifications")
-def resend_failed_notifications(
-    modeladmin, request: HttpRequest, queryset: QuerySet[Report]
-) -> None:
-    resent = sum(
-        deliveries_resend_failed(report_id=report_id)
-        for report_id in queryset.values_list("pk", flat=True)
-    )
-    modeladmin.message_user(request, f"Queued {resent} failed notification(s) again.")
-
-
 ReportAdmin.actions = [*ReportAdmin.actions, send_test_notification, resend_failed_notifications]
-
-
-def _status_column(status: str):
-    """A changelist column showing the annotated count of deliveries in `status`."""
-
-    @admin.display(description=status, ordering=status)
-    def column(notification: ReportNotification) -> int:
-        return getattr(notification, status)
-
-    column.__name__ = status
-    return column
-
-
-@admin.register(ReportNotification)
-class ReportNotificationAdmin(admin.ModelAdmin):
-    list_display = [
-        "report",
-        "requested_at",
-        "fanned_out_at",
-        *[_status_column(status) for status in Delivery.Status.values],
-        "not_started",
-    ]
-    list_select_related = ["report"]
-    date_hierarchy = "requested_at"
-    search_fields = ["report__title", "report__slug"]
-    readonly_fields = ["report", "requested_at", "enqueued_at", "fanned_out_at"]
-    actions = ["resend_failed", "send_test_to_me"]
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[ReportNotification]:
-        counts = {
-            status: Count("report__deliveries", filter=Q(report__deliveries__status=status))
-            for status in Delivery.Status.values
-        }
-        # Recipients whose batch's task has not inserted their rows yet (a fan-out under way,
-        # or a batch the sweep will re-enqueue). A subquery: a second join would multiply
-        # the counts above.
-        not_started = (
-            DeliveryBatch.objects.filter(report_id=OuterRef("report_id"), inserted_at__isnull=True)
-            .values("report_id")
-            .annotate(n=Sum("size"))
-            .values("n")
-        )
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(**counts, not_started=Coalesce(Subquery(not_started), 0))
-        )
-
-    @admin.display(description="not started", ordering="not_started")
-    def not_started(self, notification: ReportNotification) -> int:
-        # Annotated by get_queryset.
-        return notification.not_started  # type: ignore[attr-defined]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    @admin.action(description="Resend failed notifications")
-    def resend_failed(self, request: HttpRequest, queryset: QuerySet[ReportNotification]) -> None:
-        reports = Report.objects.filter(pk__in=queryset.values("report_id"))
-        resend_failed_notifications(self, request, reports)
-
-    @admin.action(description="Send a test notification to me")
-    def send_test_to_me(self, request: HttpRequest, queryset: QuerySet[ReportNotification]):
-        reports = Report.objects.filter(pk__in=queryset.values("report_id"))
-        send_test_notification(self, request, reports)
-
-
-@admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
-    list_display = ["report", "subscriber", "status", "attempts", "sent_at", "error"]
-    list_filter = ["status", "report"]
-    search_fields = ["subscriber__email", "report__title"]
-    list_select_related = ["report", "subscriber"]
-    raw_id_fields = ["report", "subscriber"]
-    readonly_fields = [
-        "report", "subscriber", "status", "attempts", "created_at", "enqueued_at", "claimed_at",
-        "claimed_by", "sent_at", "error",
-    ]  # fmt: skip
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False

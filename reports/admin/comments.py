@@ -1,0 +1,126 @@
+"""Moderation in the admin: comments, their flags, and bans."""
+
+from typing import cast
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+
+from accounts.http import request_user
+from reports.comments.services import comment_ban, comment_hide, comment_unhide
+from reports.models import (
+    Comment,
+    CommentBan,
+    CommentFlag,
+    CommentQuerySet,
+)
+
+
+class HiddenFilter(admin.SimpleListFilter):
+    title = "visibility"
+    parameter_name = "visibility"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [("visible", "Visible"), ("hidden", "Hidden"), ("deleted", "Deleted")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Comment]) -> QuerySet[Comment]:
+        if self.value() == "visible":
+            return cast(CommentQuerySet, queryset).visible()
+        if self.value() == "hidden":
+            return queryset.filter(hidden_at__isnull=False)
+        if self.value() == "deleted":
+            return queryset.filter(deleted_at__isnull=False)
+        return queryset
+
+
+@admin.register(Comment)
+class CommentAdmin(admin.ModelAdmin):
+    list_display = ["pk", "report", "author", "created_at", "edited_at", "hidden_at", "deleted_at"]
+    list_filter = [HiddenFilter, "created_at"]
+    search_fields = ["body", "author__email", "author__display_name", "report__title"]
+    list_select_related = ["report", "author"]
+    raw_id_fields = ["report", "author", "parent", "hidden_by"]
+    readonly_fields = [
+        "body_html",
+        "created_at",
+        "edited_at",
+        "hidden_at",
+        "hidden_by",
+        "deleted_at",
+    ]
+    actions = ["hide", "unhide"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Hide selected comments")
+    def hide(self, request: HttpRequest, queryset: QuerySet[Comment]) -> None:
+        for comment in queryset.filter(hidden_at__isnull=True):
+            comment_hide(moderator=request_user(request), comment=comment)
+        self.message_user(request, "Hidden.", messages.SUCCESS)
+
+    @admin.action(description="Unhide selected comments")
+    def unhide(self, request: HttpRequest, queryset: QuerySet[Comment]) -> None:
+        for comment in queryset.filter(hidden_at__isnull=False):
+            comment_unhide(moderator=request_user(request), comment=comment)
+        self.message_user(request, "Visible again.", messages.SUCCESS)
+
+
+class OpenFilter(admin.SimpleListFilter):
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [("open", "Waiting for a moderator"), ("resolved", "Resolved")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[CommentFlag]) -> QuerySet:
+        if self.value() == "open":
+            return queryset.filter(resolved_at__isnull=True)
+        if self.value() == "resolved":
+            return queryset.filter(resolved_at__isnull=False)
+        return queryset
+
+
+@admin.register(CommentFlag)
+class CommentFlagAdmin(admin.ModelAdmin):
+    """The moderation queue: comments readers reported."""
+
+    list_display = ["comment", "comment_excerpt", "reporter", "reason", "created_at", "resolved_at"]
+    list_filter = [OpenFilter]
+    list_select_related = ["comment", "reporter"]
+    raw_id_fields = ["comment", "reporter"]
+    actions = ["hide_comments", "dismiss"]
+
+    @admin.display(description="Comment")
+    def comment_excerpt(self, flag: CommentFlag) -> str:
+        return flag.comment.body[:120]
+
+    @admin.action(description="Hide the reported comments")
+    def hide_comments(self, request: HttpRequest, queryset: QuerySet[CommentFlag]) -> None:
+        for flag in queryset.select_related("comment"):
+            if flag.comment.hidden_at is None:
+                comment_hide(moderator=request_user(request), comment=flag.comment)
+        self.message_user(request, "Comments hidden.", messages.SUCCESS)
+
+    @admin.action(description="Dismiss: the comments may stay")
+    def dismiss(self, request: HttpRequest, queryset: QuerySet[CommentFlag]) -> None:
+        queryset.filter(resolved_at__isnull=True).update(resolved_at=timezone.now())
+        self.message_user(request, "Dismissed.", messages.SUCCESS)
+
+
+@admin.register(CommentBan)
+class CommentBanAdmin(admin.ModelAdmin):
+    list_display = ["user", "until", "reason", "created_by", "created_at"]
+    search_fields = ["user__email", "user__display_name"]
+    raw_id_fields = ["user", "created_by"]
+    readonly_fields = ["created_by"]
+
+    def save_model(
+        self, request: HttpRequest, obj: CommentBan, form: forms.ModelForm, change: bool
+    ):
+        ban = comment_ban(
+            moderator=request_user(request), user=obj.user, until=obj.until, reason=obj.reason
+        )
+        obj.pk, obj.created_by = ban.pk, ban.created_by
