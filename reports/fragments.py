@@ -10,8 +10,8 @@ They change only when a report is published, edited or removed, which bumps the 
 page-cache generation; they are cached under it and the report's own generation, together,
 in one entry per report: a page-cache miss for a report reuses them, and for an anonymous
 reader they come in the same cache round trip as the report itself
-(`reports.selectors.report_for_page`). Rendering them was a third of the server time of
-such a miss (issue 7, the head alone 0.7 ms). Unpublished reports (editors' previews) are
+(`reports.selectors.report_for_page`). Rendering them is a large share of the server
+time of such a miss. Unpublished reports (editors' previews) are
 always rendered afresh.
 """
 

@@ -343,7 +343,7 @@ class ReportNotification(models.Model):
 
 
 class DeliveryBatch(models.Model):
-    """A range of one report's recipients, handed to one send task (issue 7).
+    """A range of one report's recipients, handed to one send task.
 
     The fan-out writes one of these per SEND_BATCH_SIZE recipients (400 rows for 100,000)
     instead of a Delivery per recipient, so every recipient is queued in a fraction of a
@@ -393,7 +393,7 @@ class Delivery(models.Model):
         FAILED = "failed", "Failed"
 
     # No index of its own: `delivery_once` and `delivery_report_status` both start with the
-    # report, and every index is written for each of a fan-out's rows (issue 7).
+    # report, and every index is written for each of a fan-out's rows.
     report = models.ForeignKey(
         Report, on_delete=models.CASCADE, related_name="deliveries", db_index=False
     )

@@ -1,7 +1,8 @@
 """The SMTP mailer's short path for bulk messages sends exactly the bytes `BulkEmail`
 assembled to exactly one plain recipient, and fails the way smtplib fails, so the sender
-classifies refusals as before; every other message goes through Django's own path. A server
-that offers PIPELINING gets each message in two round trips, one that does not in four."""
+classifies refusals the same way on either path; every other message goes through Django's
+own path. A server that offers PIPELINING gets each message in two round trips, one that does
+not in four."""
 
 import smtplib
 

@@ -13,7 +13,7 @@ generation (`publisher.cache.generations.page_cache_invalidate_report`), which r
 cached thread at once.
 
 Staff (who see hidden comments and moderation buttons) and the no-JavaScript reply form
-(`?reply=<id>`) are rendered for the one request, as before.
+(`?reply=<id>`) are rendered for the one request.
 """
 
 import secrets

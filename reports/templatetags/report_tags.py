@@ -69,7 +69,7 @@ def report_kinds() -> list[tuple[str, str, str]]:
 @lru_cache(maxsize=8)
 def _kind_links(script_prefix: str) -> list[tuple[str, str, str]]:
     # Reversed once per process (and URL prefix): the navigation is on every page, and
-    # reversing its links was a tenth of rendering a report page (issue 7).
+    # reversing its links costs a noticeable share of rendering a report page.
     return [
         (str(kind), label, reverse("reports:kind", kwargs={"kind": kind}))
         for kind, label in KIND_PLURALS.items()

@@ -1,4 +1,4 @@
-"""Issue 9's load proof: 10 minutes (LOAD_SECONDS) of wrk at 64 connections through nginx,
+"""The load proof: 10 minutes (LOAD_SECONDS) of wrk at 64 connections through nginx,
 mixing anonymous pages, subscribers' report pages, searches by both, and subscribers'
 comment posts (tests/prodlike/load.lua). Outcome: no socket error, no response outside
 2xx/3xx (a 429 counts: the posts are paced under the production limits, which stay as they

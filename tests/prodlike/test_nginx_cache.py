@@ -1,4 +1,4 @@
-"""The canary sweep's last step (issue 9) on the deployed topology: a subscriber requests
+"""The canary sweep's last step, on the deployed topology: a subscriber requests
 every page that shows a report, twice, through nginx and its anonymous page cache, so that
 anything nginx could store with paid text in it is stored; then an anonymous reader (no
 cookies, twice) and a logged-in free reader request the same pages. The paid body and the
