@@ -50,6 +50,7 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(TEST_ENV) $(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 # axe-core and Lighthouse for the accessibility tests, pinned by tests/a11y/package-lock.json.
 A11Y := tests/a11y
