@@ -2,7 +2,16 @@
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
-RUN_ENV := DJANGO_DEBUG=true
+# `make run PORT=8001` serves on another port. With DEBUG on, settings.py defaults SITE_URL
+# (the address in emails, feeds and canonical links) to http://127.0.0.1:8000, so `make run`
+# passes the address it serves on, unless SITE_URL is set (environment or command line).
+PORT ?= 8000
+ifeq ($(strip $(SITE_URL)),)
+override SITE_URL := http://127.0.0.1:$(PORT)
+endif
+RUN_ENV := DJANGO_DEBUG=true SITE_URL='$(SITE_URL)'
+RUN_LINKS := $(if $(filter-out http://127.0.0.1:$(PORT) http://127.0.0.1:$(PORT)/,$(SITE_URL)),\
+	Links in emails and feeds point to $(SITE_URL) (SITE_URL).)
 TEST_ENV := DJANGO_SETTINGS_MODULE=publisher.settings_test
 
 # Python 3.13: pyenv's choice from .python-version where pyenv manages Pythons,
@@ -36,15 +45,16 @@ run: $(VENV)/.installed
 	$(RUN_ENV) $(PY) manage.py migrate --noinput
 	$(RUN_ENV) $(PY) manage.py load_demo_data
 	@echo ""
-	@echo "  Gridline Research is running at http://127.0.0.1:8000/"
-	@echo "  Editor admin:  http://127.0.0.1:8000/admin/"
+	@echo "  Gridline Research is running at http://127.0.0.1:$(PORT)/"
+	@echo "  Editor admin:  http://127.0.0.1:$(PORT)/admin/"
+	$(if $(RUN_LINKS),@echo "  $(strip $(RUN_LINKS))")
 	@echo "  Demo logins (password for all: demo-password-2026):"
 	@echo "    editor@example.com      editor (staff, admin access)"
 	@echo "    subscriber@example.com  subscriber with an active membership"
 	@echo "    reader@example.com      free reader (sees teasers and the paywall)"
 	@echo "  Emails are printed in this terminal; Celery tasks run in-process."
 	@echo ""
-	$(RUN_ENV) $(PY) manage.py runserver 127.0.0.1:8000
+	$(RUN_ENV) $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
@@ -63,8 +73,10 @@ test: $(VENV)/.installed $(A11Y)/node_modules/.installed lint
 	$(TEST_ENV) $(PY) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/pytest
 
-# Faults and load on the production topology (nginx, gunicorn, worker, beat): minutes, so
-# not in `make test`; .ci/run runs both. See README, "Proof under faults and load".
+# Faults and load on the production topology (nginx, gunicorn, worker, beat): crashes and
+# outages lose no email and no webhook, nginx's cache never serves one reader's page to
+# another, and mixed load gets no error. Minutes, so not in `make test`; .ci/run runs both.
+# See tests/README.md, "make test-prodlike".
 test-prodlike: $(VENV)/.installed
 	$(TEST_ENV) $(VENV)/bin/pytest -m prodlike tests/prodlike
 
@@ -78,13 +90,15 @@ clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache
 
 # The production topology on this machine (nginx, gunicorn, Celery worker and beat, a local
-# SMTP sink and Stripe fake; PostgreSQL and Redis from the machine). See README, "Production".
+# SMTP sink and Stripe fake; PostgreSQL and Redis from the machine). See deploy/README.md,
+# "make prodlike".
 prodlike: $(VENV)/.installed
 	$(PY) deploy/prodlike/run.py start
 
 prodlike-stop: $(VENV)/.installed
 	$(PY) deploy/prodlike/run.py stop
 
-# Performance figures of issue 7 (about 10 minutes, more the first time; not in `make test`). See README.
+# Performance figures on the production topology, each against a baseline from the same run
+# (about 10 minutes, more the first time; not in `make test`). See bench/README.md.
 bench: $(VENV)/.installed
 	$(PY) bench/run.py

@@ -1,4 +1,4 @@
-"""Target 5 and 6 of `make bench`: publish one report to 10,000 and then 100,000 newsletter
+"""Rows 5 and 6 of `make bench`'s table: publish one report to 10,000 and then 100,000 newsletter
 subscribers through the running Celery worker (2 processes) and the loopback SMTP sink, and
 load the anonymous report page through nginx meanwhile."""
 
@@ -13,12 +13,12 @@ import psycopg
 from loadtools import REPORT, ROOT, children, measure, probe, process_cpu_seconds, wrk
 
 SIZES = (10_000, 100_000)
-# Target 6 compares the page's p99 under the same steady, unsaturated load (16 connections,
+# Row 6 compares the page's p99 under the same steady, unsaturated load (16 connections,
 # 5 ms between requests each) while idle and while the fan-out runs.
 STEADY = {"connections": 16, "script": ROOT / "bench" / "steady.lua"}
 PAGE_SIZE = 4096
-# Target 6's paced reference: 1,000 messages a second from the 2 worker processes, which
-# still fans out to 100,000 within target 5's 120 s.
+# Row 6's paced reference: 1,000 messages a second from the 2 worker processes, which still
+# fans out to 100,000 within row 5's target of 120 s.
 PACED_RATE = 500
 
 
@@ -48,7 +48,7 @@ class _MemorySampler(threading.Thread):
 def _page_beside_busy_loops(url: str, duration: int) -> dict:
     """The page under the same steady load beside two busy loops at idle scheduling priority
     (SCHED_IDLE, one per core): the p99 that any CPU-bound background work costs the page on
-    this machine, however low its priority. Target 6's ratio is read against it."""
+    this machine, however low its priority. Row 6's ratio is read against it."""
     loop = ["chrt", "--idle", "0", sys.executable, "-c", "while True: pass"]
     loops = [subprocess.Popen(loop) for _ in range(2)]
     try:
@@ -128,7 +128,7 @@ def _one_run(topology, size: int, database, *, load: dict | None) -> dict:
 
 
 def _restart_worker(topology, **env: str) -> None:
-    """Restart the worker with these settings (the rest as before); return once it is ready."""
+    """Restart the worker with these settings added to its environment; return once ready."""
     log = topology.dir / "logs" / "worker.log"
     topology.stop(["worker"])
     offset = log.stat().st_size

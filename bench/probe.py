@@ -8,7 +8,7 @@
     python bench/probe.py fanout-cleanup     # every bench subscriber receiving again
 
 Query counts come from Django's test client in this process, so they count exactly the
-queries a view makes. The page cache is off here (bench/run.py sets PAGE_CACHE_SECONDS=0) so
+queries a view makes. The page cache is off here (loadtools.probe sets PAGE_CACHE_SECONDS=0) so
 every view runs; the comment thread cache is not, and is measured cold and warm.
 """
 

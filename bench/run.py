@@ -1,4 +1,4 @@
-"""`make bench`: the performance figures of issue 7, measured on this machine.
+"""`make bench`: performance figures of the production topology, measured on this machine.
 
 Builds the dataset (`manage.py bench_data`) in its own database, starts the production
 topology (deploy/prodlike/run.py's pieces, on ports 8490-8492 with Redis database 12), loads

@@ -1,5 +1,6 @@
 """The one table `make bench` prints: each figure, its baseline from the same run, the ratio,
-the target of issue 7 and whether it was met."""
+the target it is held to and whether it was met. The `#` column groups the rows (0 is the
+baseline; bench/README.md lists the groups)."""
 
 
 def _yes(ok: bool) -> str:
@@ -262,7 +263,7 @@ def _fanout_rows(fanout: dict, base: str) -> list[tuple[str, ...]]:
             _yes(slower <= 2),
         )
     )
-    if "page_beside_busy_loops" in fanout:  # results written before it was measured lack it
+    if "page_beside_busy_loops" in fanout:  # optional: a results file without it still renders
         floor = fanout["page_beside_busy_loops"]
         rows.append(
             (
