@@ -305,7 +305,7 @@ def subscription_sync_from_stripe(
             and not granted_before
             and membership_grants_access(holder)
         ):
-            _email_on_commit(holder, "membership_welcome")
+            _email_on_commit(holder, "membership-welcome")
     return holder
 
 
@@ -407,7 +407,7 @@ def stripe_event_handle(*, event: dict[str, Any]) -> str:
             if event_type == "invoice.payment_failed":
                 failed = Membership.objects.filter(stripe_subscription_id=subscription_id).first()
                 if failed is not None:
-                    _email_on_commit(failed, "payment_failed")
+                    _email_on_commit(failed, "payment-failed")
         else:
             return "ignored"
     return "processed"

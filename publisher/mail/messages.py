@@ -1,5 +1,6 @@
 """Every email we send is built here, from a template triplet under `templates/emails/`:
-`<name>-subject.txt`, `<name>-body.txt` and `<name>-body.html`.
+`<name>-subject.txt`, `<name>-body.txt` and `<name>-body.html`, `<name>` in kebab-case
+(`report-notification`, `team-invitation`).
 
 The helper also sets the headers a list message needs: `List-Unsubscribe` with the
 recipient's personal link and `List-Unsubscribe-Post` for RFC 8058 one-click unsubscribe.

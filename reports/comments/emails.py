@@ -30,7 +30,7 @@ def comment_reply_notify(*, comment_id: int) -> bool:
     # that there is a reply.
     entitled = can_read_body(recipient, report)
     email_build(
-        name="comment_reply",
+        name="comment-reply",
         to=recipient.email,
         context={
             "report": report,
