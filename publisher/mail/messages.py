@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.template import Context, Engine
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.html import escape
@@ -46,11 +47,18 @@ class RenderedEmail:
     html: str
 
 
+def _render_text(template_name: str, context: Mapping[str, Any]) -> str:
+    # Subjects and text parts are plain text: a title's `&` or `<` must arrive as itself, not
+    # as an HTML entity, so they are rendered with autoescaping off, whatever the template.
+    template = Engine.get_default().get_template(template_name)
+    return template.render(Context(dict(context), autoescape=False))
+
+
 def email_render(*, name: str, context: Mapping[str, Any]) -> RenderedEmail:
     context = {"site_name": settings.SITE_NAME, "site_url": settings.SITE_URL, **context}
     # A subject is one line whatever the template's layout.
-    subject = " ".join(render_to_string(f"emails/{name}-subject.txt", context).split())
-    text = render_to_string(f"emails/{name}-body.txt", context).replace("\r\n", "\n")
+    subject = " ".join(_render_text(f"emails/{name}-subject.txt", context).split())
+    text = _render_text(f"emails/{name}-body.txt", context).replace("\r\n", "\n")
     html = render_to_string(f"emails/{name}-body.html", context).replace("\r\n", "\n")
     return RenderedEmail(subject=subject, text=text, html=html)
 
