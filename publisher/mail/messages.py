@@ -55,12 +55,15 @@ def _render_text(template_name: str, context: Mapping[str, Any]) -> str:
 
 
 def email_render(*, name: str, context: Mapping[str, Any]) -> RenderedEmail:
+    """Render the triplet `name`; the bodies extend `emails/base.txt` and `emails/base.html`,
+    and the HTML sees the finished `subject` (its `<title>`)."""
     context = {"site_name": settings.SITE_NAME, "site_url": settings.SITE_URL, **context}
     # A subject is one line whatever the template's layout.
     subject = " ".join(_render_text(f"emails/{name}-subject.txt", context).split())
     text = _render_text(f"emails/{name}-body.txt", context).replace("\r\n", "\n")
-    html = render_to_string(f"emails/{name}-body.html", context).replace("\r\n", "\n")
-    return RenderedEmail(subject=subject, text=text, html=html)
+    html = render_to_string(f"emails/{name}-body.html", {**context, "subject": subject})
+    # An empty footer block leaves blank lines at the end of the text part.
+    return RenderedEmail(subject=subject, text=text.strip() + "\n", html=html.replace("\r\n", "\n"))
 
 
 def list_headers(unsubscribe_url: str) -> dict[str, str]:

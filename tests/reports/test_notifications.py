@@ -419,7 +419,7 @@ def test_subject_and_text_carry_the_title_as_written_and_html_escapes_it(
     assert text == message.body
     assert "&amp;" not in text and "&lt;" not in text and "&quot;" not in text
     escaped = "Batteries &amp; &lt;Chargers&gt; &quot;tested&quot;"
-    assert f"{escaped}</title>" in html
+    assert f"<title>New test: {escaped}</title>" in html
     assert f">{escaped}</a></h1>" in html
     assert "<Chargers>" not in html
 
