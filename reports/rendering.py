@@ -248,6 +248,37 @@ def render_comment(source: str) -> str:
     )
 
 
+# Email clients ignore stylesheets: a fragment placed in an email carries, inline, the few
+# styles that keep wide content (code, tables, images) within a phone's width.
+_EMAIL_STYLES = {
+    "pre": "margin:0 0 16px;padding:8px;background:#f4f6f8;white-space:pre-wrap;"
+    "word-break:break-all;font-size:14px;",
+    "img": "max-width:100%;height:auto;",
+    # A wide table scrolls in its own box; its cells keep their words whole.
+    "table": "display:block;max-width:100%;overflow-x:auto;border-collapse:collapse;",
+    "th": "padding:4px 8px;border-bottom:1px solid #d9dde3;word-break:normal;",
+    "td": "padding:4px 8px;border-bottom:1px solid #d9dde3;word-break:normal;",
+}
+
+
+def email_fragment(html: str) -> str:
+    """A fragment from `render_markdown` or `render_comment`, styled inline for an email.
+
+    Cleaned again with the report allow-list (the larger one) rather than edited as text, so
+    the styles land only on real tags, never inside an attribute's value.
+    """
+    return nh3.clean(
+        html,
+        tags=_ALLOWED_TAGS,
+        attributes={**_ALLOWED_ATTRIBUTES, "a": {"href", "title", "rel"}},
+        allowed_classes=_ALLOWED_CLASSES,
+        attribute_filter=_only_allow_listed_frames,
+        url_schemes={"http", "https", "mailto"},
+        link_rel=None,
+        set_tag_attribute_values={tag: {"style": style} for tag, style in _EMAIL_STYLES.items()},
+    )
+
+
 def markdown_text(source: str) -> str:
     """Plain text of a Markdown fragment, for cards, feeds and meta descriptions."""
     return " ".join(strip_tags(render_markdown(source)).split())

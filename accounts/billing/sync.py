@@ -178,7 +178,7 @@ def subscription_sync_from_stripe(
             and not granted_before
             and membership_grants_access(holder)
         ):
-            membership_email_on_commit(holder, "membership_welcome")
+            membership_email_on_commit(holder, "membership-welcome")
     return holder
 
 

@@ -62,7 +62,7 @@ def _invoice_payment_failed(invoice: dict[str, Any], created: datetime) -> str:
         subscription_id = _invoice_subscription_id(invoice)
         failed = Membership.objects.filter(stripe_subscription_id=subscription_id).first()
         if failed is not None:
-            membership_email_on_commit(failed, "payment_failed")
+            membership_email_on_commit(failed, "payment-failed")
     return outcome
 
 

@@ -16,7 +16,7 @@ def team_invitation_send(*, invitation_id: int) -> bool:
         return False
     path = reverse("accounts:team_join", kwargs={"token": invitation_token(invitation)})
     email_build(
-        name="team_invitation",
+        name="team-invitation",
         to=invitation.email,
         context={
             "invitation": invitation,

@@ -1,5 +1,6 @@
 """Every email we send is built here, from a template triplet under `templates/emails/`:
-`<name>-subject.txt`, `<name>-body.txt` and `<name>-body.html`.
+`<name>-subject.txt`, `<name>-body.txt` and `<name>-body.html`, `<name>` in kebab-case
+(`report-notification`, `team-invitation`).
 
 The helper also sets the headers a list message needs: `List-Unsubscribe` with the
 recipient's personal link and `List-Unsubscribe-Post` for RFC 8058 one-click unsubscribe.
@@ -27,6 +28,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.template import Context, Engine
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.html import escape
@@ -45,13 +47,23 @@ class RenderedEmail:
     html: str
 
 
+def _render_text(template_name: str, context: Mapping[str, Any]) -> str:
+    # Subjects and text parts are plain text: a title's `&` or `<` must arrive as itself, not
+    # as an HTML entity, so they are rendered with autoescaping off, whatever the template.
+    template = Engine.get_default().get_template(template_name)
+    return template.render(Context(dict(context), autoescape=False))
+
+
 def email_render(*, name: str, context: Mapping[str, Any]) -> RenderedEmail:
+    """Render the triplet `name`; the bodies extend `emails/base.txt` and `emails/base.html`,
+    and the HTML sees the finished `subject` (its `<title>`)."""
     context = {"site_name": settings.SITE_NAME, "site_url": settings.SITE_URL, **context}
     # A subject is one line whatever the template's layout.
-    subject = " ".join(render_to_string(f"emails/{name}-subject.txt", context).split())
-    text = render_to_string(f"emails/{name}-body.txt", context).replace("\r\n", "\n")
-    html = render_to_string(f"emails/{name}-body.html", context).replace("\r\n", "\n")
-    return RenderedEmail(subject=subject, text=text, html=html)
+    subject = " ".join(_render_text(f"emails/{name}-subject.txt", context).split())
+    text = _render_text(f"emails/{name}-body.txt", context).replace("\r\n", "\n")
+    html = render_to_string(f"emails/{name}-body.html", {**context, "subject": subject})
+    # An empty footer block leaves blank lines at the end of the text part.
+    return RenderedEmail(subject=subject, text=text.strip() + "\n", html=html.replace("\r\n", "\n"))
 
 
 def list_headers(unsubscribe_url: str) -> dict[str, str]:

@@ -6,6 +6,7 @@ from django.urls import reverse
 from publisher.mail.messages import email_build
 from reports.access import can_read_body
 from reports.models import Comment
+from reports.rendering import email_fragment
 
 
 def comment_reply_notify(*, comment_id: int) -> bool:
@@ -30,13 +31,13 @@ def comment_reply_notify(*, comment_id: int) -> bool:
     # that there is a reply.
     entitled = can_read_body(recipient, report)
     email_build(
-        name="comment_reply",
+        name="comment-reply",
         to=recipient.email,
         context={
             "report": report,
             "reply_author": reply.author.public_name if reply.author else "A subscriber",
             "reply_text": reply.body if entitled else "",
-            "reply_html": reply.body_html if entitled else "",
+            "reply_html": email_fragment(reply.body_html) if entitled else "",
             "link": f"{settings.SITE_URL}{report.get_absolute_url()}#comment-{reply.pk}",
             "account_link": f"{settings.SITE_URL}{reverse('accounts:account')}",
         },

@@ -30,7 +30,7 @@ from reports.models import (
     Report,
 )
 from reports.notifications.recipients import report_recipients
-from reports.rendering import render_markdown
+from reports.rendering import email_fragment, render_markdown
 
 logger = logging.getLogger(__name__)
 
@@ -152,7 +152,7 @@ def notification_email(*, report: Report, test: bool = False) -> BulkEmail:
             "report": report,
             "author_name": report.author.get_full_name() if report.author else "",
             "report_url": report_url,
-            "teaser_html": render_markdown(report.teaser),
+            "teaser_html": email_fragment(render_markdown(report.teaser)),
             "preferences_url": settings.SITE_URL + reverse("reports:newsletter_preferences"),
             "test": test,
         },

@@ -8,6 +8,7 @@ from django.core.management.base import CommandError
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.billing.emails import membership_email_send
 from accounts.checks import stripe_configured_in_production
 from accounts.membership import membership_grants_access
 from accounts.models import Membership, User
@@ -327,6 +328,25 @@ def test_payment_failed_email(
 
     assert [m.subject for m in mailoutbox] == ["Your Gridline Research payment did not go through"]
     assert "update your card" in mailoutbox[0].body
+
+
+def test_membership_email_tasks_queued_with_underscore_names_still_send(mailoutbox):
+    membership = MembershipFactory(user__email="queued@example.com")
+
+    assert membership_email_send(membership_id=membership.pk, name="membership_welcome")
+    assert membership_email_send(membership_id=membership.pk, name="payment_failed")
+
+    assert [m.subject for m in mailoutbox] == [
+        "Your Gridline Research subscription is active",
+        "Your Gridline Research payment did not go through",
+    ]
+
+
+def test_membership_email_refuses_other_template_names():
+    membership = MembershipFactory()
+
+    with pytest.raises(ValueError, match="Not a membership email"):
+        membership_email_send(membership_id=membership.pk, name="team-invitation")
 
 
 def test_account_page_shows_newsletter_status_and_preferences_link(client_for, free_reader):

@@ -490,6 +490,29 @@ def test_reply_emails_the_parent_author_once(
     assert report.body not in mail.body
 
 
+def test_reply_email_text_keeps_ampersands_and_angle_brackets_as_written(
+    subscriber, comment_by_subscriber, mailoutbox, django_capture_on_commit_callbacks
+):
+    report = comment_by_subscriber.report
+    report.title = "Chargers & <cables>"
+    report.save()
+    replier = MembershipFactory(user__display_name="Riley Replier").user
+
+    with django_capture_on_commit_callbacks(execute=True):
+        comment_create(
+            author=replier, report=report, body="5 V & 3 A, so <15 W.",
+            parent_id=comment_by_subscriber.pk,
+        )  # fmt: skip
+
+    (mail,) = mailoutbox
+    assert mail.subject == "Riley Replier replied to your comment on “Chargers & <cables>”"
+    assert "“Chargers & <cables>”" in mail.body
+    assert "5 V & 3 A, so <15 W." in mail.body
+    html = mail.alternatives[0].content
+    assert "“Chargers &amp; &lt;cables&gt;”" in html
+    assert "&lt;15 W." in html
+
+
 def test_no_email_for_replying_to_yourself_or_when_opted_out(
     subscriber, report, comment_by_subscriber, mailoutbox, django_capture_on_commit_callbacks
 ):

@@ -399,6 +399,31 @@ def test_personal_values_are_escaped_in_html(draft, recorded_sends, mailoutbox):
     assert re.search(r"%%[0-9a-f]{16}-", html + mailoutbox[0].body) is None
 
 
+def test_subject_and_text_carry_the_title_as_written_and_html_escapes_it(
+    mailoutbox, django_capture_on_commit_callbacks
+):
+    title = 'Batteries & <Chargers> "tested"'
+    NewsletterSubscriberFactory()
+    report = ReportFactory(
+        status=Report.Status.DRAFT, published_at=None, kind=Report.Kind.TEST, title=title
+    )
+
+    _publish(report, django_capture_on_commit_callbacks)
+
+    (message,) = mailoutbox
+    parsed = message_from_bytes(_raw(message), policy=policy.default)
+    text = parsed.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    html = parsed.get_body(("html",)).get_content()
+    assert message.subject == parsed["Subject"] == f"New test: {title}"
+    assert f"\n{title}\n" in text
+    assert text == message.body
+    assert "&amp;" not in text and "&lt;" not in text and "&quot;" not in text
+    escaped = "Batteries &amp; &lt;Chargers&gt; &quot;tested&quot;"
+    assert f"<title>New test: {escaped}</title>" in html
+    assert f">{escaped}</a></h1>" in html
+    assert "<Chargers>" not in html
+
+
 def test_a_fan_out_writes_batches_that_cover_every_recipient_once_in_order(draft, monkeypatch):
     monkeypatch.setattr(fanout, "SEND_BATCH_SIZE", 4)
     subscribers = NewsletterSubscriberFactory.create_batch(23)

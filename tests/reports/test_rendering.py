@@ -5,7 +5,14 @@ from html.parser import HTMLParser
 
 import pytest
 
-from reports.rendering import link_targets, markdown_text, render_markdown, video_embed
+from reports.rendering import (
+    email_fragment,
+    link_targets,
+    markdown_text,
+    render_comment,
+    render_markdown,
+    video_embed,
+)
 
 
 def _tags(html: str) -> set[str]:
@@ -177,3 +184,25 @@ def test_plain_text_and_link_targets():
 
     assert markdown_text(source) == "Head See the shootout and [code](/reports/no/)."
     assert link_targets(source) == ["/reports/shootout/"]
+
+
+def test_email_fragments_style_wide_content_inline_and_keep_everything_else():
+    teaser = render_markdown(
+        "| Model | kW |\n|---|---:|\n| Aurel H8 | 8.0 |\n\n"
+        '![Chart](/static/demo/x.svg "<pre onmouseover=alert(1)>")\n\nSee [this](https://e.example/).'
+    )
+    reply = render_comment("Log:\n\n```\nline\n```")
+
+    html = email_fragment(teaser)
+
+    assert '<table style="display:block;max-width:100%;overflow-x:auto;' in html
+    assert '<td class="align-right" style="padding:4px 8px;' in html
+    assert (
+        '<img src="/static/demo/x.svg" alt="Chart" title="&lt;pre onmouseover=alert(1)&gt;"' in html
+    )
+    assert 'style="max-width:100%;height:auto;"' in html
+    assert "onmouseover=alert(1) style" not in html
+    assert '<a href="https://e.example/" rel="noopener">this</a>' in html
+    assert "<figcaption>&lt;pre onmouseover=alert(1)&gt;</figcaption>" in html
+    assert email_fragment(reply).startswith('<p>Log:</p>\n<pre style="')
+    assert "white-space:pre-wrap;" in email_fragment(reply)
