@@ -276,9 +276,9 @@ class Command(BaseCommand):
                 continue
             progress = ProgressBar(self.stdout, f"comments on {slug}", total)
             top_level: list[Comment] = []
-            for start in range(existing, total, BATCH):
+            for numbers in batched(range(existing, total), BATCH, strict=False):
                 batch = []
-                for n in range(start, min(start + BATCH, total)):
+                for n in numbers:
                     text = " ".join(_sentence(self.rng) for _ in range(self.rng.randint(1, 4)))
                     parent = self.rng.choice(top_level) if top_level and n % 4 == 3 else None
                     batch.append(
@@ -300,7 +300,7 @@ class Command(BaseCommand):
         existing = NewsletterSubscriber.objects.filter(email__startswith="bench-").count()
         progress = ProgressBar(self.stdout, "newsletter subscribers", count)
         progress.advance(existing)
-        for start in range(existing, count, 5000):
+        for numbers in batched(range(existing, count), 5000, strict=False):
             NewsletterSubscriber.objects.bulk_create(
                 [
                     NewsletterSubscriber(
@@ -309,8 +309,8 @@ class Command(BaseCommand):
                         consent_source="bench",
                         confirmed_at=self.now,
                     )
-                    for n in range(start, min(start + 5000, count))
+                    for n in numbers
                 ],
                 ignore_conflicts=True,
             )
-            progress.advance(min(5000, count - start))
+            progress.advance(len(numbers))
