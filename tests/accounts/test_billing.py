@@ -11,7 +11,7 @@ from django.utils import timezone
 from accounts.checks import stripe_configured_in_production
 from accounts.membership import membership_grants_access
 from accounts.models import Membership, User
-from tests.factories import PASSWORD, MembershipFactory, UserFactory
+from tests.support.factories import PASSWORD, MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -18,7 +18,7 @@ from django.utils import timezone
 from accounts.billing.sync import stripe_event_handle
 from accounts.membership import membership_grants_access
 from accounts.models import Membership, StripeEvent
-from tests.factories import MembershipFactory, UserFactory
+from tests.support.factories import MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -86,7 +86,7 @@ def test_bad_signatures_are_rejected_and_change_nothing(
         "garbage_header": {"signature": "t=abc,v1=zzz"},
     }[tamper]
     if tamper == "tampered_payload":
-        from tests.stripe_fake import sign
+        from tests.support.stripe_fake import sign
 
         kwargs = {
             "signature": sign(body, settings.STRIPE_WEBHOOK_SECRET),

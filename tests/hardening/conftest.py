@@ -26,14 +26,14 @@ from accounts.organisations.services import invitation_token
 from reports.comments.services import comment_create, comment_hide
 from reports.gifts.services import gift_create, gift_token
 from reports.models import Comment, GiftLink, Report, Topic
-from tests.factories import (
+from tests.reports.conftest import CANARY, CANARY_WORD
+from tests.support.factories import (
     MembershipFactory,
     NewsletterSubscriberFactory,
     ReportFactory,
     TopicFactory,
     UserFactory,
 )
-from tests.reports.conftest import CANARY, CANARY_WORD
 
 COMMENT_CANARY = "Comment canary c0d3: the installer quoted 1,840 dollars for the Aurel."
 REPLY_CANARY = "Reply canary r3p1: ours idled at 9.9 W, not 9.4."

@@ -34,9 +34,9 @@ from accounts.models import (
     User,
 )
 from reports.models import Comment, CommentFlag, GiftLink, NotificationPreference, Report
-from tests.factories import PASSWORD
-from tests.figures import record
-from tests.stripe_fake import sign
+from tests.support.factories import PASSWORD
+from tests.support.figures import record
+from tests.support.stripe_fake import sign
 
 BUDGET = {
     "signup": 40, "login": 40, "password_reset": 25, "email_add": 30, "comment_post": 50,
@@ -252,7 +252,7 @@ def test_fuzz_account_delete(db, free_reader):
 @pytest.fixture
 def discussion(db, subscriber):
     from reports.comments.services import comment_create
-    from tests.factories import ReportFactory
+    from tests.support.factories import ReportFactory
 
     report = ReportFactory(slug="fuzzed", title="Fuzzed report")
     comment = comment_create(author=subscriber, report=report, body="First comment.")
@@ -294,7 +294,7 @@ def test_fuzz_comment_edit(discussion, subscriber):
 
 
 def test_fuzz_comment_flag(discussion, client_for):
-    from tests.factories import MembershipFactory
+    from tests.support.factories import MembershipFactory
 
     _, comment = discussion
     reporter = MembershipFactory(user__email="reporter@example.com").user
@@ -472,7 +472,7 @@ def team_admin(db):
 
     from django.utils import timezone
 
-    from tests.factories import UserFactory
+    from tests.support.factories import UserFactory
 
     admin = UserFactory(email="admin@acme.example")
     organisation = Organisation.objects.create(
@@ -563,7 +563,7 @@ def test_fuzz_pricing_next(db):
 def newsletter_readers(db):
     from django.utils import timezone
 
-    from tests.factories import NewsletterSubscriberFactory
+    from tests.support.factories import NewsletterSubscriberFactory
 
     confirmed = NewsletterSubscriberFactory(email="fan@example.com")
     pending = NewsletterSubscriberFactory(
@@ -625,7 +625,7 @@ def test_fuzz_newsletter_unsubscribe(newsletter_readers):
 
 
 def test_fuzz_newsletter_preferences(newsletter_readers, free_reader, subscriber):
-    from tests.factories import TopicFactory
+    from tests.support.factories import TopicFactory
 
     TopicFactory(slug="heat-pumps")
     clients = [_client(free_reader), _client(subscriber)]

@@ -30,9 +30,9 @@ import pytest
 from accounts.models import Membership, NewsletterSubscriber, User
 from deploy.prodlike.run import STRIPE_PRICES, Topology
 from reports.models import Delivery
-from tests.figures import record
-from tests.integration_fixtures import PrivatePostgres, PrivateRedis, wait_for
-from tests.stripe_fake import FakeStripe
+from tests.support.figures import record
+from tests.support.integration_fixtures import PrivatePostgres, PrivateRedis, wait_for
+from tests.support.stripe_fake import FakeStripe
 
 SUBSCRIBERS = 10_000
 MEMBERS = 120

@@ -17,10 +17,10 @@ from pathlib import Path
 from bench.loadtools import wrk_figures, wrk_output
 from deploy.prodlike import run as prodlike
 from reports.comments.services import POST_LIMITS
-from tests.figures import record
 from tests.prodlike.logs import GUNICORN_LINE, NGINX_LINE, LogMark, statuses
 from tests.prodlike.topology import seed
 from tests.prodlike.webclient import WebClient
+from tests.support.figures import record
 
 LOAD_SECONDS = int(os.environ.get("LOAD_SECONDS", "600"))
 CONNECTIONS = 64

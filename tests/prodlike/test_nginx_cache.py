@@ -12,10 +12,10 @@ tests/hardening/test_cache_cross_reader.py does the same through Django's own ca
 import secrets
 import time
 
-from tests.figures import record
 from tests.prodlike.logs import GUNICORN_LINE, LogMark
 from tests.prodlike.topology import seed
 from tests.prodlike.webclient import Response, WebClient
+from tests.support.figures import record
 
 DEMO_PASSWORD = "demo-password-2026"  # load_demo_data's accounts
 SUBSCRIBER = "subscriber@example.com"

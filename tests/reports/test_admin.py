@@ -8,7 +8,7 @@ from django.urls import reverse
 from reports.access import can_read_body
 from reports.admin.preview import preview_subscriber
 from reports.models import Citation, Report
-from tests.factories import ReportFactory, UserFactory
+from tests.support.factories import ReportFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 PREVIEW = reverse("admin:reports_report_preview")

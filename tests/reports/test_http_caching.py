@@ -20,7 +20,7 @@ from reports.comments.services import comment_create, comment_hide
 from reports.gifts.services import gift_create, gift_token
 from reports.models import Comment, Report
 from reports.publishing import report_publish
-from tests.factories import MembershipFactory, ReportFactory, TopicFactory, UserFactory
+from tests.support.factories import MembershipFactory, ReportFactory, TopicFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

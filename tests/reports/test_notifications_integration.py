@@ -29,8 +29,8 @@ from reports.models import Delivery, Report, ReportNotification
 from reports.notifications.sweep import deliveries_requeue_stale
 from reports.publishing import report_publish
 from reports.tasks import notify_report
-from tests.factories import ReportFactory
-from tests.integration_fixtures import NOTES, TEST_REDIS_URL, CeleryRig, wait_for
+from tests.support.factories import ReportFactory
+from tests.support.integration_fixtures import NOTES, TEST_REDIS_URL, CeleryRig, wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -14,10 +14,10 @@ import pytest
 from django.core.mail import EmailMessage
 
 from publisher.mail.smtp import EmailBackend
-from tests.integration_fixtures import free_port
-from tests.test_smtp_backend import _bulk_message
+from tests.publisher.test_smtp_backend import _bulk_message
+from tests.support.integration_fixtures import free_port
 
-SINK = Path(__file__).resolve().parent.parent / "deploy" / "prodlike" / "smtp_sink.py"
+SINK = Path(__file__).resolve().parents[2] / "deploy" / "prodlike" / "smtp_sink.py"
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ from django.db import connection
 
 from publisher.celery import app as celery_app
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TEST_REDIS_URL = os.environ["TEST_REDIS_URL"]
 # Integration tests' notes (timings, duplicates seen) printed at the end of the run.
 NOTES: list[str] = []

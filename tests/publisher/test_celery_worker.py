@@ -7,8 +7,8 @@ from django.utils import timezone
 
 from reports.models import Report
 from reports.tasks import publish_due_reports
-from tests.factories import ReportFactory
-from tests.integration_fixtures import wait_for
+from tests.support.factories import ReportFactory
+from tests.support.integration_fixtures import wait_for
 
 
 @pytest.mark.integration
