@@ -17,7 +17,7 @@ os.environ.setdefault(
 os.environ.setdefault("TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
 os.environ.setdefault("CELERY_BROKER_URL", os.environ["TEST_REDIS_URL"])
 os.environ.setdefault("SITE_URL", "http://testserver")
-# Tests talk to a local fake of Stripe (tests/stripe_fake.py); fixtures point
+# Tests talk to a local fake of Stripe (tests/support/stripe_fake.py); fixtures point
 # STRIPE_API_BASE at it. These values are placeholders, never real keys.
 os.environ.setdefault("STRIPE_SECRET_KEY", "sk_test_fake_key")
 os.environ.setdefault("STRIPE_WEBHOOK_SECRET", "whsec_test_secret")

@@ -9,12 +9,16 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import Membership
-from tests.factories import MembershipFactory, UserFactory
+from tests.support.factories import MembershipFactory, UserFactory
 
 # Real workers, Redis and an SMTP sink for the integration tests; the accessibility
 # fixtures (axe-core, Lighthouse) of tests/browser/test_axe.py and test_lighthouse.py; and
 # the summary of figures the hardening suites print.
-pytest_plugins = ["tests.integration_fixtures", "tests.browser.a11y_tools", "tests.figures"]
+pytest_plugins = [
+    "tests.support.integration_fixtures",
+    "tests.browser.a11y_tools",
+    "tests.support.figures",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -73,7 +77,7 @@ def client_for():
 @pytest.fixture
 def stripe_fake(settings):
     """The local fake of Stripe, with the SDK pointed at it for this test."""
-    from tests.stripe_fake import FakeStripe
+    from tests.support.stripe_fake import FakeStripe
 
     fake = FakeStripe(
         api_key=settings.STRIPE_SECRET_KEY,
@@ -100,7 +104,7 @@ def post_webhook(client, settings):
     import json
     import time
 
-    from tests.stripe_fake import sign
+    from tests.support.stripe_fake import sign
 
     def post(event, *, secret=None, timestamp=None, signature=None, payload=None, using=None):
         body = payload if payload is not None else json.dumps(event)

@@ -1,4 +1,4 @@
-"""The tests' local fake of Stripe (tests/stripe_fake.py) as a small server for
+"""The tests' local fake of Stripe (tests/support/stripe_fake.py) as a small server for
 `make prodlike`: the real SDK talks to it, it plays Checkout and the Billing Portal, and it
 delivers signed webhooks to the site. Prints and writes its base address (the port is free
 one the system picks); stops on SIGTERM or SIGINT.
@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.stripe_fake import FakeStripe
+from tests.support.stripe_fake import FakeStripe
 
 
 def main() -> None:

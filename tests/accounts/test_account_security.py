@@ -11,7 +11,7 @@ from django.core.cache import cache
 from django.test import Client
 
 from accounts.models import User
-from tests.factories import PASSWORD, MembershipFactory, UserFactory
+from tests.support.factories import PASSWORD, MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

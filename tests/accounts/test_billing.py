@@ -12,7 +12,7 @@ from accounts.billing.emails import membership_email_send
 from accounts.checks import stripe_configured_in_production
 from accounts.membership import membership_grants_access
 from accounts.models import Membership, User
-from tests.factories import PASSWORD, MembershipFactory, UserFactory
+from tests.support.factories import PASSWORD, MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

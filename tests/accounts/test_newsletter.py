@@ -17,7 +17,7 @@ from accounts.newsletter.services import (
     newsletter_normalize_email,
     newsletter_recipients,
 )
-from tests.factories import ReportFactory
+from tests.support.factories import ReportFactory
 
 pytestmark = pytest.mark.django_db
 

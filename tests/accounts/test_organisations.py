@@ -20,7 +20,7 @@ from accounts.organisations.services import (
 from publisher.errors import ApplicationError
 from reports.access import can_read_body
 from reports.models import Report
-from tests.factories import UserFactory
+from tests.support.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -18,7 +18,8 @@ from django.utils import timezone
 from accounts.billing.webhooks import stripe_event_handle
 from accounts.membership import membership_grants_access
 from accounts.models import Membership, StripeEvent
-from tests.factories import MembershipFactory, UserFactory
+from tests.support.factories import MembershipFactory, UserFactory
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -86,7 +87,7 @@ def test_bad_signatures_are_rejected_and_change_nothing(
         "garbage_header": {"signature": "t=abc,v1=zzz"},
     }[tamper]
     if tamper == "tampered_payload":
-        from tests.stripe_fake import sign
+        from tests.support.stripe_fake import sign
 
         kwargs = {
             "signature": sign(body, settings.STRIPE_WEBHOOK_SECRET),
@@ -384,10 +385,11 @@ def test_concurrent_events_of_one_subscription_read_stripe_in_turn(
         reads = len(stripe_fake.requests)
         thread = threading.Thread(target=deliver)
         thread.start()
-        deadline = time.monotonic() + 30
-        while not _advisory_lock_waiters(cursor):
-            assert time.monotonic() < deadline, "the handler never waited for the other one"
-            time.sleep(0.05)
+        wait_until(
+            lambda: _advisory_lock_waiters(cursor),
+            timeout=30,
+            message="the handler to wait for the other one",
+        )
         assert len(stripe_fake.requests) == reads  # it has not read Stripe yet
         stripe_fake.update_subscription(subscription["id"], status="canceled")
         cursor.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", [subscription["id"]])

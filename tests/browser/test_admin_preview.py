@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.factories import PASSWORD, ReportFactory, UserFactory
+from tests.support.factories import PASSWORD, ReportFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

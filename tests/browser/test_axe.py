@@ -9,7 +9,7 @@ from playwright.sync_api import Page
 from accounts.models import User
 from reports.comments.services import comment_create
 from reports.models import Report
-from tests.figures import record
+from tests.support.figures import record
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -2,7 +2,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from reports.comments.services import comment_create
-from tests.factories import MembershipFactory, ReportFactory
+from tests.support.factories import MembershipFactory, ReportFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -17,7 +17,7 @@ import pytest
 from reports.models import Report
 from tests.browser.a11y_tools import chrome_env
 from tests.browser.conftest import CHROMIUM_ARGS
-from tests.figures import record
+from tests.support.figures import record
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

@@ -1,7 +1,7 @@
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.factories import PASSWORD, MembershipFactory, ReportFactory
+from tests.support.factories import PASSWORD, MembershipFactory, ReportFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

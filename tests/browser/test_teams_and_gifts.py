@@ -6,7 +6,7 @@ import pytest
 from django.core import mail
 from playwright.sync_api import Page, expect
 
-from tests.factories import PASSWORD, MembershipFactory, ReportFactory, UserFactory
+from tests.support.factories import PASSWORD, MembershipFactory, ReportFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -3,9 +3,13 @@ carrying a canary sentence where it holds subscriber-only text.
 
 Personas beyond the shared ones: `banned`, an account staff deactivated while it still
 has an active membership and an open session (the session must stop granting anything).
+
+The fuzz pass's total is summed here at the end of the run, from what each fuzz test sent,
+so no test depends on another having run.
 """
 
 import hashlib
+from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -26,14 +30,15 @@ from accounts.organisations.services import invitation_token
 from reports.comments.services import comment_create, comment_hide
 from reports.gifts.services import gift_create, gift_token
 from reports.models import Comment, GiftLink, Report, Topic
-from tests.factories import (
+from tests.reports.conftest import CANARY, CANARY_WORD
+from tests.support.factories import (
     MembershipFactory,
     NewsletterSubscriberFactory,
     ReportFactory,
     TopicFactory,
     UserFactory,
 )
-from tests.reports.conftest import CANARY, CANARY_WORD
+from tests.support.figures import record
 
 COMMENT_CANARY = "Comment canary c0d3: the installer quoted 1,840 dollars for the Aurel."
 REPLY_CANARY = "Reply canary r3p1: ours idled at 9.9 W, not 9.4."
@@ -51,6 +56,28 @@ COMMENT_FRAGMENTS = [
 GIFT_FRAGMENTS = [GIFT_CANARY, "6f1b", "11.2 W at night"]
 DRAFT_FRAGMENTS = [DRAFT_CANARY, "d4f7"]
 CONFIRM_TOKEN = "a-known-newsletter-confirmation-token"
+# Responses to the fuzz pass's generated inputs, by endpoint and status (test_fuzz.py).
+FUZZ_OUTCOMES: dict[str, Counter[int]] = {}
+
+
+@pytest.hookimpl(tryfirst=True)  # before tests/support/figures.py prints what was recorded
+def pytest_terminal_summary(terminalreporter) -> None:
+    if not FUZZ_OUTCOMES:
+        return
+    total = sum(statuses.total() for statuses in FUZZ_OUTCOMES.values())
+    errors = sum(
+        count
+        for statuses in FUZZ_OUTCOMES.values()
+        for status, count in statuses.items()
+        if status >= 500
+    )
+    endpoints = f"{len(FUZZ_OUTCOMES)} endpoint" + ("s" if len(FUZZ_OUTCOMES) > 1 else "")
+    record(
+        f"fuzz pass: {total} generated inputs to {endpoints}, "
+        f"{errors} responses with status 500 or more"
+    )
+    for name, statuses in FUZZ_OUTCOMES.items():
+        record(f"  {name}: {statuses.total()} inputs, statuses {dict(sorted(statuses.items()))}")
 
 
 @dataclass

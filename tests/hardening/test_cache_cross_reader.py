@@ -8,9 +8,9 @@ from django.conf import settings
 from django.core.cache import cache
 from django.test import Client
 
-from tests.figures import record
 from tests.hardening.conftest import COMMENT_FRAGMENTS, PAID_FRAGMENTS
 from tests.hardening.test_canary_sweep import _sweep_paths
+from tests.support.figures import record
 
 UPDATE = "django.middleware.cache.UpdateCacheMiddleware"
 FETCH = "django.middleware.cache.FetchFromCacheMiddleware"

@@ -16,8 +16,6 @@ from accounts.organisations.services import invitation_create
 from reports.comments.services import comment_create
 from reports.models import Report
 from reports.publishing import report_publish
-from tests.factories import ReportFactory
-from tests.figures import record
 from tests.hardening.conftest import (
     COMMENT_FRAGMENTS,
     DRAFT_FRAGMENTS,
@@ -28,6 +26,8 @@ from tests.hardening.conftest import (
 )
 from tests.hardening.urlsweep import concrete_urls
 from tests.reports.conftest import CANARY, CANARY_WORD
+from tests.support.factories import ReportFactory
+from tests.support.figures import record
 
 NON_ENTITLED = ["anonymous", "free_reader", "lapsed_subscriber", "banned"]
 QUERY_VARIANTS = ["", "?format=json", "?format=amp&full=1&raw=true", "?_format=rss&body=1"]

@@ -2,9 +2,13 @@
 and the lines of the two access logs."""
 
 import re
+import secrets
+import urllib.request
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.support.waiting import wait_until
 
 # deploy/gunicorn.conf.py's access log: '%(h)s "%(r)s" %(s)s %(B)s %(D)sus "%(a)s"'.
 GUNICORN_LINE = re.compile(
@@ -31,6 +35,24 @@ class LogMark:
         with (self.directory / name).open("rb") as handle:
             handle.seek(self.offsets[name])
             return handle.read().decode(errors="replace")
+
+
+MARKER_PATH = "/healthz?log-marker="
+
+
+def gunicorn_caught_up(topology) -> None:
+    """Until gunicorn's access log has every request answered so far. gunicorn writes a
+    request's line just after answering it; a marker request, sent once every earlier answer
+    has arrived, is logged after them. Its line starts with MARKER_PATH: leave it out."""
+    marker = MARKER_PATH + secrets.token_hex(6)
+    with urllib.request.urlopen(topology.url + marker, timeout=10) as response:  # noqa: S310
+        assert response.status == 200, response.status
+    log = topology.dir / "logs" / "gunicorn-access.log"
+    wait_until(
+        lambda: f" {marker} ".encode() in log.read_bytes(),
+        timeout=10,
+        message=f"gunicorn to log {marker}",
+    )
 
 
 def _size(path: Path) -> int:

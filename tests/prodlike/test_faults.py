@@ -30,9 +30,10 @@ import pytest
 from accounts.models import Membership, NewsletterSubscriber, User
 from deploy.prodlike.run import STRIPE_PRICES, Topology
 from reports.models import Delivery
-from tests.figures import record
-from tests.integration_fixtures import PrivatePostgres, PrivateRedis, wait_for
-from tests.stripe_fake import FakeStripe
+from tests.support.figures import record
+from tests.support.integration_fixtures import PrivatePostgres, PrivateRedis
+from tests.support.stripe_fake import FakeStripe
+from tests.support.waiting import wait_until
 
 SUBSCRIBERS = 10_000
 MEMBERS = 120
@@ -169,21 +170,26 @@ def _publish(stack: Stack, slug: str) -> int:
 
 
 def _wait_for_messages(stack: Stack, report_id: int, count: int) -> None:
-    wait_for(
+    wait_until(
         lambda: sum(stack.received(report_id).values()) >= count,
         timeout=180,
-        what=f"{count} messages of report {report_id}",
+        message=f"{count} messages of report {report_id}",
     )
 
 
 def _wait_until_all_sent(stack: Stack, report_id: int, *, timeout: float = 300) -> float:
     started = time.monotonic()
-    wait_for(
+    wait_until(
         lambda: stack.statuses(report_id).get(Delivery.Status.SENT, 0) == SUBSCRIBERS,
         timeout=timeout,
-        what=f"every delivery of report {report_id} to be sent",
+        message=f"every delivery of report {report_id} to be sent",
     )
-    time.sleep(1)  # a message the sink is still writing
+    # The sink answers before it writes a message down: wait for the last of them.
+    wait_until(
+        lambda: len(stack.received(report_id)) == SUBSCRIBERS,
+        timeout=30,
+        message=f"the sink to write down a message of report {report_id} to every subscriber",
+    )
     return time.monotonic() - started
 
 
@@ -224,15 +230,21 @@ def test_redis_restarted_mid_fan_out(stack: Stack):
     report_id = _publish(stack, "fault-redis-restarted")
     _wait_for_messages(stack, report_id, SUBSCRIBERS // 4)
 
+    worker_log = stack.topology.dir / "logs" / "worker.log"
+    log_at_kill = worker_log.stat().st_size
     stack.redis.kill()  # no persistence: every queued task message is lost
     at_kill = sum(stack.received(report_id).values())
-    time.sleep(2)
+    wait_until(
+        lambda: b"Connection to broker lost" in worker_log.read_bytes()[log_at_kill:],
+        timeout=30,
+        message="the worker to notice Redis is gone",
+    )
     stack.redis.start()
     recovery = _wait_until_all_sent(stack, report_id)
 
     duplicates = _assert_each_once(stack, report_id, in_flight=set())
     assert duplicates == {}
-    wait_for(stack.healthy, timeout=30, what="/healthz after the Redis restart")
+    wait_until(stack.healthy, timeout=30, message="/healthz after the Redis restart")
     record(
         f"faults: Redis (broker and cache) killed after {at_kill}/{SUBSCRIBERS} messages and "
         f"restarted empty; all sent {recovery:.0f} s later; duplicates 0"
@@ -245,7 +257,7 @@ def test_smtp_relay_down_for_a_minute(stack: Stack):
 
     stack.topology.stop(["smtp"])
     at_stop = sum(stack.received(report_id).values())
-    time.sleep(60)
+    time.sleep(60)  # the outage itself, the behaviour under test: a relay down for a minute
     assert sum(stack.received(report_id).values()) == at_stop
     stack.topology.start_smtp()
     recovery = _wait_until_all_sent(stack, report_id)
@@ -297,14 +309,15 @@ def test_postgresql_down_10s_during_webhook_deliveries(stack: Stack):
     deliveries = fake.deliver_with_retries(senders=4)
     try:
         deliveries.add(paid)
-        wait_for(lambda: len(deliveries.delivered) >= len(paid) // 4, timeout=60,
-                 what="the first webhooks")  # fmt: skip
+        wait_until(lambda: len(deliveries.delivered) >= len(paid) // 4, timeout=60,
+                   message="the first webhooks")  # fmt: skip
         stack.postgres.stop()
         down_at = time.monotonic()
         # While the database is down, Stripe's side moves on: cancellations, failed
         # renewals, cancellations at period end; their events join the retrying queue.
         changes = _change_subscriptions(fake, subscriptions)
         deliveries.add(changes)
+        # The outage itself, the behaviour under test: the database down for 10 s.
         time.sleep(max(0.0, 10 - (time.monotonic() - down_at)))
         assert not stack.healthy()
         stack.postgres.start()
@@ -328,7 +341,7 @@ def test_postgresql_down_10s_during_webhook_deliveries(stack: Stack):
     events = len(paid) + len(changes) + len(settled)
     (stored,) = stack.sql("SELECT count(*) FROM accounts_stripeevent")[0]
     assert stored == events  # each event applied exactly once
-    wait_for(stack.healthy, timeout=30, what="/healthz after PostgreSQL came back")
+    wait_until(stack.healthy, timeout=30, message="/healthz after PostgreSQL came back")
     record(
         f"faults: PostgreSQL stopped 10 s during {events} webhook deliveries to {MEMBERS} "
         f"members; {sum(refused.values())} answered 503 and were retried "

@@ -10,17 +10,17 @@ import json
 import math
 import os
 import re
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bench.loadtools import wrk_figures, wrk_output
 from deploy.prodlike import run as prodlike
 from reports.comments.services import POST_LIMITS
-from tests.figures import record
 from tests.prodlike.logs import GUNICORN_LINE, NGINX_LINE, LogMark, statuses
 from tests.prodlike.topology import seed
 from tests.prodlike.webclient import WebClient
+from tests.support.figures import record
+from tests.support.waiting import wait_until
 
 LOAD_SECONDS = int(os.environ.get("LOAD_SECONDS", "600"))
 CONNECTIONS = 64
@@ -145,9 +145,14 @@ def test_ten_minutes_of_mixed_load_through_nginx_without_an_error(load_topology)
         timeout=WRK_TIMEOUT,
     )  # fmt: skip
 
-    time.sleep(3)  # nginx writes its access log every 2 s
     figures = wrk_figures(output)
     result = json.loads(output.split("LOAD-RESULT ", 1)[1].splitlines()[0])
+    # nginx buffers its access log and writes it every 2 s: until each answer has its line.
+    wait_until(
+        lambda: len(NGINX_LINE.findall(mark.since("nginx-access.log"))) >= result["requests"],
+        timeout=30,
+        message=f"nginx to log the {result['requests']} requests wrk had answered",
+    )
     comments_after = seed(topology, "comment-count")
     counts = {name: {int(k): v for k, v in result["status"].get(name, {}).items()}
               for name in CLASSES}  # fmt: skip

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from reports.models import Citation, Report, Topic
-from tests.factories import ReportFactory, TopicFactory, UserFactory
+from tests.support.factories import ReportFactory, TopicFactory, UserFactory
 
 # A word that appears only in the canary report's body, so a search for it finds the
 # report through its body and must still show nothing but teaser text.

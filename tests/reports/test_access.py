@@ -9,7 +9,7 @@ from django.utils import timezone
 from accounts.models import Membership
 from reports.access import can_read_body
 from reports.models import Report
-from tests.factories import MembershipFactory, UserFactory
+from tests.support.factories import MembershipFactory, UserFactory
 
 NOW = timezone.now()
 FUTURE = NOW + timedelta(days=10)

@@ -9,7 +9,7 @@ from reports.access import can_read_body
 from reports.admin.preview import preview_subscriber
 from reports.comments.services import can_post_comment
 from reports.models import Citation, CommentBan, Report
-from tests.factories import ReportFactory, UserFactory
+from tests.support.factories import ReportFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 PREVIEW = reverse("admin:reports_report_preview")

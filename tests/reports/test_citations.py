@@ -6,7 +6,7 @@ import pytest
 from reports.citations import citing_reports_published, report_sync_citations
 from reports.models import Citation, Report
 from reports.templatetags.report_tags import published_date
-from tests.factories import ReportFactory
+from tests.support.factories import ReportFactory
 
 pytestmark = pytest.mark.django_db
 

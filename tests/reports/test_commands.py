@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from reports.models import Citation, Report
-from tests.factories import ReportFactory
+from tests.support.factories import ReportFactory
 
 pytestmark = pytest.mark.django_db
 

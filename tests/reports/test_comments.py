@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from reports.comments.services import comment_create
 from reports.models import Comment, CommentBan, CommentFlag, Report
-from tests.factories import MembershipFactory, ReportFactory, UserFactory
+from tests.support.factories import MembershipFactory, ReportFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from reports.models import Report
-from tests.factories import ReportFactory, TopicFactory, UserFactory
+from tests.support.factories import ReportFactory, TopicFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 ATOM = "{http://www.w3.org/2005/Atom}"

@@ -10,7 +10,7 @@ from publisher.errors import ApplicationError
 from reports.comments.services import comment_create
 from reports.gifts.services import gift_create, gift_token
 from reports.models import GiftLink
-from tests.factories import MembershipFactory, ReportFactory
+from tests.support.factories import MembershipFactory, ReportFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -155,7 +155,7 @@ def test_gift_page_queries_are_bounded(client, gift, django_assert_max_num_queri
 
 def test_org_seat_holder_can_gift():
     from accounts.models import Organisation, OrganisationMember
-    from tests.factories import UserFactory
+    from tests.support.factories import UserFactory
 
     holder = UserFactory()
     organisation = Organisation.objects.create(

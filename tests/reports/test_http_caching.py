@@ -21,7 +21,7 @@ from reports.gifts.services import gift_create, gift_token
 from reports.models import Comment, Report
 from reports.publishing import report_publish
 from reports.selectors import report_for_page
-from tests.factories import MembershipFactory, ReportFactory, TopicFactory, UserFactory
+from tests.support.factories import MembershipFactory, ReportFactory, TopicFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

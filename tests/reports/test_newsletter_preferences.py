@@ -9,7 +9,7 @@ from django.core.cache import cache
 from accounts.models import NewsletterSubscriber
 from accounts.newsletter.services import SIGNUPS_PER_IP
 from reports.models import NotificationPreference
-from tests.factories import NewsletterSubscriberFactory, TopicFactory
+from tests.support.factories import NewsletterSubscriberFactory, TopicFactory
 
 pytestmark = pytest.mark.django_db
 

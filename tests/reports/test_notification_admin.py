@@ -11,8 +11,8 @@ from reports.models import Delivery, Report, ReportNotification
 from reports.notifications import fanout
 from reports.notifications.fanout import notification_fan_out
 from reports.publishing import report_publish
-from tests.factories import NewsletterSubscriberFactory, ReportFactory, UserFactory
-from tests.mailers import refused, scripted_mailer
+from tests.support.factories import NewsletterSubscriberFactory, ReportFactory, UserFactory
+from tests.support.mailers import refused, scripted_mailer
 
 pytestmark = pytest.mark.django_db
 

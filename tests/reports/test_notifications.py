@@ -25,8 +25,8 @@ from reports.notifications.fanout import delivery_batch_insert, notification_fan
 from reports.notifications.sending import deliveries_send
 from reports.notifications.sweep import deliveries_requeue_stale
 from reports.publishing import report_publish, reports_publish_due
-from tests.factories import NewsletterSubscriberFactory, ReportFactory, TopicFactory
-from tests.mailers import refused, scripted_mailer
+from tests.support.factories import NewsletterSubscriberFactory, ReportFactory, TopicFactory
+from tests.support.mailers import refused, scripted_mailer
 
 pytestmark = pytest.mark.django_db
 

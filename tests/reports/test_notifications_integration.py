@@ -19,7 +19,6 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 import pytest
-import redis
 from django.db import transaction
 from django.test import Client
 from django.utils import timezone
@@ -29,8 +28,9 @@ from reports.models import Delivery, Report, ReportNotification
 from reports.notifications.sweep import deliveries_requeue_stale
 from reports.publishing import report_publish
 from reports.tasks import notify_report
-from tests.factories import ReportFactory
-from tests.integration_fixtures import NOTES, TEST_REDIS_URL, CeleryRig, wait_for
+from tests.support.factories import ReportFactory
+from tests.support.integration_fixtures import NOTES, CeleryRig
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -68,7 +68,7 @@ def _wait_until_done(report: Report, total: int, *, timeout: float = 180) -> Non
         ).count()
         return finished == total
 
-    wait_for(done, timeout=timeout, what=f"{total} deliveries to finish")
+    wait_until(done, timeout=timeout, message=f"{total} deliveries to finish")
 
 
 def _check_every_message(sink, tokens: dict[str, str], report: Report) -> None:
@@ -139,7 +139,7 @@ def test_publishing_reaches_every_subscriber_exactly_once(celery_rig: CeleryRig)
 
     started = time.monotonic()
     report_publish(report_id=report.pk)
-    wait_for(lambda: sink.count() >= SUBSCRIBERS, timeout=180, what="every message")
+    wait_until(lambda: sink.count() >= SUBSCRIBERS, timeout=180, message="every message")
     _wait_until_done(report, SUBSCRIBERS)
 
     assert _assert_once_each(sink, tokens, in_flight=set()) == {}
@@ -157,21 +157,20 @@ def test_rolled_back_publish_enqueues_nothing_and_publishing_twice_fans_out_once
     tokens = _subscribers(50)
     report = _draft()
     celery_rig.start_worker(concurrency=1)
-    broker = redis.Redis.from_url(TEST_REDIS_URL)
 
     with pytest.raises(RuntimeError), transaction.atomic():
         report_publish(report_id=report.pk)
         raise RuntimeError("rolled back")
-    time.sleep(1)
+    assert celery_rig.queued() == 0
+    celery_rig.wait_until_idle()  # anything that was enqueued anyway has run
 
-    assert broker.llen(celery_rig.queue) == 0
     assert not ReportNotification.objects.exists()
     assert celery_rig.sink.count() == 0
 
     assert report_publish(report_id=report.pk) is True
     assert report_publish(report_id=report.pk) is False
     _wait_until_done(report, len(tokens))
-    time.sleep(1)
+    celery_rig.wait_until_idle()  # a second fan-out, had there been one, has run too
 
     assert _assert_once_each(celery_rig.sink, tokens, in_flight=set()) == {}
     assert celery_rig.sink.count() == len(tokens)
@@ -188,7 +187,7 @@ def test_the_same_notify_task_delivered_twice_sends_each_message_once(celery_rig
     notify_report.apply_async(args=[report.pk], task_id=task_id)
     notify_report.delay(report.pk)
     _wait_until_done(report, SUBSCRIBERS)
-    time.sleep(1)
+    celery_rig.wait_until_idle()  # every run of the task has finished
 
     assert _assert_once_each(celery_rig.sink, tokens, in_flight=set()) == {}
     assert celery_rig.sink.count() == SUBSCRIBERS
@@ -210,7 +209,7 @@ def test_worker_killed_mid_batch_and_restarted(celery_rig: CeleryRig, victim: st
     worker = celery_rig.start_worker(concurrency=2)
 
     report_publish(report_id=report.pk)
-    wait_for(lambda: sink.count() >= SUBSCRIBERS // 3, timeout=120, what="sending to start")
+    wait_until(lambda: sink.count() >= SUBSCRIBERS // 3, timeout=120, message="sending to start")
     # Rows claimed just before or just after the kill: the message in flight is among them.
     in_flight = _claimed(report)
     if victim == "whole worker":
@@ -227,7 +226,7 @@ def test_worker_killed_mid_batch_and_restarted(celery_rig: CeleryRig, victim: st
         deliveries_requeue_stale(pending_for=timedelta(0), claimed_for=timedelta(0))
         celery_rig.start_worker(concurrency=2)
     _wait_until_done(report, SUBSCRIBERS)
-    time.sleep(1)
+    celery_rig.wait_until_idle()  # redelivered tasks have finished resending, if they do
 
     duplicates = _assert_once_each(sink, tokens, in_flight=in_flight)
     assert len(duplicates) <= 2  # at most one message in flight per killed pool process
@@ -243,22 +242,27 @@ def test_broker_restarted_mid_fan_out(celery_rig: CeleryRig, private_redis):
     report = _draft()
     sink = celery_rig.sink
     celery_rig.use_broker(private_redis.url)
-    celery_rig.start_worker(concurrency=2)
+    worker = celery_rig.start_worker(concurrency=2)
 
     report_publish(report_id=report.pk)
-    wait_for(lambda: sink.count() >= SUBSCRIBERS // 4, timeout=120, what="sending to start")
+    wait_until(lambda: sink.count() >= SUBSCRIBERS // 4, timeout=120, message="sending to start")
+    log_at_kill = worker.log_size()
     private_redis.kill()  # no persistence: every queued task message is lost
     received_at_restart = sink.count()
-    time.sleep(1)
+    wait_until(
+        lambda: worker.logged("Connection to broker lost", since=log_at_kill),
+        timeout=30,
+        message="the worker to notice the broker is gone",
+    )
     private_redis.start()
     # Live workers keep their claims; only rows whose task messages were lost are re-enqueued.
-    wait_for(
+    wait_until(
         lambda: deliveries_requeue_stale(pending_for=timedelta(0)) >= 0,
         timeout=30,
-        what="the sweep to reach the restarted broker",
+        message="the sweep to reach the restarted broker",
     )
     _wait_until_done(report, SUBSCRIBERS)
-    time.sleep(1)
+    celery_rig.wait_until_idle()
 
     duplicates = _assert_once_each(sink, tokens, in_flight=set())
     assert duplicates == {}
@@ -274,19 +278,26 @@ def test_smtp_refusing_for_a_while_then_accepting(celery_rig: CeleryRig):
     sink.refusing = True
     celery_rig.start_worker(concurrency=2)
 
+    refusing_since = time.monotonic()
     report_publish(report_id=report.pk)
-    wait_for(lambda: sink.refusals >= 6, timeout=60, what="the sink to refuse some batches")
-    time.sleep(2)
+    wait_until(lambda: sink.refusals >= 6, timeout=60, message="the sink to refuse some batches")
+    # Refusing on until a batch has come back after its backoff and been refused again.
+    wait_until(
+        lambda: Delivery.objects.filter(report=report, attempts__gte=2).exists(),
+        timeout=60,
+        message="a retried batch to be refused again",
+    )
     refused = sink.refusals
+    refusing_for = time.monotonic() - refusing_since
     sink.refusing = False
     _wait_until_done(report, SUBSCRIBERS)
-    time.sleep(1)
+    celery_rig.wait_until_idle()
 
     assert _assert_once_each(sink, tokens, in_flight=set()) == {}
     retried = Delivery.objects.filter(report=report, attempts__gt=1).count()
     assert retried > 0
     assert not Delivery.objects.filter(report=report, status=Delivery.Status.FAILED).exists()
     NOTES.append(
-        f"SMTP sink answered 451 {refused} times for ~2 s; {retried} deliveries needed "
-        "a retry; duplicates: none"
+        f"SMTP sink answered 451 {refused} times in {refusing_for:.1f} s, until a retried "
+        f"batch was refused again; {retried} deliveries needed a retry; duplicates: none"
     )

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from reports.models import Report
-from tests.factories import ReportFactory, TopicFactory
+from tests.support.factories import ReportFactory, TopicFactory
 
 CANARY = "Canary sentence 7f3a: the Aurel H8 idles at 9.4 watts in our lab."
 

@@ -6,7 +6,7 @@ from django.utils import timezone
 from reports.models import Report
 from reports.publishing import report_publish, reports_publish_due
 from reports.tasks import publish_due_reports
-from tests.factories import ReportFactory
+from tests.support.factories import ReportFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from PIL import Image
 
 from reports.admin.reports import ReportAdminForm
 from reports.models import Report
-from tests.factories import ReportFactory, TopicFactory, UserFactory
+from tests.support.factories import ReportFactory, TopicFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

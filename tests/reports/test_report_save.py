@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from reports.models import Citation, Report, ReportNotification
 from reports.publishing import report_save
-from tests.factories import ReportFactory, TopicFactory, UserFactory
+from tests.support.factories import ReportFactory, TopicFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from reports.models import SEARCH_CONFIG, Report, stored_search_document
 from reports.search import search_reports, snippet_html
-from tests.factories import ReportFactory, TopicFactory
+from tests.support.factories import ReportFactory, TopicFactory
 
 pytestmark = pytest.mark.django_db
 SEARCH = reverse("reports:search")

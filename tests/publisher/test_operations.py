@@ -88,7 +88,7 @@ def test_make_run_defaults_serve_every_demo_page_on_sqlite(tmp_path):
     import sys
     from pathlib import Path
 
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     env = {
         key: value
         for key, value in os.environ.items()

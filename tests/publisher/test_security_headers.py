@@ -9,8 +9,8 @@ import pytest
 from django.conf import settings as django_settings
 from django.test import Client
 
-from tests.factories import PASSWORD, ReportFactory, UserFactory
-from tests.test_settings import PRODUCTION_ENV, _run_django
+from tests.publisher.test_settings import PRODUCTION_ENV, _run_django
+from tests.support.factories import PASSWORD, ReportFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

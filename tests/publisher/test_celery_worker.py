@@ -7,8 +7,8 @@ from django.utils import timezone
 
 from reports.models import Report
 from reports.tasks import publish_due_reports
-from tests.factories import ReportFactory
-from tests.integration_fixtures import wait_for
+from tests.support.factories import ReportFactory
+from tests.support.waiting import wait_until
 
 
 @pytest.mark.integration
@@ -25,5 +25,5 @@ def test_real_worker_publishes_a_due_report(celery_worker_queue):
         report.refresh_from_db()
         return report.status == Report.Status.PUBLISHED
 
-    wait_for(published, timeout=30, what="the worker to publish the report")
+    wait_until(published, timeout=30, message="the worker to publish the report")
     assert report.published_at == report.publish_at

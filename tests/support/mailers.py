@@ -26,7 +26,7 @@ class ScriptedBackend(LocmemBackend):
 @contextmanager
 def scripted_mailer(settings, script: list[Exception | None]) -> Iterator[list]:
     ScriptedBackend.script = list(script)
-    settings.MAILERS = {"default": {"BACKEND": "tests.mailers.ScriptedBackend"}}
+    settings.MAILERS = {"default": {"BACKEND": "tests.support.mailers.ScriptedBackend"}}
     mail.outbox = []
     try:
         yield mail.outbox

@@ -10,7 +10,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from publisher.env import env_bool, env_int, env_list, env_url, mailer_from_url
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION_ENV = {
     "DJANGO_SECRET_KEY": "a-production-like-secret-" + "k" * 40,
     "DJANGO_ALLOWED_HOSTS": "research.example.com",

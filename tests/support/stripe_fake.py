@@ -27,6 +27,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import stripe
 
+from tests.support.waiting import wait_until
+
 API_VERSION = stripe.api_version
 MONTH = 30 * 24 * 3600
 
@@ -320,11 +322,11 @@ class Deliveries:
             return len(self._due) + self._in_flight
 
     def wait_until_delivered(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while self.pending:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{self.pending} webhook deliveries still pending")
-            time.sleep(0.1)
+        wait_until(
+            lambda: not self.pending,
+            timeout=timeout,
+            message=lambda: f"webhook deliveries ({self.pending} still pending)",
+        )
 
     def close(self) -> None:
         with self._ready:

@@ -18,7 +18,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import kombu.pools
@@ -28,20 +28,14 @@ from aiosmtpd.controller import Controller
 from django.db import connection
 
 from publisher.celery import app as celery_app
+from tests.support.waiting import wait_until
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TEST_REDIS_URL = os.environ["TEST_REDIS_URL"]
 # Integration tests' notes (timings, duplicates seen) printed at the end of the run.
 NOTES: list[str] = []
-
-
-def wait_for(predicate: Callable[[], object], *, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+# kombu's Redis transport keeps a list per priority step, named queue + separator + step.
+PRIORITY_SEP = "\x06\x16"
 
 
 def free_port() -> int:
@@ -125,7 +119,7 @@ class PrivateRedis:
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         client = redis.Redis.from_url(self.url)
-        wait_for(lambda: self._ping(client), timeout=10, what="the private redis-server")
+        wait_until(lambda: self._ping(client), timeout=10, message="the private redis-server")
 
     @staticmethod
     def _ping(client: redis.Redis) -> bool:
@@ -194,21 +188,35 @@ class Worker:
         self.queue = queue
         self.log_path = ROOT / "var" / f"worker-{queue}-{uuid.uuid4().hex[:6]}.log"
         self.log_path.parent.mkdir(exist_ok=True)
+        self.name = f"{self.log_path.stem}@{socket.gethostname()}"
         self._log = open(self.log_path, "w+")  # noqa: SIM115
         celery = shutil.which("celery", path=str(Path(sys.executable).parent))
         self.process = subprocess.Popen(
-            [celery, "-A", "publisher", "worker", "-Q", queue, "-n", f"{self.log_path.stem}@%h",
+            [celery, "-A", "publisher", "worker", "-Q", queue, "-n", self.name,
              "--concurrency", str(concurrency), "--without-gossip", "--without-mingle",
              "--without-heartbeat", "--loglevel", "INFO"],
             cwd=ROOT, env={**env, "CELERY_BROKER_URL": broker_url},
             stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
-        wait_for(self._ready, timeout=60, what="the Celery worker to start")
+        wait_until(self._ready, timeout=60, message="the Celery worker to start")
 
     def _ready(self) -> bool:
         if self.process.poll() is not None:
             raise AssertionError(f"worker exited early:\n{self.log_path.read_text()}")
         return "ready." in self.log_path.read_text()
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def log_size(self) -> int:
+        return self.log_path.stat().st_size
+
+    def logged(self, text: str, *, since: int = 0) -> bool:
+        """Whether the worker's log has `text` after byte offset `since`."""
+        with self.log_path.open("rb") as log:
+            log.seek(since)
+            return text.encode() in log.read()
 
     def kill(self) -> None:
         """SIGKILL the worker and its pool processes at once, like a machine dying."""
@@ -278,6 +286,40 @@ class CeleryRig:
         )
         self.workers.append(worker)
         return worker
+
+    def queued(self) -> int:
+        """Task messages waiting in this rig's queue (kombu keeps one list per priority)."""
+        broker = redis.Redis.from_url(self.broker_url)
+        keys = [self.queue, *(f"{self.queue}{PRIORITY_SEP}{step}" for step in (3, 6, 9))]
+        return sum(broker.llen(key) for key in keys)
+
+    def idle(self) -> bool:
+        """Nothing queued, and no live worker holding a task: none received and waiting,
+        none scheduled for a retry (a countdown), none running."""
+        if self.queued():
+            return False
+        live = [worker.name for worker in self.workers if worker.alive]
+        if live:
+            inspect = celery_app.control.inspect(destination=live, timeout=2, limit=len(live))
+            for replies in (inspect.active(), inspect.reserved(), inspect.scheduled()):
+                if not replies or set(replies) != set(live) or any(replies.values()):
+                    return False
+        # A running task may have queued another just before it finished.
+        return not self.queued()
+
+    def wait_until_idle(self, *, timeout: float = 60) -> None:
+        """Until every task sent so far has run: idle twice in a row, so a message caught
+        between the queue and a worker's hands cannot pass for idleness."""
+        streak = 0
+
+        def settled() -> bool:
+            nonlocal streak
+            streak = streak + 1 if self.idle() else 0
+            return streak >= 2
+
+        wait_until(
+            settled, timeout=timeout, message=f"queue {self.queue} and its workers to be idle"
+        )
 
 
 @pytest.fixture

@@ -7,17 +7,17 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 from django.core.mail import EmailMessage
 
 from publisher.mail.smtp import EmailBackend
-from tests.integration_fixtures import free_port
-from tests.test_smtp_backend import _bulk_message
+from tests.publisher.test_smtp_backend import _bulk_message
+from tests.support.integration_fixtures import free_port
+from tests.support.waiting import wait_until
 
-SINK = Path(__file__).resolve().parent.parent / "deploy" / "prodlike" / "smtp_sink.py"
+SINK = Path(__file__).resolve().parents[2] / "deploy" / "prodlike" / "smtp_sink.py"
 
 
 @pytest.fixture
@@ -27,17 +27,18 @@ def sink(tmp_path):
         [sys.executable, str(SINK), "--port", str(port), "--dir", str(tmp_path), "--keep-bodies"],
         stdout=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            assert time.monotonic() < deadline, "the sink did not start"
-            time.sleep(0.05)
+    wait_until(lambda: _accepts(port), timeout=10, message="the sink to start")
     yield port, tmp_path
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=10) == 0
+
+
+def _accepts(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True
 
 
 def _records(directory: Path) -> list[dict]:

@@ -14,11 +14,11 @@ from django.test import Client
 from publisher.cache import pages as caching
 from publisher.cache.wsgi import PageCacheFront
 from publisher.wsgi import application
-from tests.factories import ReportFactory
-from tests.test_security_headers import (  # noqa: F401 (fixtures)
+from tests.publisher.test_security_headers import (  # noqa: F401 (fixtures)
     production_settings,
     under_production_settings,
 )
+from tests.support.factories import ReportFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from django.db import OperationalError
 from django.test import Client
 
 from accounts.models import StripeEvent
-from tests.stripe_fake import FakeStripe
+from tests.support.stripe_fake import FakeStripe
 
 pytestmark = pytest.mark.django_db
 
