@@ -1,5 +1,6 @@
 """Stripe customers, Checkout sessions, Billing Portal sessions and cancellation."""
 
+import logging
 from typing import Any
 
 import stripe
@@ -11,8 +12,10 @@ from accounts.billing.client import (
     plan_price_id,
     stripe_client,
 )
-from accounts.billing.sync import TERMINAL_STATUSES, logger
+from accounts.billing.sync import TERMINAL_STATUSES
 from accounts.models import Membership, StripeSubscription, User
+
+logger = logging.getLogger(__name__)
 
 
 def membership_customer_ensure(*, user: User) -> Membership:

@@ -7,6 +7,7 @@ The fan-out writes one `DeliveryBatch` per SEND_BATCH_SIZE recipients rather tha
 queued. Each send task inserts its own range's rows just before it sends them.
 """
 
+import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -24,7 +25,8 @@ from reports.models import (
     ReportNotification,
 )
 from reports.notifications.recipients import report_recipients
-from reports.notifications.sending import logger
+
+logger = logging.getLogger(__name__)
 
 SEND_BATCH_SIZE = 250
 
