@@ -3,7 +3,10 @@
 (`report-notification`, `team-invitation`).
 
 The helper also sets the headers a list message needs: `List-Unsubscribe` with the
-recipient's personal link and `List-Unsubscribe-Post` for RFC 8058 one-click unsubscribe.
+recipient's personal link, `List-Unsubscribe-Post` for RFC 8058 one-click unsubscribe, and
+`List-Id` (RFC 2919) so readers can filter each kind of list message. Every Message-ID ends in
+the site's own domain (from `SITE_URL`): Django's default uses the sending machine's host name,
+which says nothing about us and leaks an internal name.
 
 Two ways in:
 - `email_build` renders and builds one message (confirmations, test sends).
@@ -21,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage as MIMEMessage
 from email.parser import BytesParser
-from email.utils import format_datetime
+from email.utils import format_datetime, make_msgid
 from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
@@ -66,12 +69,24 @@ def email_render(*, name: str, context: Mapping[str, Any]) -> RenderedEmail:
     return RenderedEmail(subject=subject, text=text.strip() + "\n", html=html.replace("\r\n", "\n"))
 
 
+def site_domain() -> str:
+    return urlsplit(settings.SITE_URL).hostname or "localhost"
+
+
 def list_headers(unsubscribe_url: str) -> dict[str, str]:
     return {"List-Unsubscribe": f"<{unsubscribe_url}>", "List-Unsubscribe-Post": ONE_CLICK}
 
 
-def message_id(local_part: str) -> str:
-    return f"<{local_part}@{urlsplit(settings.SITE_URL).hostname or 'localhost'}>"
+def list_id(*, label: str, name: str) -> str:
+    """A `List-Id` value: `Gridline Research new reports <reports.example.com>`."""
+    return f"{settings.SITE_NAME} {label} <{name}.{site_domain()}>"
+
+
+def message_id(local_part: str | None = None) -> str:
+    """A Message-ID in the site's domain; a unique one unless `local_part` is given."""
+    if local_part is None:
+        return make_msgid(domain=site_domain())
+    return f"<{local_part}@{site_domain()}>"
 
 
 def email_build(
@@ -84,9 +99,16 @@ def email_build(
 ) -> EmailMultiAlternatives:
     """One message from the triplet `name`, ready for `message.send()`."""
     rendered = email_render(name=name, context=context)
-    all_headers = {**(list_headers(unsubscribe_url) if unsubscribe_url else {}), **(headers or {})}
+    all_headers = {
+        "Message-ID": message_id(),
+        **(list_headers(unsubscribe_url) if unsubscribe_url else {}),
+        **(headers or {}),
+    }
     message = EmailMultiAlternatives(
-        subject=rendered.subject, body=rendered.text, to=[to], headers=all_headers
+        subject=rendered.subject,
+        body=rendered.text,
+        to=[to],
+        headers=all_headers,
     )
     message.attach_alternative(rendered.html, "text/html")
     return message

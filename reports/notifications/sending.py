@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from accounts.models import NewsletterSubscriber
 from accounts.newsletter.services import newsletter_normalize_email
-from publisher.mail.messages import BulkEmail, message_id
+from publisher.mail.messages import BulkEmail, list_id, message_id
 from publisher.mail.text import html_to_text
 from reports.models import (
     Delivery,
@@ -160,6 +160,7 @@ def notification_email(*, report: Report, test: bool = False) -> BulkEmail:
             "test": test,
         },
         personal=("unsubscribe_url", "email"),
+        extra_headers={"List-Id": list_id(label="new reports", name="reports")},
     )
 
 

@@ -448,6 +448,21 @@ def test_teaser_links_keep_their_targets_in_text_and_become_absolute_in_both_par
     assert 'href="/' not in html and 'href="#' not in html
 
 
+def test_notifications_carry_a_list_id_in_the_sites_domain(
+    draft, mailoutbox, django_capture_on_commit_callbacks, settings
+):
+    settings.SITE_URL = "https://research.example"
+    NewsletterSubscriberFactory()
+
+    _publish(draft, django_capture_on_commit_callbacks)
+
+    (message,) = mailoutbox
+    parsed = message_from_bytes(_raw(message), policy=policy.default)
+    assert parsed["List-Id"] == "Gridline Research new reports <reports.research.example>"
+    assert message.extra_headers["List-Id"] == parsed["List-Id"]
+    assert parsed["Message-ID"].endswith("@research.example>")
+
+
 def test_a_fan_out_writes_batches_that_cover_every_recipient_once_in_order(draft, monkeypatch):
     monkeypatch.setattr(fanout, "SEND_BATCH_SIZE", 4)
     subscribers = NewsletterSubscriberFactory.create_batch(23)
