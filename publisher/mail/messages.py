@@ -8,6 +8,9 @@ recipient's personal link, `List-Unsubscribe-Post` for RFC 8058 one-click unsubs
 the site's own domain (from `SITE_URL`): Django's default uses the sending machine's host name,
 which says nothing about us and leaks an internal name.
 
+allauth's account emails come through here too (see `accounts/adapter.py`), from templates
+named its way: `account/email/<name>_subject.txt`, `_message.txt` and `_message.html`.
+
 Two ways in:
 - `email_build` renders and builds one message (confirmations, test sends).
 - `BulkEmail` renders once and, for each recipient, substitutes the personal values into the
@@ -50,6 +53,21 @@ class RenderedEmail:
     html: str
 
 
+@dataclass(frozen=True)
+class EmailTemplates:
+    subject: str
+    text: str
+    html: str
+
+    @classmethod
+    def named(cls, name: str) -> "EmailTemplates":
+        return cls(
+            subject=f"emails/{name}-subject.txt",
+            text=f"emails/{name}-body.txt",
+            html=f"emails/{name}-body.html",
+        )
+
+
 def _render_text(template_name: str, context: Mapping[str, Any]) -> str:
     # Subjects and text parts are plain text: a title's `&` or `<` must arrive as itself, not
     # as an HTML entity, so they are rendered with autoescaping off, whatever the template.
@@ -57,14 +75,17 @@ def _render_text(template_name: str, context: Mapping[str, Any]) -> str:
     return template.render(Context(dict(context), autoescape=False))
 
 
-def email_render(*, name: str, context: Mapping[str, Any]) -> RenderedEmail:
-    """Render the triplet `name`; the bodies extend `emails/base.txt` and `emails/base.html`,
-    and the HTML sees the finished `subject` (its `<title>`)."""
+def email_render(
+    *, name: str = "", context: Mapping[str, Any], templates: EmailTemplates | None = None
+) -> RenderedEmail:
+    """Render the triplet `name` (or `templates`); the bodies extend `emails/base.txt` and
+    `emails/base.html`, and the HTML sees the finished `subject` (its `<title>`)."""
+    templates = templates or EmailTemplates.named(name)
     context = {"site_name": settings.SITE_NAME, "site_url": settings.SITE_URL, **context}
     # A subject is one line whatever the template's layout.
-    subject = " ".join(_render_text(f"emails/{name}-subject.txt", context).split())
-    text = _render_text(f"emails/{name}-body.txt", context).replace("\r\n", "\n")
-    html = render_to_string(f"emails/{name}-body.html", {**context, "subject": subject})
+    subject = " ".join(_render_text(templates.subject, context).split())
+    text = _render_text(templates.text, context).replace("\r\n", "\n")
+    html = render_to_string(templates.html, {**context, "subject": subject})
     # An empty footer block leaves blank lines at the end of the text part.
     return RenderedEmail(subject=subject, text=text.strip() + "\n", html=html.replace("\r\n", "\n"))
 
@@ -91,14 +112,15 @@ def message_id(local_part: str | None = None) -> str:
 
 def email_build(
     *,
-    name: str,
-    to: str,
+    name: str = "",
+    to: str | list[str],
     context: Mapping[str, Any],
     unsubscribe_url: str | None = None,
     headers: Mapping[str, str] | None = None,
+    templates: EmailTemplates | None = None,
 ) -> EmailMultiAlternatives:
-    """One message from the triplet `name`, ready for `message.send()`."""
-    rendered = email_render(name=name, context=context)
+    """One message from the triplet `name` (or `templates`), ready for `message.send()`."""
+    rendered = email_render(name=name, context=context, templates=templates)
     all_headers = {
         "Message-ID": message_id(),
         **(list_headers(unsubscribe_url) if unsubscribe_url else {}),
@@ -107,7 +129,7 @@ def email_build(
     message = EmailMultiAlternatives(
         subject=rendered.subject,
         body=rendered.text,
-        to=[to],
+        to=[to] if isinstance(to, str) else to,
         headers=all_headers,
     )
     message.attach_alternative(rendered.html, "text/html")
