@@ -25,7 +25,7 @@ class _Block:
     prefix: str  # the list marker or quote marks on the first line
     indent: str  # what the following lines start with
     pre: bool = False
-    item: bool = False  # list items follow each other without a blank line
+    item: bool = False  # list items and table rows follow each other without a blank line
     parts: list[str] = field(default_factory=list)
 
 
@@ -40,6 +40,8 @@ class _TextParser(HTMLParser):
         self.links: list[tuple[str, int]] = []  # (address, where its words start) per open <a>
         self.skipping = 0
         self.pre = 0
+        self.cells = 0  # cells written in the current table row
+        self.tables = 0
 
     # Blocks ---------------------------------------------------------------------------------
 
@@ -53,7 +55,7 @@ class _TextParser(HTMLParser):
             prefix=margin + marker,
             indent=margin + " " * len(marker),
             pre=self.pre > 0,
-            item=bool(self.lists),
+            item=bool(self.lists) or self.tables > 0,
         )
 
     def _close_block(self) -> None:
@@ -76,6 +78,8 @@ class _TextParser(HTMLParser):
         attributes = dict(attrs)
         if tag == "blockquote":
             self.quote_depth += 1
+        elif tag == "table":
+            self.tables += 1
         elif tag in {"ul", "ol"}:
             start = attributes.get("start") or "1"
             self.lists.append([int(start) if tag == "ol" and start.isdigit() else -1])
@@ -89,6 +93,7 @@ class _TextParser(HTMLParser):
             self._open_block(marker)
         elif tag in _BLOCKS:
             self._close_block()
+            self.cells = 0
         elif tag == "br":
             self._write("\n")
         elif tag == "a":
@@ -97,7 +102,9 @@ class _TextParser(HTMLParser):
         elif tag == "img" and attributes.get("alt"):
             self._write(f"[{attributes['alt']}]")
         elif tag in {"td", "th"}:
-            self._write(" ")
+            # A table row becomes one line, its cells apart: "Aurel H8 | 3.9 | 6.1".
+            self._write(" | " if self.cells else " ")
+            self.cells += 1
 
     def handle_endtag(self, tag: str) -> None:
         if tag in _SKIPPED:
@@ -116,6 +123,9 @@ class _TextParser(HTMLParser):
         if tag == "blockquote":
             self._close_block()
             self.quote_depth = max(self.quote_depth - 1, 0)
+        elif tag == "table":
+            self._close_block()
+            self.tables = max(self.tables - 1, 0)
         elif tag in {"ul", "ol"}:
             self._close_block()
             if self.lists:
@@ -131,7 +141,8 @@ class _TextParser(HTMLParser):
             return
         if self.current is None and not data.strip():
             return  # whitespace between blocks
-        self._write(data)
+        # Outside <pre>, a line break in the source is a space; <br> is the line break.
+        self._write(data if self.pre else data.replace("\n", " "))
 
     # The words of a link, to compare with its address -------------------------------------
 

@@ -51,3 +51,14 @@ def test_long_lines_wrap_at_72_columns_but_never_inside_an_address():
 
     assert f"<{address}>" in lines
     assert all(len(line) <= 72 for line in lines if address not in line)
+
+
+def test_a_table_row_is_one_line_and_a_source_line_break_is_a_space():
+    html = (
+        "<p>Eight\nmodels<br>tested.</p><table>\n<thead>\n<tr>\n<th>Model</th>\n<th>SCOP</th>\n"
+        "</tr>\n</thead>\n<tbody>\n<tr>\n<td>Aurel H8</td>\n<td>3.9</td>\n</tr>\n</tbody>\n</table>"
+    )
+
+    assert html_to_text(html, base_url=BASE) == (
+        "Eight models\ntested.\n\nModel | SCOP\nAurel H8 | 3.9"
+    )
