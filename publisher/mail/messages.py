@@ -80,7 +80,10 @@ def email_render(
 ) -> RenderedEmail:
     """Render the triplet `name` (or `templates`); the bodies extend `emails/base.txt` and
     `emails/base.html`, and the HTML sees the finished `subject` (its `<title>`)."""
-    templates = templates or EmailTemplates.named(name)
+    if templates is None:
+        if not name:
+            raise ValueError("email_render needs a triplet name or templates.")
+        templates = EmailTemplates.named(name)
     context = {"site_name": settings.SITE_NAME, "site_url": settings.SITE_URL, **context}
     # A subject is one line whatever the template's layout.
     subject = " ".join(_render_text(templates.subject, context).split())
