@@ -10,7 +10,7 @@ those whose address matches the embed allow-list exactly.
 import re
 from collections.abc import Iterator
 from functools import lru_cache
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 import nh3
 from django.utils.html import escape, strip_tags
@@ -261,18 +261,26 @@ _EMAIL_STYLES = {
 }
 
 
-def email_fragment(html: str) -> str:
+def email_fragment(html: str, *, base_url: str) -> str:
     """A fragment from `render_markdown` or `render_comment`, styled inline for an email.
 
     Cleaned again with the report allow-list (the larger one) rather than edited as text, so
-    the styles land only on real tags, never inside an attribute's value.
+    the styles land only on real tags, never inside an attribute's value. An email has no
+    address of its own to resolve a relative link against, so links and images are made
+    absolute from `base_url` (the page the fragment comes from).
     """
+
+    def absolute(tag: str, attribute: str, value: str) -> str | None:
+        if (tag, attribute) in {("a", "href"), ("img", "src")}:
+            value = urljoin(base_url, value)
+        return _only_allow_listed_frames(tag, attribute, value)
+
     return nh3.clean(
         html,
         tags=_ALLOWED_TAGS,
         attributes={**_ALLOWED_ATTRIBUTES, "a": {"href", "title", "rel"}},
         allowed_classes=_ALLOWED_CLASSES,
-        attribute_filter=_only_allow_listed_frames,
+        attribute_filter=absolute,
         url_schemes={"http", "https", "mailto"},
         link_rel=None,
         set_tag_attribute_values={tag: {"style": style} for tag, style in _EMAIL_STYLES.items()},

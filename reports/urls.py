@@ -37,6 +37,11 @@ urlpatterns = [
         {"action": "unhide"},
         name="comment_unhide",
     ),
+    path(
+        "comments/replies/unsubscribe/<str:token>/",
+        comment_views.reply_unsubscribe,
+        name="reply_unsubscribe",
+    ),
     path("topics/<slug:slug>/", pages.topic_detail, name="topic"),
     path("kinds/<slug:kind>/", pages.kind_detail, name="kind"),
     path("authors/<slug:slug>/", pages.author_detail, name="author"),

@@ -3,7 +3,13 @@
 (`report-notification`, `team-invitation`).
 
 The helper also sets the headers a list message needs: `List-Unsubscribe` with the
-recipient's personal link and `List-Unsubscribe-Post` for RFC 8058 one-click unsubscribe.
+recipient's personal link, `List-Unsubscribe-Post` for RFC 8058 one-click unsubscribe, and
+`List-Id` (RFC 2919) so readers can filter each kind of list message. Every Message-ID ends in
+the site's own domain (from `SITE_URL`): Django's default uses the sending machine's host name,
+which says nothing about us and leaks an internal name.
+
+allauth's account emails come through here too (see `accounts/adapter.py`), from templates
+named its way: `account/email/<name>_subject.txt`, `_message.txt` and `_message.html`.
 
 Two ways in:
 - `email_build` renders and builds one message (confirmations, test sends).
@@ -21,7 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage as MIMEMessage
 from email.parser import BytesParser
-from email.utils import format_datetime
+from email.utils import format_datetime, make_msgid
 from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
@@ -47,6 +53,21 @@ class RenderedEmail:
     html: str
 
 
+@dataclass(frozen=True)
+class EmailTemplates:
+    subject: str
+    text: str
+    html: str
+
+    @classmethod
+    def named(cls, name: str) -> "EmailTemplates":
+        return cls(
+            subject=f"emails/{name}-subject.txt",
+            text=f"emails/{name}-body.txt",
+            html=f"emails/{name}-body.html",
+        )
+
+
 def _render_text(template_name: str, context: Mapping[str, Any]) -> str:
     # Subjects and text parts are plain text: a title's `&` or `<` must arrive as itself, not
     # as an HTML entity, so they are rendered with autoescaping off, whatever the template.
@@ -54,39 +75,65 @@ def _render_text(template_name: str, context: Mapping[str, Any]) -> str:
     return template.render(Context(dict(context), autoescape=False))
 
 
-def email_render(*, name: str, context: Mapping[str, Any]) -> RenderedEmail:
-    """Render the triplet `name`; the bodies extend `emails/base.txt` and `emails/base.html`,
-    and the HTML sees the finished `subject` (its `<title>`)."""
+def email_render(
+    *, name: str = "", context: Mapping[str, Any], templates: EmailTemplates | None = None
+) -> RenderedEmail:
+    """Render the triplet `name` (or `templates`); the bodies extend `emails/base.txt` and
+    `emails/base.html`, and the HTML sees the finished `subject` (its `<title>`)."""
+    if templates is None:
+        if not name:
+            raise ValueError("email_render needs a triplet name or templates.")
+        templates = EmailTemplates.named(name)
     context = {"site_name": settings.SITE_NAME, "site_url": settings.SITE_URL, **context}
     # A subject is one line whatever the template's layout.
-    subject = " ".join(_render_text(f"emails/{name}-subject.txt", context).split())
-    text = _render_text(f"emails/{name}-body.txt", context).replace("\r\n", "\n")
-    html = render_to_string(f"emails/{name}-body.html", {**context, "subject": subject})
+    subject = " ".join(_render_text(templates.subject, context).split())
+    text = _render_text(templates.text, context).replace("\r\n", "\n")
+    html = render_to_string(templates.html, {**context, "subject": subject})
     # An empty footer block leaves blank lines at the end of the text part.
     return RenderedEmail(subject=subject, text=text.strip() + "\n", html=html.replace("\r\n", "\n"))
+
+
+def site_domain() -> str:
+    return urlsplit(settings.SITE_URL).hostname or "localhost"
 
 
 def list_headers(unsubscribe_url: str) -> dict[str, str]:
     return {"List-Unsubscribe": f"<{unsubscribe_url}>", "List-Unsubscribe-Post": ONE_CLICK}
 
 
-def message_id(local_part: str) -> str:
-    return f"<{local_part}@{urlsplit(settings.SITE_URL).hostname or 'localhost'}>"
+def list_id(*, label: str, name: str) -> str:
+    """A `List-Id` value: `Gridline Research new reports <reports.example.com>`."""
+    return f"{settings.SITE_NAME} {label} <{name}.{site_domain()}>"
+
+
+def message_id(local_part: str | None = None) -> str:
+    """A Message-ID in the site's domain; a unique one unless `local_part` is given."""
+    if local_part is None:
+        return make_msgid(domain=site_domain())
+    return f"<{local_part}@{site_domain()}>"
 
 
 def email_build(
     *,
-    name: str,
-    to: str,
+    name: str = "",
+    to: str | list[str],
     context: Mapping[str, Any],
     unsubscribe_url: str | None = None,
     headers: Mapping[str, str] | None = None,
+    templates: EmailTemplates | None = None,
 ) -> EmailMultiAlternatives:
-    """One message from the triplet `name`, ready for `message.send()`."""
-    rendered = email_render(name=name, context=context)
-    all_headers = {**(list_headers(unsubscribe_url) if unsubscribe_url else {}), **(headers or {})}
+    """One message from the triplet `name` (or `templates`), ready for `message.send()`."""
+    rendered = email_render(name=name, context=context, templates=templates)
+    all_headers = {
+        "Message-ID": message_id(),
+        **(list_headers(unsubscribe_url) if unsubscribe_url else {}),
+        **(headers or {}),
+    }
     message = EmailMultiAlternatives(
-        subject=rendered.subject, body=rendered.text, to=[to], headers=all_headers
+        subject=rendered.subject,
+        body=rendered.text,
+        to=[to] if isinstance(to, str) else to,
+        headers=all_headers,
     )
     message.attach_alternative(rendered.html, "text/html")
     return message

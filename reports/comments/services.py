@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 
+from django.core import signing
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -231,3 +232,32 @@ def comment_thread_for_reader(*, report: Report, reader: Reader) -> list[ThreadE
             # Only a placeholder is rendered; keep the text out of the template altogether.
             entry.comment.body = entry.comment.body_html = ""
     return thread
+
+
+# Reply emails' one-click opt-out ------------------------------------------------------------
+
+# A personal link in every reply email turns those emails off without a login (RFC 8058):
+# the signed user id is the credential, so the salt keeps this signature from standing in
+# for any other the site makes with the same key.
+_REPLY_UNSUBSCRIBE_SALT = "reports.comments.reply-emails-off"
+
+
+def reply_unsubscribe_token(*, user: User) -> str:
+    return signing.dumps(user.pk, salt=_REPLY_UNSUBSCRIBE_SALT)
+
+
+def reply_unsubscribe_user(*, token: str) -> User | None:
+    """The account a reply-email opt-out link belongs to; None for a tampered or stale link."""
+    try:
+        user_id = signing.loads(token, salt=_REPLY_UNSUBSCRIBE_SALT)
+    except signing.BadSignature:
+        return None
+    if not isinstance(user_id, int):
+        return None
+    return User.objects.filter(pk=user_id).first()
+
+
+def comment_replies_unsubscribe(*, user: User) -> None:
+    """Stop emails about replies to the user's comments (the account page turns them on)."""
+    User.objects.filter(pk=user.pk).update(notify_on_reply=False)
+    user.notify_on_reply = False

@@ -6,11 +6,14 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
-from django.views.decorators.http import require_POST
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.http import AuthenticatedHttpRequest
 from publisher.errors import ApplicationError
 from publisher.ids import parse_id
+from publisher.mail.messages import ONE_CLICK
 from reports.access import can_read_body
 from reports.comments import services as comments
 from reports.models import Comment, Report
@@ -128,3 +131,23 @@ def comment_moderate(
         return _error(request, comment.report, error)
     messages.success(request, f"The comment is now {'hidden' if action == 'hide' else 'visible'}.")
     return redirect(_comment_url(comment))
+
+
+# Like the newsletter's unsubscribe link (accounts/newsletter/views.py): RFC 8058 has mail
+# providers POST without cookies or a CSRF token, so the signed token is what decides, and a
+# GET only shows the button, because mail scanners open every link in a message.
+@csrf_exempt
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def reply_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    user = comments.reply_unsubscribe_user(token=token)
+    if user is None:
+        return render(request, "reports/reply_unsubscribe_invalid.html", status=404)
+    if request.method == "POST":
+        if request.POST.get("List-Unsubscribe") != ONE_CLICK.split("=", 1)[1]:
+            return render(
+                request, "reports/reply_unsubscribe_invalid.html", {"bad": True}, status=400
+            )
+        comments.comment_replies_unsubscribe(user=user)
+        return render(request, "reports/reply_unsubscribed.html")
+    return render(request, "reports/reply_unsubscribe.html", {"recipient": user})

@@ -24,7 +24,8 @@ from django.utils import timezone
 
 from accounts.models import NewsletterSubscriber
 from accounts.newsletter.services import newsletter_normalize_email
-from publisher.mail.messages import BulkEmail, message_id
+from publisher.mail.messages import BulkEmail, list_id, message_id
+from publisher.mail.text import html_to_text
 from reports.models import (
     Delivery,
     Report,
@@ -146,17 +147,20 @@ def _is_permanent(error: Exception) -> bool:
 def notification_email(*, report: Report, test: bool = False) -> BulkEmail:
     """The report's notification, rendered once; personalise with `.message(...)`."""
     report_url = settings.SITE_URL + report.get_absolute_url()
+    teaser = email_fragment(render_markdown(report.teaser), base_url=report_url)
     return BulkEmail(
         name="report-notification",
         context={
             "report": report,
             "author_name": report.author.get_full_name() if report.author else "",
             "report_url": report_url,
-            "teaser_html": email_fragment(render_markdown(report.teaser)),
+            "teaser_html": teaser,
+            "teaser_text": html_to_text(teaser, base_url=report_url),
             "preferences_url": settings.SITE_URL + reverse("reports:newsletter_preferences"),
             "test": test,
         },
         personal=("unsubscribe_url", "email"),
+        extra_headers={"List-Id": list_id(label="new reports", name="reports")},
     )
 
 

@@ -29,7 +29,7 @@ def test_signup_verifies_email_by_code_and_keeps_profile_details(client, mailout
     assert (user.display_name, user.company) == ("Nia Reader", "Acme Integrators")
     assert len(mailoutbox) == 1
     assert mailoutbox[0].to == [user.email]
-    assert "Hello from Gridline Research!" in mailoutbox[0].body
+    assert "Welcome to Gridline Research." in mailoutbox[0].body
 
     # Not logged in before the code is entered.
     assert client.get("/accounts/email/").status_code == 302

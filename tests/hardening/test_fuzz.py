@@ -45,6 +45,7 @@ BUDGET = {
     "team_action": 40, "checkout": 25, "team_checkout": 25, "pricing_next": 20,
     "account_profile": 25, "account_delete": 15, "newsletter_signup": 40,
     "newsletter_confirm": 25, "newsletter_unsubscribe": 30, "newsletter_preferences": 30,
+    "reply_unsubscribe": 30,
 }  # fmt: skip
 WATCHED = [
     User, Membership, Organisation, OrganisationMember, OrganisationInvitation, StripeEvent,
@@ -649,6 +650,37 @@ def test_fuzz_newsletter_unsubscribe(newsletter_readers):
 
     run()
     sent_the_budget("newsletter_unsubscribe")
+
+
+def test_fuzz_reply_unsubscribe(subscriber, free_reader):
+    from reports.comments.services import reply_unsubscribe_token
+
+    valid = reply_unsubscribe_token(user=subscriber)
+
+    @fuzz("reply_unsubscribe")
+    @given(
+        token=st.one_of(tokens, st.just(valid), st.just(valid[:-1]), st.just(valid + "x")),
+        one_click=st.one_of(st.just("One-Click"), text),
+        post=st.booleans(),
+    )
+    def run(token, one_click, post):
+        with example():
+            before = _counts()
+            User.objects.filter(pk=subscriber.pk).update(notify_on_reply=True)
+            url = f"/comments/replies/unsubscribe/{quote(token[:200], safe='')}/"
+            client = _client()
+            if post:
+                response = client.post(url, {"List-Unsubscribe": one_click})
+            else:
+                response = client.get(url)
+            changed = not User.objects.get(pk=subscriber.pk).notify_on_reply
+            accepted = response.status_code == 200
+            check("reply_unsubscribe", response, before, accepted=accepted)  # fmt: skip
+            assert changed == (post and accepted and token == valid)
+            assert User.objects.get(pk=free_reader.pk).notify_on_reply
+
+    run()
+    sent_the_budget("reply_unsubscribe")
 
 
 def test_fuzz_newsletter_preferences(newsletter_readers, free_reader, subscriber):

@@ -513,6 +513,24 @@ def test_reply_email_text_keeps_ampersands_and_angle_brackets_as_written(
     assert "&lt;15 W." in html
 
 
+def test_reply_email_text_keeps_link_targets(
+    subscriber, comment_by_subscriber, mailoutbox, django_capture_on_commit_callbacks
+):
+    replier = MembershipFactory().user
+
+    with django_capture_on_commit_callbacks(execute=True):
+        comment_create(
+            author=replier, report=comment_by_subscriber.report,
+            body="Compare [the method](https://standards.example/en14825) with **ours**.",
+            parent_id=comment_by_subscriber.pk,
+        )  # fmt: skip
+
+    (mail,) = mailoutbox
+    assert "Compare the method <https://standards.example/en14825> with ours." in mail.body
+    assert "[the method]" not in mail.body and "**" not in mail.body
+    assert 'href="https://standards.example/en14825"' in mail.alternatives[0].content
+
+
 def test_no_email_for_replying_to_yourself_or_when_opted_out(
     subscriber, report, comment_by_subscriber, mailoutbox, django_capture_on_commit_callbacks
 ):

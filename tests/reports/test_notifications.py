@@ -424,6 +424,45 @@ def test_subject_and_text_carry_the_title_as_written_and_html_escapes_it(
     assert "<Chargers>" not in html
 
 
+def test_teaser_links_keep_their_targets_in_text_and_become_absolute_in_both_parts(
+    mailoutbox, django_capture_on_commit_callbacks
+):
+    NewsletterSubscriberFactory()
+    report = ReportFactory(
+        status=Report.Status.DRAFT, published_at=None, slug="pumps",
+        teaser="We followed [the method](https://standards.example/en14825) and "
+        "[our rig](/reports/test-rig/); see [the findings](#findings).",
+    )  # fmt: skip
+
+    _publish(report, django_capture_on_commit_callbacks)
+
+    (message,) = mailoutbox
+    parsed = message_from_bytes(_raw(message), policy=policy.default)
+    text = " ".join(parsed.get_body(("plain",)).get_content().split())
+    html = parsed.get_body(("html",)).get_content()
+    assert "the method <https://standards.example/en14825>" in text
+    assert "our rig <http://testserver/reports/test-rig/>" in text
+    assert "the findings <http://testserver/reports/pumps/#findings>" in text
+    assert 'href="http://testserver/reports/test-rig/"' in html
+    assert 'href="http://testserver/reports/pumps/#findings"' in html
+    assert 'href="/' not in html and 'href="#' not in html
+
+
+def test_notifications_carry_a_list_id_in_the_sites_domain(
+    draft, mailoutbox, django_capture_on_commit_callbacks, settings
+):
+    settings.SITE_URL = "https://research.example"
+    NewsletterSubscriberFactory()
+
+    _publish(draft, django_capture_on_commit_callbacks)
+
+    (message,) = mailoutbox
+    parsed = message_from_bytes(_raw(message), policy=policy.default)
+    assert parsed["List-Id"] == "Gridline Research new reports <reports.research.example>"
+    assert message.extra_headers["List-Id"] == parsed["List-Id"]
+    assert parsed["Message-ID"].endswith("@research.example>")
+
+
 def test_a_fan_out_writes_batches_that_cover_every_recipient_once_in_order(draft, monkeypatch):
     monkeypatch.setattr(fanout, "SEND_BATCH_SIZE", 4)
     subscribers = NewsletterSubscriberFactory.create_batch(23)

@@ -193,16 +193,18 @@ def test_email_fragments_style_wide_content_inline_and_keep_everything_else():
     )
     reply = render_comment("Log:\n\n```\nline\n```")
 
-    html = email_fragment(teaser)
+    html = email_fragment(teaser, base_url="https://site.example/reports/r/")
 
     assert '<table style="display:block;max-width:100%;overflow-x:auto;' in html
     assert '<td class="align-right" style="padding:4px 8px;' in html
     assert (
-        '<img src="/static/demo/x.svg" alt="Chart" title="&lt;pre onmouseover=alert(1)&gt;"' in html
+        '<img src="https://site.example/static/demo/x.svg" alt="Chart"'
+        ' title="&lt;pre onmouseover=alert(1)&gt;"' in html
     )
     assert 'style="max-width:100%;height:auto;"' in html
     assert "onmouseover=alert(1) style" not in html
     assert '<a href="https://e.example/" rel="noopener">this</a>' in html
     assert "<figcaption>&lt;pre onmouseover=alert(1)&gt;</figcaption>" in html
-    assert email_fragment(reply).startswith('<p>Log:</p>\n<pre style="')
-    assert "white-space:pre-wrap;" in email_fragment(reply)
+    reply_html = email_fragment(reply, base_url="https://site.example/reports/r/")
+    assert reply_html.startswith('<p>Log:</p>\n<pre style="')
+    assert "white-space:pre-wrap;" in reply_html
