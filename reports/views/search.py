@@ -1,6 +1,7 @@
 """The search page: the form and this reader's results (reports/search.py decides the matches),
 within a limit per client address."""
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
@@ -10,16 +11,23 @@ from publisher.ratelimit import Limit, client_ip, limit_exceeded
 from reports.access import is_entitled_reader
 from reports.search import SearchForm, search_reports
 
-# Searches from one address a minute and an hour, counted only when a search runs (not the
-# empty page, a blank query or one the form refused). A person reading results runs a few
-# searches a minute; 30 in a minute, or 300 in an hour (one every 12 seconds for an hour),
-# is a script working through queries. Readers who may read every body are not counted:
-# search tells them nothing they cannot read, and a team's seats often share an office's
-# one address.
-SEARCH_LIMITS = [
-    Limit(30, 60, "You have searched very often in the last minute. Please wait a minute."),
-    Limit(300, 3600, "You have searched very often in the last hour. Please wait an hour."),
-]
+MINUTE_MESSAGE = "You have searched very often in the last minute. Please wait a minute."
+HOUR_MESSAGE = "You have searched very often in the last hour. Please wait an hour."
+
+
+def search_limits() -> list[Limit]:
+    """Searches from one address a minute and an hour (SEARCH_LIMIT_PER_MINUTE, _PER_HOUR:
+    30 and 300 unless set), counted only when a search runs: not the empty page, a blank
+    query or one the form refused. A person reading results runs a few searches a minute;
+    30 in a minute, or 300 in an hour (one every 12 seconds for an hour), is a script
+    working through queries. Readers who may read every body are not counted: search tells
+    them nothing they cannot read, and a team's seats often share an office's one address.
+    """
+    windows = [
+        (settings.SEARCH_LIMIT_PER_MINUTE, 60, MINUTE_MESSAGE),
+        (settings.SEARCH_LIMIT_PER_HOUR, 3600, HOUR_MESSAGE),
+    ]
+    return [Limit(count, seconds, message) for count, seconds, message in windows if count]
 
 
 @require_safe
@@ -30,7 +38,7 @@ def search(request: HttpRequest) -> HttpResponse:
     if form.is_valid() and form.cleaned_data["q"]:
         if not is_entitled_reader(request.user):
             address = client_ip(request) or "unknown"
-            exceeded = limit_exceeded("search", address, SEARCH_LIMITS)
+            exceeded = limit_exceeded("search", address, search_limits())
             if exceeded is not None:
                 return _too_many(request, exceeded)
         page = search_reports(

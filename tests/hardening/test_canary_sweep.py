@@ -33,11 +33,11 @@ NON_ENTITLED = ["anonymous", "free_reader", "lapsed_subscriber", "banned"]
 
 
 @pytest.fixture(autouse=True)
-def _searches_unlimited(monkeypatch):
+def _searches_unlimited(settings):
     """The sweep runs more searches from one address than the search limit allows; with
     it, the last ones (the drafts' words among them) would answer 429 and check nothing.
     The limit has its own tests (tests/reports/test_search_rate_limit.py)."""
-    monkeypatch.setattr("reports.views.search.SEARCH_LIMITS", [])
+    settings.SEARCH_LIMIT_PER_MINUTE = settings.SEARCH_LIMIT_PER_HOUR = 0
 
 
 QUERY_VARIANTS = ["", "?format=json", "?format=amp&full=1&raw=true", "?_format=rss&body=1"]

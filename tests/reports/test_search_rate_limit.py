@@ -9,15 +9,11 @@ import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
-from publisher.ratelimit import Limit
-from reports.views import search as search_view
-from reports.views.search import SEARCH_LIMITS
+from reports.views.search import HOUR_MESSAGE, MINUTE_MESSAGE, search_limits
 from tests.support.factories import ReportFactory
 
 pytestmark = pytest.mark.django_db
 SEARCH = reverse("reports:search")
-MINUTE_MESSAGE = "You have searched very often in the last minute. Please wait a minute."
-HOUR_MESSAGE = "You have searched very often in the last hour. Please wait an hour."
 
 
 @pytest.fixture(autouse=True)
@@ -73,21 +69,16 @@ def test_the_limit_resets_after_the_minute(client):
         assert _search(client).status_code == 200
 
 
-def test_the_limits_are_30_a_minute_and_300_an_hour():
-    assert [(limit.count, limit.seconds) for limit in SEARCH_LIMITS] == [(30, 60), (300, 3600)]
+def test_the_limits_are_30_a_minute_and_300_an_hour_unless_set():
+    assert [(limit.count, limit.seconds) for limit in search_limits()] == [(30, 60), (300, 3600)]
 
 
 def test_searches_over_the_hours_limit_get_a_429_though_each_minute_was_under_its_own(
-    client, monkeypatch
+    client, settings
 ):
-    """The hour's limit at a tenth of its size (3 a minute, 30 an hour), so the test runs 31
+    """The limits at a tenth of their size (3 a minute, 30 an hour), so the test runs 31
     searches instead of 301; the arithmetic is the same."""
-    minute, hour = SEARCH_LIMITS
-    monkeypatch.setattr(
-        search_view,
-        "SEARCH_LIMITS",
-        [Limit(3, minute.seconds, minute.message), Limit(30, hour.seconds, hour.message)],
-    )
+    settings.SEARCH_LIMIT_PER_MINUTE, settings.SEARCH_LIMIT_PER_HOUR = 3, 30
     with time_machine.travel(timezone.now(), tick=False) as clock:
         for _ in range(10):
             assert {_search(client).status_code for _ in range(3)} == {200}
@@ -108,6 +99,12 @@ def test_pages_that_run_no_search_are_not_counted(client, params):
         assert client.get(SEARCH, params, REMOTE_ADDR="192.0.2.1").status_code == 200
 
     assert _search(client).status_code == 200
+
+
+def test_a_limit_set_to_0_is_off(client, settings):
+    settings.SEARCH_LIMIT_PER_MINUTE, settings.SEARCH_LIMIT_PER_HOUR = 0, 0
+
+    assert {_search(client).status_code for _ in range(31)} == {200}
 
 
 @pytest.mark.parametrize("persona", ["subscriber", "editor"])
