@@ -333,3 +333,8 @@ CELERY_BEAT_SCHEDULE["requeue-stale-deliveries"] = {
 # change, so its lifetime only bounds what nothing invalidates (an author's new display name).
 PUBLIC_PAGE_MAX_AGE = env_int("PUBLIC_PAGE_MAX_AGE", default=60, minimum=0)
 PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", default=600, minimum=0)
+
+# Searches one client address may run a minute and an hour while its reader may not read
+# every body (reports/views/search.py explains the numbers); 0 turns that window off.
+SEARCH_LIMIT_PER_MINUTE = env_int("SEARCH_LIMIT_PER_MINUTE", default=30, minimum=0)
+SEARCH_LIMIT_PER_HOUR = env_int("SEARCH_LIMIT_PER_HOUR", default=300, minimum=0)

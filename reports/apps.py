@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class ReportsConfig(AppConfig):
     name = "reports"
     verbose_name = "Reports"
+
+    def ready(self) -> None:
+        from reports import signals  # noqa: F401  (registers the receivers)

@@ -14,11 +14,8 @@ COVER_MAX_BYTES = 8 * 1024 * 1024
 
 
 def search_vector() -> CombinedExpression:
-    """Title, teaser and body weighted A, B and C.
-
-    PostgreSQL stores this expression in the `search_document` column (migration 0007),
-    which queries use through `stored_search_document()`.
-    """
+    """Title, teaser and body weighted A, B and C: the document migrations 0002 and 0007
+    indexed (their reverse operations rebuild it). Search uses the stored columns below."""
     return (
         SearchVector("title", weight="A", config=SEARCH_CONFIG)
         + SearchVector("teaser", weight="B", config=SEARCH_CONFIG)
@@ -27,15 +24,20 @@ def search_vector() -> CombinedExpression:
 
 
 def stored_search_document() -> RawSQL:
-    """search_vector() as stored on PostgreSQL by migration 0007, with its own GIN index:
-    search filters and ranks on this column, never recomputing the vectors of long bodies."""
+    """A report's whole search document, stored on PostgreSQL (migration 0011): its public
+    text (`stored_search_public`) and its body (weight C), GIN-indexed for all reports and,
+    separately, for free reports alone. Only readers who may read a report's body are
+    matched against it (reports/search.py)."""
     return RawSQL('"reports_report"."search_document"', (), output_field=SearchVectorField())
 
 
-def stored_search_head() -> RawSQL:
-    """Title (A) and teaser (B) alone, stored on PostgreSQL by migration 0009: small enough
-    to rank every match by without reading the long bodies' vectors."""
-    return RawSQL('"reports_report"."search_head"', (), output_field=SearchVectorField())
+def stored_search_public() -> RawSQL:
+    """A report's public text as a search vector, stored on PostgreSQL (migration 0011):
+    title (A), teaser (B), and its topics' names and author's display name
+    (`Report.search_names`, D). Readers who may not read a paid report's body are matched
+    against this alone, and every match is ranked by it: small enough to stay in the row,
+    so ranking never reads the long bodies' vectors."""
+    return RawSQL('"reports_report"."search_public"', (), output_field=SearchVectorField())
 
 
 def validate_cover_size(file: object) -> None:
@@ -137,6 +139,11 @@ class Report(models.Model):
         help_text='Public: what changed, shown next to "Updated". Saving a new note dates it.',
     )
     revised_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The other public text a reader finds a report by: its topics' names and its author's
+    # display name, one per line. Those live in other tables, which a generated search
+    # column cannot read, so reports/search_index.py keeps this copy for the stored vectors
+    # (migration 0011) and the SQLite search to use.
+    search_names = models.TextField(blank=True, default="", editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

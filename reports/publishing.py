@@ -5,6 +5,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from publisher.cache.generations import page_cache_invalidate_all
@@ -12,6 +13,7 @@ from reports.authors import author_ensure_slug
 from reports.citations import report_sync_citations
 from reports.models import Report, Topic
 from reports.notifications.fanout import notification_request
+from reports.search_index import reports_refresh_search_names, search_names_for
 
 DUE_BATCH_SIZE = 100
 
@@ -38,12 +40,17 @@ def report_save(
     from its body; a report saved as published for the first time is published (and its
     notification requested); and every cached page is retired when the save commits, since
     a report appears on listings, feeds and other reports' pages as well as its own.
-    `topics`, when given, replace the report's topics (the admin saves them itself).
+    `topics`, when given, replace the report's topics (the admin saves them itself, then
+    calls `report_refresh_search_names`). The names search finds the report by (topics,
+    author) are written with the row, so its search vectors are computed once.
     """
     now = now or timezone.now()
+    topics = list(topics) if topics is not None else None
     with transaction.atomic():
         if revised:
             report.revised_at = now
+        current = topics if topics is not None else report.topics.all() if report.pk else []
+        report.search_names = search_names_for(topics=current, author=report.author)
         report.save()
         if topics is not None:
             report.topics.set(topics)
@@ -55,6 +62,32 @@ def report_save(
             report.refresh_from_db()
         page_cache_invalidate_all()
     return report
+
+
+def report_refresh_search_names(*, report: Report) -> None:
+    """After a report's topics were saved without `report_save` (the admin's form saves them
+    after the report): bring the names search finds it by up to date."""
+    reports_refresh_search_names(reports=Report.objects.filter(pk=report.pk))
+    report.refresh_from_db(fields=["search_names"])
+
+
+def topic_save(*, topic: Topic) -> Topic:
+    """Save a new or edited topic; its reports are found by its new name from now on, and
+    every cached page (listings and report pages show topic names) is retired."""
+    with transaction.atomic():
+        topic.save()
+        reports_refresh_search_names(reports=Report.objects.filter(topics=topic))
+        page_cache_invalidate_all()
+    return topic
+
+
+def topics_delete(*, topics: QuerySet[Topic]) -> None:
+    """Delete topics; their reports are no longer found by those names."""
+    with transaction.atomic():
+        affected = list(Report.objects.filter(topics__in=topics).values_list("pk", flat=True))
+        topics.delete()
+        reports_refresh_search_names(reports=Report.objects.filter(pk__in=affected))
+        page_cache_invalidate_all()
 
 
 def report_publish(*, report_id: int, now: datetime | None = None) -> bool:

@@ -1,10 +1,15 @@
-"""Full-text search over published reports.
+"""Full-text search over published reports, answering each reader from what they may read.
 
-PostgreSQL ranks matches on title (weight A), teaser (B) and body (C) and highlights them
-with ts_headline. A snippet is built from the teaser; only for reports the access rule lets
-this reader read is it built from the body as well, in a separate query restricted to
-those ids, so body text is never even fetched for anyone else. SQLite (`make run`) gets a
-plain substring match and teaser excerpts.
+A report's public text is its title, teaser, topics' names and author's display name; its
+body is public only when the report is free (reports/access.py). A reader who may read
+every body (`is_entitled_reader`) is matched against whole documents; anyone else against
+free reports' whole documents and paid reports' public text alone, so what they get
+(which reports, in what order, how many) is what they would get if no paid body existed.
+Every match is ranked on the public text (title A, teaser B, names D), the same for all
+readers, and highlighted with ts_headline: the snippet comes from the teaser, and only for
+reports this reader may read from the body as well, in a separate query restricted to those
+ids, so body text is never even fetched for anyone else. SQLite (`make run`) gets a plain
+substring match over the same text for the same readers, and teaser excerpts.
 """
 
 import re
@@ -23,14 +28,14 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.text import Truncator
 
-from reports.access import Reader, can_read_body
+from reports.access import Reader, can_read_body, is_entitled_reader
 from reports.models import (
     SEARCH_CONFIG,
     Report,
     ReportQuerySet,
     Topic,
     stored_search_document,
-    stored_search_head,
+    stored_search_public,
 )
 from reports.rendering import teaser_text
 
@@ -138,33 +143,50 @@ def _matching_through_the_index() -> Iterator[None]:
             cursor.execute("RESET enable_seqscan")
 
 
-def _matching_ids(query: SearchQuery) -> RawSQL:
-    """The ids of the reports whose stored document matches, as a subquery that only the
-    GIN index can answer: a materialized CTE is planned on its own, with this one condition,
-    and with sequential scans off (`_matching_through_the_index`) its only plan is the index.
-    The outer query never tests the document itself."""
-    sql, params = (
-        Report.objects.alias(document=stored_search_document())
-        .filter(document=query)
-        .values("pk")
-        .query.sql_with_params()
-    )
+def _matching_ids(query: SearchQuery, *, reads_every_body: bool) -> RawSQL:
+    """The ids of the reports this reader's search matches, as a subquery that only the GIN
+    indexes can answer: a materialized CTE is planned on its own, with these conditions
+    alone, and with sequential scans off (`_matching_through_the_index`) its only plans are
+    the indexes. The outer query never tests a document itself.
+
+    A reader who may read every body is matched on whole documents. Anyone else is matched
+    on free reports' whole documents (through an index of free reports alone) and on paid
+    reports' public text (an index of paid reports alone): their search never reads a paid
+    body's vector, so neither its answer nor the work it takes depends on one.
+    """
+    whole = Report.objects.order_by().alias(document=stored_search_document())
+    if reads_every_body:
+        matches = whole.filter(document=query).values("pk")
+    else:
+        free = whole.filter(is_free=True, document=query).values("pk")
+        paid = (
+            Report.objects.order_by()
+            .alias(public=stored_search_public())
+            .filter(is_free=False, public=query)
+            .values("pk")
+        )
+        matches = free.union(paid, all=True).order_by()
+    sql, params = matches.query.sql_with_params()
     # The SQL is our ORM's own, every value a parameter.
     matched = f"WITH matched AS MATERIALIZED ({sql}) SELECT * FROM matched"  # noqa: S608
     return RawSQL(matched, params)  # noqa: S611
 
 
-def ranked_matches(reports: ReportQuerySet, query: SearchQuery) -> ReportQuerySet:
-    """Published reports matching `query`, best first, each with its teaser's headline.
+def ranked_matches(
+    reports: ReportQuerySet, query: SearchQuery, *, reads_every_body: bool
+) -> ReportQuerySet:
+    """Published reports matching `query` for this reader, best first, each with its
+    teaser's headline.
 
-    Ranked on title and teaser (a small stored vector) so that the full documents, which
-    only the index reads, stay on disk: a match in the body alone ranks below any match in a
-    title or teaser, then newest first.
+    Ranked on the public text (a small stored vector), the same for every reader, so that
+    the full documents, which only the index reads, stay on disk, and a paid body never
+    moves a report up or down: a match in the body alone ranks below any match in the
+    public text, then newest first.
     """
     return (
-        reports.filter(pk__in=_matching_ids(query))
+        reports.filter(pk__in=_matching_ids(query, reads_every_body=reads_every_body))
         .annotate(
-            rank=SearchRank(stored_search_head(), query),
+            rank=SearchRank(stored_search_public(), query),
             # PostgreSQL computes this costly expression after the sort and limit: for the
             # page's reports only (checked in tests/reports/test_search.py).
             teaser_headline=_headline("teaser", query),
@@ -177,8 +199,9 @@ def _postgres_page(
     *, text: str, reports: ReportQuerySet, reader: Reader, page_number: str | None
 ) -> Page:
     query = SearchQuery(text, search_type="websearch", config=SEARCH_CONFIG)
+    matches = ranked_matches(reports, query, reads_every_body=is_entitled_reader(reader))
     with _matching_through_the_index():
-        page = Paginator(ranked_matches(reports, query), RESULTS_PER_PAGE).get_page(page_number)
+        page = Paginator(matches, RESULTS_PER_PAGE).get_page(page_number)
         page.object_list = list(page.object_list)
     entitled = [report.pk for report in page.object_list if can_read_body(reader, report)]
     body_headlines = {}
@@ -205,10 +228,18 @@ def _postgres_page(
     return page
 
 
-def _fallback_page(*, text: str, reports: ReportQuerySet, page_number: str | None) -> Page:
+def _fallback_page(
+    *, text: str, reports: ReportQuerySet, reader: Reader, page_number: str | None
+) -> Page:
+    """Every word in the text this reader may read: the public text, and the body of free
+    reports, or of every report for a reader who may read them all."""
+    readable_body = Q() if is_entitled_reader(reader) else Q(is_free=True)
     for term in text.split():
         reports = reports.filter(
-            Q(title__icontains=term) | Q(teaser__icontains=term) | Q(body__icontains=term)
+            Q(title__icontains=term)
+            | Q(teaser__icontains=term)
+            | Q(search_names__icontains=term)
+            | (readable_body & Q(body__icontains=term))
         )
     page = Paginator(reports.order_by("-published_at", "-id"), RESULTS_PER_PAGE).get_page(
         page_number
@@ -236,4 +267,4 @@ def search_reports(
     reports = _filtered(kind=kind, topic=topic)
     if connection.vendor == "postgresql":
         return _postgres_page(text=text, reports=reports, reader=reader, page_number=page_number)
-    return _fallback_page(text=text, reports=reports, page_number=page_number)
+    return _fallback_page(text=text, reports=reports, reader=reader, page_number=page_number)

@@ -23,7 +23,13 @@ from reports.models import (
     Report,
     Topic,
 )
-from reports.publishing import report_publish, report_save
+from reports.publishing import (
+    report_publish,
+    report_refresh_search_names,
+    report_save,
+    topic_save,
+    topics_delete,
+)
 
 
 class InvalidatesPagesAdmin(admin.ModelAdmin):
@@ -43,10 +49,20 @@ class InvalidatesPagesAdmin(admin.ModelAdmin):
 
 
 @admin.register(Topic)
-class TopicAdmin(InvalidatesPagesAdmin):
+class TopicAdmin(admin.ModelAdmin):
     list_display = ["name", "slug"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
+
+    # Through the services: search finds reports by their topics' names.
+    def save_model(self, request: HttpRequest, obj: Topic, form: forms.ModelForm, change: bool):
+        topic_save(topic=obj)
+
+    def delete_model(self, request: HttpRequest, obj: Topic) -> None:
+        topics_delete(topics=Topic.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Topic]) -> None:
+        topics_delete(topics=queryset)
 
 
 class ReportAdminForm(forms.ModelForm):
@@ -158,6 +174,11 @@ class ReportAdmin(InvalidatesPagesAdmin):
         report_save(report=obj, revised=revised)
         if revised:
             self._warn_citing_reports(request, obj)
+
+    def save_related(self, request: HttpRequest, form: forms.ModelForm, formsets, change: bool):
+        super().save_related(request, form, formsets, change)
+        # The topics were saved just now, after report_save: search finds them by name.
+        report_refresh_search_names(report=form.instance)
 
     def _warn_citing_reports(self, request: HttpRequest, obj: Report) -> None:
         citing = citing_reports_any_status(report=obj)

@@ -52,17 +52,21 @@ def test_body_text_never_reaches_a_non_entitled_reader_on_any_surface(
 
 
 @pytest.mark.parametrize("persona", NON_ENTITLED)
-def test_search_finds_a_body_match_but_shows_only_the_teaser(
+def test_search_never_finds_a_paid_report_by_its_body_and_shows_only_the_teaser(
     request, client_for, canary_report, persona
 ):
     client = client_for(request.getfixturevalue(persona))
 
-    page = client.get(reverse("reports:search"), {"q": CANARY_WORD}).content.decode()
+    by_body = client.get(reverse("reports:search"), {"q": CANARY_WORD}).content.decode()
+    by_title = client.get(reverse("reports:search"), {"q": "shootout"}).content.decode()
 
-    assert "1 report matches" in page
-    assert canary_report.title in page
-    assert "Five hybrid inverters, one bench, and a verdict." in page
-    _assert_no_canary(page, "search")
+    assert "No reports match" in by_body
+    assert canary_report.title not in by_body
+    assert "1 report matches" in by_title
+    assert canary_report.title in by_title
+    assert "Five hybrid inverters, one bench, and a verdict." in by_title
+    for page in [by_body, by_title]:
+        _assert_no_canary(page, "search")
 
 
 @pytest.mark.parametrize("persona", NON_ENTITLED)
