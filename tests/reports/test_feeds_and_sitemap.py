@@ -115,3 +115,33 @@ def test_robots_txt_points_at_the_sitemap(client):
     assert response["Content-Type"] == "text/plain; charset=utf-8"
     assert "Sitemap: http://testserver/sitemap.xml" in response.content.decode()
     assert "Disallow: /admin/" in response.content.decode()
+
+
+def test_sitemap_lists_the_home_page(client, reports):
+    body = client.get("/sitemap.xml").content.decode()
+
+    assert "<loc>http://testserver/</loc>" in body
+
+
+def test_rss_self_link_names_its_type(client, reports):
+    for url in [reverse("reports:feed"), reverse("reports:kind-feed", args=["test"])]:
+        channel = ET.fromstring(client.get(url).content).find("channel")  # noqa: S314 - ours
+        self_link = channel.find(f"{ATOM}link")
+
+        assert self_link.attrib == {
+            "rel": "self",
+            "href": f"http://testserver{url}",
+            "type": "application/rss+xml",
+        }
+
+
+def test_atom_self_link_is_the_feed_itself(client, reports):
+    url = reverse("reports:topic-atom", args=["heat-pumps"])
+    feed = ET.fromstring(client.get(url).content)  # noqa: S314 - our own output
+
+    links = {link.get("rel"): link.get("href") for link in feed.findall(f"{ATOM}link")}
+    assert links == {
+        "alternate": "http://testserver/topics/heat-pumps/",
+        "self": f"http://testserver{url}",
+    }
+
