@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from reports.models import Report
+from reports.sharing import shorten
 from tests.support.factories import ReportFactory, TopicFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -145,3 +146,30 @@ def test_atom_self_link_is_the_feed_itself(client, reports):
         "self": f"http://testserver{url}",
     }
 
+
+def test_long_teasers_are_cut_after_a_whole_word_with_an_ellipsis(client):
+    words = "Two units are clearly quieter than the rest, and one is close behind them. " * 5
+    ReportFactory(slug="long", teaser=words)
+
+    (item,) = _rss_items(client, reverse("reports:feed"))
+    (entry,) = _atom_entries(client, reverse("reports:atom"))
+
+    for description in [item["description"], entry.find(f"{ATOM}summary").text]:
+        assert len(description) <= 200
+        assert description.endswith("…")
+        kept = description.removesuffix("…").rstrip(",")
+        assert words.startswith(kept) and words[len(kept)] in " ,"
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "expected"),
+    [
+        ("Two units are clean", 19, "Two units are clean"),
+        ("Two units are clean", 18, "Two units are…"),
+        ("Two units, are clean", 12, "Two units…"),
+        ("Two  units\n\nare clean", 14, "Two units are…"),
+        ("Unbreakablewordwithoutspaces", 10, "Unbreakab…"),
+    ],
+)
+def test_shorten_cuts_between_words(text, limit, expected):
+    assert shorten(text, limit) == expected
