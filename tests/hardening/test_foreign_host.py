@@ -241,3 +241,32 @@ def test_new_report_notification_email(mailoutbox, django_capture_on_commit_call
     (mail,) = mailoutbox
     assert f"{SITE}{draft.get_absolute_url()}" in mail.body
     assert_only_site_urls(_mail_text(mail), "notification")
+
+
+# Links handed to Stripe -------------------------------------------------------------------
+
+
+def test_stripe_return_links_are_on_site_url(client_for, free_reader, stripe_fake, foreign):
+    reader = client_for(free_reader)
+    buyer = client_for(UserFactory(email="buyer@acme.example"))
+    customer = stripe_fake.create_customer({"email": "owner@acme.example"})
+    owner = UserFactory(email="owner@acme.example")
+    organisation = Organisation.objects.create(
+        name="Acme", owner=owner, seats=3, status="active", stripe_customer_id=customer["id"],
+    )  # fmt: skip
+    OrganisationMember.objects.create(organisation=organisation, user=owner, is_admin=True)
+
+    reader.post("/subscribe/checkout/", {"plan": "monthly"}, HTTP_HOST=foreign)
+    buyer.post("/subscribe/team/", {"name": "Acme Integrators", "seats": "3"}, HTTP_HOST=foreign)
+    client_for(owner).post("/team/", {"action": "billing"}, HTTP_HOST=foreign)
+    member = MembershipFactory(
+        stripe_customer_id=stripe_fake.create_customer({"email": "member@example.com"})["id"]
+    ).user
+    client_for(member).post("/subscribe/portal/", HTTP_HOST=foreign)
+
+    links = [
+        *(s[key] for s in stripe_fake.sessions.values() for key in ("success_url", "cancel_url")),
+        *(s["return_url"] for s in stripe_fake.portal_sessions.values()),
+    ]
+    assert len(links) == 6
+    assert_only_site_urls("\n".join(links), f"Stripe via {foreign}", foreign)
