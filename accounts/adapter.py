@@ -1,7 +1,9 @@
 from dataclasses import dataclass
+from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
 from django.conf import settings
+from django.http import HttpRequest
 
 from publisher.site import site_domain, site_url
 
@@ -40,3 +42,10 @@ class AccountAdapter(DefaultAccountAdapter):
             **links,
         }
         super().send_mail(template_prefix, email, context)
+
+    def _get_login_attempts_cache_key(self, request: HttpRequest, **credentials: Any) -> str:
+        # allauth's per-account limit on failed logins is keyed on the site, which it takes
+        # from the Host header: every port of an allowed name would buy a fresh bucket.
+        # This private hook is the only place that key is made.
+        login = credentials.get("email", credentials.get("username", "")).lower()
+        return f"{site_domain()}:{login}"

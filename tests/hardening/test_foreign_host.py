@@ -19,6 +19,7 @@ from reports.gifts.services import gift_create, gift_token
 from reports.models import Report
 from reports.publishing import report_publish
 from tests.support.factories import (
+    PASSWORD,
     MembershipFactory,
     NewsletterSubscriberFactory,
     ReportFactory,
@@ -270,3 +271,27 @@ def test_stripe_return_links_are_on_site_url(client_for, free_reader, stripe_fak
     ]
     assert len(links) == 6
     assert_only_site_urls("\n".join(links), f"Stripe via {foreign}", foreign)
+
+
+# Keys derived from the site ---------------------------------------------------------------
+
+
+def test_failed_login_limit_per_account_is_not_reset_by_another_port(client):
+    UserFactory(email="target@example.com")
+    for n in range(5):
+        client.post(
+            "/accounts/login/",
+            {"login": "target@example.com", "password": f"guess-{n}"},
+            HTTP_HOST=f"research.example:{31337 + n}",
+            HTTP_X_FORWARDED_FOR=f"198.51.100.{n}",
+        )
+
+    response = client.post(
+        "/accounts/login/",
+        {"login": "target@example.com", "password": PASSWORD},
+        HTTP_HOST="research.example:40000",
+        HTTP_X_FORWARDED_FOR="198.51.100.99",
+    )
+
+    assert "Too many failed login attempts" in response.content.decode()
+    assert "_auth_user_id" not in client.session
