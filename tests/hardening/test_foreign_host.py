@@ -57,14 +57,16 @@ def world():
     return {"report": report, "topic": pumps, "author": author}
 
 
-def assert_only_site_urls(text: str, where: str, host: str | None = None) -> None:
+def assert_only_site_urls(
+    text: str, where: str, host: str | None = None, *, links_expected: bool = True
+) -> None:
     """No trace of `host` (the foreign Host the request sent), and every absolute link to
     one of our names is on SITE_URL."""
     if host is not None:
         assert f":{urlsplit(f'//{host}').port}" not in text, where
     assert "alias.example" not in text, where
     ours = [url for url in URL.findall(text) if urlsplit(url).hostname in OUR_HOSTS]
-    assert ours, f"{where}: no absolute link to check"
+    assert ours or not links_expected, f"{where}: no absolute link to check"
     for url in ours:
         assert url == SITE or url.startswith(f"{SITE}/"), (where, url)
 
@@ -102,6 +104,27 @@ def test_pages_feeds_and_sitemap_link_only_to_site_url(client, world, foreign):
 
         assert response.status_code == 200, path
         assert_only_site_urls(response.content.decode(), f"{path} via {foreign}", foreign)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/search/?q=pump",
+        "/subscribe/",
+        "/newsletter/",
+        "/accounts/login/",
+        "/accounts/signup/",
+        "/accounts/password/reset/",
+        "/reports/no-such-report/",
+    ],
+)
+def test_other_pages_carry_no_trace_of_a_foreign_host(client, world, foreign, path):
+    response = client.get(path, HTTP_HOST=foreign)
+
+    assert response.status_code in {200, 404}, path
+    assert_only_site_urls(
+        response.content.decode(), f"{path} via {foreign}", foreign, links_expected=False
+    )
 
 
 def test_cached_entry_made_for_a_foreign_host_serves_site_url_links(world, foreign):
