@@ -24,10 +24,6 @@ DEFAULT_IMAGE = "og-default.png"
 DEFAULT_IMAGE_SIZE = (1200, 630)
 
 
-def absolute_url(path: str) -> str:
-    return site_url(path)
-
-
 def shorten(text: str, limit: int = DESCRIPTION_CHARS) -> str:
     """`text` in at most `limit` characters, cut after a whole word with an ellipsis.
 
@@ -99,7 +95,7 @@ def listing_json_ld(*, title: str, description: str, url: str) -> dict[str, Any]
 
 
 def report_json_ld(*, report: Report, body_included: bool) -> dict[str, Any]:
-    url = absolute_url(report.get_absolute_url())
+    url = site_url(report.get_absolute_url())
     data: dict[str, Any] = {
         "@context": "https://schema.org",
         "@type": "NewsArticle",
@@ -117,7 +113,7 @@ def report_json_ld(*, report: Report, body_included: bool) -> dict[str, Any]:
     if report.author:
         data["author"] = {"@type": "Person", "name": report.author.get_full_name()}
         if report.author.slug:
-            data["author"]["url"] = absolute_url(
+            data["author"]["url"] = site_url(
                 reverse("reports:author", kwargs={"slug": report.author.slug})
             )
     if not report.is_free and body_included:
