@@ -1,20 +1,48 @@
+from dataclasses import dataclass
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
 from django.conf import settings
 from django.core.mail import EmailMessage
+from django.http import HttpRequest
 
 from publisher.mail.messages import EmailTemplates, email_build
+from publisher.site import site_domain, site_url
+
+
+@dataclass(frozen=True)
+class _Site:
+    """What allauth's templates read of `current_site` (name and domain), from settings."""
+
+    name: str
+    domain: str
 
 
 class AccountAdapter(DefaultAccountAdapter):
     """allauth's adapter, with our site name and address in every account email.
 
-    Without django.contrib.sites allauth would greet readers with the request's host name.
+    Without django.contrib.sites allauth takes the site from the request: `current_site` is
+    the Host header (with any port the client chose) and every link it puts in an email
+    (verification, password reset, sign-up) is built on that host. A reset requested with a
+    forged Host would mail the reader a link to someone else's server; here every such link
+    is moved onto SITE_URL, whatever allauth built it from.
     """
 
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
-        context = {"site_name": settings.SITE_NAME, "site_url": settings.SITE_URL, **context}
+        # allauth's own links all arrive as `*_url` (activate_url, password_reset_url,
+        # signup_url), some built deep in its flows where no adapter method is asked.
+        links = {
+            key: site_url(value)
+            for key, value in context.items()
+            if key.endswith("_url") and isinstance(value, str)
+        }
+        context = {
+            "site_name": settings.SITE_NAME,
+            "site_url": settings.SITE_URL,
+            **context,
+            "current_site": _Site(name=settings.SITE_NAME, domain=site_domain()),
+            **links,
+        }
         super().send_mail(template_prefix, email, context)
 
     def render_mail(
@@ -37,3 +65,10 @@ class AccountAdapter(DefaultAccountAdapter):
             context=context,
             headers={"Auto-Submitted": "auto-generated", **(headers or {})},
         )
+
+    def _get_login_attempts_cache_key(self, request: HttpRequest, **credentials: Any) -> str:
+        # allauth's per-account limit on failed logins is keyed on the site, which it takes
+        # from the Host header: every port of an allowed name would buy a fresh bucket.
+        # This private hook is the only place that key is made.
+        login = credentials.get("email", credentials.get("username", "")).lower()
+        return f"{site_domain()}:{login}"

@@ -1,30 +1,101 @@
-"""What a report tells search engines and link previews: canonical URL, descriptions and
-schema.org `NewsArticle` data. Everything here comes from public fields (title, teaser,
-cover, author, dates); `hasPart` names the body element only when the page carries it."""
+"""What pages tell search engines and link previews: canonical URLs, descriptions, an
+image and schema.org data (`NewsArticle` for a report, `WebSite` for the home page,
+`CollectionPage` for topic, kind and author lists). Everything here comes from public
+fields (title, teaser, cover, author, dates); `hasPart` names the body element only when
+the page carries it. Every URL is absolute on SITE_URL."""
 
 from typing import Any
 
 from django.conf import settings
+from django.templatetags.static import static
 from django.urls import reverse
-from django.utils.text import Truncator
 
+from publisher.site import public_url, site_url
 from reports.models import Report
 from reports.rendering import teaser_text
 
 DESCRIPTION_CHARS = 200
+ELLIPSIS = "…"
 BODY_SELECTOR = ".report__body"
+SITE_DESCRIPTION = "Independent tests, shootouts and investigations of home-energy equipment."
+# The preview image for pages without a cover of their own (static/og-default.png), sized
+# for the large cards link previews show.
+DEFAULT_IMAGE = "og-default.png"
+DEFAULT_IMAGE_SIZE = (1200, 630)
 
 
-def absolute_url(path: str) -> str:
-    return f"{settings.SITE_URL}{path}"
+def shorten(text: str, limit: int = DESCRIPTION_CHARS) -> str:
+    """`text` in at most `limit` characters, cut after a whole word with an ellipsis.
+
+    Only a single word longer than the whole budget is cut inside itself.
+    """
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - len(ELLIPSIS) + 1]
+    space = cut.rfind(" ")
+    cut = cut[:space] if space > 0 else cut[:-1]
+    # "clean," + "…" reads as a typo; the ellipsis replaces the punctuation.
+    return cut.rstrip(" ,;:-\u2013\u2014") + ELLIPSIS
 
 
 def report_description(report: Report) -> str:
-    return Truncator(teaser_text(report.teaser)).chars(DESCRIPTION_CHARS)
+    return shorten(teaser_text(report.teaser))
+
+
+def default_image() -> dict[str, Any]:
+    width, height = DEFAULT_IMAGE_SIZE
+    return {
+        "@type": "ImageObject",
+        "url": public_url(static(DEFAULT_IMAGE)),
+        "width": width,
+        "height": height,
+    }
+
+
+def report_image(report: Report) -> dict[str, Any]:
+    """The report's cover as a schema.org `ImageObject`, or the site's default image."""
+    if not report.cover_image:
+        return default_image()
+    return {
+        "@type": "ImageObject",
+        "url": public_url(report.cover_image.url),
+        "width": report.cover_width,
+        "height": report.cover_height,
+    }
+
+
+def _publisher() -> dict[str, Any]:
+    return {"@type": "Organization", "name": settings.SITE_NAME, "url": site_url("/")}
+
+
+def home_json_ld() -> dict[str, Any]:
+    return {
+        "@context": "https://schema.org",
+        "@type": "WebSite",
+        "name": settings.SITE_NAME,
+        "description": SITE_DESCRIPTION,
+        "url": site_url("/"),
+        "image": default_image(),
+        "publisher": _publisher(),
+    }
+
+
+def listing_json_ld(*, title: str, description: str, url: str) -> dict[str, Any]:
+    """A topic, kind or author page; `url` is its canonical address."""
+    return {
+        "@context": "https://schema.org",
+        "@type": "CollectionPage",
+        "name": title,
+        "description": description,
+        "url": url,
+        "image": default_image(),
+        "isPartOf": {"@type": "WebSite", "name": settings.SITE_NAME, "url": site_url("/")},
+    }
 
 
 def report_json_ld(*, report: Report, body_included: bool) -> dict[str, Any]:
-    url = absolute_url(report.get_absolute_url())
+    url = site_url(report.get_absolute_url())
     data: dict[str, Any] = {
         "@context": "https://schema.org",
         "@type": "NewsArticle",
@@ -33,11 +104,8 @@ def report_json_ld(*, report: Report, body_included: bool) -> dict[str, Any]:
         "url": url,
         "mainEntityOfPage": {"@type": "WebPage", "@id": url},
         "isAccessibleForFree": report.is_free,
-        "publisher": {
-            "@type": "Organization",
-            "name": settings.SITE_NAME,
-            "url": settings.SITE_URL,
-        },
+        "image": report_image(report),
+        "publisher": _publisher(),
     }
     if report.published_at:
         data["datePublished"] = report.published_at.isoformat()
@@ -45,16 +113,9 @@ def report_json_ld(*, report: Report, body_included: bool) -> dict[str, Any]:
     if report.author:
         data["author"] = {"@type": "Person", "name": report.author.get_full_name()}
         if report.author.slug:
-            data["author"]["url"] = absolute_url(
+            data["author"]["url"] = site_url(
                 reverse("reports:author", kwargs={"slug": report.author.slug})
             )
-    if report.cover_image:
-        data["image"] = {
-            "@type": "ImageObject",
-            "url": absolute_url(report.cover_image.url),
-            "width": report.cover_width,
-            "height": report.cover_height,
-        }
     if not report.is_free and body_included:
         data["hasPart"] = {
             "@type": "WebPageElement",

@@ -1,16 +1,39 @@
-"""sitemap.xml: published reports, topics, kinds and authors. Only public addresses."""
+"""sitemap.xml: the home page, published reports, topics, kinds and authors. Only public
+addresses, all on SITE_URL."""
 
 from datetime import datetime
+from typing import Any
 
 from django.contrib.sitemaps import Sitemap
 from django.db.models import Max
 from django.urls import reverse
 
 from accounts.models import User
+from publisher.site import site_domain, site_scheme
 from reports.models import Report, Topic
 
 
-class ReportSitemap(Sitemap):
+class SiteSitemap(Sitemap):
+    """Django's sitemap view hands each section the request's scheme and host
+    (`get_current_site(request)`); ours always answer with SITE_URL's, so a request with a
+    foreign Host cannot put its name into the cached sitemap."""
+
+    def get_protocol(self, protocol: str | None = None) -> str:
+        return site_scheme()
+
+    def get_domain(self, site: Any = None) -> str:
+        return site_domain()
+
+
+class HomeSitemap(SiteSitemap):
+    def items(self) -> list[str]:
+        return ["reports:home"]
+
+    def location(self, item: str) -> str:
+        return reverse(item)
+
+
+class ReportSitemap(SiteSitemap):
     limit = 5000
 
     def items(self):
@@ -20,7 +43,7 @@ class ReportSitemap(Sitemap):
         return item.revised_at or item.published_at
 
 
-class TopicSitemap(Sitemap):
+class TopicSitemap(SiteSitemap):
     def items(self):
         return (
             Topic.objects.filter(reports__in=Report.objects.published()).distinct().order_by("pk")
@@ -30,7 +53,7 @@ class TopicSitemap(Sitemap):
         return reverse("reports:topic", kwargs={"slug": item.slug})
 
 
-class KindSitemap(Sitemap):
+class KindSitemap(SiteSitemap):
     def items(self) -> list[str]:
         return list(
             Report.objects.published().values_list("kind", flat=True).distinct().order_by("kind")
@@ -40,7 +63,7 @@ class KindSitemap(Sitemap):
         return reverse("reports:kind", kwargs={"kind": item})
 
 
-class AuthorSitemap(Sitemap):
+class AuthorSitemap(SiteSitemap):
     def items(self):
         return (
             User.objects.filter(slug__isnull=False, reports__in=Report.objects.published())
@@ -57,6 +80,7 @@ class AuthorSitemap(Sitemap):
 
 
 SITEMAPS = {
+    "home": HomeSitemap,
     "reports": ReportSitemap,
     "topics": TopicSitemap,
     "kinds": KindSitemap,

@@ -26,6 +26,7 @@ from accounts.billing.sync import UnresolvedCustomer
 from accounts.billing.webhooks import stripe_event_handle
 from accounts.http import AuthenticatedHttpRequest
 from accounts.membership import membership_for, membership_grants_access
+from publisher.site import site_url
 
 logger = logging.getLogger(__name__)
 NEXT_SESSION_KEY = "subscribe_next"
@@ -43,8 +44,9 @@ def _safe_next(request: HttpRequest, value: str | None) -> str:
     return ""
 
 
-def _absolute(request: HttpRequest, name: str) -> str:
-    return request.build_absolute_uri(reverse(name))
+def _absolute(name: str) -> str:
+    """Where Stripe sends the reader back: SITE_URL, whatever Host the request named."""
+    return site_url(reverse(name))
 
 
 @require_safe
@@ -81,13 +83,13 @@ def checkout(request: AuthenticatedHttpRequest) -> HttpResponse:
     request.session[NEXT_SESSION_KEY] = _safe_next(request, request.POST.get("next"))
     if local_checkout_enabled():
         return redirect(f"{reverse('accounts:local_checkout')}?plan={plan}")
-    success = _absolute(request, "accounts:checkout_success") + "?session_id={CHECKOUT_SESSION_ID}"
+    success = _absolute("accounts:checkout_success") + "?session_id={CHECKOUT_SESSION_ID}"
     try:
         url = checkout_session_create(
             user=request.user,
             plan=plan,
             success_url=success,
-            cancel_url=_absolute(request, "accounts:pricing"),
+            cancel_url=_absolute("accounts:pricing"),
         )
     except BillingUnavailable:
         logger.exception("Checkout could not start for user %s", request.user.pk)
@@ -115,7 +117,7 @@ def billing_portal(request: AuthenticatedHttpRequest) -> HttpResponse:
         return redirect("accounts:local_portal")
     try:
         url = portal_session_create(
-            holder=membership_for(request.user), return_url=_absolute(request, "accounts:account")
+            holder=membership_for(request.user), return_url=_absolute("accounts:account")
         )
     except BillingUnavailable:
         logger.exception("Billing portal could not start for user %s", request.user.pk)

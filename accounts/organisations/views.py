@@ -20,6 +20,7 @@ from accounts.membership import membership_grants_access
 from accounts.organisations import services as organisations
 from publisher.errors import ApplicationError
 from publisher.ids import parse_id
+from publisher.site import site_url
 
 logger = logging.getLogger(__name__)
 
@@ -46,8 +47,8 @@ def team_checkout(request: AuthenticatedHttpRequest) -> HttpResponse:
             organisation=organisation,
             seats=seats,
             buyer=request.user,
-            success_url=request.build_absolute_uri(reverse("accounts:team")),
-            cancel_url=request.build_absolute_uri(reverse("accounts:pricing")),
+            success_url=site_url(reverse("accounts:team")),
+            cancel_url=site_url(reverse("accounts:pricing")),
         )
     except ApplicationError as error:
         messages.error(request, error.message)
@@ -140,7 +141,7 @@ def _team_billing(request: HttpRequest, organisation) -> HttpResponse:
         return redirect("accounts:team")
     try:
         url = portal_session_create(
-            holder=organisation, return_url=request.build_absolute_uri(reverse("accounts:team"))
+            holder=organisation, return_url=site_url(reverse("accounts:team"))
         )
     except BillingUnavailable:
         logger.exception("Team billing portal failed for organisation %s", organisation.pk)

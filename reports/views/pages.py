@@ -6,6 +6,7 @@ from django.views.decorators.http import require_safe
 
 from publisher.cache.pages import cached_public_page
 from publisher.ids import parse_id
+from publisher.site import site_url
 from reports.access import can_read_body
 from reports.comments.services import MAX_LENGTH, can_post_comment
 from reports.comments.thread_cache import comment_thread_html
@@ -19,6 +20,7 @@ from reports.selectors import (
     report_body_html,
     report_for_page,
 )
+from reports.sharing import home_json_ld, listing_json_ld
 
 
 @require_safe
@@ -27,7 +29,12 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "reports/home.html",
-        {"front": front_page(), "topics": Topic.objects.all(), "is_home": True},
+        {
+            "front": front_page(),
+            "topics": Topic.objects.all(),
+            "is_home": True,
+            "sharing": home_json_ld(),
+        },
     )
 
 
@@ -71,11 +78,23 @@ def comments_context(request: HttpRequest, report: Report) -> dict[str, object]:
     }
 
 
-def _listing_page(request: HttpRequest, reports, **context: object) -> HttpResponse:
+def _listing_page(
+    request: HttpRequest, reports, *, title: str, description: str = "", **context: object
+) -> HttpResponse:
     page = paginate(
         reports, page_number=request.GET.get("page"), per_page=settings.REPORTS_PER_PAGE
     )
-    return render(request, "reports/report_list.html", {"page": page, **context})
+    canonical = site_url(request.path + (f"?page={page.number}" if page.number > 1 else ""))
+    sharing = listing_json_ld(
+        title=title,
+        description=description or f"{title}: reports from {settings.SITE_NAME}.",
+        url=canonical,
+    )
+    return render(
+        request,
+        "reports/report_list.html",
+        {"page": page, "title": title, "description": description, "sharing": sharing, **context},
+    )
 
 
 @require_safe

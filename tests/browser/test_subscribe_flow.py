@@ -17,8 +17,10 @@ SECRET = "Only subscribers learn that the Solvik Flex idles at 6.2 watts."
 
 
 def test_reader_subscribes_reads_cancels_and_loses_access_at_period_end(
-    live_server, page: Page, screenshot, stripe_fake, time_machine
+    live_server, page: Page, screenshot, stripe_fake, settings, time_machine
 ):
+    # Stripe sends the reader back to SITE_URL, which here is the live server.
+    settings.SITE_URL = live_server.url
     stripe_fake.webhook_url = f"{live_server.url}/stripe/webhook/"
     stripe_fake.period_seconds = 3600
     ReportFactory(

@@ -19,8 +19,10 @@ def _invitation_link(address: str) -> str:
 
 
 def test_admin_buys_three_seats_and_the_fourth_person_is_refused(
-    live_server, page: Page, new_page, log_in, stripe_fake, screenshot
+    live_server, page: Page, new_page, log_in, stripe_fake, settings, screenshot
 ):
+    # Stripe sends the reader back to SITE_URL, which here is the live server.
+    settings.SITE_URL = live_server.url
     stripe_fake.webhook_url = f"{live_server.url}/stripe/webhook/"
     ReportFactory(slug="switchover", title="Backup switchover times", body=SECRET)
     admin = UserFactory(email="olu@acme.example", display_name="Olu Admin")

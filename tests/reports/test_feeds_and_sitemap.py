@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from reports.models import Report
+from reports.sharing import shorten
 from tests.support.factories import ReportFactory, TopicFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -115,3 +116,60 @@ def test_robots_txt_points_at_the_sitemap(client):
     assert response["Content-Type"] == "text/plain; charset=utf-8"
     assert "Sitemap: http://testserver/sitemap.xml" in response.content.decode()
     assert "Disallow: /admin/" in response.content.decode()
+
+
+def test_sitemap_lists_the_home_page(client, reports):
+    body = client.get("/sitemap.xml").content.decode()
+
+    assert "<loc>http://testserver/</loc>" in body
+
+
+def test_rss_self_link_names_its_type(client, reports):
+    for url in [reverse("reports:feed"), reverse("reports:kind-feed", args=["test"])]:
+        channel = ET.fromstring(client.get(url).content).find("channel")  # noqa: S314 - ours
+        self_link = channel.find(f"{ATOM}link")
+
+        assert self_link.attrib == {
+            "rel": "self",
+            "href": f"http://testserver{url}",
+            "type": "application/rss+xml",
+        }
+
+
+def test_atom_self_link_is_the_feed_itself(client, reports):
+    url = reverse("reports:topic-atom", args=["heat-pumps"])
+    feed = ET.fromstring(client.get(url).content)  # noqa: S314 - our own output
+
+    links = {link.get("rel"): link.get("href") for link in feed.findall(f"{ATOM}link")}
+    assert links == {
+        "alternate": "http://testserver/topics/heat-pumps/",
+        "self": f"http://testserver{url}",
+    }
+
+
+def test_long_teasers_are_cut_after_a_whole_word_with_an_ellipsis(client):
+    words = "Two units are clearly quieter than the rest, and one is close behind them. " * 5
+    ReportFactory(slug="long", teaser=words)
+
+    (item,) = _rss_items(client, reverse("reports:feed"))
+    (entry,) = _atom_entries(client, reverse("reports:atom"))
+
+    for description in [item["description"], entry.find(f"{ATOM}summary").text]:
+        assert len(description) <= 200
+        assert description.endswith("…")
+        kept = description.removesuffix("…").rstrip(",")
+        assert words.startswith(kept) and words[len(kept)] in " ,"
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "expected"),
+    [
+        ("Two units are clean", 19, "Two units are clean"),
+        ("Two units are clean", 18, "Two units are…"),
+        ("Two units, are clean", 12, "Two units…"),
+        ("Two  units\n\nare clean", 14, "Two units are…"),
+        ("Unbreakablewordwithoutspaces", 10, "Unbreakab…"),
+    ],
+)
+def test_shorten_cuts_between_words(text, limit, expected):
+    assert shorten(text, limit) == expected

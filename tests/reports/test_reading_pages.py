@@ -31,6 +31,11 @@ def _png(width: int = 1200, height: int = 630) -> SimpleUploadedFile:
     return SimpleUploadedFile("cover.png", buffer.getvalue(), content_type="image/png")
 
 
+def _json_ld(page: str) -> dict:
+    block = re.search(r'<script type="application/ld\+json">(.*?)</script>', page, re.S)
+    return json.loads(block.group(1))
+
+
 @pytest.fixture
 def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
@@ -78,7 +83,11 @@ def test_cover_image_has_dimensions_alt_text_and_lazy_loading(client, media):
                       'loading="lazy"', f'src="{report.cover_image.url}"']:  # fmt: skip
         assert attribute in img
     assert '<meta property="og:image" content="http://testserver/media/covers/' in page
+    assert '<meta property="og:image:alt" content="Five inverters on a test bench">' in page
     assert '<meta name="twitter:card" content="summary_large_image">' in page
+    data = _json_ld(page)
+    assert data["image"]["url"] == f"http://testserver{report.cover_image.url}"
+    assert (data["image"]["width"], data["image"]["height"]) == (1200, 630)
 
 
 def test_cover_image_requires_alt_text_and_a_real_image(media):
@@ -111,7 +120,9 @@ def test_sharing_tags_canonical_and_json_ld(client):
     assert (
         '<meta property="og:description" content="The public teaser, shared everywhere.">' in page
     )
-    assert '<meta name="twitter:card" content="summary">' in page
+    # No cover: the site's default image stands in, so previews still get a large card.
+    assert '<meta property="og:image" content="http://testserver/static/og-default.png">' in page
+    assert '<meta name="twitter:card" content="summary_large_image">' in page
     assert "<script>alert" not in page
     block = re.search(r'<script type="application/ld\+json">(.*?)</script>', page, re.S)
     data = json.loads(block.group(1))
@@ -124,6 +135,12 @@ def test_sharing_tags_canonical_and_json_ld(client):
     }
     assert data["isAccessibleForFree"] is False
     assert data["datePublished"] == report.published_at.isoformat()
+    assert data["image"] == {
+        "@type": "ImageObject",
+        "url": "http://testserver/static/og-default.png",
+        "width": 1200,
+        "height": 630,
+    }
 
 
 def test_csp_allows_json_ld_our_scripts_and_only_the_video_frames(client):
@@ -227,3 +244,57 @@ def test_author_with_only_drafts_has_no_page(client):
     ReportFactory(author=author, status=Report.Status.DRAFT, published_at=None)
 
     assert client.get("/authors/draft-author/").status_code == 404
+
+
+def test_default_sharing_image_is_a_large_card_png():
+    from django.contrib.staticfiles import finders
+
+    with Image.open(finders.find("og-default.png")) as image:
+        assert (image.format, image.size) == ("PNG", (1200, 630))
+
+
+@pytest.mark.parametrize(
+    ("url", "kind", "canonical"),
+    [
+        ("/", "WebSite", "https://research.example/"),
+        ("/topics/heat-pumps/", "CollectionPage", "https://research.example/topics/heat-pumps/"),
+        ("/kinds/test/", "CollectionPage", "https://research.example/kinds/test/"),
+        (
+            "/authors/maren-okafor/",
+            "CollectionPage",
+            "https://research.example/authors/maren-okafor/",
+        ),
+    ],
+)
+def test_home_and_list_pages_carry_sharing_tags_and_an_absolute_image(
+    client, settings, url, kind, canonical
+):
+    settings.SITE_URL = "https://research.example"
+    ReportFactory(
+        kind=Report.Kind.TEST,
+        topics=[TopicFactory(slug="heat-pumps", name="Heat pumps")],
+        author=UserFactory(display_name="Maren Okafor", slug="maren-okafor"),
+    )
+
+    page = _html(client, url)
+
+    image = "https://research.example/static/og-default.png"
+    assert f'<link rel="canonical" href="{canonical}">' in page
+    assert f'<meta property="og:url" content="{canonical}">' in page
+    assert f'<meta property="og:image" content="{image}">' in page
+    assert '<meta property="og:image:width" content="1200">' in page
+    assert '<meta name="twitter:card" content="summary_large_image">' in page
+    data = _json_ld(page)
+    assert data["@type"] == kind
+    assert data["url"] == canonical
+    assert data["image"] == {"@type": "ImageObject", "url": image, "width": 1200, "height": 630}
+
+
+def test_list_page_canonical_keeps_the_page_number(client, settings):
+    settings.REPORTS_PER_PAGE = 1
+    ReportFactory.create_batch(2, kind=Report.Kind.TEST)
+
+    page = _html(client, "/kinds/test/?page=2&utm_source=x")
+
+    assert '<link rel="canonical" href="http://testserver/kinds/test/?page=2">' in page
+    assert _json_ld(page)["url"] == "http://testserver/kinds/test/?page=2"
