@@ -206,6 +206,36 @@ class OrganisationInvitation(models.Model):
         return f"Invitation of {self.email} to {self.organisation}"
 
 
+class OrganisationRemoval(models.Model):
+    """An admin took this person off the team: joining by email domain no longer admits them.
+
+    Kept by address as well as by account, so a new account on the same address stays out
+    too. Accepting a new invitation from the organisation deletes the row."""
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="removals"
+    )
+    email = models.EmailField(help_text="The person's address when removed, lower case.")
+    user = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    removed_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    removed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-removed_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "email"], name="organisation_removal_unique_email"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} removed from {self.organisation}"
+
+
 class StripeEvent(models.Model):
     """A webhook event we processed. The primary key makes a second delivery a no-op."""
 
