@@ -6,6 +6,9 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+DISPLAY_NAME_MAX_LENGTH = 80
+COMPANY_MAX_LENGTH = 120
+
 
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
@@ -29,9 +32,11 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     email = models.EmailField("email address", max_length=254, unique=True)
     display_name = models.CharField(
-        max_length=80, blank=True, help_text="Shown on reports and comments."
+        max_length=DISPLAY_NAME_MAX_LENGTH, blank=True, help_text="Shown on reports and comments."
     )
-    company = models.CharField(max_length=120, blank=True, help_text="Company affiliation.")
+    company = models.CharField(
+        max_length=COMPANY_MAX_LENGTH, blank=True, help_text="Company affiliation."
+    )
     company_verified = models.BooleanField(
         default=False, help_text="Staff checked the company affiliation; shown as verified."
     )

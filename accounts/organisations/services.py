@@ -27,10 +27,12 @@ from accounts.models import (
 )
 from publisher.celery import enqueue
 from publisher.errors import ApplicationError
+from publisher.text import text_normalise_name
 
 INVITATION_DAYS = 7
 INVITATION_SALT = "accounts.team-invitation"
 MAX_SEATS = 500
+ORGANISATION_NAME_MAX_LENGTH = 120
 
 
 def admin_seat(user: User) -> OrganisationMember | None:
@@ -43,9 +45,14 @@ def admin_seat(user: User) -> OrganisationMember | None:
 
 def organisation_start(*, owner: User, name: str) -> Organisation:
     """The organisation its buyer administers (and holds a seat in) before paying."""
-    name = " ".join(name.split())[:120]
+    typed = name
+    name = text_normalise_name(name)[:ORGANISATION_NAME_MAX_LENGTH]
     if not name:
-        raise ApplicationError("Give your organisation a name.")
+        raise ApplicationError(
+            "Give your organisation a name in visible letters."
+            if typed.strip()
+            else "Give your organisation a name."
+        )
     existing = seat_for(owner)
     if existing is not None:
         if existing.is_admin and not membership_grants_access(existing.organisation):
