@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from allauth.account.models import EmailAddress
+from allauth.account.signals import email_confirmed
 from django.db import connection
 from django.utils import timezone
 
@@ -211,6 +212,22 @@ def test_removed_member_stays_out_when_logging_in_again(client):
     ben = UserFactory(email="ben@example-integrator.com")
     _log_in(client, ben)
     assert OrganisationMember.objects.filter(user=ben, organisation=organisation).exists()
+
+
+def test_removed_member_stays_out_after_verifying_another_address_at_the_domain(client):
+    organisation, owner = _domain_licence()
+    ana = UserFactory(email="ana@example-integrator.com")
+    organisation_join(organisation=organisation, user=ana)
+    _remove(client, owner, ana)
+
+    address = EmailAddress.objects.create(
+        user=ana, email="ana.b@example-integrator.com", verified=True, primary=False
+    )
+    # Loaded afresh, as the confirmation view loads it: no seat cached on the user.
+    address = EmailAddress.objects.get(pk=address.pk)
+    email_confirmed.send(sender=EmailAddress, request=None, email_address=address)
+
+    assert not OrganisationMember.objects.filter(user=ana).exists()
 
 
 def test_a_new_account_at_a_removed_address_stays_out_too(client):
