@@ -5,21 +5,46 @@ from django.contrib.auth.forms import AdminUserCreationForm as BaseAdminUserCrea
 from django.contrib.auth.forms import UserChangeForm
 from django.http import HttpRequest
 
-from accounts.models import User
+from accounts.models import COMPANY_MAX_LENGTH, DISPLAY_NAME_MAX_LENGTH, User
+from accounts.users import user_profile_update
+from publisher.text import text_normalise_name
+
+
+class NameField(forms.CharField):
+    """A name other readers see: stored without invisible characters, spaces normalised.
+
+    Leaving it empty is fine where the field is optional; typing only characters that show
+    nothing is refused, since what was typed would silently vanish. `user_profile_update`
+    applies the same rule to callers without a form."""
+
+    def to_python(self, value: Any) -> str:
+        typed = super().to_python(value) or ""
+        name = text_normalise_name(typed)
+        if typed and not name:
+            raise forms.ValidationError(
+                "Use visible letters: this has only invisible characters.",
+                code="invisible",
+            )
+        return name
 
 
 class SignupDetailsForm(forms.Form):
     """Extra fields on allauth's signup form: how the reader appears on comments."""
 
-    display_name = forms.CharField(
-        label="Your name", max_length=80, required=False, help_text="Shown with your comments."
+    display_name = NameField(
+        label="Your name",
+        max_length=DISPLAY_NAME_MAX_LENGTH,
+        required=False,
+        help_text="Shown with your comments.",
     )
-    company = forms.CharField(label="Company", max_length=120, required=False)
+    company = NameField(label="Company", max_length=COMPANY_MAX_LENGTH, required=False)
 
     def signup(self, request: HttpRequest, user: User) -> None:
-        user.display_name = self.cleaned_data["display_name"].strip()
-        user.company = self.cleaned_data["company"].strip()
-        user.save(update_fields=["display_name", "company"])
+        user_profile_update(
+            user=user,
+            display_name=self.cleaned_data["display_name"],
+            company=self.cleaned_data["company"],
+        )
 
 
 class AdminUserCreationForm(BaseAdminUserCreationForm):
@@ -32,12 +57,14 @@ class AdminUserChangeForm(UserChangeForm):
     class Meta:
         model = User
         fields = "__all__"
+        field_classes = {"display_name": NameField, "company": NameField}
 
 
 class ProfileForm(forms.ModelForm):
     class Meta:
         model = User
         fields = ["display_name", "company", "notify_on_reply"]
+        field_classes = {"display_name": NameField, "company": NameField}
         labels = {"display_name": "Your name", "notify_on_reply": "Email me replies to my comments"}
 
 

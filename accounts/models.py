@@ -6,6 +6,9 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+DISPLAY_NAME_MAX_LENGTH = 80
+COMPANY_MAX_LENGTH = 120
+
 
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
@@ -29,9 +32,11 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     email = models.EmailField("email address", max_length=254, unique=True)
     display_name = models.CharField(
-        max_length=80, blank=True, help_text="Shown on reports and comments."
+        max_length=DISPLAY_NAME_MAX_LENGTH, blank=True, help_text="Shown on reports and comments."
     )
-    company = models.CharField(max_length=120, blank=True, help_text="Company affiliation.")
+    company = models.CharField(
+        max_length=COMPANY_MAX_LENGTH, blank=True, help_text="Company affiliation."
+    )
     company_verified = models.BooleanField(
         default=False, help_text="Staff checked the company affiliation; shown as verified."
     )
@@ -204,6 +209,36 @@ class OrganisationInvitation(models.Model):
 
     def __str__(self) -> str:
         return f"Invitation of {self.email} to {self.organisation}"
+
+
+class OrganisationRemoval(models.Model):
+    """An admin took this person off the team: joining by email domain no longer admits them.
+
+    Kept by address as well as by account, so a new account on the same address stays out
+    too. Accepting a new invitation from the organisation deletes the row."""
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="removals"
+    )
+    email = models.EmailField(help_text="The person's address when removed, lower case.")
+    user = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    removed_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    removed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-removed_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "email"], name="organisation_removal_unique_email"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} removed from {self.organisation}"
 
 
 class StripeEvent(models.Model):

@@ -19,6 +19,8 @@ from markdown_it import MarkdownIt
 from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 
+from publisher.text import text_strip_invisible
+
 # Ids the page itself uses; a heading called "Main" must not steal the skip link's target.
 RESERVED_IDS = frozenset({"main", "report-body", "paywall-title", "citations", "related"})
 
@@ -223,18 +225,11 @@ _comment_markdown.enable(
     ["emphasis", "link", "list", "blockquote", "backticks", "fence", "code", "newline", "escape"]
 )
 _COMMENT_TAGS = {"a", "blockquote", "br", "code", "em", "li", "ol", "p", "pre", "strong", "ul"}
-# Bidirectional overrides can make a comment display differently from what it says, and
-# zero-width characters hide text; neither belongs in a comment. Nor do control characters
-# other than tab and newlines (PostgreSQL cannot even store NUL).
-_CONTROL = [c for c in range(0x20) if chr(c) not in "\t\n\r"]
-_INVISIBLE = dict.fromkeys(
-    [*_CONTROL, 0x7F, 0x200B, 0x2060, 0xFEFF, *range(0x202A, 0x202F), *range(0x2066, 0x206A)],
-    None,
-)
 
 
 def clean_comment_source(source: str) -> str:
-    return source.translate(_INVISIBLE).replace("\r\n", "\n").strip()
+    # The same invisible characters as in names go (publisher.text says why); line breaks stay.
+    return text_strip_invisible(source).replace("\r\n", "\n").strip()
 
 
 def render_comment(source: str) -> str:

@@ -132,7 +132,10 @@ def _should_apply(
 
 def _trim_members_to_seats(organisation: Organisation) -> None:
     """Fewer seats were bought than are taken: the most recent non-admin members leave, so
-    there are never more members than paid seats."""
+    there are never more members than paid seats.
+
+    Unlike an admin's removal this records no `OrganisationRemoval`: it is about the seat
+    count, not the person, so when seats free up again joining by domain admits them."""
     members = list(organisation.members.order_by("-is_admin", "joined_at", "id"))
     for member in members[organisation.seats :]:
         logger.warning("Seat reduction removes %s from %s", member.user_id, organisation.pk)

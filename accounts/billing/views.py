@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -30,7 +31,11 @@ from publisher.site import site_url
 
 logger = logging.getLogger(__name__)
 NEXT_SESSION_KEY = "subscribe_next"
+# How far a signature's timestamp may be from our clock, either way.
 WEBHOOK_TOLERANCE_SECONDS = 300
+# Stripe's events nest a dozen levels at most (an event, its object, expanded items, their
+# prices); far deeper is not from Stripe, and walking it could exhaust Python's stack.
+EVENT_MAX_DEPTH = 64
 
 
 def _safe_next(request: HttpRequest, value: str | None) -> str:
@@ -163,9 +168,48 @@ def local_portal(request: AuthenticatedHttpRequest) -> HttpResponse:
 _EVENT_TIME_RANGE = range(946684800, 4102444800)  # 2000-01-01 to 2100-01-01
 
 
+def _signature_verify(payload: bytes, header: str | None) -> None:
+    """Stripe's signature check, plus a bound on timestamps from the future.
+
+    The SDK only refuses signatures older than the tolerance; one dated hours ahead (a
+    captured request replayed with a forged clock at signing, or a signer with a broken
+    clock) would otherwise stay valid until that time plus the tolerance."""
+    stripe.WebhookSignature.verify_header(
+        payload.decode("utf-8"), header, settings.STRIPE_WEBHOOK_SECRET, WEBHOOK_TOLERANCE_SECONDS
+    )
+    # Read the timestamp as the SDK did: the first `t=` item, which the signature covers.
+    items = [item.split("=") for item in (header or "").split(",")]
+    timestamp = int(next(item[1] for item in items if item[0] == "t"))
+    if timestamp > timezone.now().timestamp() + WEBHOOK_TOLERANCE_SECONDS:
+        raise stripe.SignatureVerificationError(
+            "Timestamp is ahead of the tolerance zone", header, payload.decode("utf-8")
+        )
+
+
+def _nesting_too_deep(value: object) -> bool:
+    """Whether `value` nests lists and dicts deeper than any Stripe event (walked without
+    recursion, so the check itself cannot overflow the stack)."""
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        elif not isinstance(item, list):
+            continue
+        if depth > EVENT_MAX_DEPTH:
+            return True
+        pending.extend((child, depth + 1) for child in item)
+    return False
+
+
 def _event_from(payload: bytes) -> dict:
     """The event in a verified payload, with the fields every handler reads checked."""
-    event = json.loads(payload)
+    try:
+        event = json.loads(payload)
+    except RecursionError:
+        raise ValueError("nested too deeply to parse") from None
+    if _nesting_too_deep(event):
+        raise ValueError("nested too deeply")
     if not (
         isinstance(event, dict)
         and isinstance(event["id"], str)
@@ -185,12 +229,7 @@ def _event_from(payload: bytes) -> dict:
 def stripe_webhook(request: HttpRequest) -> HttpResponse:
     payload = request.body
     try:
-        stripe.WebhookSignature.verify_header(
-            payload.decode("utf-8"),
-            request.headers.get("Stripe-Signature"),
-            settings.STRIPE_WEBHOOK_SECRET,
-            WEBHOOK_TOLERANCE_SECONDS,
-        )
+        _signature_verify(payload, request.headers.get("Stripe-Signature"))
         event = _event_from(payload)
     except (stripe.SignatureVerificationError, UnicodeDecodeError):
         return HttpResponse("Invalid signature.", status=400, content_type="text/plain")

@@ -12,18 +12,27 @@ from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.billing.checkout import hosted_url
 from accounts.billing.client import BillingUnavailable, stripe_client
 from accounts.membership import membership_grants_access, seat_for
-from accounts.models import Organisation, OrganisationInvitation, OrganisationMember, User
+from accounts.models import (
+    Organisation,
+    OrganisationInvitation,
+    OrganisationMember,
+    OrganisationRemoval,
+    User,
+)
 from publisher.celery import enqueue
 from publisher.errors import ApplicationError
+from publisher.text import text_normalise_name
 
 INVITATION_DAYS = 7
 INVITATION_SALT = "accounts.team-invitation"
 MAX_SEATS = 500
+ORGANISATION_NAME_MAX_LENGTH = 120
 
 
 def admin_seat(user: User) -> OrganisationMember | None:
@@ -36,9 +45,14 @@ def admin_seat(user: User) -> OrganisationMember | None:
 
 def organisation_start(*, owner: User, name: str) -> Organisation:
     """The organisation its buyer administers (and holds a seat in) before paying."""
-    name = " ".join(name.split())[:120]
+    typed = name
+    name = text_normalise_name(name)[:ORGANISATION_NAME_MAX_LENGTH]
     if not name:
-        raise ApplicationError("Give your organisation a name.")
+        raise ApplicationError(
+            "Give your organisation a name in visible letters."
+            if typed.strip()
+            else "Give your organisation a name."
+        )
     existing = seat_for(owner)
     if existing is not None:
         if existing.is_admin and not membership_grants_access(existing.organisation):
@@ -126,17 +140,29 @@ def _verified_emails(user: User) -> list[str]:
     )]  # fmt: skip
 
 
+def _removals_of(user: User, emails: list[str]) -> Q:
+    """The removals that name this person: by account, or by any of their verified addresses."""
+    return Q(removals__user=user) | Q(removals__email__in=emails)
+
+
 def organisation_autojoin(*, user: User) -> Organisation | None:
     """Join the organisation that admits the user's verified email domain, if any.
 
-    Returns the organisation joined, None when none applies; raises ApplicationError when one
-    applies but cannot take the user (no seat left)."""
+    An organisation whose admin removed the person never admits them again by domain; only
+    a new invitation does. Returns the organisation joined, None when none applies; raises
+    ApplicationError when one applies but cannot take the user (no seat left)."""
     if seat_for(user) is not None:
         return None
-    domains = {_email_domain(email) for email in _verified_emails(user)}
+    emails = _verified_emails(user)
+    domains = {_email_domain(email) for email in emails}
     if not domains:
         return None
-    for organisation in Organisation.objects.filter(auto_join=True).exclude(join_domains=""):
+    candidates = (
+        Organisation.objects.filter(auto_join=True)
+        .exclude(join_domains="")
+        .exclude(pk__in=Organisation.objects.filter(_removals_of(user, emails)).values("pk"))
+    )
+    for organisation in candidates:
         if domains & set(organisation.domains) and membership_grants_access(organisation):
             organisation_join(organisation=organisation, user=user)
             return organisation
@@ -192,8 +218,11 @@ def invitation_from_token(token: str) -> OrganisationInvitation:
 
 
 def invitation_accept(*, token: str, user: User) -> OrganisationMember:
+    """Take the invited seat. An invitation is the admin asking this person back, so it also
+    lifts an earlier removal from the organisation."""
     invitation = invitation_from_token(token)
-    if invitation.email not in _verified_emails(user):
+    emails = _verified_emails(user)
+    if invitation.email not in emails:
         raise ApplicationError(
             f"This invitation is for {invitation.email}. Log in with that address (or add and "
             "verify it on your account) to accept it."
@@ -205,6 +234,9 @@ def invitation_accept(*, token: str, user: User) -> OrganisationMember:
         seat = organisation_join(organisation=invitation.organisation, user=user)
         locked.accepted_at = timezone.now()
         locked.save(update_fields=["accepted_at"])
+        OrganisationRemoval.objects.filter(organisation=invitation.organisation).filter(
+            Q(user=user) | Q(email__in=emails)
+        ).delete()
     return seat
 
 
@@ -218,14 +250,21 @@ def _require_admin(organisation: Organisation, admin: User) -> None:
 
 
 def member_remove(*, organisation: Organisation, admin: User, member_id: int) -> None:
-    """Remove someone from the team: their access ends at once."""
+    """Remove someone from the team: their access ends at once, and stays ended (joining by
+    email domain no longer admits them) until an admin invites them again."""
     _require_admin(organisation, admin)
     member = organisation.members.filter(pk=member_id).select_related("user").first()
     if member is None:
         raise ApplicationError("That person is not on the team.")
     if member.user_id == admin.pk:
         raise ApplicationError("You cannot remove yourself; make someone else admin first.")
-    member.delete()
+    with transaction.atomic():
+        OrganisationRemoval.objects.update_or_create(
+            organisation=organisation,
+            email=member.user.email.lower(),
+            defaults={"user": member.user, "removed_by": admin, "removed_at": timezone.now()},
+        )
+        member.delete()
 
 
 def member_make_admin(*, organisation: Organisation, admin: User, member_id: int) -> None:

@@ -23,6 +23,7 @@ from publisher.ids import parse_id
 from publisher.site import site_url
 
 logger = logging.getLogger(__name__)
+REMOVALS_SHOWN = 50
 
 
 @require_POST
@@ -79,6 +80,8 @@ def team(request: AuthenticatedHttpRequest) -> HttpResponse:
             "organisation": organisation,
             "members": members,
             "invitations": invitations,
+            # Removed people stay out of joining by domain; the page offers to invite them back.
+            "removals": organisation.removals.all()[:REMOVALS_SHOWN],
             "licence_active": membership_grants_access(organisation),
             "seats_free": max(organisation.seats - len(members), 0),
         },

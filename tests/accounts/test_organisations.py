@@ -7,20 +7,22 @@ from datetime import timedelta
 
 import pytest
 from allauth.account.models import EmailAddress
+from allauth.account.signals import email_confirmed
 from django.db import connection
 from django.utils import timezone
 
-from accounts.models import Organisation, OrganisationMember
+from accounts.models import Organisation, OrganisationMember, OrganisationRemoval, User
 from accounts.organisations.services import (
     invitation_create,
     invitation_token,
+    member_remove,
     organisation_autojoin,
     organisation_join,
 )
 from publisher.errors import ApplicationError
 from reports.access import can_read_body
 from reports.models import Report
-from tests.support.factories import UserFactory
+from tests.support.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -173,6 +175,127 @@ def test_admin_removes_a_member_and_access_ends_at_once(client):
 
     member.refresh_from_db()
     assert not can_read_body(member, Report(is_free=False))
+
+
+def _domain_licence(seats: int = 5):
+    organisation, owner = _licence(seats)
+    organisation.join_domains = "example-integrator.com"
+    organisation.auto_join = True
+    organisation.save()
+    return organisation, owner
+
+
+def _log_in(client, user) -> None:
+    """A real allauth login, so its user_logged_in signal (and joining by domain) runs."""
+    client.logout()
+    response = client.post("/accounts/login/", {"login": user.email, "password": PASSWORD})
+    assert response.status_code == 302
+
+
+def _remove(client, owner, user) -> None:
+    client.force_login(owner)
+    response = client.post("/team/", {"action": "remove", "id": str(user.seat.pk)}, follow=True)
+    assert "their access has ended" in response.content.decode()
+
+
+def test_removed_member_stays_out_when_logging_in_again(client):
+    organisation, owner = _domain_licence()
+    ana = UserFactory(email="ana@example-integrator.com")
+    _log_in(client, ana)
+    assert OrganisationMember.objects.filter(user=ana, organisation=organisation).exists()
+
+    _remove(client, owner, ana)
+    _log_in(client, ana)
+
+    assert not OrganisationMember.objects.filter(user=ana).exists()
+    assert not can_read_body(User.objects.get(pk=ana.pk), Report(is_free=False))
+    ben = UserFactory(email="ben@example-integrator.com")
+    _log_in(client, ben)
+    assert OrganisationMember.objects.filter(user=ben, organisation=organisation).exists()
+
+
+def test_removed_member_stays_out_after_verifying_another_address_at_the_domain(client):
+    organisation, owner = _domain_licence()
+    ana = UserFactory(email="ana@example-integrator.com")
+    organisation_join(organisation=organisation, user=ana)
+    _remove(client, owner, ana)
+
+    address = EmailAddress.objects.create(
+        user=ana, email="ana.b@example-integrator.com", verified=True, primary=False
+    )
+    # Loaded afresh, as the confirmation view loads it: no seat cached on the user.
+    address = EmailAddress.objects.get(pk=address.pk)
+    email_confirmed.send(sender=EmailAddress, request=None, email_address=address)
+
+    assert not OrganisationMember.objects.filter(user=ana).exists()
+
+
+def test_a_new_account_at_a_removed_address_stays_out_too(client):
+    organisation, owner = _domain_licence()
+    ana = UserFactory(email="ana@example-integrator.com")
+    organisation_join(organisation=organisation, user=ana)
+    _remove(client, owner, ana)
+    ana.delete()
+
+    again = UserFactory(email="ana@example-integrator.com")
+
+    assert organisation_autojoin(user=again) is None
+    assert not OrganisationMember.objects.filter(user=again).exists()
+
+
+def test_an_invitation_after_removal_restores_the_seat_and_domain_joining(
+    client, mailoutbox, django_capture_on_commit_callbacks
+):
+    organisation, owner = _domain_licence()
+    ana = UserFactory(email="ana@example-integrator.com")
+    organisation_join(organisation=organisation, user=ana)
+    _remove(client, owner, ana)
+    page = client.get("/team/").content.decode()
+    assert "ana@example-integrator.com, removed" in page
+    assert "Invite again" in page
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/team/", {"action": "invite", "email": "ana@example-integrator.com"})
+    link = re.search(r"http://testserver(/team/join/\S+/)", mailoutbox[-1].body).group(1)
+    client.force_login(ana)
+    assert client.post(link).status_code == 302
+
+    assert OrganisationMember.objects.filter(user=ana, organisation=organisation).exists()
+    assert not OrganisationRemoval.objects.exists()
+    # The removal is lifted, not only bypassed: once off the team for another reason (a seat
+    # trim), joining by domain admits them again.
+    OrganisationMember.objects.filter(user=ana).delete()
+    assert organisation_autojoin(user=User.objects.get(pk=ana.pk)) == organisation
+
+
+def test_removal_from_one_organisation_leaves_another_that_admits_the_domain():
+    first, first_owner = _domain_licence()
+    second, _ = _licence(3, name="Acme Labs")
+    second.join_domains = "example-integrator.com"
+    second.auto_join = True
+    second.save()
+    ana = UserFactory(email="ana@example-integrator.com")
+    seat = organisation_join(organisation=first, user=ana)
+    member_remove(organisation=first, admin=first_owner, member_id=seat.pk)
+
+    assert organisation_autojoin(user=User.objects.get(pk=ana.pk)) == second
+
+
+def test_seat_reduction_is_not_a_removal_and_domain_joining_readmits(
+    stripe_fake, settings, post_webhook
+):
+    organisation, _ = _domain_licence(seats=2)
+    ana = UserFactory(email="ana@example-integrator.com")
+    organisation_join(organisation=organisation, user=ana)
+    subscription = _org_subscription(stripe_fake, settings, organisation, seats=1)
+    post_webhook(stripe_fake.event("customer.subscription.updated", subscription))
+    assert not OrganisationMember.objects.filter(user=ana).exists()
+    assert not OrganisationRemoval.objects.exists()
+
+    subscription["items"]["data"][0]["quantity"] = 2
+    post_webhook(stripe_fake.event("customer.subscription.updated", subscription))
+
+    assert organisation_autojoin(user=User.objects.get(pk=ana.pk)) == organisation
 
 
 def test_team_page_rejects_bad_input_with_messages(client):

@@ -108,6 +108,48 @@ def test_malformed_json_with_valid_signature_is_rejected(settings, post_webhook)
     assert StripeEvent.objects.count() == 0
 
 
+@pytest.mark.parametrize(
+    "depth",
+    [
+        pytest.param(100, id="parsed-then-refused"),  # deeper than any event, parses fine
+        pytest.param(5_000, id="deep-enough-to-break-repr"),
+        pytest.param(50_000, id="deep-enough-to-break-json"),
+    ],
+)
+def test_deeply_nested_event_with_valid_signature_is_rejected(
+    stripe_fake, settings, customer_member, post_webhook, depth
+):
+    user, customer_id = customer_member
+    subscription = _subscribe(stripe_fake, settings, customer_id, user)
+    subscription["metadata"]["user_id"] = "NESTED"
+    event = stripe_fake.event("customer.subscription.created", subscription)
+    # Built as text: the json module cannot even write structures this deep.
+    body = json.dumps(event).replace('"NESTED"', "[" * depth + "]" * depth)
+
+    response = post_webhook(event, payload=body)
+
+    assert response.status_code == 400
+    assert StripeEvent.objects.count() == 0
+    assert _membership(user).status == ""
+
+
+@pytest.mark.parametrize(("ahead", "status"), [(301, 400), (3600 * 24 * 365, 400), (299, 200)])
+def test_signatures_dated_in_the_future_are_accepted_only_within_the_tolerance(
+    stripe_fake, settings, customer_member, post_webhook, time_machine, ahead, status
+):
+    time_machine.move_to(timezone.now(), tick=False)
+    user, customer_id = customer_member
+    event = stripe_fake.event(
+        "customer.subscription.created", _subscribe(stripe_fake, settings, customer_id, user)
+    )
+
+    response = post_webhook(event, timestamp=int(time.time()) + ahead)
+
+    assert response.status_code == status
+    assert StripeEvent.objects.count() == (1 if status == 200 else 0)
+    assert membership_grants_access(_membership(user)) is (status == 200)
+
+
 def test_get_is_not_allowed(client):
     assert client.get("/stripe/webhook/").status_code == 405
 

@@ -181,6 +181,16 @@ def test_empty_comment_gets_a_message(client_for, subscriber, report, body):
     assert Comment.objects.count() == 0
 
 
+def test_comment_strips_every_invisible_character_but_keeps_visible_joiners(subscriber, report):
+    comment = comment_create(
+        author=subscriber,
+        report=report,
+        body="Le\u200fft\u00ad \U000e0041marks\u2061 \U0001f469\u200d\U0001f4bb\nnext line",
+    )
+
+    assert comment.body == "Left marks \U0001f469\u200d\U0001f4bb\nnext line"
+
+
 def test_too_long_comment_gets_a_message_and_keeps_the_text(client_for, subscriber, report):
     response = _post(client_for(subscriber), report, body="x" * 5001)
 
