@@ -19,8 +19,8 @@ HERE = Path(__file__).resolve().parents[1] / "a11y"
 NODE_MODULES = HERE / "node_modules"
 AXE = NODE_MODULES / "axe-core" / "axe.min.js"
 LIGHTHOUSE = NODE_MODULES / ".bin" / "lighthouse"
-# The jar itself, run with the machine's Java: vnu-jar's postinstall script, which would
-# download a Java runtime, is not needed (and npm may not run it).
+# The jar itself, run with the machine's Java. vnu-jar's postinstall script only fetches a
+# Java runtime when none is installed, and newer npm versions skip it unless approved.
 VNU = NODE_MODULES / "vnu-jar" / "build" / "dist" / "vnu.jar"
 
 
