@@ -62,7 +62,8 @@ lint: $(VENV)/.installed
 	$(TEST_ENV) $(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports --no-cache
 
-# axe-core and Lighthouse for the accessibility tests, pinned by tests/a11y/package-lock.json.
+# axe-core, Lighthouse and the Nu HTML Checker for the accessibility and validity tests,
+# pinned by tests/a11y/package-lock.json.
 A11Y := tests/a11y
 $(A11Y)/node_modules/.installed: $(A11Y)/package.json $(A11Y)/package-lock.json
 	cd $(A11Y) && npm ci --no-audit --no-fund --prefer-offline

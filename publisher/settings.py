@@ -113,6 +113,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "publisher.errors.MethodNotAllowedPageMiddleware",
 ]
 
 ROOT_URLCONF = "publisher.urls"

@@ -21,6 +21,10 @@ from markdown_it.token import Token
 
 from publisher.text import text_strip_invisible
 
+# Part of the cache key of rendered bodies (reports/selectors.py): a change to the HTML this
+# module produces bumps it, so no cached body keeps the old markup for a day.
+RENDERING_VERSION = 2
+
 # Ids the page itself uses; a heading called "Main" must not steal the skip link's target.
 RESERVED_IDS = frozenset({"main", "report-body", "paywall-title", "citations", "related"})
 
@@ -171,14 +175,53 @@ def _table_alignment(state: StateCore) -> None:
                 token.attrSet("class", f"align-{align}")
 
 
+def _cell_text(inline: Token) -> str:
+    text = "".join(c.content for c in inline.children or [] if c.type in {"text", "code_inline"})
+    return " ".join(text.split())
+
+
+def _table_label(tokens: list[Token], start: int) -> str:
+    """The first non-empty header cell (Markdown tables have no caption)."""
+    for index in range(start + 1, len(tokens)):
+        token = tokens[index]
+        if token.type == "table_close":
+            break
+        if token.type == "th_open" and (text := _cell_text(tokens[index + 1])):
+            return text
+    return ""
+
+
+def _table_regions(state: StateCore) -> None:
+    """Each table inside a labelled region that takes focus, so a table wider than the
+    column can be scrolled sideways with the arrow keys, and a screen reader names it on
+    arrival. Labels are unique within the document: two regions of one name could not be
+    told apart in a screen reader's list of landmarks."""
+    taken: set[str] = set()
+    tokens: list[Token] = []
+    for index, token in enumerate(state.tokens):
+        if token.type == "table_open":
+            base = f"Table: {_table_label(state.tokens, index) or len(taken) + 1}"
+            label, number = base, 2
+            while label in taken:
+                label, number = f"{base} ({number})", number + 1
+            taken.add(label)
+            region = f'<div class="table-scroll" role="region" aria-label="{escape(label)}" '
+            tokens.append(Token("html_block", "", 0, content=f'{region}tabindex="0">\n'))
+        tokens.append(token)
+        if token.type == "table_close":
+            tokens.append(Token("html_block", "", 0, content="</div>\n"))
+    state.tokens[:] = tokens
+
+
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": True})
 _markdown.enable(["table", "strikethrough"])
 _markdown.core.ruler.push("embeds_and_figures", _embeds_and_figures)
 _markdown.core.ruler.push("heading_anchors", _heading_anchors)
 _markdown.core.ruler.push("table_alignment", _table_alignment)
+_markdown.core.ruler.push("table_regions", _table_regions)
 
 _ALLOWED_TAGS = {
-    "a", "abbr", "b", "blockquote", "br", "caption", "code", "del", "em", "figcaption",
+    "a", "abbr", "b", "blockquote", "br", "caption", "code", "del", "div", "em", "figcaption",
     "figure", "h2", "h3", "h4", "h5", "h6", "hr", "i", "iframe", "img", "li", "ol", "p", "pre",
     "s", "strong", "sub", "sup", "table", "tbody", "td", "th", "thead", "tr", "ul",
 }  # fmt: skip
@@ -190,9 +233,12 @@ _ALLOWED_ATTRIBUTES = {
     "h3": {"id"},
     "h4": {"id"},
     "iframe": {"src", "title", "loading", "allow", "allowfullscreen", "referrerpolicy", "sandbox"},
+    # Only the table regions above produce a div: editors cannot write HTML.
+    "div": {"role", "aria-label", "tabindex"},
 }
 _ALLOWED_CLASSES = {
     "a": {"heading-anchor"},
+    "div": {"table-scroll"},
     "figure": {"embed"},
     "th": {"align-right", "align-center"},
     "td": {"align-right", "align-center"},
@@ -262,7 +308,8 @@ def email_fragment(html: str, *, base_url: str) -> str:
     Cleaned again with the report allow-list (the larger one) rather than edited as text, so
     the styles land only on real tags, never inside an attribute's value. An email has no
     address of its own to resolve a relative link against, so links and images are made
-    absolute from `base_url` (the page the fragment comes from).
+    absolute from `base_url` (the page the fragment comes from). Table regions are
+    unwrapped: in an email the table scrolls itself, and nothing there takes focus.
     """
 
     def absolute(tag: str, attribute: str, value: str) -> str | None:
@@ -272,7 +319,7 @@ def email_fragment(html: str, *, base_url: str) -> str:
 
     return nh3.clean(
         html,
-        tags=_ALLOWED_TAGS,
+        tags=_ALLOWED_TAGS - {"div"},
         attributes={**_ALLOWED_ATTRIBUTES, "a": {"href", "title", "rel"}},
         allowed_classes=_ALLOWED_CLASSES,
         attribute_filter=absolute,

@@ -16,7 +16,7 @@ from accounts.models import User
 from publisher.cache.generations import CACHE_ERRORS, versioned_get_many, versioned_set
 from reports.access import Reader, can_read_body
 from reports.models import KIND_PLURALS, Report, ReportQuerySet
-from reports.rendering import render_markdown
+from reports.rendering import RENDERING_VERSION, render_markdown
 
 RELATED_LIMIT = 4
 HOME_LATEST = 4
@@ -89,7 +89,7 @@ def report_body_html(*, report: Report, reader: Reader) -> str | None:
     """
     if not can_read_body(reader, report):
         return None
-    key = f"body-html:{report.pk}:{report.updated_at.timestamp()}"
+    key = f"body-html:{RENDERING_VERSION}:{report.pk}:{report.updated_at.timestamp()}"
     try:
         html = cache.get(key)
     except CACHE_ERRORS:

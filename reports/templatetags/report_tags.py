@@ -40,6 +40,18 @@ def published_date(value: datetime | None) -> str:
 
 
 @register.filter
+def datetime_attribute(value: datetime | None) -> str:
+    """A `<time datetime>` value: ISO 8601 in the site's time zone, to the second.
+
+    Django's "c" format carries microseconds, and HTML allows at most three digits of a
+    fraction of a second; readers and machines need no more than the second.
+    """
+    if value is None:
+        return ""
+    return timezone.localtime(value).isoformat(timespec="seconds")
+
+
+@register.filter
 def teaser_text(markdown_source: str) -> str:
     """The teaser as plain text for cards and descriptions (no Markdown punctuation)."""
     return markdown_text(markdown_source)

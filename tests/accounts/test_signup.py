@@ -62,3 +62,21 @@ def test_weak_password_is_rejected_with_a_message(client):
     assert response.status_code == 200
     assert "too common" in response.content.decode()
     assert not User.objects.filter(email="weak@example.com").exists()
+
+
+@pytest.mark.parametrize("address", ["/accounts/signup/", "/accounts/password/change/"])
+def test_password_rules_are_the_element_the_password_input_points_to(client, address):
+    # Django's as_p wraps the rules (a list) in a <span> inside a <p>; browsers then close the
+    # <p> early and aria-describedby points at an empty element. Ours are a div of their own.
+    user = User.objects.create_user("reader@example.com", "a-long-unusual-passphrase")
+    client.force_login(user)
+    if address == "/accounts/signup/":
+        client.logout()
+
+    page = client.get(address).content.decode()
+
+    field = re.search(r'<input type="password" name="password1"[^>]*>', page)
+    assert field and 'aria-describedby="id_password1_helptext"' in field[0]
+    rules = re.search(r'<div class="helptext" id="id_password1_helptext">(.*?)</div>', page, re.S)
+    assert rules and "<ul><li>" in rules[1] and "at least 10 characters" in rules[1]
+    assert '<span class="helptext"' not in page

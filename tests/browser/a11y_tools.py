@@ -1,7 +1,8 @@
 """Fixtures for the accessibility checks in Debian's Chromium: axe-core injected into each
-page, and the Lighthouse CLI. Both come from the npm packages pinned in tests/a11y/
-(`make test` runs `npm ci` there when node_modules is missing). tests/conftest.py loads
-this module as a plugin."""
+page, and the Lighthouse CLI; and the Nu HTML Checker (vnu.jar, run with the machine's Java)
+for markup validity. All come from the npm packages pinned in tests/a11y/ (`make test` runs
+`npm ci` there when node_modules is missing). tests/conftest.py loads this module as a
+plugin."""
 
 import os
 import shutil
@@ -18,12 +19,15 @@ HERE = Path(__file__).resolve().parents[1] / "a11y"
 NODE_MODULES = HERE / "node_modules"
 AXE = NODE_MODULES / "axe-core" / "axe.min.js"
 LIGHTHOUSE = NODE_MODULES / ".bin" / "lighthouse"
+# The jar itself, run with the machine's Java. vnu-jar's postinstall script only fetches a
+# Java runtime when none is installed, and newer npm versions skip it unless approved.
+VNU = NODE_MODULES / "vnu-jar" / "build" / "dist" / "vnu.jar"
 
 
 def npm_tools() -> None:
     """Install the pinned tools if this checkout has not yet (offline from npm's cache
     when it can)."""
-    if AXE.exists() and LIGHTHOUSE.exists():
+    if AXE.exists() and LIGHTHOUSE.exists() and VNU.exists():
         return
     npm = shutil.which("npm")
     if npm is None:
@@ -41,6 +45,16 @@ def axe_script() -> Path:
 def lighthouse_bin() -> Path:
     npm_tools()
     return LIGHTHOUSE
+
+
+@pytest.fixture(scope="session")
+def vnu_command() -> list[str]:
+    """The Nu HTML Checker's command line, without the files to check."""
+    npm_tools()
+    java = shutil.which("java")
+    if java is None:
+        pytest.fail("java is missing: install a Java runtime, 11 or later (Debian's default-jre).")
+    return [java, "-jar", str(VNU)]
 
 
 @pytest.fixture

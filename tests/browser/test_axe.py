@@ -44,6 +44,8 @@ def pages(demo_site, live_server):
         "home": ("/", None),
         "report-anonymous": (report.get_absolute_url(), None),
         "report-subscriber": (report.get_absolute_url(), subscriber),
+        # A table wider than the text column, in its scroll region.
+        "report-wide-table": ("/reports/battery-capacity-fade-two-years/", subscriber),
         "search": ("/search/?q=inverter", None),
         "subscribe": ("/subscribe/", None),
         "account": ("/accounts/profile/", subscriber),

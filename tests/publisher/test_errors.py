@@ -52,3 +52,33 @@ def test_any_other_error_is_the_ordinary_500(post_webhook, quiet_client):
     assert response.status_code == 500
     assert "Retry-After" not in response
     assert "Something went wrong" in response.text
+
+
+def test_opening_a_form_only_address_answers_405_with_a_page(client):
+    response = client.get("/subscribe/team/")
+
+    assert response.status_code == 405
+    assert response["Allow"] == "POST"
+    assert response["Content-Type"] == "text/html; charset=utf-8"
+    page = response.content.decode()
+    assert page.startswith("<!DOCTYPE html>")
+    assert "<title>Not a page to open" in page
+    assert "use the button on the page you came from" in page
+
+
+def test_a_405_keeps_the_headers_its_view_set(client):
+    # never_cache sits outside require_http_methods here: the page must stay uncached.
+    response = client.put("/newsletter/confirm/some-token/")
+
+    assert response.status_code == 405
+    assert response["Allow"] == "GET, HEAD, POST"
+    assert "no-store" in response["Cache-Control"]
+    assert "That request is not accepted here" in response.content.decode()
+
+
+def test_a_post_to_a_page_answers_405_without_claiming_a_form(client):
+    response = client.post("/newsletter/check-your-inbox/")
+
+    assert response.status_code == 405
+    assert "That request is not accepted here" in response.content.decode()
+    assert "Not a page to open" not in response.content.decode()

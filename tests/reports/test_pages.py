@@ -1,12 +1,14 @@
 """Home and report pages: the paywall, the canary, and bounded queries."""
 
-from datetime import timedelta
+import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from reports.models import Report
+from reports.comments.services import comment_create
+from reports.models import Comment, Report
 from tests.support.factories import ReportFactory, TopicFactory
 
 CANARY = "Canary sentence 7f3a: the Aurel H8 idles at 9.4 watts in our lab."
@@ -142,3 +144,27 @@ def test_report_page_queries_are_bounded(
 
     with django_assert_max_num_queries(10):
         _get(client, report.get_absolute_url())
+
+
+def test_time_elements_carry_datetimes_to_the_second(client_for, subscriber, settings):
+    # HTML allows at most three digits of a fraction of a second; Django's "c" format
+    # writes six, so every <time datetime> is written to the second, in the site's zone.
+    settings.TIME_ZONE = "America/New_York"
+    moment = datetime(2026, 4, 16, 11, 58, 7, 123456, tzinfo=UTC)
+    report = ReportFactory(slug="timed", is_free=False, published_at=moment)
+    Report.objects.filter(pk=report.pk).update(revised_at=moment + timedelta(days=1))
+    comment = comment_create(author=subscriber, report=report, body="Noted.")
+    Comment.objects.filter(pk=comment.pk).update(created_at=moment + timedelta(days=2))
+    client = client_for(subscriber)
+
+    values = [
+        *re.findall(r'<time datetime="([^"]*)"', _get(client, "/")),
+        *re.findall(r'<time datetime="([^"]*)"', _get(client, report.get_absolute_url())),
+    ]
+
+    assert values == [
+        "2026-04-16T07:58:07-04:00",
+        "2026-04-16T07:58:07-04:00",
+        "2026-04-17T07:58:07-04:00",
+        "2026-04-18T07:58:07-04:00",
+    ]

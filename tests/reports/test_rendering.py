@@ -154,6 +154,46 @@ def test_tables_keep_column_alignment_as_classes_not_inline_styles():
     assert "style" not in html
 
 
+def test_tables_sit_in_a_focusable_region_named_after_the_first_header_cell():
+    html = render_markdown(
+        "Intro\n\n| Unit | 24 mo (%) |\n|---|---:|\n| Lumora Cell 13 | 96.3 |\n\nAfter"
+    )
+
+    assert html == (
+        "<p>Intro</p>\n"
+        '<div class="table-scroll" role="region" aria-label="Table: Unit" tabindex="0">\n'
+        "<table>\n<thead>\n<tr>\n<th>Unit</th>\n"
+        '<th class="align-right">24 mo (%)</th>\n</tr>\n</thead>\n'
+        "<tbody>\n<tr>\n<td>Lumora Cell 13</td>\n"
+        '<td class="align-right">96.3</td>\n</tr>\n</tbody>\n</table>\n'
+        "</div>\n<p>After</p>\n"
+    )
+
+
+def test_table_region_labels_are_unique_escaped_and_never_empty():
+    html = render_markdown(
+        "| *Model* `X` | a |\n|---|---|\n| 1 | 2 |\n\n"
+        "| Model X | b |\n|---|---|\n| 1 | 2 |\n\n"
+        "| | |\n|---|---|\n| 1 | 2 |\n\n"
+        '| "Q" & <A> | c |\n|---|---|\n| 1 | 2 |'
+    )
+
+    assert re.findall(r'aria-label="([^"]*)"', html) == [
+        "Table: Model X",
+        "Table: Model X (2)",
+        "Table: 3",
+        "Table: &quot;Q&quot; &amp; &lt;A&gt;",
+    ]
+    assert html.count('tabindex="0"') == html.count("<table>") == 4
+    assert html.count("<div") == html.count("</div>") == 4
+
+
+def test_editors_cannot_make_regions_of_their_own():
+    html = render_markdown('<div class="table-scroll" role="region" tabindex="0">x</div>')
+
+    assert "<div" not in html and "&lt;div" in html
+
+
 def test_block_quotes_keep_chinese_text():
     quote = "我们测试了五台混合逆变器，结果差异很大。"  # noqa: RUF001 - a Chinese comma
 
@@ -196,6 +236,7 @@ def test_email_fragments_style_wide_content_inline_and_keep_everything_else():
     html = email_fragment(teaser, base_url="https://site.example/reports/r/")
 
     assert '<table style="display:block;max-width:100%;overflow-x:auto;' in html
+    assert "<div" not in html and "tabindex" not in html
     assert '<td class="align-right" style="padding:4px 8px;' in html
     assert (
         '<img src="https://site.example/static/demo/x.svg" alt="Chart"'
