@@ -13,7 +13,15 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
-from publisher.env import env_bool, env_int, env_list, env_str, env_url, mailer_from_url
+from publisher.env import (
+    env_bool,
+    env_int,
+    env_list,
+    env_str,
+    env_url,
+    env_url_list,
+    mailer_from_url,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -334,3 +342,7 @@ CELERY_BEAT_SCHEDULE["requeue-stale-deliveries"] = {
 # change, so its lifetime only bounds what nothing invalidates (an author's new display name).
 PUBLIC_PAGE_MAX_AGE = env_int("PUBLIC_PAGE_MAX_AGE", default=60, minimum=0)
 PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", default=600, minimum=0)
+# nginx's loopback purge servers (deploy/nginx.conf), comma-separated, one per nginx: every
+# change purges their copy of the page-cache generation (publisher/cache/proxy.py). Empty:
+# no shared cache in front to purge (runserver, the unit tests).
+PROXY_PURGE_URL = env_url_list("PROXY_PURGE_URL", schemes={"http", "https"})
