@@ -114,6 +114,8 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "publisher.cache.pages.CacheControlMiddleware",
+    # Below CacheControlMiddleware, so its 414 is `private, no-store` with the security headers.
+    "publisher.url_length.UrlLengthMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
