@@ -152,8 +152,9 @@ class Topology:
 
     @property
     def purge_port(self) -> int:
-        """nginx's loopback purge server (PROXY_PURGE_URL)."""
-        return self.http_port + 2
+        """nginx's loopback purge server (PROXY_PURGE_URL), at the end of the topology's
+        range of ten ports (make bench takes http_port + 2 for a second gunicorn)."""
+        return self.http_port + 9
 
     def _pidfile(self, service: str) -> Path:
         return self.dir / "run" / f"{service}.pid"
