@@ -1,19 +1,21 @@
-"""Refusing absurdly long addresses before anything else reads them.
+"""Refusing absurdly long paths before anything else reads them.
 
-No page of the site has an address anywhere near MAX_URL_LENGTH (the longest are signed
+No page of the site has a path anywhere near MAX_PATH_LENGTH (the longest are signed
 newsletter and invitation tokens, a few hundred characters). A longer one is a mistake or a
-probe, and answering it as usual is what hurts: the login redirect echoes it in `Location`
-(percent-encoded, so up to three times as long), which a proxy in front may refuse to pass on
-as a too-big header. nginx refuses request lines over 8 KB itself (deploy/nginx-app.conf).
+probe: answered with a 414 page here rather than by a view, a login redirect that echoes it,
+or a database lookup of a token that cannot exist. Query strings are left to the views (a
+search form says its own limit); nginx refuses request lines over 8 KB (deploy/nginx-app.conf),
+and its buffer for response headers holds a login redirect echoing even those.
 """
 
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.template import loader
+from django.utils.encoding import escape_uri_path
 
-# Path and query string as sent (percent-encoded), in characters.
-MAX_URL_LENGTH = 4096
+# The path as sent (percent-encoded), in characters.
+MAX_PATH_LENGTH = 2048
 
 
 class UrlLengthMiddleware:
@@ -21,6 +23,6 @@ class UrlLengthMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
-        if len(request.get_full_path()) > MAX_URL_LENGTH:
+        if len(escape_uri_path(request.path)) > MAX_PATH_LENGTH:
             return HttpResponse(loader.render_to_string("414.html"), status=414)
         return self.get_response(request)
