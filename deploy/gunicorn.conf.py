@@ -28,6 +28,11 @@ preload_app = True
 timeout = 30
 graceful_timeout = 30
 keepalive = 5
+# Request lines as long as nginx passes (large_client_header_buffers 4 8k): gunicorn's default
+# (4094) refused longer ones with a bare error of its own, where Django answers them itself
+# (a search form's message; paths over 2 KB its 414 page, publisher/url_length.py). 8190 is
+# gunicorn's maximum.
+limit_request_line = 8190
 # Recycle workers now and then so a slow leak can never grow without bound. Not too often:
 # a worker serves a few thousand cached pages a second, and at 5,000 each was replaced every
 # few seconds under load (a fresh process reconnects to Redis and PostgreSQL and warms up).

@@ -65,6 +65,15 @@ def env_url(name: str, default: str = "", *, schemes: set[str]) -> str:
     value = _raw(name)
     if value is None:
         return default
+    return _checked_url(name, value, schemes)
+
+
+def env_url_list(name: str, *, schemes: set[str]) -> list[str]:
+    """Comma-separated URLs, each as `env_url` checks it; none when unset."""
+    return [_checked_url(name, url, schemes) for url in env_list(name)]
+
+
+def _checked_url(name: str, value: str, schemes: set[str]) -> str:
     parts = urlsplit(value)
     if parts.scheme not in schemes:
         allowed = ", ".join(sorted(schemes))

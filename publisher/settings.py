@@ -13,7 +13,15 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
-from publisher.env import env_bool, env_int, env_list, env_str, env_url, mailer_from_url
+from publisher.env import (
+    env_bool,
+    env_int,
+    env_list,
+    env_str,
+    env_url,
+    env_url_list,
+    mailer_from_url,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -106,6 +114,8 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "publisher.cache.pages.CacheControlMiddleware",
+    # Below CacheControlMiddleware, so its 414 is `private, no-store` with the security headers.
+    "publisher.url_length.UrlLengthMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -339,3 +349,8 @@ PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", default=600, minimum=0)
 # every body (reports/views/search.py explains the numbers); 0 turns that window off.
 SEARCH_LIMIT_PER_MINUTE = env_int("SEARCH_LIMIT_PER_MINUTE", default=30, minimum=0)
 SEARCH_LIMIT_PER_HOUR = env_int("SEARCH_LIMIT_PER_HOUR", default=300, minimum=0)
+
+# nginx's loopback purge servers (deploy/nginx.conf), comma-separated, one per nginx: every
+# change purges their copy of the page-cache generation (publisher/cache/proxy.py). Empty:
+# no shared cache in front to purge (runserver, the unit tests).
+PROXY_PURGE_URL = env_url_list("PROXY_PURGE_URL", schemes={"http", "https"})

@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from publisher.admin_login import RateLimitedAdminAuthenticationForm
+from publisher.cache.views import page_generation
 from publisher.health import healthz
 
 # Staff log in to the admin through a form with its own limit on failed attempts.
@@ -17,6 +18,8 @@ urlpatterns = [
     path("newsletter/", include("accounts.newsletter.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    # Read by nginx for its cache keys (deploy/nginx-app.conf).
+    path("_cache/generation", page_generation, name="page_generation"),
 ]
 
 if settings.DEBUG:

@@ -8,6 +8,8 @@ django_application = get_wsgi_application()
 
 # Imported once Django is set up: it reads settings and the URL configuration.
 from publisher.cache.wsgi import PageCacheFront  # noqa: E402
+from publisher.request_body import DrainRequestBody  # noqa: E402
 
-# Page-cache hits are answered here, before Django's handler (publisher/cache/wsgi.py).
-application = PageCacheFront(django_application)
+# Page-cache hits are answered here, before Django's handler (publisher/cache/wsgi.py); the
+# outer layer reads every request body to its end (publisher/request_body.py).
+application = DrainRequestBody(PageCacheFront(django_application))

@@ -56,12 +56,17 @@ def run(command: list[str], **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run(command, check=True, cwd=ROOT, **kwargs)
 
 
-def ensure_debian_package(command: str, package: str) -> None:
-    """Install a Debian package when its command is missing (a fresh machine)."""
-    if shutil.which(command):
+# Debian's build of ngx_cache_purge, which deploy/nginx.conf's purge server needs.
+PURGE_MODULE = Path("/usr/lib/nginx/modules/ngx_http_cache_purge_module.so")
+
+
+def ensure_debian_package(command: str, package: str, *, file: Path | None = None) -> None:
+    """Install a Debian package when its command (or `file`) is missing (a fresh machine)."""
+    if file.exists() if file is not None else shutil.which(command):
         return
     if os.geteuid() != 0:
-        raise SystemExit(f"{command} is missing: run `sudo apt-get install -y {package}`.")
+        missing = file or command
+        raise SystemExit(f"{missing} is missing: run `sudo apt-get install -y {package}`.")
     log(f"installing Debian's {package}")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     run(["apt-get", "update", "-qq"], env=env)
@@ -145,6 +150,12 @@ class Topology:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.http_port}"
 
+    @property
+    def purge_port(self) -> int:
+        """nginx's loopback purge server (PROXY_PURGE_URL), at the end of the topology's
+        range of ten ports (make bench takes http_port + 2 for a second gunicorn)."""
+        return self.http_port + 9
+
     def _pidfile(self, service: str) -> Path:
         return self.dir / "run" / f"{service}.pid"
 
@@ -184,6 +195,7 @@ class Topology:
             # No TLS on loopback: no redirect to https. Everything else stays as in production.
             "SECURE_SSL_REDIRECT": "false",
             "ALLAUTH_TRUSTED_PROXY_COUNT": "1",
+            "PROXY_PURGE_URL": f"http://127.0.0.1:{self.purge_port}",
             "GUNICORN_BIND": f"127.0.0.1:{self.app_port}",
             "GUNICORN_ACCESS_LOG": str(self._logfile("gunicorn-access")),
             "PYTHONUNBUFFERED": "1",
@@ -249,6 +261,7 @@ class Topology:
         nginx = self.dir / "nginx"
         user = "user www-data;\n" if os.geteuid() == 0 else ""
         conf = f"""# Written by deploy/prodlike/run.py: nginx.conf for loopback.
+load_module {PURGE_MODULE};
 {user}worker_processes auto;
 pid {self._pidfile("nginx")};
 error_log {self._logfile("nginx-error")} warn;
@@ -262,6 +275,7 @@ http {{
     keepalive_timeout 65;
     keepalive_requests 1000000;
     server_tokens off;
+    large_client_header_buffers 4 8k;
     access_log {self._logfile("nginx-access")} combined buffer=256k flush=2s;
     client_body_temp_path {nginx}/client_body;
     proxy_temp_path {nginx}/proxy;
@@ -273,9 +287,32 @@ http {{
     upstream gridline_app {{
         server 127.0.0.1:{self.app_port};
         keepalive 32;
+        keepalive_timeout 4s;
     }}
+    # As in deploy/nginx.conf: a Host that is not the site's gets no answer at all. A
+    # request line over 8 KB is refused before its Host is read, so this server answers it.
     server {{
         listen 127.0.0.1:{self.http_port} default_server;
+        server_name _;
+        error_page 414 /_gridline/errors/414.html;
+        location / {{
+            return 444;
+        }}
+        location = /_gridline/errors/414.html {{
+            internal;
+            alias {ROOT / "staticfiles" / "errors" / "414.html"};
+        }}
+    }}
+    server {{
+        listen 127.0.0.1:{self.purge_port};
+        allow 127.0.0.1;
+        deny all;
+        location / {{
+            proxy_cache_purge gridline_pages $request_uri;
+        }}
+    }}
+    server {{
+        listen 127.0.0.1:{self.http_port};
         server_name 127.0.0.1 localhost;
         set $gridline_static {ROOT / "staticfiles"};
         set $gridline_media {ROOT / "var" / "media"};
@@ -299,8 +336,9 @@ http {{
             run(["nginx", "-s", "reload", "-c", str(conf), "-p", str(self.dir)])
             log("nginx was running: configuration reloaded")
             return
-        if port_open(self.http_port):
-            raise SystemExit(f"Port {self.http_port} is taken by a process we did not start.")
+        for port in (self.http_port, self.purge_port):
+            if port_open(port):
+                raise SystemExit(f"Port {port} is taken by a process we did not start.")
         # A fresh start may run new code: no page cached by the previous one.
         for entry in (self.dir / "nginx" / "cache").iterdir():
             shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
@@ -312,6 +350,7 @@ http {{
 
     def prepare(self) -> None:
         ensure_debian_package("nginx", "nginx")
+        ensure_debian_package("nginx", "libnginx-mod-http-cache-purge", file=PURGE_MODULE)
         if self.postgres_port == 5432:
             ensure_postgresql()
         if self.redis_port == 6379:

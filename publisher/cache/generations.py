@@ -5,16 +5,23 @@ while they are current. Publishing or editing any report bumps the global genera
 lists, feeds, sitemap and every report page, whose related and citing lists may change); a
 comment change bumps its report's own generation (the anonymous page shows the comment
 count). Writes bump them at once and again on commit, so an entry rendered from old rows ends
-up under a retired generation and is never served again.
+up under a retired generation and is never served again. nginx keys its own cached pages by
+the global generation (publisher/cache/proxy.py): after each commit its copy of the
+generation is purged, and a report's comment change purges that report's page.
 """
 
 import logging
 import secrets
+from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.urls import reverse
 from redis.exceptions import RedisError
+
+from publisher.cache.proxy import GENERATION_PROXY_KEY, proxy_page_key, proxy_purge
 
 logger = logging.getLogger(__name__)
 
@@ -42,22 +49,55 @@ def _bump(key: str) -> None:
         logger.warning("Could not invalidate cached pages (%s)", key, exc_info=True)
 
 
-def _bump_now_and_on_commit(key: str) -> None:
+def _bump_now_and_on_commit(key: str, *, purge: Callable[[], None]) -> None:
     # Now, so the writer's next read (and a test inside one transaction) sees the change;
     # again after commit, to retire whatever another process rendered from the old rows in
-    # between and stored under the first bump.
+    # between and stored under the first bump. nginx is purged after that second bump, so
+    # what it fetches next is rendered from the committed rows.
     _bump(key)
-    transaction.on_commit(lambda: _bump(key))
+
+    def after_commit() -> None:
+        _bump(key)
+        purge()
+
+    transaction.on_commit(after_commit)
+
+
+def _purge_generation() -> None:
+    proxy_purge(keys=[GENERATION_PROXY_KEY])
 
 
 def page_cache_invalidate_all() -> None:
     """Forget every cached page (a report was published, edited or removed)."""
-    _bump_now_and_on_commit(GENERATION_KEY)
+    _bump_now_and_on_commit(GENERATION_KEY, purge=_purge_generation)
 
 
 def page_cache_invalidate_report(*, slug: str) -> None:
     """Forget the cached pages and comment threads of one report (its comments changed)."""
-    _bump_now_and_on_commit(_report_generation_key(slug))
+
+    def purge_report_page() -> None:
+        if not settings.PROXY_PURGE_URL:
+            return
+        generation = current_generation()
+        if generation is not None:
+            path = reverse("reports:detail", kwargs={"slug": slug})
+            proxy_purge(keys=[proxy_page_key(generation=generation, path=path)])
+
+    _bump_now_and_on_commit(_report_generation_key(slug), purge=purge_report_page)
+
+
+def current_generation() -> str | None:
+    """The global generation (a first one if there is none), or None when the cache is
+    unreachable."""
+    try:
+        generation = cache.get(GENERATION_KEY)
+        if generation is None:
+            cache.add(GENERATION_KEY, _new_generation(), timeout=None)
+            generation = cache.get(GENERATION_KEY)
+        return generation
+    except CACHE_ERRORS:
+        logger.warning("Could not read the page-cache generation", exc_info=True)
+        return None
 
 
 def versioned_get(key: str, *, slug: str | None = None) -> tuple[Any, tuple[str, ...]]:

@@ -4,6 +4,8 @@ settings, its database and Redis) by tests/prodlike/topology.py's `seed()`:
     python tests/prodlike/seed.py canary TOKEN        # a paid report and a comment with canaries
     python tests/prodlike/seed.py load-accounts N     # N subscribers with sessions; the site map
     python tests/prodlike/seed.py comment-count       # comments in the database
+    python tests/prodlike/seed.py free-report TOKEN   # a free report with a canary body
+    python tests/prodlike/seed.py make-paid SLUG      # an editor makes it paid (report_save)
 
 Writes go through the services the site uses (publishing, comments); accounts and sessions
 are made as `load_demo_data` and `make bench` make them. Each command prints one JSON line.
@@ -31,7 +33,7 @@ from accounts.models import Membership, User  # noqa: E402
 from bench.probe import session  # noqa: E402 (make bench's way of logging a reader in)
 from reports.comments.services import comment_create  # noqa: E402
 from reports.models import Comment, Report, Topic  # noqa: E402
-from reports.publishing import report_publish  # noqa: E402
+from reports.publishing import report_publish, report_save  # noqa: E402
 
 SUBSCRIBER = "subscriber@example.com"  # load_demo_data's subscriber
 AUTHOR = "lab@example.com"  # and one of its authors
@@ -71,6 +73,29 @@ def canary(token: str) -> dict[str, object]:
         "author": author.slug,
         **texts,
     }
+
+
+def free_report(token: str) -> dict[str, object]:
+    """A published free report whose body every reader may read, until it is made paid."""
+    body = f"Edge canary {token}: the Corvid 6 held 97.1 percent at full load."
+    report = report_save(
+        report=Report(
+            slug=f"edge-canary-{token}", title=f"Edit probe {token}", kind=Report.Kind.TEST,
+            teaser="A public teaser: every reader may read this sentence.", body=body,
+            is_free=True, author=User.objects.get(email=AUTHOR),
+            status=Report.Status.PUBLISHED,
+        ),
+        topics=[Topic.objects.get(slug="solar-inverters")],
+    )  # fmt: skip
+    return {"slug": report.slug, "body": body, "teaser": report.teaser}
+
+
+def make_paid(slug: str) -> dict[str, object]:
+    """What the admin's save does when an editor unticks "free" (ReportAdmin.save_model)."""
+    report = Report.objects.get(slug=slug)
+    report.is_free = False
+    report_save(report=report)
+    return {"slug": slug, "is_free": Report.objects.get(slug=slug).is_free}
 
 
 def load_accounts(count: int) -> dict[str, object]:
@@ -120,6 +145,10 @@ if __name__ == "__main__":
         result = load_accounts(int(rest[0]))
     elif command == "comment-count":
         result = Comment.objects.count()
+    elif command == "free-report":
+        result = free_report(rest[0])
+    elif command == "make-paid":
+        result = make_paid(rest[0])
     else:
         sys.exit(__doc__)
     print(json.dumps(result))

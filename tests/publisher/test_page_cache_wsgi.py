@@ -13,6 +13,7 @@ from django.test import Client
 
 from publisher.cache import pages as caching
 from publisher.cache.wsgi import PageCacheFront
+from publisher.request_body import DrainRequestBody
 from publisher.wsgi import application
 from tests.publisher.test_security_headers import (  # noqa: F401 (fixtures)
     production_settings,
@@ -180,4 +181,5 @@ def test_the_test_client_still_gets_hits_from_the_middleware(report):
 
 
 def test_production_serves_through_the_front():
-    assert isinstance(application, PageCacheFront)
+    assert isinstance(application, DrainRequestBody)
+    assert isinstance(application.application, PageCacheFront)
