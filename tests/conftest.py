@@ -6,12 +6,14 @@ time-machine travelled to that instant (an ISO 8601 time with an offset, `Z`, or
 brackets: `2026-11-01T01:30:00[America/New_York]`), ticking on from there so timeouts and
 deadlines still work. A test that assumes today's date, a month's length, or that the UTC
 date is the site's date (TIME_ZONE, America/New_York) fails at the right instant. Celery
-workers the integration tests start get the same clock (tests/support/clock.py).
-`make test-clock` runs the suite, less the browser, slow and integration tests, at the end
-of a month and a year late in the evening in the site's zone (already the next day in UTC),
-and just before each of the two daylight-saving changes; `make test-clock CLOCKS="..."`
-picks other instants. Chromium, which the browser tests drive, keeps the wall clock (its
-cookies would expire against it), so those tests stay on the real clock.
+workers and manage.py commands the integration tests start get the same clock
+(tests/support/clock.py).
+The live server of the browser tests runs in this process, on this clock; Chromium keeps the
+wall clock (session cookies carry a relative Max-Age, so logins hold at any instant).
+`make test-clock` runs the suite, less the slow and integration tests, at the end of a month
+and a year late in the evening in the site's zone (already the next day in UTC), and just
+before each of the two daylight-saving changes; `make test-clock CLOCKS="..."` picks other
+instants and `CLOCK_TESTS="not prodlike"` adds the integration tests.
 """
 
 import argparse
