@@ -20,7 +20,7 @@ PYTHON313 := $(shell for c in "$$(pyenv which python 2>/dev/null)" "$$(command -
 	[ -n "$$c" ] && "$$c" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null \
 	&& { echo "$$c"; break; }; done)
 
-.PHONY: run test test-prodlike lint worker beat check-python clean prodlike prodlike-stop bench
+.PHONY: run test test-clock test-prodlike lint worker beat check-python clean prodlike prodlike-stop bench
 
 check-python:
 	@if [ -z "$(PYTHON313)" ]; then \
@@ -73,6 +73,24 @@ test: $(VENV)/.installed $(A11Y)/node_modules/.installed lint
 	$(TEST_ENV) $(PY) manage.py check --fail-level WARNING
 	$(TEST_ENV) $(PY) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/pytest
+
+# The suite with a frozen clock (tests/conftest.py, --frozen-clock), once per instant: the
+# end of a month and a year late in the evening in the site's zone (America/New_York, already
+# the next day in UTC), and just before the spring and the autumn daylight-saving changes.
+# About 2 minutes per instant. Without the slow tests (Lighthouse, a minute of page loads
+# with nothing dated in them) and the integration ones (real workers, which do get the
+# test's clock, but take minutes: run `make test-clock CLOCK_TESTS="not prodlike"` when
+# changing them). Chromium keeps the wall clock; the browser tests still run (the session
+# cookie's Max-Age is relative, so logins hold at any instant).
+CLOCKS ?= 2026-12-31T23:30:00-05:00 2026-03-08T01:30:00-05:00 2026-11-01T01:30:00-04:00
+CLOCK_TESTS ?= not slow and not integration and not prodlike
+test-clock: $(VENV)/.installed $(A11Y)/node_modules/.installed
+	@set -e; for clock in $(CLOCKS); do \
+		echo "--- pytest --frozen-clock=$$clock"; \
+		start=$$(date +%s); \
+		$(TEST_ENV) $(VENV)/bin/pytest -q -m "$(CLOCK_TESTS)" --frozen-clock=$$clock; \
+		echo "--- frozen at $$clock: $$(( $$(date +%s) - start )) s"; \
+	done
 
 # Faults and load on the production topology (nginx, gunicorn, worker, beat): crashes and
 # outages lose no email and no webhook, nginx's cache never serves one reader's page to

@@ -1,9 +1,28 @@
 """Personas shared by the whole suite: anonymous, free_reader, subscriber, lapsed_subscriber,
-editor. Each persona is a user (or AnonymousUser) and `client_for` logs one in."""
+editor. Each persona is a user (or AnonymousUser) and `client_for` logs one in.
 
-from datetime import timedelta
+A frozen clock: `pytest --frozen-clock=2026-12-31T23:30:00-05:00` starts every test with
+time-machine travelled to that instant (an ISO 8601 time with an offset, `Z`, or a zone in
+brackets: `2026-11-01T01:30:00[America/New_York]`), ticking on from there so timeouts and
+deadlines still work. A test that assumes today's date, a month's length, or that the UTC
+date is the site's date (TIME_ZONE, America/New_York) fails at the right instant. Celery
+workers and manage.py commands the integration tests start get the same clock
+(tests/support/clock.py).
+The live server of the browser tests runs in this process, on this clock; Chromium keeps the
+wall clock (session cookies carry a relative Max-Age, so logins hold at any instant).
+`make test-clock` runs the suite, less the slow and integration tests, at the end of a month
+and a year late in the evening in the site's zone (already the next day in UTC), and just
+before each of the two daylight-saving changes; `make test-clock CLOCKS="..."` picks other
+instants and `CLOCK_TESTS="not prodlike"` adds the integration tests.
+"""
+
+import argparse
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pytest
+import time_machine
 from django.contrib.auth.models import AnonymousUser
 from django.test import Client
 from django.utils import timezone
@@ -19,6 +38,58 @@ pytest_plugins = [
     "tests.browser.a11y_tools",
     "tests.support.figures",
 ]
+
+
+def frozen_clock_instant(value: str) -> datetime:
+    """`--frozen-clock`'s value: an ISO 8601 time with an offset or `Z`, or a naive time
+    followed by an IANA zone in brackets (RFC 9557)."""
+    text, bracket, zone = value.partition("[")
+    try:
+        instant = datetime.fromisoformat(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {value!r} ({error})") from None
+    if bracket and instant.tzinfo is None:
+        if not zone.endswith("]"):
+            raise argparse.ArgumentTypeError(f"a zone goes in brackets: {value!r}")
+        try:
+            instant = instant.replace(tzinfo=ZoneInfo(zone[:-1]))
+        except (ZoneInfoNotFoundError, ValueError):
+            raise argparse.ArgumentTypeError(f"no such time zone: {zone[:-1]!r}") from None
+    if instant.tzinfo is None:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} names no instant: add an offset (-05:00), Z, or a zone ([Europe/Paris])"
+        )
+    return instant
+
+
+def pytest_addoption(parser) -> None:
+    parser.addoption(
+        "--frozen-clock",
+        metavar="ISO8601",
+        type=frozen_clock_instant,
+        default=None,
+        help="start every test with the clock at this instant, ticking on "
+        "(e.g. 2026-12-31T23:30:00-05:00); see tests/conftest.py",
+    )
+
+
+def pytest_report_header(config) -> str | None:
+    instant = config.getoption("frozen_clock")
+    if instant is None:
+        return None
+    return f"frozen clock: every test starts at {instant.isoformat()} (ticking)"
+
+
+@pytest.fixture(autouse=True)
+def _frozen_clock(request) -> Iterator[None]:
+    instant = request.config.getoption("frozen_clock")
+    if instant is None:
+        yield
+        return
+    # A timestamp rather than the datetime: given a zone, time-machine would also set TZ for
+    # this process and every subprocess it starts.
+    with time_machine.travel(instant.timestamp(), tick=True):
+        yield
 
 
 @pytest.fixture(autouse=True)

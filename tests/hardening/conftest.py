@@ -9,6 +9,7 @@ so no test depends on another having run.
 """
 
 import hashlib
+import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
@@ -56,6 +57,19 @@ COMMENT_FRAGMENTS = [
 GIFT_FRAGMENTS = [GIFT_CANARY, "6f1b", "11.2 W at night"]
 DRAFT_FRAGMENTS = [DRAFT_CANARY, "d4f7"]
 CONFIRM_TOKEN = "a-known-newsletter-confirmation-token"
+
+
+def leaked(fragments: list[str], text: str) -> list[str]:
+    """The fragments `text` holds as text of their own, not inside a longer run of letters
+    and digits: a short canary such as "c0d3" turns up in random hex now and then (a
+    password reset link, a token), which is no leak."""
+    return [
+        fragment
+        for fragment in fragments
+        if re.search(rf"(?<![0-9A-Za-z]){re.escape(fragment)}(?![0-9A-Za-z])", text)
+    ]
+
+
 # Responses to the fuzz pass's generated inputs, by endpoint and status (test_fuzz.py).
 FUZZ_OUTCOMES: dict[str, Counter[int]] = {}
 

@@ -23,6 +23,7 @@ from tests.hardening.conftest import (
     GIFT_FRAGMENTS,
     PAID_FRAGMENTS,
     World,
+    leaked,
 )
 from tests.hardening.urlsweep import concrete_urls
 from tests.reports.conftest import CANARY, CANARY_WORD
@@ -93,7 +94,7 @@ def _leaks(response, allowed: list[str]) -> list[str]:
     text = response.content.decode(errors="replace")
     text += "\n".join(f"{key}: {value}" for key, value in response.headers.items())
     forbidden = PAID_FRAGMENTS + COMMENT_FRAGMENTS + DRAFT_FRAGMENTS + GIFT_FRAGMENTS
-    return [fragment for fragment in forbidden if fragment not in allowed and fragment in text]
+    return leaked([fragment for fragment in forbidden if fragment not in allowed], text)
 
 
 def sweep(client: Client, paths: list[tuple[str, str]]) -> tuple[int, list[str]]:
@@ -170,8 +171,7 @@ def test_the_gift_page_shows_the_gifted_body_but_no_comment_or_other_report(worl
     page = client.get(f"/gift/{world.gift_token}/").content.decode()
 
     assert "6f1b" in page
-    for fragment in PAID_FRAGMENTS + COMMENT_FRAGMENTS + DRAFT_FRAGMENTS:
-        assert fragment not in page
+    assert not leaked(PAID_FRAGMENTS + COMMENT_FRAGMENTS + DRAFT_FRAGMENTS, page)
 
 
 # Emails ---------------------------------------------------------------------------------
@@ -225,9 +225,9 @@ def test_no_email_carries_paid_text_and_comments_reach_only_entitled_recipients(
         text = message.message().as_bytes().decode(errors="replace")
         text += "\n".join([message.subject, message.body])
         text += "\n".join(str(content) for content, _ in getattr(message, "alternatives", []))
-        for fragment in PAID_FRAGMENTS + GIFT_FRAGMENTS + DRAFT_FRAGMENTS:
-            assert fragment not in text, (message.subject, fragment)
+        found = leaked(PAID_FRAGMENTS + GIFT_FRAGMENTS + DRAFT_FRAGMENTS, text)
+        assert not found, (message.subject, found)
         if not set(message.to) & entitled:
-            for fragment in COMMENT_FRAGMENTS:
-                assert fragment not in text, (message.subject, message.to, fragment)
+            found = leaked(COMMENT_FRAGMENTS, text)
+            assert not found, (message.subject, message.to, found)
     record(f"email canary sweep: {len(mailoutbox)} emails: {sorted(kinds)}")

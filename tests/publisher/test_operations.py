@@ -7,6 +7,7 @@ from django.urls import path
 
 from accounts.models import Membership, User
 from reports.models import Report
+from tests.support.clock import travelled_command
 
 
 def _boom(request):
@@ -54,6 +55,7 @@ SQLITE_SMOKE = """
 from django.test import Client
 from django.test.utils import setup_test_environment
 from reports.models import Report
+from tests.support.clock import travelled_command
 setup_test_environment()
 client = Client()
 paths = ["/", "/search/?q=inverter", "/feed/", "/feed/atom/", "/sitemap.xml", "/subscribe/",
@@ -85,7 +87,6 @@ def test_make_run_defaults_serve_every_demo_page_on_sqlite(tmp_path):
     """`make run` uses SQLite: the pages must work there too, not only on PostgreSQL."""
     import os
     import subprocess
-    import sys
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2]
@@ -102,8 +103,9 @@ def test_make_run_defaults_serve_every_demo_page_on_sqlite(tmp_path):
     }
 
     def manage(*args: str) -> subprocess.CompletedProcess[str]:
+        # On the test's clock, so demo dates and the pages agree with --frozen-clock.
         return subprocess.run(
-            [sys.executable, "manage.py", *args], cwd=root, env=env,
+            travelled_command("manage.py", *args), cwd=root, env=env,
             capture_output=True, text=True, timeout=300,
         )  # fmt: skip
 

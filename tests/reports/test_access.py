@@ -11,27 +11,28 @@ from reports.access import can_read_body
 from reports.models import Report
 from tests.support.factories import MembershipFactory, UserFactory
 
-NOW = timezone.now()
-FUTURE = NOW + timedelta(days=10)
-PAST = NOW - timedelta(days=10)
+# Period ends relative to the moment each test reads: a module-level `timezone.now()`
+# would be the wall clock at import, not the test's clock.
+AHEAD = timedelta(days=10)
+BEHIND = -timedelta(days=10)
 
-# (persona, membership status, period end, cancel at period end, may read a paid report)
+# (persona, membership status, period end from now, cancel at period end, may read paid)
 CASES = [
     ("anonymous", None, None, False, False),
     ("free reader", None, None, False, False),
-    ("active", "active", FUTURE, False, True),
-    ("active, renewal overdue in our copy", "active", PAST, False, True),
-    ("trialing", "trialing", FUTURE, False, True),
-    ("active, cancels at period end, period running", "active", FUTURE, True, True),
-    ("active, cancels at period end, period over", "active", PAST, True, False),
-    ("past_due within grace", "past_due", NOW - timedelta(days=2), False, True),
-    ("past_due beyond grace", "past_due", NOW - timedelta(days=8), False, False),
+    ("active", "active", AHEAD, False, True),
+    ("active, renewal overdue in our copy", "active", BEHIND, False, True),
+    ("trialing", "trialing", AHEAD, False, True),
+    ("active, cancels at period end, period running", "active", AHEAD, True, True),
+    ("active, cancels at period end, period over", "active", BEHIND, True, False),
+    ("past_due within grace", "past_due", -timedelta(days=2), False, True),
+    ("past_due beyond grace", "past_due", -timedelta(days=8), False, False),
     ("past_due without a period", "past_due", None, False, False),
-    ("canceled", "canceled", FUTURE, False, False),
-    ("unpaid", "unpaid", FUTURE, False, False),
-    ("incomplete", "incomplete", FUTURE, False, False),
-    ("incomplete_expired", "incomplete_expired", FUTURE, False, False),
-    ("paused", "paused", FUTURE, False, False),
+    ("canceled", "canceled", AHEAD, False, False),
+    ("unpaid", "unpaid", AHEAD, False, False),
+    ("incomplete", "incomplete", AHEAD, False, False),
+    ("incomplete_expired", "incomplete_expired", AHEAD, False, False),
+    ("paused", "paused", AHEAD, False, False),
     ("staff", None, None, False, True),
 ]
 
@@ -51,24 +52,26 @@ def _reader(persona: str, status: str | None, period_end, cancel: bool):
 @pytest.mark.django_db
 @pytest.mark.parametrize(("persona", "status", "period_end", "cancel", "paid_access"), CASES)
 def test_access_rule(persona, status, period_end, cancel, paid_access):
-    reader = _reader(persona, status, period_end, cancel)
+    now = timezone.now()
+    reader = _reader(persona, status, None if period_end is None else now + period_end, cancel)
     paid = Report(slug="paid", is_free=False)
     free = Report(slug="free", is_free=True)
 
-    assert can_read_body(reader, paid, now=NOW) is paid_access
-    assert can_read_body(reader, free, now=NOW) is True
+    assert can_read_body(reader, paid, now=now) is paid_access
+    assert can_read_body(reader, free, now=now) is True
 
 
 @pytest.mark.django_db
 def test_grace_period_follows_setting(settings):
     settings.PAST_DUE_GRACE_DAYS = 1
+    now = timezone.now()
     reader = MembershipFactory(
-        status=Membership.Status.PAST_DUE, current_period_end=NOW - timedelta(days=2)
+        status=Membership.Status.PAST_DUE, current_period_end=now - timedelta(days=2)
     ).user
-    assert can_read_body(reader, Report(is_free=False), now=NOW) is False
+    assert can_read_body(reader, Report(is_free=False), now=now) is False
 
 
 @pytest.mark.django_db
 def test_inactive_account_is_not_staff_reader():
     reader = UserFactory(is_staff=False)
-    assert can_read_body(reader, Report(is_free=False), now=NOW) is False
+    assert can_read_body(reader, Report(is_free=False), now=timezone.now()) is False

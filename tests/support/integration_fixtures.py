@@ -12,7 +12,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -28,6 +27,7 @@ from aiosmtpd.controller import Controller
 from django.db import connection
 
 from publisher.celery import app as celery_app
+from tests.support.clock import travelled_command
 from tests.support.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -182,7 +182,8 @@ class PrivatePostgres:
 
 
 class Worker:
-    """`celery worker` in a process group of its own, so SIGKILL reaches its pool too."""
+    """`celery worker` in a process group of its own, so SIGKILL reaches its pool too. Its
+    clock is the test's (tests/support/clock.py), travelled or not."""
 
     def __init__(self, *, queue: str, broker_url: str, env: dict[str, str], concurrency: int):
         self.queue = queue
@@ -190,11 +191,12 @@ class Worker:
         self.log_path.parent.mkdir(exist_ok=True)
         self.name = f"{self.log_path.stem}@{socket.gethostname()}"
         self._log = open(self.log_path, "w+")  # noqa: SIM115
-        celery = shutil.which("celery", path=str(Path(sys.executable).parent))
         self.process = subprocess.Popen(
-            [celery, "-A", "publisher", "worker", "-Q", queue, "-n", self.name,
-             "--concurrency", str(concurrency), "--without-gossip", "--without-mingle",
-             "--without-heartbeat", "--loglevel", "INFO"],
+            travelled_command(
+                "celery", "-A", "publisher", "worker", "-Q", queue, "-n", self.name,
+                "--concurrency", str(concurrency), "--without-gossip", "--without-mingle",
+                "--without-heartbeat", "--loglevel", "INFO",
+            ),
             cwd=ROOT, env={**env, "CELERY_BROKER_URL": broker_url},
             stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
