@@ -26,7 +26,6 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Concat
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.text import Truncator
 
 from reports.access import Reader, can_read_body, is_entitled_reader
 from reports.models import (
@@ -38,9 +37,12 @@ from reports.models import (
     stored_search_public,
 )
 from reports.rendering import teaser_text
+from reports.sharing import shorten
 
 MAX_QUERY_LENGTH = 200
 RESULTS_PER_PAGE = 10
+# The teaser shown for a result, cut after a whole word (about 40 words).
+SNIPPET_CHARS = 280
 # ts_headline marks matches with these; they cannot occur in text typed into a form field,
 # so after escaping the snippet they are the only places a <mark> may go.
 _START, _STOP = "\x02", "\x03"
@@ -247,7 +249,7 @@ def _fallback_page(
     results = [
         SearchResult(
             report=report,
-            snippet=escape(Truncator(teaser_text(report.teaser)).words(40)),
+            snippet=escape(shorten(teaser_text(report.teaser), SNIPPET_CHARS)),
         )
         for report in page.object_list
     ]
