@@ -9,13 +9,22 @@ and its buffer for response headers holds a login redirect echoing even those.
 """
 
 from collections.abc import Callable
+from functools import cache
+from pathlib import Path
 
+from django.contrib.staticfiles import finders
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
-from django.template import loader
 from django.utils.encoding import escape_uri_path
 
 # The path as sent (percent-encoded), in characters.
 MAX_PATH_LENGTH = 2048
+
+
+@cache
+def _page() -> bytes:
+    # The same page nginx answers for request lines too long to reach us: one file for both.
+    path = finders.find("errors/414.html")
+    return Path(str(path)).read_bytes()
 
 
 class UrlLengthMiddleware:
@@ -24,5 +33,5 @@ class UrlLengthMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         if len(escape_uri_path(request.path)) > MAX_PATH_LENGTH:
-            return HttpResponse(loader.render_to_string("414.html"), status=414)
+            return HttpResponse(_page(), status=414)
         return self.get_response(request)

@@ -47,8 +47,8 @@ def _purge_one(base: str, key: str) -> None:
     # `base` is http or https: settings checked PROXY_PURGE_URL's scheme.
     request = urllib.request.Request(base.rstrip("/") + quote(key), method="PURGE")  # noqa: S310
     try:
-        with urllib.request.urlopen(request, timeout=PURGE_TIMEOUT_SECONDS):  # noqa: S310
-            pass
+        # Only the status matters; an error status raises HTTPError below.
+        urllib.request.urlopen(request, timeout=PURGE_TIMEOUT_SECONDS).close()  # noqa: S310
     except urllib.error.HTTPError as error:
         # 404: nginx held no copy of that key, which is as good as purged.
         if error.code != 404:
