@@ -121,6 +121,9 @@ def stack() -> Iterator[Stack]:
     ).start()
     topology.stripe_api_base = stripe.base_url
     shutil.rmtree(topology.dir / "mail", ignore_errors=True)
+    # A run killed before its teardown leaves processes bound to a PostgreSQL and a Redis that
+    # no longer exist; starting would adopt them, so stop whatever a pid file still names.
+    topology.stop()
     try:
         postgres.start()
         redis.start()
@@ -173,7 +176,10 @@ def _wait_for_messages(stack: Stack, report_id: int, count: int) -> None:
     wait_until(
         lambda: sum(stack.received(report_id).values()) >= count,
         timeout=180,
-        message=f"{count} messages of report {report_id}",
+        message=lambda: (
+            f"{count} messages of report {report_id} (the sink has"
+            f" {sum(stack.received(report_id).values())}; deliveries {stack.statuses(report_id)})"
+        ),
     )
 
 
@@ -182,7 +188,9 @@ def _wait_until_all_sent(stack: Stack, report_id: int, *, timeout: float = 300) 
     wait_until(
         lambda: stack.statuses(report_id).get(Delivery.Status.SENT, 0) == SUBSCRIBERS,
         timeout=timeout,
-        message=f"every delivery of report {report_id} to be sent",
+        message=lambda: (
+            f"every delivery of report {report_id} to be sent (now {stack.statuses(report_id)})"
+        ),
     )
     # The sink answers before it writes a message down: wait for the last of them.
     wait_until(
