@@ -17,7 +17,7 @@ MOBILE = {"width": 390, "height": 844}
 
 
 @pytest.fixture
-def demo_data(live_server):
+def demo_data(live_server, demo_media, serve_media):
     call_command("load_demo_data", stdout=None)
 
 
@@ -71,7 +71,7 @@ def test_anonymous_reader_searches_opens_a_result_and_follows_a_citation(
 def test_subscriber_reads_the_full_report_on_desktop_and_phone(
     live_server, demo_data, page: Page, browser: Browser, screenshot
 ):
-    page.goto(f"{live_server.url}/accounts/login/?next=/reports/hybrid-inverter-shootout-2026/")
+    page.goto(f"{live_server.url}/accounts/login/?next=/reports/hybrid-inverter-shootout/")
     page.get_by_label("Email").fill("subscriber@example.com")
     page.get_by_label("Password").fill("demo-password-2026")
     page.get_by_role("button", name="Sign In").click()
