@@ -149,7 +149,9 @@ def _author_profile(user: User, author: content.DemoAuthor) -> None:
             ),
         )
         changed += ["portrait", "portrait_width", "portrait_height"]
-    bio = author["bio"].strip()
+    # Paragraphs as an editor types them in the admin: the source's line wrapping is not
+    # the author's (the author page keeps single line breaks).
+    bio = "\n\n".join(" ".join(part.split()) for part in author["bio"].strip().split("\n\n"))
     if user.bio != bio:
         user.bio = bio
         changed.append("bio")

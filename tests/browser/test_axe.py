@@ -46,6 +46,8 @@ def pages(demo_site, live_server):
         "report-subscriber": (report.get_absolute_url(), subscriber),
         # A table wider than the text column, in its scroll region.
         "report-wide-table": ("/reports/battery-capacity-fade-two-years/", subscriber),
+        # A portrait, an affiliation and a bio above the author's reports.
+        "author": (f"/authors/{report.author.slug}/", None),
         "search": ("/search/?q=inverter", None),
         "subscribe": ("/subscribe/", None),
         "account": ("/accounts/profile/", subscriber),

@@ -2,21 +2,20 @@
 
 The pages are rendered through Django's test client for each persona (anonymous, free
 reader, subscriber, team admin, editor) over the demo content, whose reports carry covers,
-the renderer's tables, figures and citations, and comment threads, and over one report with
-a video embed (the demo has none). They are written to one folder and
-checked in one run of the checker (one JVM start, a few seconds), which must report no
-error at all.
+the renderer's tables, figures and citations, and comment threads. They are written to one
+folder and checked in one run of the checker (one JVM start, a few seconds), which must
+report no error at all.
 
 Included: home; reports free and paid, with and without comments, with a hidden comment for
-the editor, with a video embed, opened through a gift link; topic, kind and author pages;
-search with results, without results and empty; pricing; the account, account deletion,
-team, team join, gift list, comment edit, checkout success and newsletter preference pages;
-the newsletter signup, check-inbox, confirm and unsubscribe pages and their invalid-link
-pages; allauth's login, login by code, signup (also with errors), email verification, email,
-password reset (request, done, from the mailed key), password change and logout pages; the
-error pages (400, 403, 404, 500, 503) and the 405, both for opening a form's address and for
-posting to a page. Excluded: Django's own admin templates (not ours), feeds and the sitemap
-(XML), and the local checkout, which exists only with DEBUG on.
+the editor, opened through a gift link; topic, kind and author pages; search with results,
+without results and empty; pricing; the account, account deletion, team, team join, gift
+list, comment edit, checkout success and newsletter preference pages; the newsletter signup,
+check-inbox, confirm and unsubscribe pages and their invalid-link pages; allauth's login,
+login by code, signup (also with errors), email verification, email, password reset
+(request, done, from the mailed key), password change and logout pages; the error pages
+(400, 403, 404, 500, 503) and the 405, both for opening a form's address and for posting to
+a page. Excluded: Django's own admin templates (not ours), feeds and the sitemap (XML), and
+the local checkout, which exists only with DEBUG on.
 """
 
 import hashlib
@@ -47,7 +46,7 @@ from publisher.errors import server_error
 from reports.comments.services import comment_create, comment_hide
 from reports.gifts.services import gift_create, gift_token
 from reports.models import Report
-from tests.support.factories import NewsletterSubscriberFactory, ReportFactory, UserFactory
+from tests.support.factories import NewsletterSubscriberFactory, UserFactory
 from tests.support.figures import record
 
 CONFIRM_TOKEN = "a-known-newsletter-confirmation-token"
@@ -99,13 +98,6 @@ def site(db, settings, mailoutbox, demo_media):
     )  # fmt: skip
     unsubscribe = NewsletterSubscriber.objects.get(email="reader@example.com").token
 
-    # The demo publishes no video (a real publication would embed its own); the embed's
-    # markup is checked on a report of its own. The id has the right shape and nothing more.
-    video = ReportFactory(
-        slug="bench-walkthrough",
-        is_free=True,
-        body="## The bench\n\nhttps://www.youtube.com/watch?v=Gr1dL1neB3n\n\nAfter the clip.",
-    )
     paid_with_comments = commented.get_absolute_url()
     paid_without_comments = "/reports/ev-charger-standby-power/"
     free = "/reports/home-battery-sizing-guide/"
@@ -137,7 +129,6 @@ def site(db, settings, mailoutbox, demo_media):
                 Page("email", persona, "/accounts/email/"),
             ]
     pages += [
-        Page("report-video", "anonymous", video.get_absolute_url()),
         Page("topic", "anonymous", "/topics/home-batteries/"),
         Page("kind", "anonymous", "/kinds/test/"),
         Page("author", "anonymous", author),

@@ -16,6 +16,7 @@ from django.core.management import call_command
 from django.db.models import Count, Q
 from django.test import Client
 from django.utils import timezone
+from django.utils.html import escape
 from PIL import Image
 
 from accounts.models import Membership, User
@@ -99,7 +100,9 @@ def test_four_to_six_authors_with_bios_and_portraits_and_no_email_on_their_pages
             page = _html(client, f"/authors/{author.slug}/")
         assert f'src="{author.portrait.url}"' in page
         assert f'alt="{author.display_name}"' in page
-        assert author.bio.split("\n\n")[0].split("\n")[0] in page
+        first_paragraph = author.bio.split("\n\n")[0]
+        assert "\n" not in first_paragraph  # one paragraph as typed, not the source's wrapping
+        assert f"<p>{escape(first_paragraph)}</p>" in page
         assert author.email not in page
         report = Report.objects.published().filter(author=author).first()
         report_page = _html(client, report.get_absolute_url())
