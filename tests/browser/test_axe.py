@@ -33,7 +33,7 @@ def _describe(violations: list[dict]) -> str:
 
 @pytest.fixture
 def pages(demo_site, live_server):
-    report = Report.objects.filter(is_free=False).order_by("-published_at").first()
+    report = Report.objects.published().filter(is_free=False).order_by("-published_at").first()
     subscriber = User.objects.get(email="subscriber@example.com")
     first = comment_create(
         author=subscriber, report=report, body="We saw the same *standby* draw on ours."
