@@ -36,6 +36,13 @@ class UserAdmin(BaseUserAdmin):
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
         ("Profile", {"fields": ["display_name", "company", "company_verified", "notify_on_reply"]}),
+        (
+            "Author page",
+            {
+                "fields": ["bio", "portrait"],
+                "description": "Public on the author page of anyone who has published a report.",
+            },
+        ),
         ("Permissions", {"fields": ["is_active", "is_staff", "is_superuser", "groups"]}),
         ("Dates", {"fields": ["last_login", "date_joined"]}),
     ]

@@ -1,13 +1,22 @@
 import secrets
 from typing import ClassVar
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
+from django.core.validators import FileExtensionValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
 DISPLAY_NAME_MAX_LENGTH = 80
 COMPANY_MAX_LENGTH = 120
+PORTRAIT_MAX_BYTES = 2 * 1024 * 1024
+
+
+def validate_portrait_size(file: object) -> None:
+    if getattr(file, "size", 0) > PORTRAIT_MAX_BYTES:
+        raise ValidationError(f"A portrait may be at most {PORTRAIT_MAX_BYTES // 2**20} MB.")
 
 
 class UserManager(BaseUserManager["User"]):
@@ -50,6 +59,27 @@ class User(AbstractBaseUser, PermissionsMixin):
         blank=True,
         help_text="The author page address, /authors/<slug>/. Set when the user first authors.",
     )
+    bio = models.TextField(
+        blank=True,
+        help_text="Public: a few sentences about the author, shown on their author page.",
+    )
+    # The portrait's alt text is the display name: it shows the person the page is about.
+    portrait = models.ImageField(
+        upload_to="portraits/%Y/%m/",
+        width_field="portrait_width",
+        height_field="portrait_height",
+        blank=True,
+        validators=[
+            FileExtensionValidator(["jpg", "jpeg", "png", "webp"]),
+            validate_portrait_size,
+        ],
+        help_text=(
+            "Public: a square JPEG, PNG or WebP, at most 2 MB, shown on the author page and "
+            "next to the author's name on their reports."
+        ),
+    )
+    portrait_width = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    portrait_height = models.PositiveIntegerField(null=True, blank=True, editable=False)
     is_staff = models.BooleanField(
         default=False, help_text="Editors and moderators: can use the admin and read everything."
     )
@@ -82,6 +112,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     def public_name(self) -> str:
         """How the person appears to other readers: never their email address."""
         return self.display_name or "Subscriber"
+
+    @property
+    def byline_name(self) -> str:
+        """How the person appears as an author (bylines, author pages): never any part of
+        their email address; an author without a display name writes for the publication."""
+        return self.display_name or settings.SITE_NAME
 
     def get_full_name(self) -> str:
         return self.display_name or self.email.split("@")[0]

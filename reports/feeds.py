@@ -89,7 +89,7 @@ class ReportsFeed(Feed):
         return item.revised_at or item.published_at
 
     def item_author_name(self, item: Report) -> str | None:
-        return item.author.get_full_name() if item.author else None
+        return item.author.byline_name if item.author else None
 
     def item_categories(self, item: Report) -> list[str]:
         return [item.get_kind_display()]

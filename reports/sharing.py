@@ -111,7 +111,7 @@ def report_json_ld(*, report: Report, body_included: bool) -> dict[str, Any]:
         data["datePublished"] = report.published_at.isoformat()
         data["dateModified"] = (report.revised_at or report.published_at).isoformat()
     if report.author:
-        data["author"] = {"@type": "Person", "name": report.author.get_full_name()}
+        data["author"] = {"@type": "Person", "name": report.author.byline_name}
         if report.author.slug:
             data["author"]["url"] = site_url(
                 reverse("reports:author", kwargs={"slug": report.author.slug})

@@ -31,11 +31,12 @@ from accounts.models import Membership
 from tests.support.factories import MembershipFactory, UserFactory
 
 # Real workers, Redis and an SMTP sink for the integration tests; the accessibility
-# fixtures (axe-core, Lighthouse) of tests/browser/test_axe.py and test_lighthouse.py; and
-# the summary of figures the hardening suites print.
+# fixtures (axe-core, Lighthouse) of tests/browser/test_axe.py and test_lighthouse.py; the
+# demo content's media folder; and the summary of figures the hardening suites print.
 pytest_plugins = [
     "tests.support.integration_fixtures",
     "tests.browser.a11y_tools",
+    "tests.support.demo",
     "tests.support.figures",
 ]
 

@@ -79,7 +79,13 @@ def comments_context(request: HttpRequest, report: Report) -> dict[str, object]:
 
 
 def _listing_page(
-    request: HttpRequest, reports, *, title: str, description: str = "", **context: object
+    request: HttpRequest,
+    reports,
+    *,
+    title: str,
+    description: str = "",
+    template: str = "reports/report_list.html",
+    **context: object,
 ) -> HttpResponse:
     page = paginate(
         reports, page_number=request.GET.get("page"), per_page=settings.REPORTS_PER_PAGE
@@ -92,7 +98,7 @@ def _listing_page(
     )
     return render(
         request,
-        "reports/report_list.html",
+        template,
         {"page": page, "title": title, "description": description, "sharing": sharing, **context},
     )
 
@@ -136,9 +142,11 @@ def author_detail(request: HttpRequest, slug: str) -> HttpResponse:
     return _listing_page(
         request,
         Report.objects.published().by_author(author),
-        title=author.display_name or str(author),
+        title=author.byline_name,
         description=author.company,
+        template="reports/author_detail.html",
         label="Author",
+        author=author,
     )
 
 

@@ -58,8 +58,9 @@ def vnu_command() -> list[str]:
 
 
 @pytest.fixture
-def demo_site(transactional_db) -> None:
-    """The demo reports (tables, figures, lists, citations) and personas of `make run`."""
+def demo_site(transactional_db, demo_media, serve_media) -> None:
+    """The demo reports (covers, tables, figures, lists, citations, comments), authors and
+    personas of `make run`, with the pictures served."""
     call_command("load_demo_data", verbosity=0)
 
 

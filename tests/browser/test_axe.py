@@ -33,7 +33,7 @@ def _describe(violations: list[dict]) -> str:
 
 @pytest.fixture
 def pages(demo_site, live_server):
-    report = Report.objects.filter(is_free=False).order_by("-published_at").first()
+    report = Report.objects.published().filter(is_free=False).order_by("-published_at").first()
     subscriber = User.objects.get(email="subscriber@example.com")
     first = comment_create(
         author=subscriber, report=report, body="We saw the same *standby* draw on ours."
@@ -46,6 +46,8 @@ def pages(demo_site, live_server):
         "report-subscriber": (report.get_absolute_url(), subscriber),
         # A table wider than the text column, in its scroll region.
         "report-wide-table": ("/reports/battery-capacity-fade-two-years/", subscriber),
+        # A portrait, an affiliation and a bio above the author's reports.
+        "author": (f"/authors/{report.author.slug}/", None),
         "search": ("/search/?q=inverter", None),
         "subscribe": ("/subscribe/", None),
         "account": ("/accounts/profile/", subscriber),

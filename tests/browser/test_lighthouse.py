@@ -77,7 +77,7 @@ def _failing_audits(report: dict, category: str) -> list[str]:
 def site(demo_site, live_server, settings):
     # Canonical and social URLs point at the server Lighthouse is looking at.
     settings.SITE_URL = live_server.url
-    report = Report.objects.filter(is_free=False).order_by("-published_at").first()
+    report = Report.objects.published().filter(is_free=False).order_by("-published_at").first()
     return {"home": "/", "report": report.get_absolute_url()}
 
 

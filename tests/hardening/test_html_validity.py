@@ -1,10 +1,10 @@
 """Every page type we render is valid HTML, checked by the Nu HTML Checker (vnu.jar).
 
 The pages are rendered through Django's test client for each persona (anonymous, free
-reader, subscriber, team admin, editor) over the demo content, whose reports carry the
-renderer's tables, figures, video embeds and citations. They are written to one folder and
-checked in one run of the checker (one JVM start, a few seconds), which must report no
-error at all.
+reader, subscriber, team admin, editor) over the demo content, whose reports carry covers,
+the renderer's tables, figures and citations, and comment threads. They are written to one
+folder and checked in one run of the checker (one JVM start, a few seconds), which must
+report no error at all.
 
 Included: home; reports free and paid, with and without comments, with a hidden comment for
 the editor, opened through a gift link; topic, kind and author pages; search with results,
@@ -67,12 +67,12 @@ class Page:
 
 
 @pytest.fixture
-def site(db, settings, mailoutbox):
+def site(db, settings, mailoutbox, demo_media):
     call_command("load_demo_data", verbosity=0)
     users = {user.email: user for user in User.objects.all()}
     subscriber = users["subscriber@example.com"]
     editor = users["editor@example.com"]
-    commented = Report.objects.get(slug="hybrid-inverter-shootout-2026")
+    commented = Report.objects.get(slug="hybrid-inverter-shootout")
     first = comment_create(
         author=subscriber, report=commented, body="We saw the same *standby* draw on ours."
     )

@@ -37,16 +37,16 @@ def test_server_error_page_is_ours(settings):
 
 
 @pytest.mark.django_db
-def test_load_demo_data_is_idempotent():
+def test_load_demo_data_is_idempotent(demo_media):
     call_command("load_demo_data")
-    first = {r.slug: r.published_at for r in Report.objects.all()}
+    first = {r.slug: (r.published_at, r.publish_at) for r in Report.objects.all()}
 
     call_command("load_demo_data")
 
-    assert {r.slug: r.published_at for r in Report.objects.all()} == first
-    assert len(first) == 12
-    assert Report.objects.published().filter(is_free=True).count() == 2
-    assert User.objects.filter(is_staff=True).count() == 2
+    assert {r.slug: (r.published_at, r.publish_at) for r in Report.objects.all()} == first
+    assert len(first) == 22
+    assert Report.objects.published().filter(is_free=True).count() == 3
+    assert User.objects.filter(is_staff=True).count() == 5
     assert Membership.objects.get(user__email="subscriber@example.com").status == "active"
     assert User.objects.get(email="reader@example.com").check_password("demo-password-2026")
 
@@ -60,7 +60,7 @@ setup_test_environment()
 client = Client()
 paths = ["/", "/search/?q=inverter", "/feed/", "/feed/atom/", "/sitemap.xml", "/subscribe/",
          "/newsletter/", "/topics/solar-inverters/", "/kinds/test/"]
-paths += [report.get_absolute_url() for report in Report.objects.all()]
+paths += [report.get_absolute_url() for report in Report.objects.published()]
 bad = [(path, client.get(path).status_code) for path in paths]
 bad = [item for item in bad if item[1] != 200]
 print("BAD", bad) if bad else print("OK", len(paths))
@@ -100,6 +100,7 @@ def test_make_run_defaults_serve_every_demo_page_on_sqlite(tmp_path):
         "DJANGO_DEBUG": "true",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
         "DJANGO_ALLOWED_HOSTS": "testserver",
+        "MEDIA_ROOT": str(tmp_path / "media"),  # the demo's covers, not in the checkout
     }
 
     def manage(*args: str) -> subprocess.CompletedProcess[str]:

@@ -72,7 +72,7 @@ def test_revision_note_shows_updated_time_and_note(client):
     assert "Corrected the standby figure for the Kestrel HX-10." in page
 
 
-def test_cover_image_has_dimensions_alt_text_and_lazy_loading(client, media):
+def test_cover_image_has_dimensions_alt_text_and_loads_first(client, media):
     report = ReportFactory(cover_image=_png(), cover_alt="Five inverters on a test bench")
 
     page = _html(client, report.get_absolute_url())
@@ -80,8 +80,10 @@ def test_cover_image_has_dimensions_alt_text_and_lazy_loading(client, media):
     assert (report.cover_width, report.cover_height) == (1200, 630)
     img = re.search(r'<figure class="report__cover">\s*(<img [^>]+>)', page).group(1)
     for attribute in ['width="1200"', 'height="630"', 'alt="Five inverters on a test bench"',
-                      'loading="lazy"', f'src="{report.cover_image.url}"']:  # fmt: skip
+                      'fetchpriority="high"', f'src="{report.cover_image.url}"']:  # fmt: skip
         assert attribute in img
+    # Above the fold and usually the largest element: a lazy cover delays the page's paint.
+    assert "lazy" not in img
     assert '<meta property="og:image" content="http://testserver/media/covers/' in page
     assert '<meta property="og:image:alt" content="Five inverters on a test bench">' in page
     assert '<meta name="twitter:card" content="summary_large_image">' in page
