@@ -64,4 +64,9 @@ urlpatterns = [
         notification_views.newsletter_preferences,
         name="newsletter_preferences",
     ),
+    path(
+        "newsletter/preferences/<str:token>/",
+        notification_views.newsletter_preferences_by_link,
+        name="newsletter_preferences_link",
+    ),
 ]
