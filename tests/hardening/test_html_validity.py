@@ -78,7 +78,7 @@ def site(db, settings, mailoutbox):
     )
     comment_create(author=editor, report=commented, body="Thanks: noted.", parent_id=first.pk)
     hidden = comment_create(author=subscriber, report=commented, body="Off topic.")
-    comment_hide(moderator=editor, comment=hidden)
+    comment_hide(moderator=editor, comment=hidden, reason="Off topic")
     gifted = Report.objects.get(slug="battery-capacity-fade-two-years")
     gift = gift_create(giver=subscriber, report=gifted)
 
