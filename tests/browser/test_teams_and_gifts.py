@@ -6,6 +6,8 @@ import pytest
 from django.core import mail
 from playwright.sync_api import Page, expect
 
+from reports.gifts.services import gift_create
+from reports.models import GiftLink
 from tests.support.factories import PASSWORD, MembershipFactory, ReportFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -81,12 +83,25 @@ def test_subscriber_sends_a_gift_link_that_a_logged_out_reader_reads(
 ):
     ReportFactory(slug="capacity-fade", title="Two years of capacity fade", body=SECRET)
     subscriber = MembershipFactory(user__display_name="Sam Subscriber").user
+    gift_create(giver=subscriber, report=ReportFactory(title="An earlier gift"))
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
 
     log_in(page, subscriber)
     page.goto(f"{live_server.url}/reports/capacity-fade/")
-    page.get_by_role("button", name="Gift this report").click()
+    page.get_by_role("link", name="Gift this report").click()
+    # Nothing is spent before the giver confirms, and the page says what is left.
+    expect(page.get_by_role("heading", name="Gift “Two years of capacity fade”")).to_be_visible()
+    expect(page.locator(".gift-allowance")).to_contain_text("4 of 5 left")
+    assert GiftLink.objects.count() == 1
+    screenshot("gift-confirm")
+    page.get_by_role("button", name="Create the gift link").click()
     expect(page.get_by_text("Your gift link is ready")).to_be_visible()
-    link = page.locator(".gift-list input").first.input_value()
+    expect(page.get_by_text("3 new links left this month")).to_be_visible()
+    new = page.locator(".gift-list__new")
+    link = new.locator(".gift-copy input").input_value()
+    new.get_by_role("button", name="Copy link").click()
+    expect(new.get_by_role("status")).to_have_text("Copied.")
+    assert page.evaluate("navigator.clipboard.readText()") == link
     screenshot("gift-list")
 
     reader = new_page()
@@ -98,3 +113,30 @@ def test_subscriber_sends_a_gift_link_that_a_logged_out_reader_reads(
 
     reader.goto(f"{live_server.url}/reports/capacity-fade/")
     expect(reader.get_by_text("Subscribe to read the full report")).to_be_visible()
+
+
+def test_without_javascript_the_gift_link_sits_in_a_selectable_field(
+    live_server, browser, log_in, screenshot
+):
+    ReportFactory(slug="capacity-fade", title="Two years of capacity fade", body=SECRET)
+    subscriber = MembershipFactory().user
+    context = browser.new_context(
+        java_script_enabled=False, viewport={"width": 1280, "height": 900}
+    )
+    page = context.new_page()
+    try:
+        log_in(page, subscriber)
+        page.goto(f"{live_server.url}/reports/capacity-fade/")
+        page.get_by_role("link", name="Gift this report").click()
+        page.get_by_role("button", name="Create the gift link").click()
+
+        field = page.locator(".gift-list__new .gift-copy input")
+        expect(field).to_have_attribute("readonly", "")
+        expect(page.get_by_role("button", name="Copy link")).to_be_hidden()
+        field.select_text()
+        selected = field.evaluate("f => f.value.slice(f.selectionStart, f.selectionEnd)")
+        assert selected == field.input_value()
+        assert "/gift/" in selected
+        screenshot("gift-list-no-js", target=page)
+    finally:
+        context.close()
