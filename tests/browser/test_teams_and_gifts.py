@@ -36,7 +36,9 @@ def test_admin_buys_three_seats_and_the_fourth_person_is_refused(
     page.goto(f"{live_server.url}/subscribe/#teams")
     page.get_by_label("Organisation name").fill("Acme Integrators")
     page.get_by_label("Seats").fill("3")
-    page.get_by_role("button", name="Buy a team licence").click()
+    page.get_by_role("button", name="Review the order").click()
+    expect(page.locator(".order__total")).to_contain_text("$870 a year")
+    page.get_by_role("button", name="Continue to payment").click()
     page.get_by_role("button", name="Pay and subscribe").click()
 
     expect(page.get_by_role("heading", name="Acme Integrators")).to_be_visible()
@@ -76,6 +78,77 @@ def test_admin_buys_three_seats_and_the_fourth_person_is_refused(
     page.goto(f"{live_server.url}/team/")
     expect(page.get_by_text("Seats used: 3 of 3")).to_be_visible()
     screenshot("team-page")
+
+
+def test_a_team_bought_locally_invites_a_new_reader_who_signs_up_and_seats_change(
+    live_server, page: Page, new_page, log_in, settings, screenshot
+):
+    """Without Stripe keys: the local test checkout, the invitation to someone without an
+    account, and changing the seats, all in Chromium."""
+    settings.DEBUG = True
+    settings.STRIPE_SECRET_KEY = ""
+    settings.SITE_URL = live_server.url
+    ReportFactory(slug="switchover", title="Backup switchover times", body=SECRET)
+    admin = UserFactory(email="olu@acme.example", display_name="Olu Admin")
+
+    log_in(page, admin)
+    page.goto(f"{live_server.url}/subscribe/#teams")
+    total = page.locator("[data-team-total]")
+    expect(total).to_have_text("$870 a year for 3 seats")
+    page.get_by_label("Organisation name").fill("Acme Integrators")
+    page.get_by_label("Seats").fill("4")
+    expect(total).to_have_text("$1,160 a year for 4 seats")  # repeated as the seats change
+    page.get_by_label("Seats").fill("2")
+    expect(total).to_have_text("choose from 3 to 500 seats")
+    page.get_by_label("Seats").fill("4")
+    screenshot("team-offer")
+    page.get_by_role("button", name="Review the order").click()
+    expect(page.get_by_text("Local test checkout — no payment is taken.")).to_be_visible()
+    expect(page.locator(".order__total")).to_contain_text("$1,160 a year")
+    screenshot("team-confirm-local")
+    page.get_by_role("button", name="Complete test purchase").click()
+    expect(page.get_by_text("Test licence for 4 seats is active (no payment).")).to_be_visible()
+    expect(page.get_by_text("Seats used: 1 of 4")).to_be_visible()
+
+    page.get_by_label("Email address").fill("kim@acme.example")
+    page.get_by_role("button", name="Send invitation").click()
+    expect(page.get_by_text("Invitation sent to kim@acme.example.")).to_be_visible()
+
+    kim = new_page()
+    kim.goto(live_server.url + _invitation_link("kim@acme.example"))
+    expect(kim.locator(".team-invitation")).to_have_text(
+        re.compile(r"Olu Admin invited kim@acme\.example to Acme Integrators's licence")
+    )
+    screenshot("team-invitation-anonymous", target=kim)
+    kim.get_by_role("link", name="Create an account").click()
+    expect(kim.get_by_label("Email")).to_have_value("kim@acme.example")
+    kim.get_by_label("Email").fill("kim.private@example.com")
+    kim.get_by_label("Password").fill("a-long-unusual-passphrase")
+    kim.get_by_role("button", name="Sign Up").click()
+    expect(kim.get_by_text("is for kim@acme.example: sign up with that address")).to_be_visible()
+    screenshot("team-signup-other-address", target=kim)
+    kim.get_by_label("Email").fill("kim@acme.example")
+    kim.get_by_label("Password").fill("a-long-unusual-passphrase")
+    kim.get_by_role("button", name="Sign Up").click()
+    code = re.search(r"^\s*([A-Z0-9]{4}-[A-Z0-9]{4})\s*$", mail.outbox[-1].body, re.M).group(1)
+    kim.get_by_label("Code").fill(code)
+    kim.get_by_role("button", name="Confirm").click()
+    kim.get_by_role("button", name="Join Acme Integrators").click()
+    expect(kim.get_by_text("Welcome to the Acme Integrators licence.")).to_be_visible()
+    kim.goto(f"{live_server.url}/reports/switchover/")
+    expect(kim.get_by_text(SECRET)).to_be_visible()
+
+    page.goto(f"{live_server.url}/team/")
+    expect(page.get_by_text("Seats used: 2 of 4")).to_be_visible()
+    page.get_by_label("Seats", exact=True).fill("6")
+    expect(page.locator("[data-team-total]")).to_have_text("$1,740 a year for 6 seats")
+    page.get_by_role("button", name="Change seats").click()
+    expect(page.locator(".order__total")).to_contain_text("$1,740 a year (was $1,160)")
+    screenshot("team-seats-confirm")
+    page.get_by_role("button", name="Change to 6 seats").click()
+    expect(page.get_by_text("The licence now has 6 seats.")).to_be_visible()
+    expect(page.get_by_text("Seats used: 2 of 6")).to_be_visible()
+    screenshot("team-page-after-seat-change")
 
 
 def test_subscriber_sends_a_gift_link_that_a_logged_out_reader_reads(
