@@ -335,6 +335,17 @@ def _stripe_seats_change(organisation: Organisation, seats: int) -> None:
     subscription_sync_from_stripe(subscription=updated.to_dict(), state_at=timezone.now())
 
 
+def organisation_seats_check(*, organisation: Organisation, seats: object) -> int:
+    """The number of seats `organisation` may change to: a licence's range, no fewer than
+    the seats in use, and not the number it has. ApplicationError says what is wrong."""
+    wanted = team_seats_parse(seats, at_least=organisation.members.count())
+    if not membership_grants_access(organisation) or not organisation.stripe_subscription_id:
+        raise ApplicationError("The licence is not active, so its seats cannot change.")
+    if wanted == organisation.seats:
+        raise ApplicationError(f"The licence already has {wanted} seats.")
+    return wanted
+
+
 def organisation_seats_change(*, organisation: Organisation, admin: User, seats: object) -> int:
     """Change the number of seats paid for; returns it. Stripe's subscription quantity, or
     the local test checkout's without Stripe keys.
@@ -345,11 +356,7 @@ def organisation_seats_change(*, organisation: Organisation, admin: User, seats:
     _require_admin(organisation, admin)
     with transaction.atomic():
         locked = Organisation.objects.select_for_update().get(pk=organisation.pk)
-        wanted = team_seats_parse(seats, at_least=locked.members.count())
-        if not membership_grants_access(locked) or not locked.stripe_subscription_id:
-            raise ApplicationError("The licence is not active, so its seats cannot change.")
-        if wanted == locked.seats:
-            raise ApplicationError(f"The licence already has {wanted} seats.")
+        wanted = organisation_seats_check(organisation=locked, seats=seats)
         if local_checkout_enabled():
             local_team_seats_change(organisation=locked, admin=admin, seats=wanted)
         else:

@@ -172,9 +172,9 @@ def _team_seats(request: AuthenticatedHttpRequest, organisation) -> HttpResponse
     """Changing the seats: the new total to confirm, then the change (Stripe's quantity, or
     the local test checkout's). Errors go back to the team page as messages."""
     if request.POST.get("confirmed") != "yes":
-        seats = team_seats_parse(request.POST.get("seats"), at_least=organisation.members.count())
-        if seats == organisation.seats:
-            raise ApplicationError(f"The licence already has {seats} seats.")
+        seats = organisations.organisation_seats_check(
+            organisation=organisation, seats=request.POST.get("seats")
+        )
         return render(
             request,
             "accounts/team_seats.html",

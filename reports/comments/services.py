@@ -180,11 +180,20 @@ def comment_hide_reason_clean(reason: str) -> str:
     return cleaned
 
 
+def comment_hide_refusal(moderator: Reader, comment: Comment) -> ApplicationError | None:
+    """Why `moderator` may not hide `comment`, or None."""
+    if not moderator.is_staff:
+        return ApplicationError("Only moderators can hide comments.", status=403)
+    if comment.deleted_at is not None:
+        return ApplicationError("This comment was deleted: nothing is left to hide.", status=410)
+    return None
+
+
 def comment_hide(*, moderator: User, comment: Comment, reason: str) -> None:
     """Hide a comment from everyone but moderators and its author, who sees it marked
     "Hidden by a moderator" with the reason."""
-    if not moderator.is_staff:
-        raise ApplicationError("Only moderators can hide comments.", status=403)
+    if refusal := comment_hide_refusal(moderator, comment):
+        raise refusal
     reason = comment_hide_reason_clean(reason)
     _set_visibility(comment, hidden_at=timezone.now(), hidden_by=moderator, hidden_reason=reason)
     CommentFlag.objects.filter(comment=comment, resolved_at__isnull=True).update(

@@ -131,9 +131,8 @@ def comment_hide(request: AuthenticatedHttpRequest, comment_id: int) -> HttpResp
     """GET asks the moderator for the reason its author will read; the POST hides."""
     comment = _own_comment(request, comment_id)
     report = comment.report
-    if not request.user.is_staff:
-        refused = ApplicationError("Only moderators can hide comments.", status=403)
-        return _error(request, report, refused)
+    if refusal := comments.comment_hide_refusal(request.user, comment):
+        return _error(request, report, refusal)
     reason = request.POST.get("reason", "")
     error = ""
     if request.method == "POST":

@@ -132,12 +132,14 @@ def newsletter_preferences(request: AuthenticatedHttpRequest) -> HttpResponse:
     )
 
 
-def _link_refused(request: HttpRequest, message: str, status: int) -> HttpResponse:
+def _link_refused(
+    request: HttpRequest, message: str, status: int, *, retry_after: int | None = None
+) -> HttpResponse:
     response = render(
         request, "reports/newsletter_link_invalid.html", {"message": message}, status=status
     )
-    if status == 429:
-        response["Retry-After"] = str(LINK_LIMITS[0].seconds)
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
     return response
 
 
@@ -148,7 +150,7 @@ def _link_refused(request: HttpRequest, message: str, status: int) -> HttpRespon
 @require_http_methods(["GET", "HEAD", "POST"])
 def newsletter_preferences_by_link(request: HttpRequest, token: str) -> HttpResponse:
     if exceeded := limit_exceeded("newsletter-preferences-link", client_ip(request), LINK_LIMITS):
-        return _link_refused(request, exceeded.message, 429)
+        return _link_refused(request, exceeded.message, 429, retry_after=exceeded.seconds)
     try:
         subscriber = newsletter_subscriber_for_preferences(token=token)
     except ApplicationError as error:

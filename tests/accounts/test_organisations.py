@@ -642,11 +642,11 @@ def test_an_inactive_licence_has_no_seats_to_change(client, stripe_fake):
     _, owner = _licence(3, status="canceled")
     client.force_login(owner)
 
-    response = client.post(
-        "/team/", {"action": "seats", "seats": "5", "confirmed": "yes"}, follow=True
-    )
-
-    assert "The licence is not active" in response.content.decode()
+    for confirmed in ("", "yes"):
+        response = client.post(
+            "/team/", {"action": "seats", "seats": "5", "confirmed": confirmed}, follow=True
+        )
+        assert "The licence is not active" in response.content.decode()
     assert 'value="seats"' not in client.get("/team/").content.decode()
 
 
@@ -752,3 +752,12 @@ def test_an_ordinary_signup_is_not_held_to_any_invitation(client):
 
     assert response.status_code == 302
     assert User.objects.filter(email="new.reader@example.com").exists()
+
+
+def test_the_invitation_page_costs_a_fixed_number_of_queries(client, django_assert_max_num_queries):
+    organisation, owner = _licence(3)
+    path = _invitation_path(organisation, owner)
+
+    # The invitation with its organisation and inviter, and the session it starts.
+    with django_assert_max_num_queries(2):
+        assert client.get(path).status_code == 200

@@ -452,6 +452,22 @@ def test_hiding_on_the_page_asks_for_the_reason(client_for, editor, comment_by_s
     assert comment_by_subscriber.hidden_reason == "Personal attack."
 
 
+def test_a_deleted_comment_has_nothing_to_hide(
+    client_for, editor, subscriber, comment_by_subscriber
+):
+    client_for(subscriber).post(f"/comments/{comment_by_subscriber.pk}/delete/")
+    staff = client_for(editor)
+
+    for response in (
+        staff.get(f"/comments/{comment_by_subscriber.pk}/hide/"),
+        staff.post(f"/comments/{comment_by_subscriber.pk}/hide/", {"reason": "Spam"}),
+    ):
+        assert response.status_code == 410
+        assert "nothing is left to hide" in response.content.decode()
+    comment_by_subscriber.refresh_from_db()
+    assert comment_by_subscriber.hidden_at is None
+
+
 def _hide(comment, editor, reason="Names a private person."):
     comment_hide(moderator=editor, comment=comment, reason=reason)
 
