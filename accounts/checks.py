@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.core.checks import Error, register
 
+from accounts.organisations.pricing import MAX_SEATS
+
 
 @register()
 def stripe_configured_in_production(app_configs: object, **kwargs: object) -> list[Error]:
@@ -15,3 +17,30 @@ def stripe_configured_in_production(app_configs: object, **kwargs: object) -> li
             id="accounts.E001",
         )
     ]
+
+
+@register()
+def team_prices_make_sense(app_configs: object, **kwargs: object) -> list[Error]:
+    """A seat is one person's access: never cheaper than that person's own annual plan, or
+    every individual subscriber would be better off buying a team licence of one."""
+    errors = []
+    if settings.PRICE_SEAT_CENTS < settings.PRICE_ANNUAL_CENTS:
+        errors.append(
+            Error(
+                f"PRICE_SEAT_CENTS ({settings.PRICE_SEAT_CENTS}) is below PRICE_ANNUAL_CENTS "
+                f"({settings.PRICE_ANNUAL_CENTS}): a team seat would cost less than an "
+                "individual annual plan.",
+                hint="Price a seat at least at the annual plan, in Stripe and in settings "
+                "(PRICE_SEAT_CENTS, PRICE_SEAT_DISPLAY).",
+                id="accounts.E002",
+            )
+        )
+    if settings.TEAM_MIN_SEATS > MAX_SEATS:
+        errors.append(
+            Error(
+                f"TEAM_MIN_SEATS ({settings.TEAM_MIN_SEATS}) is above the {MAX_SEATS} seats a "
+                "licence may have: no team licence could be bought.",
+                id="accounts.E003",
+            )
+        )
+    return errors

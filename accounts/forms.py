@@ -6,6 +6,7 @@ from django.contrib.auth.forms import UserChangeForm
 from django.http import HttpRequest
 
 from accounts.models import COMPANY_MAX_LENGTH, DISPLAY_NAME_MAX_LENGTH, User
+from accounts.organisations.services import invitation_for_path
 from accounts.users import user_profile_update
 from publisher.text import text_normalise_name
 
@@ -38,6 +39,20 @@ class SignupDetailsForm(forms.Form):
         help_text="Shown with your comments.",
     )
     company = NameField(label="Company", max_length=COMPANY_MAX_LENGTH, required=False)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        # Signing up from a team invitation (its join page is where the signup returns to):
+        # the invitation is bound to one address, so the account must be opened with it.
+        invitation = invitation_for_path(self.data.get("next"))
+        email = cleaned.get("email")
+        if invitation is not None and email and email.lower() != invitation.email:
+            self.add_error(
+                "email",
+                f"This invitation to {invitation.organisation.name} is for {invitation.email}: "
+                "sign up with that address to join the team.",
+            )
+        return cleaned
 
     def signup(self, request: HttpRequest, user: User) -> None:
         user_profile_update(

@@ -347,3 +347,17 @@ class NewsletterSubscriber(models.Model):
     @property
     def is_receiving(self) -> bool:
         return self.confirmed_at is not None and self.unsubscribed_at is None
+
+    @property
+    def awaiting_confirmation(self) -> bool:
+        """A confirmation link went out and nothing confirmed the address since.
+
+        A used link leaves a hash of its own behind (the link then says "You are
+        subscribed"), so the hash alone does not say a link is pending: a confirmation after
+        the link was sent marks it used."""
+        sent = self.confirmation_sent_at
+        return (
+            bool(self.confirmation_token_hash)
+            and sent is not None
+            and (self.confirmed_at is None or self.confirmed_at < sent)
+        )

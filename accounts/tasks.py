@@ -20,8 +20,8 @@ def send_team_invitation(invitation_id: int) -> bool:
 
 
 @shared_task
-def send_newsletter_confirmation(subscriber_id: int, token: str) -> None:
-    newsletter_confirmation_send(subscriber_id=subscriber_id, token=token)
+def send_newsletter_confirmation(subscriber_id: int, token: str, next_path: str = "") -> None:
+    newsletter_confirmation_send(subscriber_id=subscriber_id, token=token, next_path=next_path)
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, retry_jitter=True, max_retries=5)

@@ -54,10 +54,16 @@ STRIPE_PRICE_MONTHLY = env_str("STRIPE_PRICE_MONTHLY")
 STRIPE_PRICE_ANNUAL = env_str("STRIPE_PRICE_ANNUAL")
 # Organisation licences are priced per seat; without a seat price the "For teams" offer is off.
 STRIPE_PRICE_SEAT = env_str("STRIPE_PRICE_SEAT")
-PRICE_SEAT_DISPLAY = env_str("PRICE_SEAT_DISPLAY", default="$240 per seat a year")
+PRICE_SEAT_DISPLAY = env_str("PRICE_SEAT_DISPLAY", default="$290 per seat a year")
 STRIPE_API_BASE = env_url("STRIPE_API_BASE", schemes={"http", "https"})
 PRICE_MONTHLY_DISPLAY = env_str("PRICE_MONTHLY_DISPLAY", default="$29 a month")
 PRICE_ANNUAL_DISPLAY = env_str("PRICE_ANNUAL_DISPLAY", default="$290 a year")
+# The same prices in cents, for sums shown before buying (seats x the seat price). They
+# must match the Stripe prices; a seat is never cheaper than one person's annual plan
+# (system check accounts.E002).
+PRICE_ANNUAL_CENTS = env_int("PRICE_ANNUAL_CENTS", default=29000, minimum=0)
+PRICE_SEAT_CENTS = env_int("PRICE_SEAT_CENTS", default=29000, minimum=0)
+TEAM_MIN_SEATS = env_int("TEAM_MIN_SEATS", default=3, minimum=1)
 
 if not DEBUG:
     missing = [

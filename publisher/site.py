@@ -6,6 +6,11 @@ ALLOWED_HOSTS), and a page cached from one request is served to everyone after i
 from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
+from django.utils.http import url_has_allowed_host_and_scheme
+
+# A path to send a reader back to is carried through forms and emails; longer than this it
+# is not one of ours.
+SITE_PATH_MAX_LENGTH = 500
 
 
 def site_url(location: str = "/") -> str:
@@ -31,3 +36,14 @@ def public_url(url: str) -> str:
     if parts.netloc:
         return url if parts.scheme else f"{site_scheme()}:{url}"
     return site_url(url)
+
+
+def site_path(value: str | None) -> str:
+    """`value` when it is a path on this site (no scheme, no host, no control characters,
+    nothing another site could answer), otherwise "". For links back to where a reader was."""
+    if not value or len(value) > SITE_PATH_MAX_LENGTH or not value.isprintable():
+        return ""
+    if not value.startswith("/") or value.startswith(("//", "/\\")):
+        return ""
+    # With no allowed hosts, only a relative reference without a host passes.
+    return value if url_has_allowed_host_and_scheme(value, allowed_hosts=None) else ""

@@ -200,6 +200,9 @@ class Comment(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
         related_name="+",
     )  # fmt: skip
+    hidden_reason = models.CharField(
+        max_length=300, blank=True, help_text="Why a moderator hid it; shown to its author."
+    )
     deleted_at = models.DateTimeField(null=True, blank=True)
 
     objects = CommentQuerySet.as_manager()

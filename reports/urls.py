@@ -25,18 +25,8 @@ urlpatterns = [
     path("comments/<int:comment_id>/edit/", comment_views.comment_edit, name="comment_edit"),
     path("comments/<int:comment_id>/delete/", comment_views.comment_delete, name="comment_delete"),
     path("comments/<int:comment_id>/report/", comment_views.comment_flag, name="comment_flag"),
-    path(
-        "comments/<int:comment_id>/hide/",
-        comment_views.comment_moderate,
-        {"action": "hide"},
-        name="comment_hide",
-    ),
-    path(
-        "comments/<int:comment_id>/unhide/",
-        comment_views.comment_moderate,
-        {"action": "unhide"},
-        name="comment_unhide",
-    ),
+    path("comments/<int:comment_id>/hide/", comment_views.comment_hide, name="comment_hide"),
+    path("comments/<int:comment_id>/unhide/", comment_views.comment_unhide, name="comment_unhide"),
     path(
         "comments/replies/unsubscribe/<str:token>/",
         comment_views.reply_unsubscribe,
@@ -63,5 +53,10 @@ urlpatterns = [
         "newsletter/preferences/",
         notification_views.newsletter_preferences,
         name="newsletter_preferences",
+    ),
+    path(
+        "newsletter/preferences/<str:token>/",
+        notification_views.newsletter_preferences_by_link,
+        name="newsletter_preferences_link",
     ),
 ]

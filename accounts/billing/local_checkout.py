@@ -121,19 +121,48 @@ def local_subscription_change(*, user: User, action: str) -> Membership:
     return Membership.objects.get(user=user)
 
 
-def local_team_checkout_complete(*, organisation: Organisation, buyer: User, seats: int) -> None:
-    """A paid team licence as Stripe Checkout would create it, through the webhook handler."""
-    _require_enabled()
-    customer = f"cus_local_org_{organisation.pk}"
+def _team_subscription(
+    *, organisation: Organisation, buyer: User, subscription_id: str, seats: int, period_end: int
+) -> dict[str, Any]:
     subscription = _subscription(
-        subscription_id=f"sub_local_{secrets.token_hex(8)}",
-        customer=customer,
+        subscription_id=subscription_id,
+        customer=organisation.stripe_customer_id or f"cus_local_org_{organisation.pk}",
         user=buyer,
         plan="annual",
         status="active",
-        period_end=int((timezone.now() + PERIODS["annual"]).timestamp()),
+        period_end=period_end,
     )
     subscription["metadata"] = {"organisation_id": str(organisation.pk)}
     subscription["items"]["data"][0]["quantity"] = seats
     subscription["items"]["data"][0]["price"] = {"id": "price_local_seat"}
+    return subscription
+
+
+def local_team_checkout_complete(*, organisation: Organisation, buyer: User, seats: int) -> None:
+    """A paid team licence as Stripe Checkout would create it, through the webhook handler."""
+    _require_enabled()
+    subscription = _team_subscription(
+        organisation=organisation,
+        buyer=buyer,
+        subscription_id=f"sub_local_{secrets.token_hex(8)}",
+        seats=seats,
+        period_end=int((timezone.now() + PERIODS["annual"]).timestamp()),
+    )
     stripe_event_handle(event=_event("customer.subscription.created", subscription))
+
+
+def local_team_seats_change(*, organisation: Organisation, admin: User, seats: int) -> None:
+    """What changing the subscription's quantity at Stripe does, for the local checkout:
+    the same `customer.subscription.updated` event, through the webhook handler."""
+    _require_enabled()
+    period_end = organisation.current_period_end or timezone.now() + PERIODS["annual"]
+    subscription = _team_subscription(
+        organisation=organisation,
+        buyer=admin,
+        subscription_id=organisation.stripe_subscription_id,
+        seats=seats,
+        period_end=int(period_end.timestamp()),
+    )
+    subscription["status"] = organisation.status
+    subscription["cancel_at_period_end"] = organisation.cancel_at_period_end
+    stripe_event_handle(event=_event("customer.subscription.updated", subscription))

@@ -1,18 +1,26 @@
 """The newsletter's double opt-in email."""
 
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.urls import reverse
 
 from accounts.models import NewsletterSubscriber
 from publisher.mail.messages import email_build
+from publisher.site import site_path
 
 
-def newsletter_confirmation_send(*, subscriber_id: int, token: str) -> None:
-    """Email the double opt-in link. Takes the raw token: only its hash is stored."""
+def newsletter_confirmation_send(*, subscriber_id: int, token: str, next_path: str = "") -> None:
+    """Email the double opt-in link. Takes the raw token: only its hash is stored.
+
+    `next_path` (the page the signup came from) rides along in the link, so the confirmed
+    page can offer the way back."""
     subscriber = NewsletterSubscriber.objects.filter(pk=subscriber_id).first()
     if subscriber is None or subscriber.is_receiving:
         return
     confirm_url = settings.SITE_URL + reverse("newsletter:confirm", kwargs={"token": token})
+    if next_path := site_path(next_path):
+        confirm_url += "?" + urlencode({"next": next_path})
     message = email_build(
         name="newsletter-confirm",
         to=subscriber.email,

@@ -5,6 +5,12 @@ and an unsubscribed address; only the mailbox owner learns anything (a confirmat
 arrives when there is something to confirm). Rate limits use Django's cache: too many
 signups from one IP is an error the form shows; too many for one address is silent (no
 further email), so the limit neither reveals the address nor lets anyone mail-bomb it.
+
+A used confirmation link confirms nothing again, but keeps answering "You are subscribed"
+while its subscriber still receives the emails: only the holder of that link learns it, and
+only about the address the link was sent to. Every notification email carries a
+preferences link signed for its subscriber (`newsletter_preferences_token`), so a reader
+without an account chooses kinds and topics, or unsubscribes, from any email.
 """
 
 import hashlib
@@ -13,6 +19,7 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from allauth.account.models import EmailAddress
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
@@ -24,6 +31,7 @@ from accounts.models import NewsletterSubscriber, User
 from publisher.celery import enqueue
 from publisher.errors import ApplicationError
 from publisher.ratelimit import Limit, limit_exceeded
+from publisher.site import site_path
 
 CONFIRMATION_MAX_AGE = timedelta(days=3)
 SIGNUPS_PER_IP = 10
@@ -75,16 +83,26 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _used_hash(token: str) -> str:
+    """What a confirmation link's hash becomes once it confirmed: never the hash of a
+    pending link again, so the link cannot confirm twice, yet it still finds its subscriber
+    to say "You are subscribed"."""
+    return hashlib.sha256(b"used:" + token.encode()).hexdigest()
+
+
 def newsletter_signup(
     *,
     email: str,
     ip: str | None,
     source: str,
     user: User | None = None,
+    next_path: str = "",
     now: datetime | None = None,
 ) -> None:
     """Record a signup and, when there is something to confirm, send a confirmation email.
 
+    `next_path` is the page the signup came from (a path on this site, else ignored): the
+    confirmation link carries it, so the confirmed reader gets a link back there.
     Raises ValidationError for an unusable address and ApplicationError (429) for a busy network;
     otherwise returns nothing, whatever the address's state was.
     """
@@ -109,12 +127,20 @@ def newsletter_signup(
         if _may_link(user, subscriber):
             subscriber.user = user
         subscriber.save()
-        _send_confirmation_on_commit(subscriber_id=subscriber.pk, token=token)
+        _send_confirmation_on_commit(
+            subscriber_id=subscriber.pk, token=token, next_path=site_path(next_path)
+        )
 
 
-def _send_confirmation_on_commit(*, subscriber_id: int, token: str) -> None:
+def _send_confirmation_on_commit(*, subscriber_id: int, token: str, next_path: str = "") -> None:
     transaction.on_commit(
-        partial(enqueue, "accounts.tasks.send_newsletter_confirmation", subscriber_id, token)
+        partial(
+            enqueue,
+            "accounts.tasks.send_newsletter_confirmation",
+            subscriber_id,
+            token,
+            next_path,
+        )
     )
 
 
@@ -132,8 +158,21 @@ def newsletter_subscriber_for_confirmation(
     return subscriber
 
 
+def newsletter_confirmed_by_link(*, token: str) -> bool:
+    """Whether a used confirmation link's subscriber still receives the emails.
+
+    Answers only about the one address the link was sent to, and only to the holder of the
+    link (32 random bytes, stored hashed): no other address can be asked about."""
+    if not token:
+        return False
+    subscriber = NewsletterSubscriber.objects.filter(
+        confirmation_token_hash=_used_hash(token)
+    ).first()
+    return subscriber is not None and subscriber.is_receiving
+
+
 def newsletter_confirm(*, token: str, now: datetime | None = None) -> NewsletterSubscriber | None:
-    """Confirm the subscription a link belongs to; the link stops working once used."""
+    """Confirm the subscription a link belongs to; the link confirms once."""
     now = now or timezone.now()
     with transaction.atomic():
         subscriber = newsletter_subscriber_for_confirmation(token=token, now=now)
@@ -144,9 +183,49 @@ def newsletter_confirm(*, token: str, now: datetime | None = None) -> Newsletter
             return None
         subscriber.confirmed_at = now
         subscriber.unsubscribed_at = None
-        subscriber.confirmation_token_hash = ""
+        subscriber.confirmation_token_hash = _used_hash(token)
         subscriber.save()
     return subscriber
+
+
+# The preferences link in every notification: the subscriber's own token, signed with a salt
+# of its own so that no other signature the site makes with the same key stands in for it.
+_PREFERENCES_SIGNER = signing.Signer(salt="accounts.newsletter.preferences-link")
+PREFERENCES_LINK_DAMAGED = (
+    "This preferences link is damaged or incomplete. Open it again from the newest of our "
+    "emails, or copy the whole address; nothing was changed."
+)
+PREFERENCES_LINK_GONE = (
+    "This preferences link no longer works: we hold no subscription for it. Nothing was changed."
+)
+
+
+def newsletter_preferences_token(*, subscriber_token: str) -> str:
+    """The token of a subscriber's preferences link, from their unsubscribe token.
+
+    It names no address (the page it opens shows only a hint of it), and without the site's
+    key nobody can make one for another subscriber."""
+    return _PREFERENCES_SIGNER.sign(subscriber_token)
+
+
+def newsletter_subscriber_for_preferences(*, token: str) -> NewsletterSubscriber:
+    """The subscriber a preferences link belongs to. ApplicationError says why there is none:
+    400 for a damaged or forged link, 404 for a link whose subscription was deleted."""
+    try:
+        subscriber_token = _PREFERENCES_SIGNER.unsign(token)
+    except signing.BadSignature:
+        raise ApplicationError(PREFERENCES_LINK_DAMAGED, status=400) from None
+    subscriber = newsletter_subscriber_by_token(token=subscriber_token)
+    if subscriber is None:
+        raise ApplicationError(PREFERENCES_LINK_GONE, status=404)
+    return subscriber
+
+
+def newsletter_email_hint(email: str) -> str:
+    """Enough of an address for its owner to recognise it, not enough to read it off the
+    screen of someone the email was forwarded to: `r…@example.com`."""
+    local, _, domain = email.rpartition("@")
+    return f"{local[:1]}…@{domain}" if local else "…"
 
 
 def newsletter_subscriber_by_token(*, token: str) -> NewsletterSubscriber | None:

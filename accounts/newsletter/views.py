@@ -9,6 +9,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from accounts.newsletter.forms import NewsletterSignupForm
 from accounts.newsletter.services import (
     newsletter_confirm,
+    newsletter_confirmed_by_link,
     newsletter_signup,
     newsletter_subscriber_by_token,
     newsletter_subscriber_for_confirmation,
@@ -18,6 +19,7 @@ from publisher.csrf import csrf_token_only_with_session
 from publisher.errors import ApplicationError
 from publisher.mail.messages import ONE_CLICK
 from publisher.ratelimit import client_ip
+from publisher.site import site_path
 
 
 # The signup box sits on publicly cached pages, without a CSRF token for anonymous readers:
@@ -36,6 +38,7 @@ def signup(request: HttpRequest) -> HttpResponse:
                 ip=client_ip(request),
                 source=form.cleaned_data["source"],
                 user=request.user if request.user.is_authenticated else None,
+                next_path=form.cleaned_data["next"],
             )
         except ApplicationError as error:
             form.add_error(None, error.message)
@@ -56,13 +59,22 @@ def check_inbox(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
 def confirm(request: HttpRequest, token: str) -> HttpResponse:
+    # The page the signup came from, carried in the link; only ever a path on this site.
+    next_url = site_path(request.POST.get("next") or request.GET.get("next"))
+    context = {"next_url": next_url}
     # GET only shows a button: mail scanners that open every link must not confirm.
     if request.method == "POST":
         subscriber = newsletter_confirm(token=token)
         if subscriber is not None:
-            return render(request, "newsletter/confirmed.html", {"subscriber": subscriber})
+            return render(
+                request, "newsletter/confirmed.html", {**context, "subscriber": subscriber}
+            )
     elif newsletter_subscriber_for_confirmation(token=token) is not None:
-        return render(request, "newsletter/confirm.html")
+        return render(request, "newsletter/confirm.html", context)
+    # A link opened again after it confirmed: the same answer as the first time, without the
+    # address, and only for the link's own subscriber while they still receive the emails.
+    if newsletter_confirmed_by_link(token=token):
+        return render(request, "newsletter/confirmed.html", context)
     return render(request, "newsletter/link_invalid.html", {"kind": "confirm"}, status=404)
 
 

@@ -6,6 +6,7 @@ put more members in than were paid for.
 
 from datetime import timedelta
 from functools import partial
+from urllib.parse import urlsplit
 
 import stripe
 from allauth.account.models import EmailAddress
@@ -13,10 +14,13 @@ from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.urls import Resolver404, resolve
 from django.utils import timezone
 
 from accounts.billing.checkout import hosted_url
-from accounts.billing.client import BillingUnavailable, stripe_client
+from accounts.billing.client import BillingUnavailable, local_checkout_enabled, stripe_client
+from accounts.billing.local_checkout import local_team_seats_change
+from accounts.billing.sync import subscription_sync_from_stripe
 from accounts.membership import membership_grants_access, seat_for
 from accounts.models import (
     Organisation,
@@ -25,13 +29,13 @@ from accounts.models import (
     OrganisationRemoval,
     User,
 )
+from accounts.organisations.pricing import MAX_SEATS, min_seats, team_seats_parse
 from publisher.celery import enqueue
 from publisher.errors import ApplicationError
 from publisher.text import text_normalise_name
 
 INVITATION_DAYS = 7
 INVITATION_SALT = "accounts.team-invitation"
-MAX_SEATS = 500
 ORGANISATION_NAME_MAX_LENGTH = 120
 
 
@@ -43,8 +47,11 @@ def admin_seat(user: User) -> OrganisationMember | None:
 # Buying ----------------------------------------------------------------------------------
 
 
-def organisation_start(*, owner: User, name: str) -> Organisation:
-    """The organisation its buyer administers (and holds a seat in) before paying."""
+def organisation_purchase_check(*, owner: User, name: str) -> str:
+    """The organisation name as it will be stored, when `owner` may buy a licence for it.
+
+    Raises ApplicationError for a name without visible letters, or a buyer who already
+    holds a seat (an admin of a licence that never got paid may try again)."""
     typed = name
     name = text_normalise_name(name)[:ORGANISATION_NAME_MAX_LENGTH]
     if not name:
@@ -54,12 +61,21 @@ def organisation_start(*, owner: User, name: str) -> Organisation:
             else "Give your organisation a name."
         )
     existing = seat_for(owner)
-    if existing is not None:
-        if existing.is_admin and not membership_grants_access(existing.organisation):
-            existing.organisation.name = name
-            existing.organisation.save(update_fields=["name", "updated_at"])
-            return existing.organisation
+    if existing is not None and not (
+        existing.is_admin and not membership_grants_access(existing.organisation)
+    ):
         raise ApplicationError(f"You already hold a seat in {existing.organisation.name}.")
+    return name
+
+
+def organisation_start(*, owner: User, name: str) -> Organisation:
+    """The organisation its buyer administers (and holds a seat in) before paying."""
+    name = organisation_purchase_check(owner=owner, name=name)
+    existing = seat_for(owner)
+    if existing is not None:
+        existing.organisation.name = name
+        existing.organisation.save(update_fields=["name", "updated_at"])
+        return existing.organisation
     with transaction.atomic():
         organisation = Organisation.objects.create(name=name, owner=owner)
         OrganisationMember.objects.create(organisation=organisation, user=owner, is_admin=True)
@@ -69,8 +85,8 @@ def organisation_start(*, owner: User, name: str) -> Organisation:
 def organisation_checkout_session_create(
     *, organisation: Organisation, seats: int, buyer: User, success_url: str, cancel_url: str
 ) -> str:
-    if not 1 <= seats <= MAX_SEATS:
-        raise ApplicationError(f"Choose between 1 and {MAX_SEATS} seats.")
+    if not min_seats() <= seats <= MAX_SEATS:
+        raise ApplicationError(f"Choose between {min_seats()} and {MAX_SEATS} seats.")
     client = stripe_client()
     try:
         with transaction.atomic():
@@ -217,6 +233,22 @@ def invitation_from_token(token: str) -> OrganisationInvitation:
     return invitation
 
 
+def invitation_for_path(path: object) -> OrganisationInvitation | None:
+    """The open invitation whose join page `path` is (a signup's `next`), if any."""
+    if not isinstance(path, str) or not path.startswith("/"):
+        return None
+    try:
+        match = resolve(urlsplit(path).path)
+    except Resolver404:
+        return None
+    if match.view_name != "accounts:team_join":
+        return None
+    try:
+        return invitation_from_token(match.kwargs["token"])
+    except ApplicationError:
+        return None
+
+
 def invitation_accept(*, token: str, user: User) -> OrganisationMember:
     """Take the invited seat. An invitation is the admin asking this person back, so it also
     lifts an earlier removal from the organisation."""
@@ -279,6 +311,57 @@ def invitation_revoke(*, organisation: Organisation, admin: User, invitation_id:
     organisation.invitations.filter(pk=invitation_id, accepted_at__isnull=True).update(
         revoked_at=timezone.now()
     )
+
+
+def _stripe_seats_change(organisation: Organisation, seats: int) -> None:
+    """Set the quantity of the licence's seat item at Stripe, and mirror the answer at once
+    (its webhook follows and changes nothing more). The added seats are invoiced now, pro
+    rata; removed ones become a credit on the next invoice."""
+    client = stripe_client()
+    try:
+        subscription = client.v1.subscriptions.retrieve(organisation.stripe_subscription_id)
+        items = subscription["items"]["data"]
+        seat_items = [i for i in items if i["price"]["id"] == settings.STRIPE_PRICE_SEAT]
+        item = (seat_items or items)[0]
+        updated = client.v1.subscriptions.update(
+            organisation.stripe_subscription_id,
+            params={
+                "items": [{"id": item["id"], "quantity": seats}],
+                "proration_behavior": "always_invoice",
+            },
+        )
+    except (stripe.StripeError, IndexError, KeyError) as error:
+        raise BillingUnavailable(repr(error)) from error
+    subscription_sync_from_stripe(subscription=updated.to_dict(), state_at=timezone.now())
+
+
+def organisation_seats_check(*, organisation: Organisation, seats: object) -> int:
+    """The number of seats `organisation` may change to: a licence's range, no fewer than
+    the seats in use, and not the number it has. ApplicationError says what is wrong."""
+    wanted = team_seats_parse(seats, at_least=organisation.members.count())
+    if not membership_grants_access(organisation) or not organisation.stripe_subscription_id:
+        raise ApplicationError("The licence is not active, so its seats cannot change.")
+    if wanted == organisation.seats:
+        raise ApplicationError(f"The licence already has {wanted} seats.")
+    return wanted
+
+
+def organisation_seats_change(*, organisation: Organisation, admin: User, seats: object) -> int:
+    """Change the number of seats paid for; returns it. Stripe's subscription quantity, or
+    the local test checkout's without Stripe keys.
+
+    Never below the seats in use: the organisation's row stays locked from the count to the
+    recorded change, so nobody takes a seat in between (joining waits for the lock). Raises
+    ApplicationError with the reason, or BillingUnavailable when Stripe did not answer."""
+    _require_admin(organisation, admin)
+    with transaction.atomic():
+        locked = Organisation.objects.select_for_update().get(pk=organisation.pk)
+        wanted = organisation_seats_check(organisation=locked, seats=seats)
+        if local_checkout_enabled():
+            local_team_seats_change(organisation=locked, admin=admin, seats=wanted)
+        else:
+            _stripe_seats_change(locked, wanted)
+    return wanted
 
 
 def organisation_domains_update(

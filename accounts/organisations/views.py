@@ -1,16 +1,18 @@
 """Organisation licences: buying seats, the team page, and joining by invitation."""
 
 import logging
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.billing.checkout import portal_session_create
 from accounts.billing.client import BillingUnavailable, local_checkout_enabled, teams_enabled
@@ -18,6 +20,13 @@ from accounts.billing.local_checkout import local_team_checkout_complete
 from accounts.http import AuthenticatedHttpRequest
 from accounts.membership import membership_grants_access
 from accounts.organisations import services as organisations
+from accounts.organisations.pricing import (
+    CURRENCY_SYMBOL,
+    MAX_SEATS,
+    min_seats,
+    team_quote,
+    team_seats_parse,
+)
 from publisher.errors import ApplicationError
 from publisher.ids import parse_id
 from publisher.site import site_url
@@ -26,20 +35,33 @@ logger = logging.getLogger(__name__)
 REMOVALS_SHOWN = 50
 
 
+def _pricing_teams() -> str:
+    return f"{reverse('accounts:pricing')}#teams"
+
+
 @require_POST
 @login_required
 def team_checkout(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Buying a team licence, in two steps: the order with its total, to confirm; then the
+    purchase, through Stripe Checkout or, without Stripe keys, the local test checkout."""
     if not teams_enabled():
         raise Http404("Team licences are not offered.")
-    seats = parse_id(request.POST.get("seats"), max_digits=4)
     try:
-        if seats is None:
-            raise ApplicationError("Enter a number of seats.")
-        if not 1 <= seats <= organisations.MAX_SEATS:
-            raise ApplicationError(f"Choose between 1 and {organisations.MAX_SEATS} seats.")
-        organisation = organisations.organisation_start(
+        seats = team_seats_parse(request.POST.get("seats"))
+        name = organisations.organisation_purchase_check(
             owner=request.user, name=request.POST.get("name", "")
         )
+        if request.POST.get("confirmed") != "yes":
+            return render(
+                request,
+                "accounts/team_confirm.html",
+                {
+                    "name": name,
+                    "quote": team_quote(seats=seats),
+                    "local_checkout": local_checkout_enabled(),
+                },
+            )
+        organisation = organisations.organisation_start(owner=request.user, name=name)
         if local_checkout_enabled():
             local_team_checkout_complete(organisation=organisation, buyer=request.user, seats=seats)
             messages.success(request, f"Test licence for {seats} seats is active (no payment).")
@@ -49,15 +71,15 @@ def team_checkout(request: AuthenticatedHttpRequest) -> HttpResponse:
             seats=seats,
             buyer=request.user,
             success_url=site_url(reverse("accounts:team")),
-            cancel_url=site_url(reverse("accounts:pricing")),
+            cancel_url=site_url(_pricing_teams()),
         )
     except ApplicationError as error:
         messages.error(request, error.message)
-        return redirect(f"{reverse('accounts:pricing')}#teams")
+        return redirect(_pricing_teams())
     except BillingUnavailable:
         logger.exception("Team checkout could not start for user %s", request.user.pk)
         messages.error(request, "We could not reach our payment provider. Please try again.")
-        return redirect(f"{reverse('accounts:pricing')}#teams")
+        return redirect(_pricing_teams())
     return HttpResponseRedirect(url, status=303)
 
 
@@ -84,6 +106,12 @@ def team(request: AuthenticatedHttpRequest) -> HttpResponse:
             "removals": organisation.removals.all()[:REMOVALS_SHOWN],
             "licence_active": membership_grants_access(organisation),
             "seats_free": max(organisation.seats - len(members), 0),
+            "quote": team_quote(seats=organisation.seats),
+            "seats_at_least": max(min_seats(), len(members)),
+            "max_seats": MAX_SEATS,
+            "min_seats": min_seats(),
+            "currency": CURRENCY_SYMBOL,
+            "local_checkout": local_checkout_enabled(),
         },
     )
 
@@ -129,6 +157,8 @@ def _team_action(request: AuthenticatedHttpRequest, organisation) -> HttpRespons
                 auto_join=request.POST.get("auto_join") == "on",
             )
             messages.success(request, "Joining by email domain updated.")
+        elif action == "seats":
+            return _team_seats(request, organisation)
         elif action == "billing":
             return _team_billing(request, organisation)
         else:
@@ -138,9 +168,39 @@ def _team_action(request: AuthenticatedHttpRequest, organisation) -> HttpRespons
     return redirect("accounts:team")
 
 
+def _team_seats(request: AuthenticatedHttpRequest, organisation) -> HttpResponse:
+    """Changing the seats: the new total to confirm, then the change (Stripe's quantity, or
+    the local test checkout's). Errors go back to the team page as messages."""
+    if request.POST.get("confirmed") != "yes":
+        seats = organisations.organisation_seats_check(
+            organisation=organisation, seats=request.POST.get("seats")
+        )
+        return render(
+            request,
+            "accounts/team_seats.html",
+            {
+                "organisation": organisation,
+                "current": team_quote(seats=organisation.seats),
+                "quote": team_quote(seats=seats),
+                "local_checkout": local_checkout_enabled(),
+            },
+        )
+    try:
+        seats = organisations.organisation_seats_change(
+            organisation=organisation, admin=request.user, seats=request.POST.get("seats")
+        )
+    except BillingUnavailable:
+        logger.exception("Seat change failed for organisation %s", organisation.pk)
+        raise ApplicationError(
+            "We could not reach our payment provider; the seats did not change. Please try again."
+        ) from None
+    messages.success(request, f"The licence now has {seats} seats.")
+    return redirect("accounts:team")
+
+
 def _team_billing(request: HttpRequest, organisation) -> HttpResponse:
     if local_checkout_enabled():
-        messages.info(request, "Seat changes go through Stripe's billing portal in production.")
+        messages.info(request, "Cards and invoices are managed in Stripe's billing portal.")
         return redirect("accounts:team")
     try:
         url = portal_session_create(
@@ -153,13 +213,23 @@ def _team_billing(request: HttpRequest, organisation) -> HttpResponse:
     return HttpResponseRedirect(url, status=303)
 
 
-@login_required
 @never_cache
-def team_join(request: AuthenticatedHttpRequest, token: str) -> HttpResponse:
+@require_http_methods(["GET", "HEAD", "POST"])
+def team_join(request: HttpRequest, token: str) -> HttpResponse:
+    """Who invited the reader to which organisation. Without an account yet, the page leads
+    to signup with the invited address filled in (and the way back here), or to login."""
     try:
         invitation = organisations.invitation_from_token(token)
     except ApplicationError as error:
         return render(request, "accounts/team_join.html", {"error": error.message}, status=400)
+    if not request.user.is_authenticated:
+        if request.method == "POST":
+            return redirect_to_login(request.get_full_path())
+        return render(
+            request,
+            "accounts/team_join.html",
+            {"invitation": invitation, "signup_query": _signup_query(request, invitation)},
+        )
     if request.method == "POST":
         try:
             organisations.invitation_accept(token=token, user=request.user)
@@ -173,3 +243,9 @@ def team_join(request: AuthenticatedHttpRequest, token: str) -> HttpResponse:
         messages.success(request, f"Welcome to the {invitation.organisation.name} licence.")
         return redirect("reports:home")
     return render(request, "accounts/team_join.html", {"invitation": invitation})
+
+
+def _signup_query(request: HttpRequest, invitation) -> str:
+    """The signup link's query: the invited address (allauth fills the field with it) and
+    this page to come back to; the signup form refuses another address for it."""
+    return urlencode({"email": invitation.email, "next": request.path})

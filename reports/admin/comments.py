@@ -4,12 +4,21 @@ from typing import cast
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from accounts.http import request_user
-from reports.comments.services import comment_ban, comment_hide, comment_unhide
+from publisher.errors import ApplicationError
+from reports.comments.services import (
+    HIDE_REASON_MAX_LENGTH,
+    comment_ban,
+    comment_hide,
+    comment_hide_reason_clean,
+    comment_unhide,
+)
 from reports.models import (
     Comment,
     CommentBan,
@@ -35,6 +44,65 @@ class HiddenFilter(admin.SimpleListFilter):
         return queryset
 
 
+class HideReasonForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason, for the authors",
+        max_length=HIDE_REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Each author sees their hidden comment marked “Hidden by a moderator” "
+        "with this reason; nobody else sees the comment.",
+    )
+
+    def clean_reason(self) -> str:
+        try:
+            return comment_hide_reason_clean(self.cleaned_data["reason"])
+        except ApplicationError as error:
+            raise forms.ValidationError(error.message) from None
+
+
+def hide_with_reason(
+    model_admin: admin.ModelAdmin,
+    request: HttpRequest,
+    selected: QuerySet,
+    comments: list[Comment],
+) -> TemplateResponse | None:
+    """An admin action's two steps: ask for the reason, then hide `comments` with it.
+
+    `selected` is what the action was run on (comments, or flags on comments); the page
+    posts the same selection back with the reason."""
+    if not comments:
+        model_admin.message_user(
+            request, "Nothing to hide: those comments are hidden or deleted already.",
+            messages.WARNING,
+        )  # fmt: skip
+        return None
+    form = HideReasonForm(request.POST if "apply" in request.POST else None)
+    if form.is_valid():
+        for comment in comments:
+            comment_hide(
+                moderator=request_user(request), comment=comment, reason=form.cleaned_data["reason"]
+            )
+        model_admin.message_user(
+            request, f"Hidden: {len(comments)} comment{'s' if len(comments) != 1 else ''}.",
+            messages.SUCCESS,
+        )  # fmt: skip
+        return None
+    return TemplateResponse(
+        request,
+        "admin/reports/comment/hide_reason.html",
+        {
+            **model_admin.admin_site.each_context(request),
+            "title": "Why are these comments hidden?",
+            "opts": model_admin.model._meta,
+            "form": form,
+            "comments": comments,
+            "selected": selected,
+            "action": request.POST.get("action", ""),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        },
+    )
+
+
 @admin.register(Comment)
 class CommentAdmin(admin.ModelAdmin):
     list_display = ["pk", "report", "author", "created_at", "edited_at", "hidden_at", "deleted_at"]
@@ -48,6 +116,7 @@ class CommentAdmin(admin.ModelAdmin):
         "edited_at",
         "hidden_at",
         "hidden_by",
+        "hidden_reason",
         "deleted_at",
     ]
     actions = ["hide", "unhide"]
@@ -56,10 +125,9 @@ class CommentAdmin(admin.ModelAdmin):
         return False
 
     @admin.action(description="Hide selected comments")
-    def hide(self, request: HttpRequest, queryset: QuerySet[Comment]) -> None:
-        for comment in queryset.filter(hidden_at__isnull=True):
-            comment_hide(moderator=request_user(request), comment=comment)
-        self.message_user(request, "Hidden.", messages.SUCCESS)
+    def hide(self, request: HttpRequest, queryset: QuerySet[Comment]) -> TemplateResponse | None:
+        comments = list(queryset.filter(hidden_at__isnull=True, deleted_at__isnull=True))
+        return hide_with_reason(self, request, queryset, comments)
 
     @admin.action(description="Unhide selected comments")
     def unhide(self, request: HttpRequest, queryset: QuerySet[Comment]) -> None:
@@ -98,11 +166,15 @@ class CommentFlagAdmin(admin.ModelAdmin):
         return flag.comment.body[:120]
 
     @admin.action(description="Hide the reported comments")
-    def hide_comments(self, request: HttpRequest, queryset: QuerySet[CommentFlag]) -> None:
-        for flag in queryset.select_related("comment"):
-            if flag.comment.hidden_at is None:
-                comment_hide(moderator=request_user(request), comment=flag.comment)
-        self.message_user(request, "Comments hidden.", messages.SUCCESS)
+    def hide_comments(
+        self, request: HttpRequest, queryset: QuerySet[CommentFlag]
+    ) -> TemplateResponse | None:
+        comments = {
+            flag.comment.pk: flag.comment
+            for flag in queryset.select_related("comment__report", "comment__author")
+            if flag.comment.hidden_at is None and flag.comment.deleted_at is None
+        }
+        return hide_with_reason(self, request, queryset, list(comments.values()))
 
     @admin.action(description="Dismiss: the comments may stay")
     def dismiss(self, request: HttpRequest, queryset: QuerySet[CommentFlag]) -> None:

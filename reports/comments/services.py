@@ -19,11 +19,13 @@ from publisher.cache.generations import page_cache_invalidate_report
 from publisher.celery import enqueue
 from publisher.errors import ApplicationError
 from publisher.ratelimit import Limit, limit_exceeded
+from publisher.text import text_strip_invisible
 from reports.access import Reader, can_read_body
 from reports.models import Comment, CommentBan, CommentFlag, Report
 from reports.rendering import clean_comment_source, render_comment
 
 MAX_LENGTH = 5000
+HIDE_REASON_MAX_LENGTH = 300
 EDIT_WINDOW = timedelta(minutes=15)
 EDIT_WINDOW_MESSAGE = "You can edit your comment for 15 minutes after posting."
 POST_LIMITS = [
@@ -149,18 +151,51 @@ def _set_visibility(comment: Comment, **changes: object) -> None:
         setattr(comment, name, value)
 
 
+def comment_delete_refusal(comment: Comment) -> ApplicationError:
+    """Why a reader may not delete `comment` (when `can_delete_comment` said no)."""
+    if comment.deleted_at is not None:
+        return ApplicationError("This comment was already deleted.", status=410)
+    return ApplicationError("You can only delete your own comments.", status=403)
+
+
 def comment_delete(*, user: User, comment: Comment) -> None:
     """Authors delete their own comments, staff any. The text is removed for good; a deleted
     comment that has replies stays in the thread as "comment deleted"."""
     if not can_delete_comment(user, comment):
-        raise ApplicationError("You can only delete your own comments.", status=403)
+        raise comment_delete_refusal(comment)
     _set_visibility(comment, deleted_at=timezone.now(), body="", body_html="")
 
 
-def comment_hide(*, moderator: User, comment: Comment) -> None:
+def comment_hide_reason_clean(reason: str) -> str:
+    """A moderator's reason for hiding, as its author will read it. ApplicationError when
+    there is none or it is too long."""
+    cleaned = " ".join(text_strip_invisible(reason or "").split())
+    if not cleaned:
+        raise ApplicationError("Say why the comment is hidden: its author reads the reason.")
+    if len(cleaned) > HIDE_REASON_MAX_LENGTH:
+        raise ApplicationError(
+            f"Keep the reason to {HIDE_REASON_MAX_LENGTH} characters; this one has "
+            f"{len(cleaned):,}."
+        )
+    return cleaned
+
+
+def comment_hide_refusal(moderator: Reader, comment: Comment) -> ApplicationError | None:
+    """Why `moderator` may not hide `comment`, or None."""
     if not moderator.is_staff:
-        raise ApplicationError("Only moderators can hide comments.", status=403)
-    _set_visibility(comment, hidden_at=timezone.now(), hidden_by=moderator)
+        return ApplicationError("Only moderators can hide comments.", status=403)
+    if comment.deleted_at is not None:
+        return ApplicationError("This comment was deleted: nothing is left to hide.", status=410)
+    return None
+
+
+def comment_hide(*, moderator: User, comment: Comment, reason: str) -> None:
+    """Hide a comment from everyone but moderators and its author, who sees it marked
+    "Hidden by a moderator" with the reason."""
+    if refusal := comment_hide_refusal(moderator, comment):
+        raise refusal
+    reason = comment_hide_reason_clean(reason)
+    _set_visibility(comment, hidden_at=timezone.now(), hidden_by=moderator, hidden_reason=reason)
     CommentFlag.objects.filter(comment=comment, resolved_at__isnull=True).update(
         resolved_at=timezone.now()
     )
@@ -169,7 +204,7 @@ def comment_hide(*, moderator: User, comment: Comment) -> None:
 def comment_unhide(*, moderator: User, comment: Comment) -> None:
     if not moderator.is_staff:
         raise ApplicationError("Only moderators can unhide comments.", status=403)
-    _set_visibility(comment, hidden_at=None, hidden_by=None)
+    _set_visibility(comment, hidden_at=None, hidden_by=None, hidden_reason="")
 
 
 def comment_flag(*, reporter: User, comment: Comment, reason: str = "") -> bool:
@@ -202,15 +237,30 @@ class ThreadEntry:
     replies: list[Comment] = field(default_factory=list)
 
 
-def comment_thread_for_reader(*, report: Report, reader: Reader) -> list[ThreadEntry]:
-    """Top-level comments with their replies, in one query. Empty for non-entitled readers:
-    comment text never leaves this function for them. Moderators also see hidden comments;
-    everyone else sees a hidden or deleted comment only as the anchor of remaining replies."""
+@dataclass
+class SharedThread:
+    """The thread as every non-staff reader sees it, and who wrote its hidden comments:
+    those authors see their own hidden comments, so their threads are rendered apart."""
+
+    entries: list[ThreadEntry]
+    hidden_author_ids: frozenset[int]
+
+
+def _thread(*, report: Report, reader: Reader, own_hidden: bool) -> SharedThread:
     if not can_read_body(reader, report):
-        return []
+        return SharedThread(entries=[], hidden_author_ids=frozenset())
+
+    # The reader whose own hidden comments are shown to them (never in shared HTML).
+    me = reader.pk if own_hidden and reader.is_authenticated else None  # type: ignore[attr-defined]
 
     def shown(comment: Comment) -> bool:
-        return comment.deleted_at is None and (comment.hidden_at is None or reader.is_staff)
+        if comment.deleted_at is not None:
+            return False
+        return (
+            comment.hidden_at is None
+            or reader.is_staff
+            or (me is not None and comment.author_id == me)
+        )
 
     comments = list(
         Comment.objects.filter(report=report)
@@ -230,8 +280,28 @@ def comment_thread_for_reader(*, report: Report, reader: Reader) -> list[ThreadE
     for entry in thread:
         if not shown(entry.comment):
             # Only a placeholder is rendered; keep the text out of the template altogether.
-            entry.comment.body = entry.comment.body_html = ""
-    return thread
+            entry.comment.placeholder = True  # type: ignore[attr-defined]
+            entry.comment.body = entry.comment.body_html = entry.comment.hidden_reason = ""
+    hidden_authors = frozenset(
+        c.author_id
+        for c in comments
+        if c.hidden_at is not None and c.deleted_at is None and c.author_id is not None
+    )
+    return SharedThread(entries=thread, hidden_author_ids=hidden_authors)
+
+
+def comment_thread_for_reader(*, report: Report, reader: Reader) -> list[ThreadEntry]:
+    """Top-level comments with their replies, in one query. Empty for non-entitled readers:
+    comment text never leaves this function for them. Moderators also see hidden comments,
+    and authors their own (marked hidden, with the reason); everyone else sees a hidden or
+    deleted comment only as the anchor of remaining replies."""
+    return _thread(report=report, reader=reader, own_hidden=True).entries
+
+
+def comment_thread_shared(*, report: Report, reader: Reader) -> SharedThread:
+    """The thread for HTML shared by every non-staff reader of its kind: no hidden comment
+    in it, whoever the reader is, not even one the reader wrote."""
+    return _thread(report=report, reader=reader, own_hidden=False)
 
 
 # Reply emails' one-click opt-out ------------------------------------------------------------

@@ -12,8 +12,11 @@ the comment and the others' actions elsewhere. Any comment change bumps the repo
 generation (`publisher.cache.generations.page_cache_invalidate_report`), which retires the
 cached thread at once.
 
-Staff (who see hidden comments and moderation buttons) and the no-JavaScript reply form
-(`?reply=<id>`) are rendered for the one request.
+Staff (who see hidden comments and moderation buttons), the author of a hidden comment
+(who sees it, marked "Hidden by a moderator" with the reason) and the no-JavaScript reply
+form (`?reply=<id>`) are rendered for the one request. The shared thread never holds a
+hidden comment's text, whoever's request rendered it: the cache entry only lists the
+authors of hidden comments, so that their requests know to render apart.
 """
 
 import secrets
@@ -23,7 +26,11 @@ from django.utils.safestring import SafeString, mark_safe
 
 from publisher.cache.generations import CACHE_ERRORS, versioned_get, versioned_set
 from reports.access import can_read_body
-from reports.comments.services import MAX_LENGTH, comment_thread_for_reader
+from reports.comments.services import (
+    MAX_LENGTH,
+    comment_thread_for_reader,
+    comment_thread_shared,
+)
 from reports.models import Report
 
 THREAD_TEMPLATE = "reports/includes/comment_thread.html"
@@ -33,9 +40,9 @@ FRAGMENT_SECONDS = 60
 _MARK = f"\x00{secrets.token_hex(8)}\x00"
 
 
-def _render_live(request, report: Report, *, can_post: bool, reply_to: int | None) -> str:
+def _render_live(request, report: Report, *, can_post: bool, reply_to: int | None) -> SafeString:
     thread = comment_thread_for_reader(report=report, reader=request.user)
-    return render_to_string(
+    html = render_to_string(
         THREAD_TEMPLATE,
         {
             "thread": thread,
@@ -46,18 +53,21 @@ def _render_live(request, report: Report, *, can_post: bool, reply_to: int | Non
         },
         request=request,
     )
+    return mark_safe(html.strip())  # noqa: S308 - rendered by our templates
 
 
-def _render_shared(request, report: Report, *, can_post: bool) -> list[str] | None:
-    """Parts alternating shared HTML with, for each comment, its author's id, the actions
-    its author sees and the actions everyone else sees."""
+def _render_shared(request, report: Report, *, can_post: bool) -> dict[str, list] | None:
+    """`parts`: shared HTML alternating with, for each comment, its author's id, the actions
+    its author sees and the actions everyone else sees; `hidden_authors`: the ids of the
+    readers who wrote a hidden comment (theirs is not in the parts)."""
     reader = request.user
+    shared = comment_thread_shared(report=report, reader=reader)
     # No request: no context processor may put anything of this reader (such as a CSRF
     # token) into shared HTML.
     html = render_to_string(
         THREAD_TEMPLATE,
         {
-            "thread": comment_thread_for_reader(report=report, reader=reader),
+            "thread": shared.entries,
             "report": report,
             "can_post": can_post,
             "reply_to": None,
@@ -67,7 +77,9 @@ def _render_shared(request, report: Report, *, can_post: bool) -> list[str] | No
         },
     )
     parts = html.split(_MARK)
-    return parts if len(parts) % 4 == 1 and "csrfmiddlewaretoken" not in html else None
+    if len(parts) % 4 != 1 or "csrfmiddlewaretoken" in html:
+        return None
+    return {"parts": parts, "hidden_authors": sorted(shared.hidden_author_ids)}
 
 
 def comment_thread_html(
@@ -78,10 +90,9 @@ def comment_thread_html(
     if not can_read_body(reader, report):
         return SafeString("")
     if reader.is_staff or reply_to is not None:
-        html = _render_live(request, report, can_post=can_post, reply_to=reply_to)
-        return mark_safe(html.strip())  # noqa: S308 - rendered by our templates
+        return _render_live(request, report, can_post=can_post, reply_to=reply_to)
     variant = "posting" if can_post else "reading" if reader.is_authenticated else "anonymous"
-    key = f"comments:thread:{report.pk}:{variant}"
+    key = f"comments:thread:v2:{report.pk}:{variant}"
     try:
         entry, generations = versioned_get(key, slug=report.slug)
     except CACHE_ERRORS:  # no cache: render for this reader alone
@@ -89,11 +100,12 @@ def comment_thread_html(
     if entry is None:
         entry = _render_shared(request, report, can_post=can_post)
         if entry is None:  # cannot happen with our templates; never serve a broken split
-            html = _render_live(request, report, can_post=can_post, reply_to=None)
-            return mark_safe(html.strip())  # noqa: S308 - rendered by our templates
+            return _render_live(request, report, can_post=can_post, reply_to=None)
         if generations is not None:
             versioned_set(key, entry, generations=generations, timeout=FRAGMENT_SECONDS)
-    parts = entry
+    if reader.is_authenticated and reader.pk in entry["hidden_authors"]:
+        return _render_live(request, report, can_post=can_post, reply_to=None)
+    parts = entry["parts"]
     me = str(reader.pk) if reader.is_authenticated else None
     pieces = [parts[0]]
     for index in range(1, len(parts), 4):

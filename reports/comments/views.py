@@ -87,16 +87,23 @@ def comment_edit(request: AuthenticatedHttpRequest, comment_id: int) -> HttpResp
     return render(request, "reports/comment_form_page.html", context)
 
 
-@require_POST
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def comment_delete(request: AuthenticatedHttpRequest, comment_id: int) -> HttpResponse:
+    """GET asks for confirmation (a page that needs no script); only the POST deletes."""
     comment = _own_comment(request, comment_id)
-    try:
-        comments.comment_delete(user=request.user, comment=comment)
-    except ApplicationError as error:
-        return _error(request, comment.report, error)
-    messages.success(request, "The comment was deleted.")
-    return redirect(f"{comment.report.get_absolute_url()}#comments")
+    if request.method == "POST":
+        try:
+            comments.comment_delete(user=request.user, comment=comment)
+        except ApplicationError as error:
+            return _error(request, comment.report, error)
+        messages.success(request, "The comment was deleted.")
+        return redirect(f"{comment.report.get_absolute_url()}#comments")
+    if not comments.can_delete_comment(request.user, comment):
+        return _error(request, comment.report, comments.comment_delete_refusal(comment))
+    return render(
+        request, "reports/comment_delete.html", {"comment": comment, "report": comment.report}
+    )
 
 
 @require_POST
@@ -118,18 +125,43 @@ def comment_flag(request: AuthenticatedHttpRequest, comment_id: int) -> HttpResp
     return redirect(_comment_url(comment))
 
 
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def comment_hide(request: AuthenticatedHttpRequest, comment_id: int) -> HttpResponse:
+    """GET asks the moderator for the reason its author will read; the POST hides."""
+    comment = _own_comment(request, comment_id)
+    report = comment.report
+    if refusal := comments.comment_hide_refusal(request.user, comment):
+        return _error(request, report, refusal)
+    reason = request.POST.get("reason", "")
+    error = ""
+    if request.method == "POST":
+        try:
+            comments.comment_hide(moderator=request.user, comment=comment, reason=reason)
+        except ApplicationError as refused:
+            error = refused.message
+        else:
+            messages.success(request, "The comment is now hidden.")
+            return redirect(_comment_url(comment))
+    context = {
+        "comment": comment,
+        "report": report,
+        "reason": reason,
+        "error": error,
+        "reason_max_length": comments.HIDE_REASON_MAX_LENGTH,
+    }
+    return render(request, "reports/comment_hide.html", context, status=400 if error else 200)
+
+
 @require_POST
 @login_required
-def comment_moderate(
-    request: AuthenticatedHttpRequest, comment_id: int, action: str
-) -> HttpResponse:
+def comment_unhide(request: AuthenticatedHttpRequest, comment_id: int) -> HttpResponse:
     comment = _own_comment(request, comment_id)
-    service = {"hide": comments.comment_hide, "unhide": comments.comment_unhide}[action]
     try:
-        service(moderator=request.user, comment=comment)
+        comments.comment_unhide(moderator=request.user, comment=comment)
     except ApplicationError as error:
         return _error(request, comment.report, error)
-    messages.success(request, f"The comment is now {'hidden' if action == 'hide' else 'visible'}.")
+    messages.success(request, "The comment is now visible.")
     return redirect(_comment_url(comment))
 
 

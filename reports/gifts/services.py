@@ -32,20 +32,35 @@ def gift_token(gift: GiftLink) -> str:
     return _SIGNER.sign(gift.key)
 
 
+def _none_left() -> ApplicationError:
+    return ApplicationError(
+        f"You have used this month's {GIFTS_PER_MONTH} gift links; more next month.", status=429
+    )
+
+
+def gift_refusal(
+    *, giver: User, report: Report, left: int, now: datetime | None = None
+) -> ApplicationError | None:
+    """Why `giver` may not gift `report` now (with `left` gifts left this month), or None.
+
+    What the confirmation page says before anything is spent; `gift_create` decides again
+    under a lock."""
+    if not is_entitled_reader(giver, now=now or timezone.now()):
+        return ApplicationError("Gift links are for subscribers.", status=403)
+    if not report.is_published or report.is_free:
+        return ApplicationError("Only published paid reports can be gifted.")
+    return _none_left() if left == 0 else None
+
+
 def gift_create(*, giver: User, report: Report, now: datetime | None = None) -> GiftLink:
     now = now or timezone.now()
-    if not is_entitled_reader(giver, now=now):
-        raise ApplicationError("Gift links are for subscribers.", status=403)
-    if not report.is_published or report.is_free:
-        raise ApplicationError("Only published paid reports can be gifted.")
+    if refusal := gift_refusal(giver=giver, report=report, left=GIFTS_PER_MONTH, now=now):
+        raise refusal
     with transaction.atomic():
         # Serialise one giver's gifts so two quick clicks cannot both take the last one.
         User.objects.select_for_update().filter(pk=giver.pk).first()
         if gifts_left_this_month(giver=giver, now=now) == 0:
-            raise ApplicationError(
-                f"You have used this month's {GIFTS_PER_MONTH} gift links; more next month.",
-                status=429,
-            )
+            raise _none_left()
         return GiftLink.objects.create(
             report=report,
             giver=giver,

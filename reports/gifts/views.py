@@ -9,27 +9,46 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.http import AuthenticatedHttpRequest
 from publisher.errors import ApplicationError
+from publisher.ids import parse_id
 from reports.fragments import report_page_parts
 from reports.gifts import services as gifts
 from reports.models import GiftLink, Report
 from reports.rendering import render_markdown, teaser_html
 
 
-@require_POST
 @login_required
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
 def gift_create(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
+    """GET asks for confirmation, saying how many gifts are left this month; the POST spends
+    one of them."""
     report = get_object_or_404(Report.objects.published().without_body(), slug=slug)
-    try:
-        gift = gifts.gift_create(giver=request.user, report=report)
-    except ApplicationError as error:
-        messages.error(request, error.message)
-        return redirect(report.get_absolute_url())
-    messages.success(request, "Your gift link is ready: copy it from the list below.")
-    return redirect(f"{reverse('reports:gift_list')}#gift-{gift.pk}")
+    if request.method == "POST":
+        try:
+            gift = gifts.gift_create(giver=request.user, report=report)
+        except ApplicationError as error:
+            messages.error(request, error.message)
+            return redirect(report.get_absolute_url())
+        messages.success(request, "Your gift link is ready: copy it from the list below.")
+        return redirect(f"{reverse('reports:gift_list')}?new={gift.pk}#gift-{gift.pk}")
+    left = gifts.gifts_left_this_month(giver=request.user)
+    refusal = gifts.gift_refusal(giver=request.user, report=report, left=left)
+    return render(
+        request,
+        "reports/gift_confirm.html",
+        {
+            "report": report,
+            "left": left,
+            "per_month": gifts.GIFTS_PER_MONTH,
+            "gift_days": gifts.GIFT_DAYS,
+            "refusal": refusal.message if refusal else "",
+        },
+        status=refusal.status if refusal else 200,
+    )
 
 
 @login_required
@@ -46,6 +65,7 @@ def gift_list(request: AuthenticatedHttpRequest) -> HttpResponse:
             "links": links,
             "left": gifts.gifts_left_this_month(giver=request.user),
             "now": timezone.now(),
+            "new": parse_id(request.GET.get("new")),
         },
     )
 

@@ -23,7 +23,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import NewsletterSubscriber
-from accounts.newsletter.services import newsletter_normalize_email
+from accounts.newsletter.services import (
+    newsletter_normalize_email,
+    newsletter_preferences_token,
+)
 from publisher.mail.messages import BulkEmail, list_id, message_id
 from publisher.mail.text import html_to_text
 from reports.models import (
@@ -156,22 +159,41 @@ def notification_email(*, report: Report, test: bool = False) -> BulkEmail:
             "report_url": report_url,
             "teaser_html": teaser,
             "teaser_text": html_to_text(teaser, base_url=report_url),
-            "preferences_url": settings.SITE_URL + reverse("reports:newsletter_preferences"),
             "test": test,
         },
-        personal=("unsubscribe_url", "email"),
+        personal=("unsubscribe_url", "preferences_url", "email"),
         extra_headers={"List-Id": list_id(label="new reports", name="reports")},
     )
 
 
-def _unsubscribe_url(token: str, *, template: str | None = None) -> str:
-    """The personal unsubscribe link; pass `template` (from `_unsubscribe_template()`) to
-    skip URL reversing per recipient."""
-    return (template or _unsubscribe_template()).replace(_TOKEN_MARK, token)
+@dataclass(frozen=True)
+class _PersonalLinks:
+    """The personal links' addresses with a placeholder for the token, reversed once per
+    batch rather than per recipient."""
 
+    unsubscribe: str
+    preferences: str
 
-def _unsubscribe_template() -> str:
-    return settings.SITE_URL + reverse("newsletter:unsubscribe", kwargs={"token": _TOKEN_MARK})
+    @classmethod
+    def build(cls) -> "_PersonalLinks":
+        def template(name: str) -> str:
+            return settings.SITE_URL + reverse(name, kwargs={"token": _TOKEN_MARK})
+
+        return cls(
+            unsubscribe=template("newsletter:unsubscribe"),
+            preferences=template("reports:newsletter_preferences_link"),
+        )
+
+    def values(self, *, token: str, email: str) -> dict[str, str]:
+        """The personal values of one recipient's notification, from their subscriber token
+        (the preferences link carries it signed, so it opens their choices without a login)."""
+        return {
+            "unsubscribe_url": self.unsubscribe.replace(_TOKEN_MARK, token),
+            "preferences_url": self.preferences.replace(
+                _TOKEN_MARK, newsletter_preferences_token(subscriber_token=token)
+            ),
+            "email": email,
+        }
 
 
 def _release(rows: list[_Claimed], *, error: str, tried: int | None) -> int:
@@ -196,9 +218,9 @@ def deliveries_send(
     now = now or timezone.now()
     result = SendResult()
     claimed = _claim(delivery_ids=delivery_ids, claimant=claimant, now=now, result=result)
-    unsubscribe_template = _unsubscribe_template()
+    links = _PersonalLinks.build()
     with db_connection.cursor() as cursor, _marks_without_flush(cursor):
-        return _send_claimed(claimed, cursor, result, unsubscribe_template)
+        return _send_claimed(claimed, cursor, result, links)
 
 
 @contextmanager
@@ -224,7 +246,7 @@ def _marks_without_flush(cursor: CursorWrapper) -> Iterator[None]:
 
 
 def _send_claimed(
-    claimed: list[_Claimed], cursor: CursorWrapper, result: SendResult, unsubscribe_template: str
+    claimed: list[_Claimed], cursor: CursorWrapper, result: SendResult, links: _PersonalLinks
 ) -> SendResult:
     position = 0  # claimed[position:] are the rows not tried yet
     for report_id, group in groupby(claimed, key=attrgetter("report_id")):
@@ -241,13 +263,13 @@ def _send_claimed(
         try:
             for row in rows:
                 position += 1
-                unsubscribe_url = _unsubscribe_url(row.token, template=unsubscribe_template)
+                values = links.values(token=row.token, email=row.email)
                 try:
                     message = bulk.message(
                         to=row.email,
-                        values={"unsubscribe_url": unsubscribe_url, "email": row.email},
+                        values=values,
                         message_id=message_id(f"delivery-{row.delivery_id}.report-{report_id}"),
-                        unsubscribe_url=unsubscribe_url,
+                        unsubscribe_url=values["unsubscribe_url"],
                     )
                     connection.send_messages([message])
                 except Exception as error:
@@ -319,11 +341,13 @@ def notification_send_test(*, report_id: int, to: str) -> None:
     address = newsletter_normalize_email(to)
     report = Report.objects.defer("body").select_related("author").get(pk=report_id)
     subscriber = NewsletterSubscriber.objects.filter(email=address).first()
-    unsubscribe_url = _unsubscribe_url(subscriber.token if subscriber else "test-message")
+    values = _PersonalLinks.build().values(
+        token=subscriber.token if subscriber else "test-message", email=address
+    )
     message = notification_email(report=report, test=True).message(
         to=address,
-        values={"unsubscribe_url": unsubscribe_url, "email": address},
+        values=values,
         message_id=message_id(f"test-{report_id}.{int(timezone.now().timestamp() * 1000)}"),
-        unsubscribe_url=unsubscribe_url,
+        unsubscribe_url=values["unsubscribe_url"],
     )
     message.send(using="default")

@@ -2,6 +2,7 @@
 
 import re
 from datetime import timedelta
+from urllib.parse import quote
 
 import pytest
 import time_machine
@@ -327,3 +328,141 @@ def test_newsletter_page_shows_the_signup_form(client):
 
     assert page.status_code == 200
     assert "Enter your email to get notified" in page.content.decode()
+
+
+# Opening a confirmation link again, and the way back to the report -------------------------
+
+
+def _used_link(client, mailoutbox, capture) -> str:
+    """Sign reader@example.com up and confirm; returns the confirmation link, now used."""
+    with capture(execute=True):
+        _signup(client, "reader@example.com")
+    link = _confirm_link(mailoutbox[0])
+    assert client.post(link).status_code == 200
+    return link
+
+
+def test_a_used_confirmation_link_says_you_are_subscribed(
+    client, mailoutbox, django_capture_on_commit_callbacks
+):
+    link = _used_link(client, mailoutbox, django_capture_on_commit_callbacks)
+
+    opened = Client().get(link)
+    pressed = Client().post(link)
+
+    for again in (opened, pressed):
+        html = again.content.decode()
+        assert again.status_code == 200
+        assert "You are subscribed" in html
+        assert "expired" not in html
+        # Nothing the first answer did not already give, and not even the address.
+        assert "reader@example.com" not in html
+        assert "no-store" in again["Cache-Control"]
+    subscriber = NewsletterSubscriber.objects.get()
+    assert subscriber.is_receiving
+    assert len(mailoutbox) == 1
+
+
+def test_a_used_link_says_nothing_once_its_reader_unsubscribed(
+    client, mailoutbox, django_capture_on_commit_callbacks
+):
+    link = _used_link(client, mailoutbox, django_capture_on_commit_callbacks)
+    subscriber = NewsletterSubscriber.objects.get()
+    client.post(f"/newsletter/unsubscribe/{subscriber.token}/", {"List-Unsubscribe": "One-Click"})
+
+    again = client.post(link)
+
+    assert again.status_code == 404
+    assert "expired or was already used" in again.content.decode()
+    subscriber.refresh_from_db()
+    assert not subscriber.is_receiving
+
+
+def test_a_used_link_is_no_oracle_for_other_addresses(
+    client, mailoutbox, django_capture_on_commit_callbacks
+):
+    """Only the link's own subscriber decides its answer: an invented link is refused the
+    same way whether or not other addresses are subscribed, and a used link of one reader
+    answers the same whatever other readers do."""
+    invented = "/newsletter/confirm/an-invented-token-of-the-right-length-0123456789/"
+    before = client.get(invented)
+    with django_capture_on_commit_callbacks(execute=True):
+        _signup(client, "first@example.com")
+        _signup(client, "second@example.com", ip="203.0.113.8")
+    first, second = (_confirm_link(mail) for mail in mailoutbox)
+    client.post(first)
+    first_again = client.get(first).content.decode()
+    client.post(second)
+    NewsletterSubscriber.objects.filter(email="second@example.com").update(
+        unsubscribed_at=timezone.now()
+    )
+
+    after = client.get(invented)
+
+    assert (before.status_code, after.status_code) == (404, 404)
+    assert _main(before.content.decode()) == _main(after.content.decode())
+    assert _main(client.get(first).content.decode()) == _main(first_again)
+    assert "second@example.com" not in first_again
+
+
+def _main(html: str) -> str:
+    return html[html.index("<main") : html.index("</main>")]
+
+
+def test_confirming_from_a_report_box_links_back_to_the_report(
+    client, mailoutbox, django_capture_on_commit_callbacks
+):
+    report = ReportFactory(slug="heat-pump-night-losses")
+    page = client.get(report.get_absolute_url()).content.decode()
+    next_path = re.search(r'name="next" value="([^"]+)"', page).group(1)
+    assert next_path == "/reports/heat-pump-night-losses/"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            "/newsletter/",
+            {
+                "email": "box@example.com",
+                "source": "report:heat-pump-night-losses",
+                "next": next_path,
+            },
+        )
+    link = re.search(r"http://testserver(/newsletter/confirm/\S+)", mailoutbox[0].body).group(1)
+    assert link.endswith("/?next=%2Freports%2Fheat-pump-night-losses%2F")
+    button = client.get(link).content.decode()
+    assert '<input type="hidden" name="next" value="/reports/heat-pump-night-losses/">' in button
+
+    confirmed = client.post(link.split("?")[0], {"next": next_path})
+
+    html = confirmed.content.decode()
+    assert 'href="/reports/heat-pump-night-losses/">Back to the report</a>' in html
+    again = client.get(link).content.decode()
+    assert 'href="/reports/heat-pump-night-losses/">Back to the report</a>' in again
+
+
+@pytest.mark.parametrize(
+    "next_path",
+    [
+        "https://evil.example/reports/x/",
+        "//evil.example/reports/x/",
+        "/\\evil.example/reports/x/",
+        "javascript:alert(1)",
+        "reports/x/",
+        "/reports/x/\nSet-Cookie: a=b",
+        "/" + "a" * 600,
+    ],
+)
+def test_only_same_site_paths_come_back(
+    client, mailoutbox, django_capture_on_commit_callbacks, next_path
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/newsletter/", {"email": "box@example.com", "next": next_path})
+    link = re.search(r"http://testserver(/newsletter/confirm/\S+)", mailoutbox[0].body).group(1)
+
+    assert "?" not in link  # the email carries no foreign address
+    crafted = client.post(link, {"next": next_path}).content.decode()
+    assert "You are subscribed" in crafted
+    assert "Back to the report" not in crafted
+    assert "evil.example" not in crafted
+    assert (
+        "Back to the report" not in client.get(f"{link}?next={quote(next_path)}").content.decode()
+    )

@@ -4,14 +4,19 @@ webhook-driven changes."""
 import re
 import threading
 from datetime import timedelta
+from urllib.parse import quote, urlencode
 
 import pytest
 from allauth.account.models import EmailAddress
 from allauth.account.signals import email_confirmed
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
 from django.db import connection
 from django.utils import timezone
 
+from accounts.checks import team_prices_make_sense
 from accounts.models import Organisation, OrganisationMember, OrganisationRemoval, User
+from accounts.organisations.pricing import money_display
 from accounts.organisations.services import (
     invitation_create,
     invitation_token,
@@ -318,8 +323,11 @@ def test_team_checkout_buys_seats_through_stripe(client, stripe_fake, settings, 
     buyer = UserFactory(email="buyer@acme.example")
     client.force_login(buyer)
 
-    response = client.post("/subscribe/team/", {"name": "Acme Integrators", "seats": "3"})
+    order = {"name": "Acme Integrators", "seats": "3"}
+    review = client.post("/subscribe/team/", order)
+    response = client.post("/subscribe/team/", {**order, "confirmed": "yes"})
 
+    assert review.status_code == 200
     assert response.status_code == 303
     session = next(iter(stripe_fake.sessions.values()))
     assert session["_price"] == settings.STRIPE_PRICE_SEAT
@@ -334,15 +342,20 @@ def test_team_checkout_buys_seats_through_stripe(client, stripe_fake, settings, 
     assert can_read_body(buyer, Report(is_free=False))
 
 
-@pytest.mark.parametrize("seats", ["0", "501", "many", ""])
-def test_team_checkout_rejects_bad_seat_counts(client, stripe_fake, seats):
+@pytest.mark.parametrize("seats", ["0", "2", "501", "many", "", "³"])
+@pytest.mark.parametrize("confirmed", ["", "yes"])
+def test_team_checkout_rejects_bad_seat_counts(client, stripe_fake, seats, confirmed):
     client.force_login(UserFactory())
 
-    response = client.post("/subscribe/team/", {"name": "Acme", "seats": seats}, follow=True)
+    response = client.post(
+        "/subscribe/team/", {"name": "Acme", "seats": seats, "confirmed": confirmed}, follow=True
+    )
 
     assert response.status_code == 200
     assert "seats" in response.content.decode()
+    assert response.redirect_chain[-1][0] == "/subscribe/#teams"
     assert stripe_fake.sessions == {}
+    assert not Organisation.objects.exists()
 
 
 def _org_subscription(stripe_fake, settings, organisation, seats):
@@ -385,3 +398,366 @@ def test_cancelled_organisation_subscription_removes_access_for_every_member(
     for person in (owner, member):
         person.refresh_from_db()
         assert not can_read_body(person, Report(is_free=False))
+
+
+# Buying: at least TEAM_MIN_SEATS, the total before buying, the local test checkout --------
+
+
+@pytest.fixture
+def local_mode(settings):
+    settings.DEBUG = True
+    settings.STRIPE_SECRET_KEY = ""
+
+
+def test_the_pricing_page_shows_the_total_for_the_fewest_seats(client):
+    client.force_login(UserFactory())
+
+    html = client.get("/subscribe/").content.decode()
+
+    assert "$290 per seat a year, from 3 seats" in html
+    assert 'name="seats" type="number" min="3" max="500" value="3"' in html
+    assert "Total: <output" in html and "$870 a year for 3 seats</output>" in html
+    assert 'data-seat-cents="29000"' in html
+    assert '<script src="/static/js/team_total.js" defer></script>' in html
+
+
+@pytest.mark.parametrize(("minimum", "refused", "accepted"), [(3, "2", "3"), (5, "4", "5")])
+def test_a_team_licence_has_at_least_team_min_seats(
+    client, stripe_fake, settings, minimum, refused, accepted
+):
+    settings.TEAM_MIN_SEATS = minimum
+    client.force_login(UserFactory())
+
+    too_few = client.post("/subscribe/team/", {"name": "Acme", "seats": refused}, follow=True)
+    enough = client.post("/subscribe/team/", {"name": "Acme", "seats": accepted})
+
+    assert f"A team licence has at least {minimum} seats." in too_few.content.decode()
+    assert enough.status_code == 200
+    assert "Team licence for Acme" in enough.content.decode()
+
+
+def test_the_order_is_confirmed_with_the_total_before_anything_is_bought(client, stripe_fake):
+    client.force_login(UserFactory(email="buyer@acme.example"))
+
+    review = client.post("/subscribe/team/", {"name": " Acme  Integrators ", "seats": "5"})
+
+    html = review.content.decode()
+    assert "Team licence for Acme Integrators" in html
+    assert "<td>5</td>" in html
+    assert "<td>$290 a year</td>" in html
+    assert "<td>$1,450 a year</td>" in html
+    assert '<input type="hidden" name="confirmed" value="yes">' in html
+    assert "Continue to payment" in html
+    assert "no payment is taken" not in html
+    assert stripe_fake.sessions == {} and stripe_fake.customers == {}
+    assert not Organisation.objects.exists()
+
+
+def test_the_local_team_checkout_confirms_then_activates_the_licence(local_mode, client):
+    buyer = UserFactory(email="buyer@acme.example")
+    client.force_login(buyer)
+    order = {"name": "Acme Integrators", "seats": "3"}
+
+    review = client.post("/subscribe/team/", order).content.decode()
+    done = client.post("/subscribe/team/", {**order, "confirmed": "yes"}, follow=True)
+
+    assert "Local test checkout — no payment is taken." in review
+    assert "Complete test purchase" in review
+    assert done.redirect_chain[-1][0] == "/team/"
+    organisation = Organisation.objects.get(owner=buyer)
+    assert (organisation.status, organisation.seats) == ("active", 3)
+    assert organisation.stripe_subscription_id.startswith("sub_local_")
+    assert "Seats used: <strong>1 of 3</strong>" in done.content.decode()
+
+
+# The price check ---------------------------------------------------------------------------
+
+
+def test_a_seat_cheaper_than_the_annual_plan_fails_the_system_check(settings):
+    settings.PRICE_SEAT_CENTS = 24000
+    settings.PRICE_ANNUAL_CENTS = 29000
+
+    errors = team_prices_make_sense(None)
+
+    assert [error.id for error in errors] == ["accounts.E002"]
+    assert "below PRICE_ANNUAL_CENTS" in errors[0].msg
+
+
+def test_the_default_prices_pass_and_match_their_display(settings):
+    assert team_prices_make_sense(None) == []
+    assert settings.PRICE_SEAT_CENTS >= settings.PRICE_ANNUAL_CENTS
+    assert settings.PRICE_SEAT_DISPLAY.startswith(money_display(settings.PRICE_SEAT_CENTS) + " ")
+    assert settings.PRICE_ANNUAL_DISPLAY.startswith(
+        money_display(settings.PRICE_ANNUAL_CENTS) + " "
+    )
+
+
+def test_a_minimum_above_the_largest_licence_fails_the_system_check(settings):
+    settings.TEAM_MIN_SEATS = 501
+
+    assert [error.id for error in team_prices_make_sense(None)] == ["accounts.E003"]
+
+
+def test_the_check_runs_with_manage_py_check(settings):
+    settings.PRICE_SEAT_CENTS = 100
+
+    with pytest.raises(SystemCheckError, match=r"accounts\.E002"):
+        call_command("check")
+
+
+# Changing seats ----------------------------------------------------------------------------
+
+
+def _local_licence(client, buyer, seats=3) -> Organisation:
+    client.force_login(buyer)
+    client.post("/subscribe/team/", {"name": "Acme", "seats": str(seats), "confirmed": "yes"})
+    return Organisation.objects.get(owner=buyer)
+
+
+def test_changing_seats_locally_confirms_the_new_total_first(local_mode, client):
+    organisation = _local_licence(client, UserFactory(email="owner@acme.example"))
+
+    review = client.post("/team/", {"action": "seats", "seats": "5"})
+    organisation.refresh_from_db()
+    seats_before_confirming = organisation.seats
+    done = client.post("/team/", {"action": "seats", "seats": "5", "confirmed": "yes"}, follow=True)
+
+    html = review.content.decode()
+    assert "3 → <strong>5</strong>" in html
+    assert "$1,450 a year (was $870)" in html
+    assert "no payment is taken" in html
+    assert seats_before_confirming == 3
+    assert "The licence now has 5 seats." in done.content.decode()
+    organisation.refresh_from_db()
+    assert (organisation.seats, organisation.status) == (5, "active")
+
+
+def test_seats_never_go_below_those_in_use(local_mode, client):
+    organisation = _local_licence(client, UserFactory(email="owner@acme.example"), seats=5)
+    for _ in range(3):
+        organisation_join(organisation=organisation, user=UserFactory())
+
+    below_use = client.post("/team/", {"action": "seats", "seats": "3"}, follow=True)
+    confirmed_below = client.post(
+        "/team/", {"action": "seats", "seats": "3", "confirmed": "yes"}, follow=True
+    )
+    below_minimum = client.post("/team/", {"action": "seats", "seats": "2"}, follow=True)
+    same = client.post("/team/", {"action": "seats", "seats": "5"}, follow=True)
+    page = client.get("/team/").content.decode()
+
+    for refused in (below_use, confirmed_below):
+        assert "4 people hold a seat: remove someone before going below 4 seats." in (
+            refused.content.decode()
+        )
+    assert "A team licence has at least 3 seats." in below_minimum.content.decode()
+    assert "The licence already has 5 seats." in same.content.decode()
+    assert 'name="seats" type="number" min="4"' in page
+    organisation.refresh_from_db()
+    assert organisation.seats == 5
+    assert organisation.members.count() == 4
+
+
+def test_only_the_teams_admins_change_seats(local_mode, client):
+    organisation = _local_licence(client, UserFactory(email="owner@acme.example"))
+    member = UserFactory()
+    organisation_join(organisation=organisation, user=member)
+    client.force_login(member)
+
+    response = client.post("/team/", {"action": "seats", "seats": "9", "confirmed": "yes"})
+
+    assert response.status_code == 302 and response["Location"] == "/accounts/profile/"
+    organisation.refresh_from_db()
+    assert organisation.seats == 3
+
+
+def _stripe_licence(stripe_fake, settings, post_webhook, seats=3):
+    organisation, owner = _licence(seats)
+    subscription = _org_subscription(stripe_fake, settings, organisation, seats=seats)
+    post_webhook(stripe_fake.event("customer.subscription.created", subscription))
+    organisation.refresh_from_db()
+    return organisation, owner, subscription
+
+
+def test_changing_seats_with_stripe_sets_the_subscription_quantity(
+    client, stripe_fake, settings, post_webhook
+):
+    organisation, owner, subscription = _stripe_licence(stripe_fake, settings, post_webhook)
+    client.force_login(owner)
+
+    client.post("/team/", {"action": "seats", "seats": "7"})
+    assert stripe_fake.subscription_updates == []  # the review step changes nothing
+    done = client.post("/team/", {"action": "seats", "seats": "7", "confirmed": "yes"}, follow=True)
+
+    assert "The licence now has 7 seats." in done.content.decode()
+    ((changed, params),) = stripe_fake.subscription_updates
+    item = subscription["items"]["data"][0]
+    assert changed == subscription["id"]
+    assert params == {
+        "items": [{"id": item["id"], "quantity": "7"}],
+        "proration_behavior": "always_invoice",
+    }
+    assert item["quantity"] == 7
+    organisation.refresh_from_db()
+    assert organisation.seats == 7  # at once, before Stripe's webhook
+    post_webhook(stripe_fake.event("customer.subscription.updated", subscription))
+    organisation.refresh_from_db()
+    assert organisation.seats == 7
+
+
+def test_stripe_seat_changes_never_go_below_those_in_use(
+    client, stripe_fake, settings, post_webhook
+):
+    organisation, owner, _ = _stripe_licence(stripe_fake, settings, post_webhook, seats=4)
+    for _ in range(3):
+        organisation_join(organisation=organisation, user=UserFactory())
+    client.force_login(owner)
+
+    refused = client.post(
+        "/team/", {"action": "seats", "seats": "3", "confirmed": "yes"}, follow=True
+    )
+
+    assert "4 people hold a seat" in refused.content.decode()
+    assert stripe_fake.subscription_updates == []
+    organisation.refresh_from_db()
+    assert (organisation.seats, organisation.members.count()) == (4, 4)
+
+
+def test_a_stripe_outage_changes_no_seats_and_says_so(client, stripe_fake, settings, post_webhook):
+    organisation, owner, _ = _stripe_licence(stripe_fake, settings, post_webhook)
+    client.force_login(owner)
+    stripe_fake.fail_requests = 10
+
+    response = client.post(
+        "/team/", {"action": "seats", "seats": "6", "confirmed": "yes"}, follow=True
+    )
+
+    assert "could not reach our payment provider; the seats did not change" in (
+        response.content.decode()
+    )
+    organisation.refresh_from_db()
+    assert organisation.seats == 3
+
+
+def test_an_inactive_licence_has_no_seats_to_change(client, stripe_fake):
+    _, owner = _licence(3, status="canceled")
+    client.force_login(owner)
+
+    for confirmed in ("", "yes"):
+        response = client.post(
+            "/team/", {"action": "seats", "seats": "5", "confirmed": confirmed}, follow=True
+        )
+        assert "The licence is not active" in response.content.decode()
+    assert 'value="seats"' not in client.get("/team/").content.decode()
+
+
+def test_the_team_page_costs_a_fixed_number_of_queries(client, django_assert_max_num_queries):
+    organisation, owner = _licence(40)
+    for _ in range(20):
+        organisation_join(organisation=organisation, user=UserFactory())
+    client.force_login(owner)
+
+    # Session, user, the admin's seat and organisation, members, invitations, removals.
+    with django_assert_max_num_queries(8):
+        assert client.get("/team/").status_code == 200
+
+
+# The invitation page and signing up from it -------------------------------------------------
+
+
+def _invitation_path(organisation, owner, email="kim@acme.example") -> str:
+    invitation = invitation_create(organisation=organisation, email=email, invited_by=owner)
+    return f"/team/join/{invitation_token(invitation)}/"
+
+
+def test_the_invitation_says_who_invited_whom_to_which_organisation(client):
+    organisation, owner = _licence(3)
+    owner.display_name = "Olu Admin"
+    owner.save()
+    path = _invitation_path(organisation, owner)
+
+    page = client.get(path)
+
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "<strong>Olu Admin</strong> invited <strong>kim@acme.example</strong> to " in html
+    assert "<strong>Acme Integrators</strong>" in html
+    signup = f"/accounts/signup/?{urlencode({'email': 'kim@acme.example', 'next': path})}"
+    assert f'href="{signup.replace("&", "&amp;")}"' in html
+    assert f'href="/accounts/login/?next={quote(path)}"' in html
+    assert "no-store" in page["Cache-Control"]
+
+
+def test_accepting_needs_an_account(client):
+    organisation, owner = _licence(3)
+    path = _invitation_path(organisation, owner)
+
+    response = client.post(path)
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/?next=")
+    assert organisation.members.count() == 1
+
+
+def test_signup_from_the_invitation_has_the_address_filled_in(client):
+    organisation, owner = _licence(3)
+    path = _invitation_path(organisation, owner)
+
+    form = client.get(f"/accounts/signup/?{urlencode({'email': 'kim@acme.example', 'next': path})}")
+
+    html = form.content.decode()
+    assert 'value="kim@acme.example"' in html
+    assert f'name="next" value="{path}"' in html
+
+
+def test_signup_from_the_invitation_refuses_another_address(client, mailoutbox):
+    organisation, owner = _licence(3)
+    path = _invitation_path(organisation, owner)
+
+    response = client.post(
+        f"/accounts/signup/?next={quote(path)}",
+        {"email": "someone.else@example.com", "password1": PASSWORD, "next": path},
+    )
+
+    assert response.status_code == 200
+    assert (
+        "This invitation to Acme Integrators is for kim@acme.example: sign up with that "
+        "address to join the team." in response.content.decode()
+    )
+    assert not User.objects.filter(email="someone.else@example.com").exists()
+
+
+def test_signing_up_with_the_invited_address_leads_back_to_the_invitation(
+    client, mailoutbox, django_capture_on_commit_callbacks
+):
+    organisation, owner = _licence(3)
+    path = _invitation_path(organisation, owner)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            f"/accounts/signup/?next={quote(path)}",
+            {"email": "kim@acme.example", "password1": PASSWORD, "next": path},
+        )
+    code = re.search(r"^\s*([A-Z0-9]{4}-[A-Z0-9]{4})\s*$", mailoutbox[-1].body, re.M).group(1)
+    confirmed = client.post("/accounts/confirm-email/", {"code": code})
+
+    assert confirmed.status_code == 302 and confirmed["Location"] == path
+    assert client.post(path).status_code == 302
+    assert organisation.members.filter(user__email="kim@acme.example").exists()
+
+
+def test_an_ordinary_signup_is_not_held_to_any_invitation(client):
+    response = client.post(
+        "/accounts/signup/", {"email": "new.reader@example.com", "password1": PASSWORD}
+    )
+
+    assert response.status_code == 302
+    assert User.objects.filter(email="new.reader@example.com").exists()
+
+
+def test_the_invitation_page_costs_a_fixed_number_of_queries(client, django_assert_max_num_queries):
+    organisation, owner = _licence(3)
+    path = _invitation_path(organisation, owner)
+
+    # The invitation with its organisation and inviter, and the session it starts.
+    with django_assert_max_num_queries(2):
+        assert client.get(path).status_code == 200

@@ -2,13 +2,19 @@
 (every rule axe runs by default, WCAG 2.x A/AA and best practices)."""
 
 import json
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import Page
 
-from accounts.models import User
+from accounts.models import NewsletterSubscriber, Organisation, OrganisationMember, User
+from accounts.newsletter.services import newsletter_preferences_token
+from accounts.organisations.services import invitation_create, invitation_token
 from reports.comments.services import comment_create
+from reports.gifts.services import gift_create
 from reports.models import Report
+from tests.support.factories import UserFactory
 from tests.support.figures import record
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -40,6 +46,18 @@ def pages(demo_site, live_server):
     )
     editor = User.objects.get(email="editor@example.com")
     comment_create(author=editor, report=report, body="Thanks: noted.", parent_id=first.pk)
+    gift_create(giver=subscriber, report=report)
+    reader = NewsletterSubscriber.objects.get(email="reader@example.com")
+    preferences = newsletter_preferences_token(subscriber_token=reader.token)
+    admin = UserFactory(email="admin@acme.example", display_name="Ada Admin")
+    organisation = Organisation.objects.create(
+        name="Acme Integrators", owner=admin, seats=3, status="active",
+        current_period_end=timezone.now() + timedelta(days=300), stripe_subscription_id="sub_x",
+    )  # fmt: skip
+    OrganisationMember.objects.create(organisation=organisation, user=admin, is_admin=True)
+    invitation = invitation_create(
+        organisation=organisation, email="kim@acme.example", invited_by=admin
+    )
     return {
         "home": ("/", None),
         "report-anonymous": (report.get_absolute_url(), None),
@@ -56,6 +74,13 @@ def pages(demo_site, live_server):
         "signup": ("/accounts/signup/", None),
         "newsletter": ("/newsletter/", None),
         "newsletter-preferences": ("/newsletter/preferences/", subscriber),
+        "newsletter-preferences-link": (f"/newsletter/preferences/{preferences}/", None),
+        "subscribe-teams": ("/subscribe/", admin),
+        "team": ("/team/", admin),
+        "team-invitation": (f"/team/join/{invitation_token(invitation)}/", None),
+        "gift-confirm": (f"{report.get_absolute_url()}gift/", subscriber),
+        "gift-list": ("/gifts/", subscriber),
+        "comment-delete": (f"/comments/{first.pk}/delete/", subscriber),
     }
 
 

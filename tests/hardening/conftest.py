@@ -167,7 +167,7 @@ def world(db, subscriber) -> World:
         author=other_subscriber, report=paid, body=REPLY_CANARY, parent_id=comment.pk
     )
     hidden = comment_create(author=other_subscriber, report=paid, body=HIDDEN_CANARY)
-    comment_hide(moderator=author, comment=hidden)
+    comment_hide(moderator=author, comment=hidden, reason="Off topic")
     giver = MembershipFactory(user__email="giver@example.com").user
     gift = gift_create(giver=giver, report=gifted)
     team_admin = UserFactory(email="admin@acme.example", display_name="Ada Admin")

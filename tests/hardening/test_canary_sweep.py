@@ -12,6 +12,7 @@ from urllib.parse import quote
 import pytest
 from django.test import Client
 
+from accounts.newsletter.services import newsletter_preferences_token
 from accounts.organisations.services import invitation_create
 from reports.comments.services import comment_create
 from reports.models import Report
@@ -59,6 +60,9 @@ def _sweep_paths(world: World) -> list[tuple[str, str]]:
     overrides["accounts:team_join"] = {"token": world.invitation_token}
     overrides["newsletter:confirm"] = {"token": world.confirm_token}
     overrides["newsletter:unsubscribe"] = {"token": world.newsletter_subscriber.token}
+    overrides["reports:newsletter_preferences_link"] = {
+        "token": newsletter_preferences_token(subscriber_token=world.newsletter_subscriber.token)
+    }
     paths = [(url.name, url.path) for url in concrete_urls(fill, overrides)]
     search = "/search/?q="
     extra = [

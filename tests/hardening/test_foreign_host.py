@@ -281,7 +281,8 @@ def test_stripe_return_links_are_on_site_url(client_for, free_reader, stripe_fak
     OrganisationMember.objects.create(organisation=organisation, user=owner, is_admin=True)
 
     reader.post("/subscribe/checkout/", {"plan": "monthly"}, HTTP_HOST=foreign)
-    buyer.post("/subscribe/team/", {"name": "Acme Integrators", "seats": "3"}, HTTP_HOST=foreign)
+    order = {"name": "Acme Integrators", "seats": "3", "confirmed": "yes"}
+    buyer.post("/subscribe/team/", order, HTTP_HOST=foreign)
     client_for(owner).post("/team/", {"action": "billing"}, HTTP_HOST=foreign)
     member = MembershipFactory(
         stripe_customer_id=stripe_fake.create_customer({"email": "member@example.com"})["id"]

@@ -45,7 +45,7 @@ BUDGET = {
     "team_action": 40, "checkout": 25, "team_checkout": 25, "pricing_next": 20,
     "account_profile": 25, "account_delete": 15, "newsletter_signup": 40,
     "newsletter_confirm": 25, "newsletter_unsubscribe": 30, "newsletter_preferences": 30,
-    "reply_unsubscribe": 30,
+    "reply_unsubscribe": 30, "comment_hide": 25, "newsletter_preferences_link": 40,
 }  # fmt: skip
 WATCHED = [
     User, Membership, Organisation, OrganisationMember, OrganisationInvitation, StripeEvent,
@@ -324,6 +324,22 @@ def test_fuzz_comment_flag(discussion, client_for):
 
     run()
     sent_the_budget("comment_flag")
+
+
+def test_fuzz_comment_hide(discussion, editor):
+    _, comment = discussion
+    client = _client(editor)
+
+    @fuzz("comment_hide")
+    @given(reason=text, target=st.one_of(st.just(str(comment.pk)), numbers.filter(str.isdigit)))
+    def run(reason, target):
+        with example():
+            before = _counts()
+            response = client.post(f"/comments/{target[:30]}/hide/", {"reason": reason})
+            check("comment_hide", response, before, accepted=response.status_code == 302)
+
+    run()
+    sent_the_budget("comment_hide")
 
 
 # Reading: search and pagination ---------------------------------------------------------
@@ -709,6 +725,39 @@ def test_fuzz_newsletter_preferences(newsletter_readers, free_reader, subscriber
 
     run()
     sent_the_budget("newsletter_preferences")
+
+
+def test_fuzz_newsletter_preferences_link(newsletter_readers, free_reader):
+    from accounts.newsletter.services import newsletter_preferences_token
+    from tests.support.factories import TopicFactory
+
+    confirmed, _ = newsletter_readers
+    topic = TopicFactory(slug="heat-pumps")
+    valid = newsletter_preferences_token(subscriber_token=confirmed.token)
+    clients = [_client(), _client(free_reader)]
+
+    @fuzz("newsletter_preferences_link")
+    @given(
+        token=st.one_of(st.sampled_from([valid, valid[:-1], confirmed.token]), tokens),
+        action=st.one_of(st.sampled_from(["save", "unsubscribe"]), text),
+        scope=st.one_of(st.sampled_from(["all", "chosen"]), text),
+        kinds=st.lists(st.one_of(st.sampled_from(["test", "news"]), text), max_size=3),
+        topics=st.lists(st.one_of(st.just(str(topic.pk)), numbers, text), max_size=3),
+        who=st.integers(0, 1),
+    )
+    def run(token, action, scope, kinds, topics, who):
+        with example():
+            before = _counts()
+            response = clients[who].post(
+                f"/newsletter/preferences/{quote(token[:200], safe='')}/",
+                {"action": action, "scope": scope, "kinds": kinds, "topics": topics},
+            )
+            unsubscribed = response.status_code == 200 and action == "unsubscribe"
+            accepted = token == valid and (response.status_code == 302 or unsubscribed)
+            check("newsletter_preferences_link", response, before, accepted=accepted)
+
+    run()
+    sent_the_budget("newsletter_preferences_link")
 
 
 def test_the_fuzz_budget_is_at_least_500_inputs():

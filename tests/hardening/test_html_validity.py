@@ -9,8 +9,11 @@ report no error at all.
 Included: home; reports free and paid, with and without comments, with a hidden comment for
 the editor, opened through a gift link; topic, kind and author pages; search with results,
 without results and empty; pricing; the account, account deletion, team, team join, gift
-list, comment edit, checkout success and newsletter preference pages; the newsletter signup,
-check-inbox, confirm and unsubscribe pages and their invalid-link pages; allauth's login,
+list, gift confirmation (and its refusal), comment edit, delete and hide (with its error),
+the team order and seat-change confirmations, the invitation for a visitor without an
+account, checkout success and newsletter preference pages (the account's, and the emailed
+link's with its invalid-link page); the newsletter signup, check-inbox, confirm (also
+opened again once used) and unsubscribe pages and their invalid-link pages; allauth's login,
 login by code, signup (also with errors), email verification, email, password reset
 (request, done, from the mailed key), password change and logout pages; the error pages
 (400, 403, 404, 500, 503) and the 405, both for opening a form's address and for posting to
@@ -41,6 +44,7 @@ from accounts.models import (
     OrganisationMember,
     User,
 )
+from accounts.newsletter.services import newsletter_preferences_token
 from accounts.organisations.services import invitation_token
 from publisher.errors import server_error
 from reports.comments.services import comment_create, comment_hide
@@ -50,6 +54,7 @@ from tests.support.factories import NewsletterSubscriberFactory, UserFactory
 from tests.support.figures import record
 
 CONFIRM_TOKEN = "a-known-newsletter-confirmation-token"
+USED_TOKEN = "a-newsletter-confirmation-token-used-once"
 # Checked with the pages: the checker must report it, or the run proves nothing.
 KNOWN_BAD = (
     '<!DOCTYPE html><html lang="en"><head><title>Known bad</title></head>'
@@ -78,7 +83,7 @@ def site(db, settings, mailoutbox, demo_media):
     )
     comment_create(author=editor, report=commented, body="Thanks: noted.", parent_id=first.pk)
     hidden = comment_create(author=subscriber, report=commented, body="Off topic.")
-    comment_hide(moderator=editor, comment=hidden)
+    comment_hide(moderator=editor, comment=hidden, reason="Off topic")
     gifted = Report.objects.get(slug="battery-capacity-fade-two-years")
     gift = gift_create(giver=subscriber, report=gifted)
 
@@ -97,6 +102,13 @@ def site(db, settings, mailoutbox, demo_media):
         confirmation_token_hash=hashlib.sha256(CONFIRM_TOKEN.encode()).hexdigest(),
     )  # fmt: skip
     unsubscribe = NewsletterSubscriber.objects.get(email="reader@example.com").token
+    preferences = (
+        f"/newsletter/preferences/{newsletter_preferences_token(subscriber_token=unsubscribe)}/"
+    )
+    NewsletterSubscriberFactory(
+        email="confirmed@example.com", confirmation_sent_at=timezone.now() - timedelta(days=2),
+        confirmation_token_hash=hashlib.sha256(b"used:" + USED_TOKEN.encode()).hexdigest(),
+    )  # fmt: skip
 
     paid_with_comments = commented.get_absolute_url()
     paid_without_comments = "/reports/ev-charger-standby-power/"
@@ -140,6 +152,18 @@ def site(db, settings, mailoutbox, demo_media):
         Page("gift-list", "subscriber", "/gifts/"),
         Page("gift-list-empty", "free_reader", "/gifts/"),
         Page("comment-edit", "subscriber", f"/comments/{first.pk}/edit/"),
+        Page("comment-delete", "subscriber", f"/comments/{first.pk}/delete/"),
+        Page("comment-hide", "editor", f"/comments/{first.pk}/hide/"),
+        Page("comment-hide-invalid", "editor", f"/comments/{first.pk}/hide/", 400, {}),
+        Page("report-with-own-hidden-comment", "subscriber", paid_with_comments),
+        Page("gift-confirm", "subscriber", f"/reports/{gifted.slug}/gift/"),
+        Page("gift-refused", "free_reader", f"/reports/{gifted.slug}/gift/", status=403),
+        Page("team-confirm", "free_reader", "/subscribe/team/", 200, {"name": "A", "seats": "3"}),
+        Page("team-seats", "team_admin", "/team/", 200, {"action": "seats", "seats": "5"}),
+        Page("team-join-anonymous", "anonymous", f"/team/join/{invitation_token(invitation)}/"),
+        Page("newsletter-preferences-link", "anonymous", preferences),
+        Page("newsletter-preferences-link-invalid", "anonymous", f"{preferences[:-1]}x/", 400),
+        Page("newsletter-confirm-used", "anonymous", f"/newsletter/confirm/{USED_TOKEN}/"),
         Page("account-delete", "free_reader", "/accounts/delete/"),
         Page("team", "team_admin", "/team/"),
         Page("team-join", "free_reader", f"/team/join/{invitation_token(invitation)}/"),

@@ -82,6 +82,28 @@ def test_deploy_check_is_clean_for_production_settings():
     assert "no issues" in result.stdout
 
 
+def test_a_seat_cheaper_than_the_annual_plan_fails_the_release_check():
+    result = _run_django({**PRODUCTION_ENV, "PRICE_SEAT_CENTS": "24000"}, "check", "--deploy")
+
+    assert result.returncode != 0
+    assert "accounts.E002" in result.stderr
+    assert "a team seat would cost less than an individual annual plan" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("TEAM_MIN_SEATS", "0", "TEAM_MIN_SEATS=0 must be at least 1."),
+        ("PRICE_SEAT_CENTS", "290.00", "PRICE_SEAT_CENTS='290.00' is not a whole number."),
+    ],
+)
+def test_team_price_settings_refuse_nonsense(name, value, message):
+    result = _run_django({**PRODUCTION_ENV, name: value}, "check")
+
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
 def test_local_development_needs_no_configuration():
     result = _run_django({"DJANGO_DEBUG": "true"}, "check")
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from publisher.site import public_url, site_domain, site_scheme, site_url
+from publisher.site import public_url, site_domain, site_path, site_scheme, site_url
 
 
 @pytest.fixture(autouse=True)
@@ -40,3 +40,25 @@ def test_scheme_and_domain_keep_a_port_and_a_path_prefix(settings):
     settings.SITE_URL = "http://127.0.0.1:8001/pub"
 
     assert (site_scheme(), site_domain()) == ("http", "127.0.0.1:8001/pub")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("/reports/heat-pumps/", "/reports/heat-pumps/"),
+        ("/search/?q=inverter#results", "/search/?q=inverter#results"),
+        ("https://research.example/reports/x/", ""),  # even our own host: paths only
+        ("https://evil.example/", ""),
+        ("//evil.example/", ""),
+        ("/\\evil.example/", ""),
+        ("\\\\evil.example/", ""),
+        ("javascript:alert(1)", ""),
+        ("reports/x/", ""),
+        ("/reports/x/\r\nLocation: https://evil.example/", ""),
+        ("/" + "x" * 600, ""),
+        ("", ""),
+        (None, ""),
+    ],
+)
+def test_site_path_keeps_only_paths_on_this_site(value, expected):
+    assert site_path(value) == expected

@@ -1,14 +1,15 @@
 """Subscriber comments: the permission matrix, safety, counts, queries and emails."""
 
+import pickle
 from datetime import timedelta
 from html.parser import HTMLParser
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.test import Client
 from django.utils import timezone
 
-from reports.comments.services import comment_create
+from reports.comments.services import comment_create, comment_hide
 from reports.models import Comment, CommentBan, CommentFlag, Report
 from tests.support.factories import MembershipFactory, ReportFactory, UserFactory
 
@@ -327,25 +328,257 @@ def test_others_cannot_delete(client_for, free_reader, comment_by_subscriber):
 
 def test_staff_hide_and_unhide(client_for, editor, subscriber, report, comment_by_subscriber):
     staff = client_for(editor)
+    other = client_for(MembershipFactory().user)
 
-    staff.post(f"/comments/{comment_by_subscriber.pk}/hide/")
+    staff.post(f"/comments/{comment_by_subscriber.pk}/hide/", {"reason": "Off topic"})
     report.refresh_from_db()
     assert report.comment_count == 0
-    reader_html = client_for(subscriber).get("/reports/paid/").content.decode()
-    assert SECRET_COMMENT not in reader_html
+    assert SECRET_COMMENT not in other.get("/reports/paid/").content.decode()
     assert "Hidden" in staff.get("/reports/paid/").content.decode()
 
     staff.post(f"/comments/{comment_by_subscriber.pk}/unhide/")
     report.refresh_from_db()
     assert report.comment_count == 1
-    assert SECRET_COMMENT in client_for(subscriber).get("/reports/paid/").content.decode()
+    comment_by_subscriber.refresh_from_db()
+    assert comment_by_subscriber.hidden_reason == ""
+    assert SECRET_COMMENT in other.get("/reports/paid/").content.decode()
 
 
 def test_members_cannot_hide(client_for, subscriber, comment_by_subscriber):
-    response = client_for(subscriber).post(f"/comments/{comment_by_subscriber.pk}/hide/")
+    client = client_for(subscriber)
+    response = client.post(f"/comments/{comment_by_subscriber.pk}/hide/", {"reason": "Mine"})
+
+    assert response.status_code == 403
+    assert client.get(f"/comments/{comment_by_subscriber.pk}/hide/").status_code == 403
+    assert Comment.objects.visible().count() == 1
+
+
+# Confirming a deletion, and the reason for hiding ----------------------------------------------
+
+
+def test_delete_asks_for_confirmation_and_only_a_post_deletes(
+    client_for, subscriber, comment_by_subscriber
+):
+    client = client_for(subscriber)
+    url = f"/comments/{comment_by_subscriber.pk}/delete/"
+
+    page = client.get(url)
+    client.head(url)
+
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "Delete this comment?" in html
+    assert SECRET_COMMENT in html  # the author sees what they are about to delete
+    assert f'<form method="post" action="{url}"' in html
+    assert "csrfmiddlewaretoken" in html
+    assert Comment.objects.visible().count() == 1
+
+    deleted = client.post(url)
+
+    assert deleted.status_code == 302
+    assert Comment.objects.visible().count() == 0
+
+
+def test_the_report_page_links_to_the_confirmation_not_a_delete_button(
+    client_for, subscriber, comment_by_subscriber
+):
+    html = client_for(subscriber).get("/reports/paid/").content.decode()
+
+    assert f'<a href="/comments/{comment_by_subscriber.pk}/delete/">Delete</a>' in html
+    assert f'formaction="/comments/{comment_by_subscriber.pk}/delete/"' not in html
+
+
+def test_moderators_confirm_deleting_anyones_comment(client_for, editor, comment_by_subscriber):
+    staff = client_for(editor)
+    url = f"/comments/{comment_by_subscriber.pk}/delete/"
+
+    assert "Delete this comment?" in staff.get(url).content.decode()
+    staff.post(url)
+
+    assert Comment.objects.visible().count() == 0
+
+
+def test_delete_confirmation_is_for_the_author_and_moderators_only(
+    client, client_for, free_reader, comment_by_subscriber
+):
+    url = f"/comments/{comment_by_subscriber.pk}/delete/"
+    other = client_for(MembershipFactory().user).get(url)
+
+    assert other.status_code == 403
+    assert SECRET_COMMENT not in other.content.decode()
+    assert client_for(free_reader).get(url).status_code == 404
+    assert "/accounts/login/" in client.get(url)["Location"]
+
+
+def test_delete_needs_the_csrf_token(subscriber, comment_by_subscriber):
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(subscriber)
+
+    response = browser.post(f"/comments/{comment_by_subscriber.pk}/delete/")
 
     assert response.status_code == 403
     assert Comment.objects.visible().count() == 1
+
+
+def test_a_deleted_comment_cannot_be_deleted_again(client_for, subscriber, comment_by_subscriber):
+    client = client_for(subscriber)
+    client.post(f"/comments/{comment_by_subscriber.pk}/delete/")
+
+    again = client.get(f"/comments/{comment_by_subscriber.pk}/delete/")
+
+    assert again.status_code == 410
+    assert "already deleted" in again.content.decode()
+
+
+def test_hiding_on_the_page_asks_for_the_reason(client_for, editor, comment_by_subscriber):
+    staff = client_for(editor)
+    url = f"/comments/{comment_by_subscriber.pk}/hide/"
+
+    page = staff.get(url).content.decode()
+    missing = staff.post(url, {"reason": "   \u200b "})
+    too_long = staff.post(url, {"reason": "x" * 301})
+
+    assert "Reason, for the author" in page
+    for refused in (missing, too_long):
+        assert refused.status_code == 400
+    assert "Say why the comment is hidden" in missing.content.decode()
+    assert "Keep the reason to 300 characters" in too_long.content.decode()
+    assert Comment.objects.visible().count() == 1
+
+    staff.post(url, {"reason": "  Personal  attack. "})
+
+    comment_by_subscriber.refresh_from_db()
+    assert comment_by_subscriber.hidden_at is not None
+    assert comment_by_subscriber.hidden_reason == "Personal attack."
+
+
+def test_a_deleted_comment_has_nothing_to_hide(
+    client_for, editor, subscriber, comment_by_subscriber
+):
+    client_for(subscriber).post(f"/comments/{comment_by_subscriber.pk}/delete/")
+    staff = client_for(editor)
+
+    for response in (
+        staff.get(f"/comments/{comment_by_subscriber.pk}/hide/"),
+        staff.post(f"/comments/{comment_by_subscriber.pk}/hide/", {"reason": "Spam"}),
+    ):
+        assert response.status_code == 410
+        assert "nothing is left to hide" in response.content.decode()
+    comment_by_subscriber.refresh_from_db()
+    assert comment_by_subscriber.hidden_at is None
+
+
+def _hide(comment, editor, reason="Names a private person."):
+    comment_hide(moderator=editor, comment=comment, reason=reason)
+
+
+def test_the_author_sees_their_hidden_comment_marked_with_the_reason(
+    client_for, editor, subscriber, comment_by_subscriber
+):
+    _hide(comment_by_subscriber, editor)
+
+    html = client_for(subscriber).get("/reports/paid/").content.decode()
+
+    assert SECRET_COMMENT in html
+    assert "Hidden by a moderator." in html
+    assert "Reason: Names a private person." in html
+    assert "Only you can see this comment." in html
+    assert f"/comments/{comment_by_subscriber.pk}/edit/" not in html
+    assert f"/comments/{comment_by_subscriber.pk}/delete/" in html
+
+
+def _cached_text() -> str:
+    """Everything the local-memory cache holds, as text."""
+    cached = caches["default"]._cache.values()
+    return "\n".join(str(pickle.loads(value)) for value in cached)  # noqa: S301 - our own cache
+
+
+@pytest.mark.parametrize("first", ["author", "other"])
+def test_other_readers_see_nothing_of_a_hidden_comment_whoever_filled_the_cache(
+    client_for, editor, subscriber, report, comment_by_subscriber, first
+):
+    reply = comment_create(
+        author=subscriber, report=report, body="Hidden reply canary 9e1f",
+        parent_id=comment_create(author=editor, report=report, body="A visible comment").pk,
+    )  # fmt: skip
+    _hide(comment_by_subscriber, editor)
+    _hide(reply, editor, reason="Reply canary reason 77b2")
+    author, other = client_for(subscriber), client_for(MembershipFactory().user)
+    clients = [author, other] if first == "author" else [other, author]
+
+    pages = {id(c): c.get("/reports/paid/").content.decode() for c in clients}
+
+    seen_by_other = pages[id(other)]
+    for fragment in [SECRET_COMMENT, "Hidden reply canary", "Names a private person", "77b2"]:
+        assert fragment not in seen_by_other
+        assert fragment not in _cached_text()
+        assert fragment in pages[id(author)]
+    assert "Hidden by a moderator" not in seen_by_other
+    assert f"comment-{comment_by_subscriber.pk}" not in seen_by_other
+    assert f"comment-{reply.pk}" not in seen_by_other
+    assert "A visible comment" in seen_by_other
+
+
+def test_a_hidden_comment_with_replies_stays_a_placeholder_for_others(
+    client_for, editor, subscriber, report, comment_by_subscriber
+):
+    comment_create(author=editor, report=report, body="A reply", parent_id=comment_by_subscriber.pk)
+    _hide(comment_by_subscriber, editor)
+
+    other = client_for(MembershipFactory().user).get("/reports/paid/").content.decode()
+
+    assert "Comment hidden by a moderator." in other
+    assert "Names a private person" not in other
+    assert SECRET_COMMENT not in other
+    assert "A reply" in other
+
+
+@pytest.fixture
+def chief_moderator(db):
+    return UserFactory(email="chief@example.com", is_staff=True, is_superuser=True)
+
+
+def test_admin_hide_action_asks_for_the_reason(client_for, chief_moderator, comment_by_subscriber):
+    staff = client_for(chief_moderator)
+    action = {"action": "hide", "_selected_action": [str(comment_by_subscriber.pk)]}
+
+    asked = staff.post("/admin/reports/comment/", action)
+    refused = staff.post("/admin/reports/comment/", {**action, "apply": "1", "reason": " "})
+
+    assert asked.status_code == refused.status_code == 200
+    assert "Reason, for the authors" in asked.content.decode()
+    assert "This field is required." in refused.content.decode()
+    assert Comment.objects.visible().count() == 1
+
+    done = staff.post(
+        "/admin/reports/comment/", {**action, "apply": "1", "reason": "Spam link"}, follow=True
+    )
+
+    assert "Hidden: 1 comment." in done.content.decode()
+    comment_by_subscriber.refresh_from_db()
+    assert (comment_by_subscriber.hidden_reason, comment_by_subscriber.hidden_by) == (
+        "Spam link",
+        chief_moderator,
+    )
+
+
+def test_admin_hides_reported_comments_with_a_reason(
+    client_for, chief_moderator, free_reader, comment_by_subscriber
+):
+    flag = CommentFlag.objects.create(comment=comment_by_subscriber, reporter=free_reader)
+    staff = client_for(chief_moderator)
+    action = {"action": "hide_comments", "_selected_action": [str(flag.pk)]}
+
+    assert (
+        "Reason, for the authors"
+        in staff.post("/admin/reports/commentflag/", action).content.decode()
+    )
+    staff.post("/admin/reports/commentflag/", {**action, "apply": "1", "reason": "Harassment"})
+
+    comment_by_subscriber.refresh_from_db()
+    flag.refresh_from_db()
+    assert comment_by_subscriber.hidden_reason == "Harassment"
+    assert flag.resolved_at is not None
 
 
 def test_report_once_per_reader(client_for, report, comment_by_subscriber):
@@ -476,6 +709,32 @@ def test_subscriber_page_queries_do_not_grow_with_comments(
     with django_assert_max_num_queries(10):
         response = client.get("/reports/paid/")
     assert response.content.decode().count('class="comment"') == count
+
+
+@pytest.mark.parametrize("count", [0, 500])
+def test_the_page_of_a_hidden_comments_author_costs_the_same_queries(
+    client_for, subscriber, editor, report, django_assert_max_num_queries, count
+):
+    """The author of a hidden comment gets a thread of their own, rendered for the request:
+    on a warm cache that is the thread's one query more than everyone else's page."""
+    others = [MembershipFactory().user for _ in range(5)]
+    Comment.objects.bulk_create(
+        [
+            Comment(report=report, author=others[n % 5], body=f"c{n}", body_html=f"<p>c{n}</p>")
+            for n in range(count)
+        ]
+    )
+    comment_hide(
+        moderator=editor,
+        comment=comment_create(author=subscriber, report=report, body="Mine"),
+        reason="Off topic",
+    )
+    client = client_for(subscriber)
+    client.get("/reports/paid/")
+
+    with django_assert_max_num_queries(10):
+        response = client.get("/reports/paid/")
+    assert response.content.decode().count('<article class="comment') == count + 1
 
 
 # Reply emails ------------------------------------------------------------------------------

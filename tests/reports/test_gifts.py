@@ -173,3 +173,108 @@ def test_comment_canary_never_reaches_non_subscriber_via_gift(client, gift):
 def test_lapsed_subscriber_gift_list_still_shows(client_for):
     lapsed = MembershipFactory(status="canceled").user
     assert client_for(lapsed).get("/gifts/").status_code == 200
+
+
+# Confirming before a gift is spent -----------------------------------------------------------
+
+
+@pytest.mark.usefixtures("reports")
+def test_gifting_asks_first_and_says_how_many_are_left(client_for, subscriber, time_machine):
+    time_machine.move_to(timezone.now().replace(day=3))
+    gift_create(giver=subscriber, report=ReportFactory())
+    client = client_for(subscriber)
+
+    page = client.get("/reports/gifted/gift/")
+
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "Gift “Gifted report”" in html
+    assert "<strong>4 of 5</strong> left" in html
+    assert 'action="/reports/gifted/gift/"' in html
+    assert "Create the gift link" in html
+    assert "no-store" in page["Cache-Control"]
+    assert GiftLink.objects.count() == 1  # asking spends nothing
+
+    created = client.post("/reports/gifted/gift/")
+
+    gift = GiftLink.objects.get(report__slug="gifted")
+    assert created["Location"] == f"/gifts/?new={gift.pk}#gift-{gift.pk}"
+    assert "<strong>3 of 5</strong> left" in client.get("/reports/gifted/gift/").content.decode()
+
+
+@pytest.mark.usefixtures("reports")
+def test_the_last_gift_of_the_month_says_so_and_then_none_is_offered(
+    client_for, subscriber, time_machine
+):
+    time_machine.move_to(timezone.now().replace(day=3))
+    for _ in range(4):
+        gift_create(giver=subscriber, report=ReportFactory())
+    client = client_for(subscriber)
+
+    last = client.get("/reports/gifted/gift/").content.decode()
+    client.post("/reports/gifted/gift/")
+    none_left = client.get("/reports/gifted/gift/")
+
+    assert "this is the last one until next month" in last
+    assert none_left.status_code == 429
+    assert "5 gift links; more next month" in none_left.content.decode()
+    assert "Create the gift link" not in none_left.content.decode()
+    time_machine.move_to(timezone.now() + timedelta(days=31))
+    next_month = client_for(subscriber).get("/reports/gifted/gift/").content.decode()
+    assert "<strong>5 of 5</strong>" in next_month
+
+
+@pytest.mark.usefixtures("reports")
+def test_the_report_page_links_to_the_confirmation(client_for, subscriber):
+    html = client_for(subscriber).get("/reports/gifted/").content.decode()
+
+    assert 'href="/reports/gifted/gift/">Gift this report</a>' in html
+    assert 'method="post" action="/reports/gifted/gift/"' not in html
+
+
+@pytest.mark.parametrize("persona", ["free_reader", "lapsed_subscriber"])
+@pytest.mark.usefixtures("reports")
+def test_the_confirmation_refuses_non_subscribers_with_a_reason(request, client_for, persona):
+    page = client_for(request.getfixturevalue(persona)).get("/reports/gifted/gift/")
+
+    assert page.status_code == 403
+    assert "Gift links are for subscribers." in page.content.decode()
+    assert "Create the gift link" not in page.content.decode()
+
+
+def test_free_reports_offer_no_gift_to_confirm(client_for, subscriber):
+    ReportFactory(slug="free", is_free=True)
+
+    page = client_for(subscriber).get("/reports/free/gift/")
+
+    assert page.status_code == 400
+    assert "Only published paid reports can be gifted." in page.content.decode()
+
+
+@pytest.mark.usefixtures("reports")
+def test_the_gift_list_offers_a_copy_button_over_a_selectable_field(client_for, subscriber):
+    client = client_for(subscriber)
+    client.post("/reports/gifted/gift/")
+    gift = GiftLink.objects.get()
+
+    html = client.get(f"/gifts/?new={gift.pk}").content.decode()
+
+    url = f"http://testserver/gift/{gift_token(gift)}/"
+    assert f'<input id="gift-url-{gift.pk}" value="{url}" readonly>' in html
+    # Hidden until the script (a file of our own, allowed by the CSP) shows it.
+    assert f'data-copy="gift-url-{gift.pk}" hidden>Copy link</button>' in html
+    assert '<script src="/static/js/gifts.js" defer></script>' in html
+    assert f'id="gift-{gift.pk}" class="gift-list__new"' in html
+
+
+@pytest.mark.usefixtures("reports")
+def test_the_gift_confirmation_costs_a_fixed_number_of_queries(
+    client_for, subscriber, django_assert_max_num_queries
+):
+    client = client_for(subscriber)
+    for _ in range(3):
+        client.post("/reports/gifted/gift/")
+
+    # The session, the user, the report, the gifts this month, and the membership.
+    with django_assert_max_num_queries(6):
+        assert client.get("/reports/gifted/gift/").status_code == 200

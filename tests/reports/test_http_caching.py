@@ -422,7 +422,7 @@ def test_hidden_comments_never_reach_members_through_the_shared_thread(
     alice, _, by_alice, by_bob = two_members
     client_for(alice).get(report.get_absolute_url())  # shared thread cached with both
 
-    comment_hide(moderator=editor, comment=by_bob)
+    comment_hide(moderator=editor, comment=by_bob, reason="Off topic")
 
     assert "Bob's point." not in client_for(alice).get(report.get_absolute_url()).content.decode()
     staff_page = _Forms(client_for(editor).get(report.get_absolute_url()).content.decode())

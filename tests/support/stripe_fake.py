@@ -75,6 +75,7 @@ class FakeStripe:
     subscriptions: dict[str, dict] = field(default_factory=dict)
     idempotent: dict[str, dict] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)
+    subscription_updates: list[tuple[str, dict]] = field(default_factory=list)
     deliveries: list[tuple[str, int]] = field(default_factory=list)
     fail_requests: int = 0
 
@@ -163,6 +164,32 @@ class FakeStripe:
             for item in subscription["items"]["data"]:
                 item["current_period_end"] = period_end
         return subscription
+
+    def modify_subscription(
+        self, subscription_id: str, params: dict[str, Any]
+    ) -> tuple[int, dict[str, Any]]:
+        """`POST /v1/subscriptions/:id` for the parameters we send: item quantities (each
+        item named by its id) and the proration behaviour, as Stripe validates them."""
+        subscription = self.subscriptions[subscription_id]
+        if subscription["status"] == "canceled":
+            return _error(400, "A canceled subscription can only update its cancellation_details.")
+        behaviour = params.get("proration_behavior", "create_prorations")
+        if behaviour not in ("create_prorations", "none", "always_invoice"):
+            return _error(400, f"Invalid proration_behavior: {behaviour}",
+                          param="proration_behavior")  # fmt: skip
+        items = {item["id"]: item for item in subscription["items"]["data"]}
+        changes = params.get("items") or []
+        for index, change in enumerate(changes):
+            if change.get("id") not in items:
+                return _error(400, f"No such subscription item: '{change.get('id')}'",
+                              param=f"items[{index}][id]")  # fmt: skip
+            if "quantity" in change and not str(change["quantity"]).isdigit():
+                return _error(400, "Invalid integer", param=f"items[{index}][quantity]")
+        for change in changes:
+            if "quantity" in change:
+                items[change["id"]]["quantity"] = int(change["quantity"])
+        self.subscription_updates.append((subscription_id, params))
+        return 200, subscription
 
     def invoice_for(self, subscription: dict[str, Any], *, paid: bool) -> dict[str, Any]:
         return {
@@ -453,6 +480,8 @@ def _handler_for(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
                         return _error(400, "This subscription is already canceled.")
                     now = int(time.time())
                     subscription.update(status="canceled", canceled_at=now, ended_at=now)
+                if method == "POST":
+                    return fake.modify_subscription(match.group(1), params)
                 return 200, subscription
             return _error(404, f"Unrecognized request URL ({method}: {path}).")
 
