@@ -58,6 +58,13 @@ PRICE_SEAT_DISPLAY = env_str("PRICE_SEAT_DISPLAY", default="$240 per seat a year
 STRIPE_API_BASE = env_url("STRIPE_API_BASE", schemes={"http", "https"})
 PRICE_MONTHLY_DISPLAY = env_str("PRICE_MONTHLY_DISPLAY", default="$29 a month")
 PRICE_ANNUAL_DISPLAY = env_str("PRICE_ANNUAL_DISPLAY", default="$290 a year")
+# Checkout's offer (accounts/billing/checkout.py). A free trial of this many days for a
+# reader's first subscription (0: none; Stripe allows up to two years). Without a card
+# required, Checkout asks for none and a trial nobody added a card to ends by itself.
+STRIPE_TRIAL_DAYS = env_int("STRIPE_TRIAL_DAYS", default=0, minimum=0, maximum=730)
+STRIPE_TRIAL_REQUIRES_CARD = env_bool("STRIPE_TRIAL_REQUIRES_CARD", default=True)
+# Stripe Tax: needs tax registrations and a product tax code set up in the Stripe dashboard.
+STRIPE_AUTOMATIC_TAX = env_bool("STRIPE_AUTOMATIC_TAX", default=False)
 
 if not DEBUG:
     missing = [
