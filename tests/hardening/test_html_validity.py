@@ -8,8 +8,10 @@ error at all.
 
 Included: home; reports free and paid, with and without comments, with a hidden comment for
 the editor, opened through a gift link; topic, kind and author pages; search with results,
-without results and empty; pricing; the account, account deletion, team, team join, gift
-list, comment edit, checkout success and newsletter preference pages; the newsletter signup,
+without results and empty; pricing; the account page (also in a trial with billing history
+from the Stripe fake, and set to end), the cancel confirmation (also with an error), account
+deletion, team, team join, gift list, comment edit, checkout success and newsletter
+preference pages; the newsletter signup,
 check-inbox, confirm and unsubscribe pages and their invalid-link pages; allauth's login,
 login by code, signup (also with errors), email verification, email, password reset
 (request, done, from the mailed key), password change and logout pages; the error pages
@@ -48,6 +50,7 @@ from reports.gifts.services import gift_create, gift_token
 from reports.models import Report
 from tests.support.factories import NewsletterSubscriberFactory, UserFactory
 from tests.support.figures import record
+from tests.support.members import member_at_stripe
 
 CONFIRM_TOKEN = "a-known-newsletter-confirmation-token"
 # Checked with the pages: the checker must report it, or the run proves nothing.
@@ -67,7 +70,7 @@ class Page:
 
 
 @pytest.fixture
-def site(db, settings, mailoutbox):
+def site(db, settings, mailoutbox, stripe_fake):
     call_command("load_demo_data", verbosity=0)
     users = {user.email: user for user in User.objects.all()}
     subscriber = users["subscriber@example.com"]
@@ -128,6 +131,21 @@ def site(db, settings, mailoutbox):
                 Page("password-change", persona, "/accounts/password/change/"),
                 Page("email", persona, "/accounts/email/"),
             ]
+    annual = settings.STRIPE_PRICE_ANNUAL
+    personas["member"] = member_at_stripe(
+        stripe_fake, email="member@example.com", price=annual, trial_days=14
+    )
+    personas["ending"] = member_at_stripe(
+        stripe_fake, email="ending@example.com", price=annual, ending=True
+    )
+    pages += [
+        Page("account-trial-billing", "member", "/accounts/profile/"),
+        Page("account-ending", "ending", "/accounts/profile/"),
+        Page("subscription-cancel", "member", "/accounts/subscription/cancel/"),
+        Page("subscription-cancel-invalid", "member", "/accounts/subscription/cancel/", 400,
+             {"reason": "ransom"}),
+        Page("checkout-success-member", "member", "/subscribe/success/"),
+    ]  # fmt: skip
     pages += [
         Page("topic", "anonymous", "/topics/home-batteries/"),
         Page("kind", "anonymous", "/kinds/test/"),

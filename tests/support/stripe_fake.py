@@ -110,6 +110,8 @@ class FakeStripe:
     # Events API calls caused (Stripe sends them as webhooks), in order.
     emitted: list[dict[str, Any]] = field(default_factory=list)
     fail_requests: int = 0
+    # Seconds each API answer takes (a slow network or a struggling Stripe).
+    answer_delay: float = 0
     last_event: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -852,6 +854,8 @@ def _handler_for(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
                     {"error": {"type": "invalid_request_error", "message": "Invalid API Key."}},
                 )
                 return
+            if fake.answer_delay:
+                time.sleep(fake.answer_delay)
             if fake.fail_requests:
                 fake.fail_requests -= 1
                 self._send_json(500, {"error": {"type": "api_error", "message": "Fake outage."}})
