@@ -314,7 +314,7 @@ def subscription_sync_by_id(
     event_created: datetime,
     user: User | None = None,
 ) -> dict[str, Any] | None:
-    """Sync one subscription; returns the state of it that was applied (None: nothing was)."""
+    """Sync one subscription; returns it as it was read (None: nothing to sync from)."""
     if not isinstance(subscription_id, str) or not subscription_id:
         raise ValueError(f"not a subscription id: {subscription_id!r}")  # answered 400
     if settings.STRIPE_SECRET_KEY:
