@@ -275,3 +275,44 @@ def test_every_lifecycle_email_has_text_and_html_with_links_on_site_url(
     assert links
     assert all(link.startswith("https://research.example.com") for link in links), links
     assert "  " not in email.subject and "{" not in email.body + html
+
+
+def test_the_local_portal_sends_the_same_emails(
+    client_for, free_reader, settings, mailoutbox, django_capture_on_commit_callbacks
+):
+    """`make run` without Stripe: the local checkout and portal go through the same handlers,
+    so each email can be seen in the terminal."""
+    settings.DEBUG = True
+    settings.STRIPE_SECRET_KEY = ""
+    settings.STRIPE_TRIAL_DAYS = 14
+    client = client_for(free_reader)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/subscribe/local-checkout/", {"plan": "annual"})
+    for action in ["trial_will_end", "trial_will_end", "switch_plan", "switch_plan",
+                   "payment_failed", "cancel_now"]:  # fmt: skip
+        with django_capture_on_commit_callbacks(execute=True):
+            client.post("/subscribe/local-portal/", {"action": action})
+
+    assert _subjects(mailoutbox)[0] == f"Your {SITE} subscription is active"
+    assert [s.split(" ")[3] for s in _subjects(mailoutbox)[1:]] == [
+        "trial",
+        "payment",
+        "subscription",
+    ]
+    assert _subjects(mailoutbox)[-1] == f"Your {SITE} subscription has ended"
+
+
+def test_the_local_portal_announces_an_annual_renewal(
+    client_for, free_reader, settings, mailoutbox, django_capture_on_commit_callbacks
+):
+    settings.DEBUG = True
+    settings.STRIPE_SECRET_KEY = ""
+    client = client_for(free_reader)
+    client.post("/subscribe/local-checkout/", {"plan": "annual"})
+    mailoutbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/subscribe/local-portal/", {"action": "renewal_upcoming"})
+
+    (email,) = mailoutbox
+    assert "when we charge $290.00" in email.body
