@@ -7,14 +7,21 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html
 
 from accounts.forms import AdminUserChangeForm, AdminUserCreationForm
-from accounts.models import Membership, NewsletterSubscriber, StripeEvent, User
+from accounts.models import (
+    Membership,
+    MembershipEmail,
+    NewsletterSubscriber,
+    StripeEvent,
+    SubscriptionCancellation,
+    User,
+)
 
 
 class MembershipInline(admin.StackedInline):
     model = Membership
     can_delete = False
     extra = 0
-    readonly_fields = ["stripe_state_at"]
+    readonly_fields = ["stripe_state_at", "trial_end", "next_charge_amount", "next_charge_currency"]
 
 
 @admin.register(User)
@@ -61,7 +68,10 @@ class MembershipAdmin(admin.ModelAdmin):
     search_fields = ["user__email", "stripe_customer_id", "stripe_subscription_id"]
     list_select_related = ["user"]
     raw_id_fields = ["user"]
-    readonly_fields = ["stripe_state_at", "created_at", "updated_at"]
+    readonly_fields = [
+        "stripe_state_at", "trial_end", "next_charge_amount", "next_charge_currency",
+        "created_at", "updated_at",
+    ]  # fmt: skip
     actions = ["export_csv"]
 
     @admin.display(description="Stripe customer")
@@ -97,17 +107,47 @@ def _csv_safe(value: str) -> str:
     return f"'{value}" if value[:1] in ("=", "+", "-", "@") else value
 
 
-@admin.register(StripeEvent)
-class StripeEventAdmin(admin.ModelAdmin):
-    list_display = ["event_id", "type", "created", "processed_at"]
-    list_filter = ["type"]
-    search_fields = ["event_id"]
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records the site writes and staff only read."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+
+@admin.register(StripeEvent)
+class StripeEventAdmin(ReadOnlyAdmin):
+    list_display = ["event_id", "type", "created", "processed_at"]
+    list_filter = ["type"]
+    search_fields = ["event_id"]
+
+
+@admin.register(SubscriptionCancellation)
+class SubscriptionCancellationAdmin(ReadOnlyAdmin):
+    """Why readers set their subscriptions to end, as they told us on the account page."""
+
+    list_display = ["created_at", "reason", "detail_excerpt", "plan", "access_ends_at", "user"]
+    list_filter = ["reason", "plan"]
+    search_fields = ["detail", "user__email", "stripe_subscription_id"]
+    list_select_related = ["user"]
+    date_hierarchy = "created_at"
+
+    @admin.display(description="What they wrote")
+    def detail_excerpt(self, cancellation: SubscriptionCancellation) -> str:
+        text = " ".join(cancellation.detail.split())
+        return text if len(text) <= 80 else f"{text[:79]}…"
+
+
+@admin.register(MembershipEmail)
+class MembershipEmailAdmin(ReadOnlyAdmin):
+    """Lifecycle emails sent, one per membership and occasion."""
+
+    list_display = ["created_at", "kind", "membership", "key"]
+    list_filter = ["kind"]
+    search_fields = ["membership__user__email", "key"]
+    list_select_related = ["membership__user"]
 
 
 @admin.register(NewsletterSubscriber)

@@ -1,4 +1,5 @@
 import secrets
+from datetime import datetime
 from typing import ClassVar
 
 from django.conf import settings
@@ -166,6 +167,11 @@ class Membership(StripeSubscription):
 
     user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="membership")
     plan = models.CharField(max_length=20, blank=True, help_text="monthly or annual")
+    trial_end = models.DateTimeField(null=True, blank=True, help_text="When the free trial ends.")
+    # What the next invoice will charge, in the currency's smallest unit (cents), as Stripe
+    # previews it; empty when nothing more will be charged (set to end, ended) or not known.
+    next_charge_amount = models.PositiveIntegerField(null=True, blank=True)
+    next_charge_currency = models.CharField(max_length=3, blank=True)
 
     class Meta:
         constraints = [
@@ -178,6 +184,93 @@ class Membership(StripeSubscription):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.status or 'no subscription'})"
+
+    @property
+    def is_trialing(self) -> bool:
+        return self.status == self.Status.TRIALING
+
+    @property
+    def access_ends_at(self) -> "datetime | None":
+        """When a subscription set to end stops granting access (its period's end)."""
+        return self.current_period_end if self.cancel_at_period_end else None
+
+
+class MembershipEmail(models.Model):
+    """A lifecycle email claimed for one membership and one occasion, so it goes out once.
+
+    The row is written in the transaction that applies the change the email is about, and the
+    email is sent after that commits: a webhook delivered twice, or several events describing
+    the same change, find the row and send nothing more. `key` names the occasion (the
+    subscription, an invoice, a trial's or a period's end)."""
+
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="emails")
+    kind = models.CharField(max_length=40)
+    key = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["membership", "kind", "key"], name="membership_email_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.membership_id} ({self.key})"
+
+
+class CancellationReason(models.TextChoices):
+    TOO_EXPENSIVE = "too_expensive", "It is too expensive"
+    NOT_READING = "not_reading", "I am not reading enough"
+    MISSING_CONTENT = "missing_content", "It lacks what I am looking for"
+    TEAM_LICENCE = "team_licence", "I am switching to a team licence"
+    OTHER = "other", "Another reason"
+
+
+class SubscriptionCancellation(models.Model):
+    """A reader set their subscription to end from the account page, and told us why (or not).
+
+    Kept for the publisher when the account is deleted (the user becomes empty)."""
+
+    Reason = CancellationReason
+    DETAIL_MAX_LENGTH = 1000
+
+    user = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    stripe_subscription_id = models.CharField(max_length=255, blank=True)
+    plan = models.CharField(max_length=20, blank=True)
+    reason = models.CharField(max_length=32, choices=Reason.choices, blank=True)
+    detail = models.TextField(max_length=DETAIL_MAX_LENGTH, blank=True)
+    access_ends_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_reason_display() or 'No reason'} ({self.created_at:%Y-%m-%d})"
+
+
+class LocalInvoice(models.Model):
+    """An invoice the local test checkout issued (`make run` without Stripe keys), shown in
+    the account page's billing history as Stripe's invoices are. No payment was taken."""
+
+    membership = models.ForeignKey(
+        Membership, on_delete=models.CASCADE, related_name="local_invoices"
+    )
+    number = models.CharField(max_length=40)
+    amount_paid = models.PositiveIntegerField()
+    currency = models.CharField(max_length=3, default="usd")
+    status = models.CharField(max_length=20, default="paid")
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+
+    def __str__(self) -> str:
+        return self.number
 
 
 class Organisation(StripeSubscription):

@@ -18,5 +18,15 @@ urlpatterns = [
     path("team/", team_views.team, name="team"),
     path("team/join/<str:token>/", team_views.team_join, name="team_join"),
     path("accounts/profile/", views.account, name="account"),
+    path(
+        "accounts/subscription/cancel/",
+        billing_views.subscription_cancel,
+        name="subscription_cancel",
+    ),
+    path(
+        "accounts/subscription/resume/",
+        billing_views.subscription_resume_view,
+        name="subscription_resume",
+    ),
     path("accounts/delete/", views.account_delete, name="account_delete"),
 ]

@@ -1,5 +1,6 @@
 """The reader's account page and account deletion."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
@@ -8,6 +9,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
 from accounts.billing.client import BillingUnavailable, local_checkout_enabled
+from accounts.billing.invoices import invoice_history_for
+from accounts.billing.selectors import membership_overview
 from accounts.forms import AccountDeleteForm, ProfileForm
 from accounts.http import AuthenticatedHttpRequest
 from accounts.membership import membership_for, membership_grants_access, seat_for
@@ -24,16 +27,25 @@ def account(request: AuthenticatedHttpRequest) -> HttpResponse:
         messages.success(request, "Your details were saved.")
         return redirect("accounts:account")
     membership = membership_for(request.user)
+    seat = seat_for(request.user)
     return render(
         request,
         "accounts/account.html",
         {
             "form": form,
             "membership": membership,
+            "overview": membership_overview(membership=membership),
             "has_access": membership_grants_access(membership),
+            "entitled": (
+                request.user.is_staff
+                or membership_grants_access(membership)
+                or (seat is not None and membership_grants_access(seat.organisation))
+            ),
             "can_manage_billing": bool(membership and membership.stripe_customer_id),
+            "billing_history": invoice_history_for(membership=membership),
             "local_checkout": local_checkout_enabled(),
-            "seat": seat_for(request.user),
+            "trial_requires_card": settings.STRIPE_TRIAL_REQUIRES_CARD,
+            "seat": seat,
             "newsletter": newsletter_subscriber_for_user(user=request.user),
         },
     )

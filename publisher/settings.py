@@ -64,6 +64,13 @@ PRICE_ANNUAL_DISPLAY = env_str("PRICE_ANNUAL_DISPLAY", default="$290 a year")
 PRICE_ANNUAL_CENTS = env_int("PRICE_ANNUAL_CENTS", default=29000, minimum=0)
 PRICE_SEAT_CENTS = env_int("PRICE_SEAT_CENTS", default=29000, minimum=0)
 TEAM_MIN_SEATS = env_int("TEAM_MIN_SEATS", default=3, minimum=1)
+# Checkout's offer (accounts/billing/checkout.py). A free trial of this many days for a
+# reader's first subscription (0: none; Stripe allows up to two years). Without a card
+# required, Checkout asks for none and a trial nobody added a card to ends by itself.
+STRIPE_TRIAL_DAYS = env_int("STRIPE_TRIAL_DAYS", default=0, minimum=0, maximum=730)
+STRIPE_TRIAL_REQUIRES_CARD = env_bool("STRIPE_TRIAL_REQUIRES_CARD", default=True)
+# Stripe Tax: needs tax registrations and a product tax code set up in the Stripe dashboard.
+STRIPE_AUTOMATIC_TAX = env_bool("STRIPE_AUTOMATIC_TAX", default=False)
 
 if not DEBUG:
     missing = [

@@ -149,16 +149,17 @@ def client_for():
 @pytest.fixture
 def stripe_fake(settings):
     """The local fake of Stripe, with the SDK pointed at it for this test."""
-    from tests.support.stripe_fake import FakeStripe
+    from tests.support.stripe_fake import YEAR, FakeStripe
 
+    monthly, annual = settings.STRIPE_PRICE_MONTHLY, settings.STRIPE_PRICE_ANNUAL
     fake = FakeStripe(
         api_key=settings.STRIPE_SECRET_KEY,
-        prices={
-            settings.STRIPE_PRICE_MONTHLY,
-            settings.STRIPE_PRICE_ANNUAL,
-            settings.STRIPE_PRICE_SEAT,
-        },
+        prices={monthly, annual, settings.STRIPE_PRICE_SEAT},
         webhook_secret=settings.STRIPE_WEBHOOK_SECRET,
+        amounts={monthly: 2900, annual: 29000, settings.STRIPE_PRICE_SEAT: 24000},
+        price_periods={annual: YEAR, settings.STRIPE_PRICE_SEAT: YEAR},
+        plan_switches={monthly: annual, annual: monthly},
+        promotion_codes={"LAUNCH50": 50},
     ).start()
     settings.STRIPE_API_BASE = fake.base_url
     # The fake also plays Stripe's hosted pages, which forms must be allowed to reach.

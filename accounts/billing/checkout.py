@@ -4,7 +4,9 @@ import logging
 from typing import Any
 
 import stripe
+from django.conf import settings
 from django.db import transaction
+from stripe.params.checkout import SessionCreateParams, SessionCreateParamsSubscriptionData
 
 from accounts.billing.client import (
     BillingUnavailable,
@@ -41,23 +43,60 @@ def membership_customer_ensure(*, user: User) -> Membership:
     return membership
 
 
+def trial_days_for(membership: Membership) -> int:
+    """The free trial a checkout offers: STRIPE_TRIAL_DAYS for a reader's first subscription,
+    none for a reader who subscribed before (a trial per cancellation would be a free month
+    for the asking)."""
+    if membership.stripe_subscription_id:
+        return 0
+    return settings.STRIPE_TRIAL_DAYS
+
+
+def checkout_params(
+    *, membership: Membership, price: str, success_url: str, cancel_url: str
+) -> SessionCreateParams:
+    """What a subscription Checkout asks Stripe for: the price, promotion codes, the trial,
+    and tax, each as Stripe's API reference describes it (the SDK's types check the names)."""
+    user_id = str(membership.user_id)
+    subscription_data: SessionCreateParamsSubscriptionData = {"metadata": {"user_id": user_id}}
+    params: SessionCreateParams = {
+        "mode": "subscription",
+        "customer": membership.stripe_customer_id,
+        "client_reference_id": user_id,
+        "line_items": [{"price": price, "quantity": 1}],
+        "allow_promotion_codes": True,
+        "subscription_data": subscription_data,
+        "success_url": success_url,
+        "cancel_url": cancel_url,
+    }
+    if trial_days := trial_days_for(membership):
+        subscription_data["trial_period_days"] = trial_days
+        if not settings.STRIPE_TRIAL_REQUIRES_CARD:
+            # Nothing is due today, so Checkout asks for no card; if none is added by the
+            # trial's end, Stripe cancels the subscription (customer.subscription.deleted).
+            params["payment_method_collection"] = "if_required"
+            subscription_data["trial_settings"] = {
+                "end_behavior": {"missing_payment_method": "cancel"}
+            }
+    if settings.STRIPE_AUTOMATIC_TAX:
+        params["automatic_tax"] = {"enabled": True}
+        params["tax_id_collection"] = {"enabled": True}
+        # Our customers exist before Checkout: Stripe then taxes by the customer's address
+        # and refuses tax ID collection unless Checkout may save what the reader enters
+        # (address and business name) onto the customer.
+        params["customer_update"] = {"address": "auto", "name": "auto"}
+    return params
+
+
 def checkout_session_create(*, user: User, plan: str, success_url: str, cancel_url: str) -> str:
     """Start a Stripe Checkout for a subscription; returns the address to send the reader to."""
     price = plan_price_id(plan)
     membership = membership_customer_ensure(user=user)
+    params = checkout_params(
+        membership=membership, price=price, success_url=success_url, cancel_url=cancel_url
+    )
     try:
-        session = stripe_client().v1.checkout.sessions.create(
-            params={
-                "mode": "subscription",
-                "customer": membership.stripe_customer_id,
-                "client_reference_id": str(user.pk),
-                "line_items": [{"price": price, "quantity": 1}],
-                "success_url": success_url,
-                "cancel_url": cancel_url,
-                "allow_promotion_codes": True,
-                "subscription_data": {"metadata": {"user_id": str(user.pk)}},
-            }
-        )
+        session = stripe_client().v1.checkout.sessions.create(params=params)
     except stripe.StripeError as error:
         raise BillingUnavailable(str(error)) from error
     return hosted_url(session)

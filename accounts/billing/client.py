@@ -23,7 +23,8 @@ def plan_price_id(plan: str) -> str:
     return prices[plan]
 
 
-def _plan_for_price(price_id: str | None) -> str:
+def plan_for_price(price_id: str | None) -> str:
+    """Which of our plans a Stripe price is ("monthly", "annual"), or "" for any other."""
     if price_id and price_id.startswith("price_local_"):
         return price_id.removeprefix("price_local_")
     if price_id and price_id == settings.STRIPE_PRICE_ANNUAL:
@@ -38,10 +39,22 @@ def teams_enabled() -> bool:
     return bool(settings.STRIPE_PRICE_SEAT) or local_checkout_enabled()
 
 
-def stripe_client() -> stripe.StripeClient:
+# A page that shows something from Stripe waits this long at most, and does not retry: the
+# reader gets the page with a note instead (the SDK's own default is 80 seconds).
+PAGE_TIMEOUT_SECONDS = 3
+
+
+def stripe_client(*, for_page: bool = False) -> stripe.StripeClient:
     base_addresses: BaseAddresses | None = (
         {"api": settings.STRIPE_API_BASE} if settings.STRIPE_API_BASE else None
     )
+    if for_page:
+        return stripe.StripeClient(
+            settings.STRIPE_SECRET_KEY,
+            base_addresses=base_addresses,
+            max_network_retries=0,
+            http_client=stripe.RequestsClient(timeout=PAGE_TIMEOUT_SECONDS),
+        )
     return stripe.StripeClient(
         settings.STRIPE_SECRET_KEY, base_addresses=base_addresses, max_network_retries=2
     )

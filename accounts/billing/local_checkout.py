@@ -1,8 +1,11 @@
 """The local test checkout for development without Stripe keys (`make run`).
 
 It builds the events Stripe would send and feeds them through the real webhook handler, so
-the whole path from paywall to access can be clicked through locally. No payment is taken,
-and it refuses to run unless `local_checkout_enabled()` (DEBUG on, no Stripe key).
+the whole path from paywall to access can be clicked through locally: a trial when
+STRIPE_TRIAL_DAYS is set, plan switches, cancelling and resuming, a failed renewal, and
+the notices Stripe sends before a trial ends or an annual renewal. It records the invoices
+Stripe would issue, for the account page's billing history. No payment is taken, and it
+refuses to run unless `local_checkout_enabled()` (DEBUG on, no Stripe key).
 """
 
 import secrets
@@ -10,14 +13,27 @@ import time
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
+from accounts.billing.checkout import trial_days_for
 from accounts.billing.client import local_checkout_enabled, plan_price_id
 from accounts.billing.webhooks import stripe_event_handle
-from accounts.models import Membership, Organisation, User
+from accounts.models import LocalInvoice, Membership, Organisation, User
 
 PERIODS = {"monthly": timedelta(days=30), "annual": timedelta(days=365)}
-LOCAL_ACTIONS = ("cancel_at_period_end", "resume", "cancel_now", "payment_failed")
+# What the local plans cost: the default prices shown on /subscribe/.
+AMOUNTS = {"monthly": 2900, "annual": 29000}
+LOCAL_ACTIONS = (
+    "cancel_at_period_end",
+    "resume",
+    "cancel_now",
+    "payment_failed",
+    "switch_plan",
+    "trial_will_end",
+    "renewal_upcoming",
+)
 
 
 class LocalCheckoutDisabled(Exception):
@@ -40,7 +56,15 @@ def _event(event_type: str, obj: dict[str, Any]) -> dict[str, Any]:
 
 
 def _subscription(
-    *, subscription_id: str, customer: str, user: User, plan: str, status: str, period_end: int
+    *,
+    subscription_id: str,
+    customer: str,
+    user: User,
+    plan: str,
+    status: str,
+    period_end: int,
+    trial_end: int | None = None,
+    card: bool = True,
 ) -> dict[str, Any]:
     return {
         "id": subscription_id,
@@ -49,6 +73,9 @@ def _subscription(
         "status": status,
         "cancel_at_period_end": False,
         "cancel_at": None,
+        "canceled_at": None,
+        "trial_end": trial_end,
+        "default_payment_method": "pm_local_card" if card else None,
         "metadata": {"user_id": str(user.pk)},
         "items": {
             "object": "list",
@@ -56,7 +83,12 @@ def _subscription(
                 {
                     "id": f"si_local_{secrets.token_hex(6)}",
                     "object": "subscription_item",
-                    "price": {"id": plan_price_id(plan) or f"price_local_{plan}"},
+                    "price": {
+                        "id": plan_price_id(plan) or f"price_local_{plan}",
+                        "unit_amount": AMOUNTS.get(plan, 0),
+                        "currency": "usd",
+                    },
+                    "quantity": 1,
                     "current_period_end": period_end,
                 }
             ],
@@ -64,12 +96,40 @@ def _subscription(
     }
 
 
+def _invoice_record(membership: Membership, *, amount: int, status: str = "paid") -> LocalInvoice:
+    count = LocalInvoice.objects.filter(membership=membership).count()
+    return LocalInvoice.objects.create(
+        membership=membership,
+        number=f"LOCAL-{membership.pk:04d}-{count + 1:04d}",
+        amount_paid=amount,
+        status=status,
+    )
+
+
+def _invoice(membership: Membership, *, invoice_id: str | None, amount: int) -> dict[str, Any]:
+    return {
+        "id": invoice_id,
+        "object": "invoice",
+        "customer": membership.stripe_customer_id,
+        "amount_due": amount,
+        "currency": "usd",
+        "parent": {
+            "type": "subscription_details",
+            "subscription_details": {"subscription": membership.stripe_subscription_id},
+        },
+    }
+
+
 def local_checkout_complete(*, user: User, plan: str) -> Membership:
     """Subscribe `user` as a completed Stripe Checkout would, through the webhook handler."""
     _require_enabled()
+    membership, _ = Membership.objects.get_or_create(user=user)
+    trial_days = trial_days_for(membership)
     customer = f"cus_local_{user.pk}"
     subscription_id = f"sub_local_{secrets.token_hex(8)}"
-    period_end = int((timezone.now() + PERIODS[plan]).timestamp())
+    now = timezone.now()
+    trial_end = int((now + timedelta(days=trial_days)).timestamp()) if trial_days else None
+    period_end = trial_end or int((now + PERIODS[plan]).timestamp())
     session = {
         "id": f"cs_local_{secrets.token_hex(8)}",
         "object": "checkout.session",
@@ -78,47 +138,99 @@ def local_checkout_complete(*, user: User, plan: str) -> Membership:
         "subscription": subscription_id,
         "client_reference_id": str(user.pk),
     }
-    stripe_event_handle(event=_event("checkout.session.completed", session))
     subscription = _subscription(
         subscription_id=subscription_id,
         customer=customer,
         user=user,
         plan=plan,
-        status="active",
+        status="trialing" if trial_days else "active",
         period_end=period_end,
+        trial_end=trial_end,
+        # Checkout asks for no card when nothing is due today and none is required.
+        card=not trial_days or settings.STRIPE_TRIAL_REQUIRES_CARD,
     )
-    stripe_event_handle(event=_event("customer.subscription.created", subscription))
-    return Membership.objects.get(user=user)
+    with transaction.atomic():
+        stripe_event_handle(event=_event("checkout.session.completed", session))
+        stripe_event_handle(event=_event("customer.subscription.created", subscription))
+        membership = Membership.objects.get(user=user)
+        # A trial starts with an invoice for nothing, as at Stripe.
+        _invoice_record(membership, amount=0 if trial_days else AMOUNTS[plan])
+    return membership
 
 
-def local_subscription_change(*, user: User, action: str) -> Membership:
-    """What the Billing Portal (or a failed renewal) would do, for the local checkout."""
-    _require_enabled()
-    if action not in LOCAL_ACTIONS:
-        raise ValueError(f"Unknown action {action!r}.")
-    membership = Membership.objects.get(user=user)
+def _current(membership: Membership) -> dict[str, Any]:
+    """The local subscription as the membership mirrors it."""
     period_end = membership.current_period_end or timezone.now()
     subscription = _subscription(
         subscription_id=membership.stripe_subscription_id,
         customer=membership.stripe_customer_id,
-        user=user,
+        user=membership.user,
         plan=membership.plan or "monthly",
         status=membership.status,
         period_end=int(period_end.timestamp()),
+        trial_end=int(membership.trial_end.timestamp()) if membership.trial_end else None,
+        card=not membership.is_trialing or settings.STRIPE_TRIAL_REQUIRES_CARD,
     )
-    subscription["cancel_at_period_end"] = membership.cancel_at_period_end
+    if membership.cancel_at_period_end:
+        subscription.update(cancel_at_period_end=True, cancel_at=int(period_end.timestamp()))
+    return subscription
+
+
+def local_subscription_change(*, user: User, action: str) -> Membership:
+    """What the Billing Portal, our own cancel and resume buttons, a failed renewal or one of
+    Stripe's notices would do, for the local checkout."""
+    _require_enabled()
+    if action not in LOCAL_ACTIONS:
+        raise ValueError(f"Unknown action {action!r}.")
+    membership = Membership.objects.select_related("user").get(user=user)
+    subscription = _current(membership)
+    now = int(time.time())
     event_type = "customer.subscription.updated"
-    if action == "cancel_at_period_end":
-        subscription["cancel_at_period_end"] = True
-    elif action == "resume":
-        subscription["cancel_at_period_end"] = False
-    elif action == "payment_failed":
-        subscription["status"] = "past_due"
-    else:
-        subscription["status"] = "canceled"
-        event_type = "customer.subscription.deleted"
-    stripe_event_handle(event=_event(event_type, subscription))
+    with transaction.atomic():
+        if action == "cancel_at_period_end":
+            period_end = subscription["items"]["data"][0]["current_period_end"]
+            subscription.update(cancel_at_period_end=True, cancel_at=period_end, canceled_at=now)
+        elif action == "resume":
+            subscription.update(cancel_at_period_end=False, cancel_at=None, canceled_at=None)
+        elif action == "payment_failed":
+            subscription["status"] = "past_due"
+            invoice = _invoice_record(
+                membership, amount=AMOUNTS.get(membership.plan, 0), status="open"
+            )
+            stripe_event_handle(event=_event("customer.subscription.updated", subscription))
+            event_type = "invoice.payment_failed"
+            subscription = _invoice(
+                membership, invoice_id=f"in_local_{invoice.pk}", amount=invoice.amount_paid
+            )
+        elif action == "switch_plan":
+            _switch_plan(membership, subscription)
+        elif action == "trial_will_end":
+            event_type = "customer.subscription.trial_will_end"
+        elif action == "renewal_upcoming":
+            event_type = "invoice.upcoming"
+            subscription = _invoice(
+                membership, invoice_id=None, amount=AMOUNTS.get(membership.plan, 0)
+            )
+        else:
+            subscription.update(status="canceled", canceled_at=now, ended_at=now)
+            event_type = "customer.subscription.deleted"
+        stripe_event_handle(event=_event(event_type, subscription))
     return Membership.objects.get(user=user)
+
+
+def _switch_plan(membership: Membership, subscription: dict[str, Any]) -> None:
+    """Monthly to annual or back, as the Billing Portal does it: a new billing interval starts
+    a new period today, invoiced at once; during a trial only the price changes."""
+    plan = "annual" if membership.plan == "monthly" else "monthly"
+    item = subscription["items"]["data"][0]
+    item["price"] = {
+        "id": plan_price_id(plan) or f"price_local_{plan}",
+        "unit_amount": AMOUNTS[plan],
+        "currency": "usd",
+    }
+    if not membership.is_trialing:
+        item["current_period_end"] = int((timezone.now() + PERIODS[plan]).timestamp())
+        _invoice_record(membership, amount=AMOUNTS[plan])
 
 
 def _team_subscription(

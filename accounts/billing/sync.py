@@ -7,8 +7,8 @@ local test checkout) changes a membership.
 """
 
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any
 
 import stripe
@@ -19,12 +19,13 @@ from django.utils import timezone
 
 from accounts.billing.client import (
     BillingUnavailable,
-    _plan_for_price,
+    plan_for_price,
     stripe_client,
 )
+from accounts.billing.emails import membership_email_claim
 from accounts.membership import GRANTING_STATUSES, membership_grants_access
 from accounts.models import Membership, Organisation, StripeSubscription, User
-from publisher.celery import enqueue
+from accounts.newsletter.services import newsletter_enrol_member
 from publisher.ids import parse_id
 
 logger = logging.getLogger(__name__)
@@ -44,9 +45,9 @@ def stripe_timestamp(value: int | None) -> datetime | None:
 
 def _subscription_period_end(subscription: dict[str, Any]) -> datetime | None:
     # Since the 2025 API versions the billing period lives on each subscription item.
-    ends = [
-        item.get("current_period_end")
-        for item in (subscription.get("items") or {}).get("data", [])
+    ends: list[int] = [
+        item["current_period_end"]
+        for item in _items(subscription)
         if item.get("current_period_end")
     ]
     period_end = stripe_timestamp(max(ends)) if ends else None
@@ -57,13 +58,59 @@ def _subscription_period_end(subscription: dict[str, Any]) -> datetime | None:
 
 
 def _subscription_price(subscription: dict[str, Any]) -> str | None:
-    items = (subscription.get("items") or {}).get("data", [])
+    items = _items(subscription)
     return ((items[0].get("price") or {}).get("id")) if items else None
 
 
+def _items(subscription: dict[str, Any]) -> list[dict[str, Any]]:
+    return (subscription.get("items") or {}).get("data", [])
+
+
+@dataclass(frozen=True)
+class NextCharge:
+    amount: int | None  # None: nothing more will be charged
+    currency: str = ""
+
+
+NO_CHARGE = NextCharge(amount=None)
+
+
+def _next_charge(subscription: dict[str, Any]) -> NextCharge | None:
+    """What the subscription's next invoice will charge; None when Stripe could not say.
+
+    Stripe's preview of the next invoice is the one source that is right with a promotion
+    code, tax, or the proration of a plan switch; the items' prices alone are not. It costs
+    one API call, made here, when Stripe tells us the subscription changed (a few times per
+    period, within the webhook that already re-reads it), never when the account page is
+    shown; the nightly reconciliation refreshes it too. Without Stripe (the local checkout)
+    the items' prices are the whole story."""
+    if subscription.get("status") not in GRANTING_STATUSES or (
+        subscription.get("cancel_at_period_end") or subscription.get("cancel_at")
+    ):
+        return NO_CHARGE  # it ends at the period's end: no invoice follows
+    if not settings.STRIPE_SECRET_KEY:
+        items = _items(subscription)
+        amounts = [
+            int((item.get("price") or {}).get("unit_amount") or 0) * int(item.get("quantity") or 1)
+            for item in items
+        ]
+        currency = ((items[0].get("price") or {}).get("currency") or "") if items else ""
+        return NextCharge(amount=sum(amounts), currency=currency) if items else NO_CHARGE
+    try:
+        preview = stripe_client().v1.invoices.create_preview(
+            params={"subscription": subscription["id"]}
+        )
+    except stripe.InvalidRequestError:
+        return NO_CHARGE  # Stripe has no upcoming invoice for it
+    except stripe.StripeError:
+        # Shown on the account page only: never worth holding up the access a webhook grants.
+        logger.warning("No invoice preview for %s", subscription["id"], exc_info=True)
+        return None
+    return NextCharge(amount=preview.amount_due, currency=preview.currency or "")
+
+
 def _subscription_quantity(subscription: dict[str, Any]) -> int:
-    items = (subscription.get("items") or {}).get("data", [])
-    return sum(int(item.get("quantity") or 0) for item in items)
+    return sum(int(item.get("quantity") or 0) for item in _items(subscription))
 
 
 def user_from_hint(*values: object) -> User | None:
@@ -160,8 +207,9 @@ def subscription_sync_from_stripe(
         holder = holder_for_customer(
             subscription["customer"], user=hint, organisation_id=metadata.get("organisation_id")
         )
-        granted_before = membership_grants_access(holder)
-        if authoritative or _should_apply(holder, subscription, state_at=state_at):
+        before = _Before.of(holder)
+        applied = authoritative or _should_apply(holder, subscription, state_at=state_at)
+        if applied:
             holder.stripe_subscription_id = subscription["id"]
             holder.status = subscription["status"]
             holder.current_period_end = _subscription_period_end(subscription)
@@ -172,23 +220,69 @@ def subscription_sync_from_stripe(
             if isinstance(holder, Organisation):
                 holder.seats = _subscription_quantity(subscription)
             elif isinstance(holder, Membership):
-                holder.plan = _plan_for_price(_subscription_price(subscription))
+                holder.plan = plan_for_price(_subscription_price(subscription))
+                holder.trial_end = stripe_timestamp(subscription.get("trial_end"))
+                if (charge := _next_charge(subscription)) is not None:
+                    holder.next_charge_amount = charge.amount
+                    holder.next_charge_currency = charge.currency
         holder.save()
         if isinstance(holder, Organisation):
             _trim_members_to_seats(holder)
-        elif (
-            isinstance(holder, Membership)
-            and not granted_before
-            and membership_grants_access(holder)
-        ):
-            membership_email_on_commit(holder, "membership-welcome")
+        elif isinstance(holder, Membership) and applied:
+            _lifecycle_emails(holder, subscription, before=before)
     return holder
 
 
-def membership_email_on_commit(membership: Membership, name: str) -> None:
-    transaction.on_commit(
-        partial(enqueue, "accounts.tasks.send_membership_email", membership.pk, name)
-    )
+@dataclass(frozen=True)
+class _Before:
+    """The membership as it was before a sync: its changes are what lifecycle emails tell."""
+
+    granted: bool
+    cancelling: bool
+    status: str
+    subscription_id: str
+
+    @classmethod
+    def of(cls, holder: StripeSubscription) -> "_Before":
+        return cls(
+            granted=membership_grants_access(holder),
+            cancelling=holder.cancel_at_period_end,
+            status=holder.status,
+            subscription_id=holder.stripe_subscription_id,
+        )
+
+
+def _lifecycle_emails(
+    membership: Membership, subscription: dict[str, Any], *, before: _Before
+) -> None:
+    """Claim the emails this change calls for. Each claim is keyed by its occasion, so the
+    same change seen again (a duplicate event, the API's answer and then the webhook, the
+    reconciliation) sends nothing more."""
+    subscription_id = subscription["id"]
+    granted = membership_grants_access(membership)
+    if (
+        granted
+        and not before.granted
+        and membership_email_claim(membership, name="membership-welcome", key=subscription_id)
+    ):
+        newsletter_enrol_member(user=membership.user)
+    if granted and membership.cancel_at_period_end and not before.cancelling:
+        # Stripe sets `canceled_at` at each request to cancel: cancelling, resuming and
+        # cancelling again is a second occasion; the same request seen twice is not.
+        period_end = membership.current_period_end
+        requested = subscription.get("canceled_at") or (
+            int(period_end.timestamp()) if period_end else ""
+        )
+        membership_email_claim(
+            membership, name="subscription-ending", key=f"{subscription_id}:{requested}"
+        )
+    if (
+        membership.status == Membership.Status.CANCELED
+        and before.status
+        and before.status not in TERMINAL_STATUSES
+        and before.subscription_id == subscription_id
+    ):
+        membership_email_claim(membership, name="subscription-ended", key=subscription_id)
 
 
 def _fresh_subscription(subscription_id: str) -> dict[str, Any]:
@@ -198,7 +292,7 @@ def _fresh_subscription(subscription_id: str) -> dict[str, Any]:
         raise BillingUnavailable(str(error)) from error
 
 
-def _lock_subscription(subscription_id: str) -> None:
+def subscription_lock(subscription_id: str) -> None:
     """Hold one subscription's webhook work to one transaction at a time, until it commits.
 
     Stripe delivers events concurrently. Two handlers that re-read the same subscription
@@ -219,16 +313,18 @@ def subscription_sync_by_id(
     payload: dict[str, Any] | None,
     event_created: datetime,
     user: User | None = None,
-) -> None:
+) -> dict[str, Any] | None:
+    """Sync one subscription; returns it as it was read (None: nothing to sync from)."""
     if not isinstance(subscription_id, str) or not subscription_id:
         raise ValueError(f"not a subscription id: {subscription_id!r}")  # answered 400
     if settings.STRIPE_SECRET_KEY:
         # Re-read the subscription so the membership always reflects Stripe's current state,
         # whatever order the events arrive in.
-        _lock_subscription(subscription_id)
-        subscription_sync_from_stripe(
-            subscription=_fresh_subscription(subscription_id), state_at=timezone.now(), user=user
-        )
-    elif payload is not None:
+        subscription_lock(subscription_id)
+        fresh = _fresh_subscription(subscription_id)
+        subscription_sync_from_stripe(subscription=fresh, state_at=timezone.now(), user=user)
+        return fresh
+    if payload is not None:
         # The local checkout has no Stripe to ask; its events carry the whole subscription.
         subscription_sync_from_stripe(subscription=payload, state_at=event_created, user=user)
+    return payload

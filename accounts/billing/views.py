@@ -2,6 +2,7 @@
 
 import json
 import logging
+from datetime import datetime
 
 import stripe
 from django.conf import settings
@@ -11,13 +12,25 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from accounts.billing.checkout import checkout_session_create, portal_session_create
+from accounts.billing.cancellation import (
+    membership_cancellable,
+    membership_resumable,
+    subscription_cancel_at_period_end,
+    subscription_resume,
+)
+from accounts.billing.checkout import (
+    checkout_session_create,
+    portal_session_create,
+    trial_days_for,
+)
 from accounts.billing.client import PLANS, BillingUnavailable, local_checkout_enabled, teams_enabled
+from accounts.billing.forms import CancellationForm
 from accounts.billing.local_checkout import (
     LOCAL_ACTIONS,
     local_checkout_complete,
@@ -27,6 +40,9 @@ from accounts.billing.sync import UnresolvedCustomer
 from accounts.billing.webhooks import stripe_event_handle
 from accounts.http import AuthenticatedHttpRequest
 from accounts.membership import membership_for, membership_grants_access
+from accounts.models import Membership
+from accounts.newsletter.services import newsletter_subscriber_for_user
+from publisher.errors import ApplicationError
 from publisher.site import site_url
 
 logger = logging.getLogger(__name__)
@@ -111,7 +127,15 @@ def checkout_success(request: AuthenticatedHttpRequest) -> HttpResponse:
     subscribed = membership_grants_access(membership_for(request.user))
     next_url = request.session.get(NEXT_SESSION_KEY) or reverse("reports:home")
     return render(
-        request, "accounts/checkout_success.html", {"subscribed": subscribed, "next_url": next_url}
+        request,
+        "accounts/checkout_success.html",
+        {
+            "subscribed": subscribed,
+            "next_url": next_url,
+            # Subscribing starts new-report emails (newsletter_enrol_member): say so, with
+            # the one-click way out.
+            "newsletter": newsletter_subscriber_for_user(user=request.user) if subscribed else None,
+        },
     )
 
 
@@ -131,6 +155,79 @@ def billing_portal(request: AuthenticatedHttpRequest) -> HttpResponse:
     return HttpResponseRedirect(url, status=303)
 
 
+def _day(moment: datetime | None) -> str:
+    return date_format(timezone.localtime(moment), "M j, Y") if moment else ""
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def subscription_cancel(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The confirmation page for "Cancel subscription" (a form: no JavaScript needed)."""
+    membership = membership_for(request.user)
+    if membership is not None and membership_resumable(membership):
+        messages.info(
+            request, f"Your subscription is set to end on {_day(membership.access_ends_at)}."
+        )
+        return redirect("accounts:account")
+    if membership is None or not membership_cancellable(membership):
+        messages.info(request, "You have no running subscription to cancel.")
+        return redirect("accounts:account")
+    form = CancellationForm(request.POST if request.method == "POST" else None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            ended = subscription_cancel_at_period_end(
+                user=request.user,
+                reason=form.cleaned_data["reason"],
+                detail=form.cleaned_data["detail"],
+            )
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+            status = error.status
+        except BillingUnavailable:
+            logger.exception("Cancelling failed for user %s", request.user.pk)
+            form.add_error(
+                None, "We could not reach our payment provider, so nothing changed. Try again."
+            )
+            status = 503
+        else:
+            messages.success(
+                request,
+                f"Your subscription ends on {_day(ended.access_ends_at)}. You keep full "
+                "access until then, and can resume it here before that day.",
+            )
+            return redirect("accounts:account")
+    elif request.method == "POST":
+        status = 400
+    return render(
+        request,
+        "accounts/subscription_cancel.html",
+        {"membership": membership, "form": form, "ends_at": membership.current_period_end},
+        status=status,
+    )
+
+
+@require_POST
+@login_required
+def subscription_resume_view(request: AuthenticatedHttpRequest) -> HttpResponse:
+    try:
+        membership = subscription_resume(user=request.user)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+    except BillingUnavailable:
+        logger.exception("Resuming failed for user %s", request.user.pk)
+        messages.error(
+            request, "We could not reach our payment provider, so nothing changed. Try again."
+        )
+    else:
+        messages.success(
+            request,
+            f"Your subscription goes on: it renews on {_day(membership.current_period_end)}.",
+        )
+    return redirect("accounts:account")
+
+
 @login_required
 def local_checkout(request: AuthenticatedHttpRequest) -> HttpResponse:
     if not local_checkout_enabled():
@@ -139,10 +236,22 @@ def local_checkout(request: AuthenticatedHttpRequest) -> HttpResponse:
     if plan not in PLANS:
         messages.error(request, "Choose the monthly or the annual plan.")
         return redirect("accounts:pricing")
+    if membership_grants_access(membership_for(request.user)):
+        messages.info(request, "You already have a subscription. Manage it here.")
+        return redirect("accounts:account")
     if request.method == "POST":
         local_checkout_complete(user=request.user, plan=plan)
         return redirect("accounts:checkout_success")
-    return render(request, "accounts/local_checkout.html", {"plan": plan})
+    membership = Membership.objects.filter(user=request.user).first()
+    return render(
+        request,
+        "accounts/local_checkout.html",
+        {
+            "plan": plan,
+            "trial_days": trial_days_for(membership) if membership else settings.STRIPE_TRIAL_DAYS,
+            "trial_requires_card": settings.STRIPE_TRIAL_REQUIRES_CARD,
+        },
+    )
 
 
 @login_required

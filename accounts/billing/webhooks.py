@@ -4,12 +4,16 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+import stripe
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts.billing.client import BillingUnavailable, stripe_client
+from accounts.billing.emails import membership_email_claim
+from accounts.billing.invoices import invoice_history_forget
 from accounts.billing.sync import (
     holder_for_customer,
-    membership_email_on_commit,
     stripe_timestamp,
     subscription_sync_by_id,
     user_from_hint,
@@ -49,6 +53,7 @@ def _subscription_changed(subscription: dict[str, Any], created: datetime) -> st
 
 
 def _invoice_paid(invoice: dict[str, Any], created: datetime) -> str:
+    invoice_history_forget(customer_id=invoice.get("customer"))
     subscription_id = _invoice_subscription_id(invoice)
     if not subscription_id:
         return "ignored"
@@ -56,14 +61,80 @@ def _invoice_paid(invoice: dict[str, Any], created: datetime) -> str:
     return "processed"
 
 
+def _membership_of(subscription_id: str | None) -> Membership | None:
+    if not subscription_id:
+        return None
+    return Membership.objects.filter(stripe_subscription_id=subscription_id).first()
+
+
 def _invoice_payment_failed(invoice: dict[str, Any], created: datetime) -> str:
     outcome = _invoice_paid(invoice, created)
-    if outcome == "processed":
-        subscription_id = _invoice_subscription_id(invoice)
-        failed = Membership.objects.filter(stripe_subscription_id=subscription_id).first()
-        if failed is not None:
-            membership_email_on_commit(failed, "payment-failed")
+    failed = _membership_of(_invoice_subscription_id(invoice))
+    if outcome == "processed" and failed is not None:
+        # One email per unpaid invoice: Stripe retries the card over several days and reports
+        # each failed attempt, but the email (we retry; update your card) stays the same.
+        key = invoice.get("id") or f"{failed.stripe_subscription_id}:{invoice.get('created')}"
+        membership_email_claim(failed, name="payment-failed", key=key)
     return outcome
+
+
+def _has_payment_method(subscription: dict[str, Any]) -> bool:
+    """Whether the subscription has something to charge when its trial ends: its own default
+    payment method, or else the customer's (where the Billing Portal saves a new card)."""
+    if subscription.get("default_payment_method") or subscription.get("default_source"):
+        return True
+    if not settings.STRIPE_SECRET_KEY:
+        return False
+    try:
+        customer = stripe_client().v1.customers.retrieve(subscription["customer"]).to_dict()
+    except stripe.StripeError as error:
+        raise BillingUnavailable(str(error)) from error
+    invoice_settings = customer.get("invoice_settings") or {}
+    return bool(invoice_settings.get("default_payment_method") or customer.get("default_source"))
+
+
+def _trial_will_end(subscription: dict[str, Any], created: datetime) -> str:
+    """Stripe's notice three days before a trial ends: tell the reader what happens then."""
+    fresh = subscription_sync_by_id(subscription["id"], payload=subscription, event_created=created)
+    membership = _membership_of(subscription["id"])
+    if (
+        membership is None
+        or fresh is None
+        or not membership.is_trialing
+        or membership.cancel_at_period_end
+        or membership.trial_end is None
+    ):
+        return "processed"  # converted, cancelled or ended meanwhile: nothing to announce
+    name = "trial-ending" if _has_payment_method(fresh) else "trial-ending-add-card"
+    key = f"{subscription['id']}:{int(membership.trial_end.timestamp())}"
+    membership_email_claim(membership, name=name, key=key, kind="trial-ending")
+    return "processed"
+
+
+def _invoice_upcoming(invoice: dict[str, Any], created: datetime) -> str:
+    """Stripe's notice before a renewal (7 days ahead, as set in the dashboard): annual
+    members are told what will be charged and when; a monthly renewal needs no email."""
+    subscription_id = _invoice_subscription_id(invoice)
+    if not subscription_id:
+        return "ignored"
+    subscription_sync_by_id(subscription_id, payload=None, event_created=created)
+    membership = _membership_of(subscription_id)
+    if (
+        membership is None
+        or membership.plan != "annual"
+        or membership.status != Membership.Status.ACTIVE
+        or membership.cancel_at_period_end
+        or membership.current_period_end is None
+    ):
+        return "processed"
+    if isinstance(invoice.get("amount_due"), int):
+        # The event carries the very invoice that is coming: its amount is the one to quote.
+        membership.next_charge_amount = invoice["amount_due"]
+        membership.next_charge_currency = invoice.get("currency") or ""
+        membership.save(update_fields=["next_charge_amount", "next_charge_currency", "updated_at"])
+    key = f"{subscription_id}:{int(membership.current_period_end.timestamp())}"
+    membership_email_claim(membership, name="renewal-upcoming", key=key)
+    return "processed"
 
 
 # Every event type we act on, and its handler; any other type is acknowledged and ignored.
@@ -72,8 +143,10 @@ HANDLERS: dict[str, Callable[[dict[str, Any], datetime], str]] = {
     "customer.subscription.created": _subscription_changed,
     "customer.subscription.updated": _subscription_changed,
     "customer.subscription.deleted": _subscription_changed,
+    "customer.subscription.trial_will_end": _trial_will_end,
     "invoice.paid": _invoice_paid,
     "invoice.payment_failed": _invoice_payment_failed,
+    "invoice.upcoming": _invoice_upcoming,
 }
 
 

@@ -278,6 +278,65 @@ def _user_email_verified(user: User) -> bool:
     return EmailAddress.objects.filter(user=user, email__iexact=user.email, verified=True).exists()
 
 
+PAID_SUBSCRIPTION_SOURCE = "paid-subscription"
+
+
+def newsletter_enrol_member(
+    *, user: User, now: datetime | None = None
+) -> NewsletterSubscriber | None:
+    """Start new-report emails for a reader whose paid subscription has just begun.
+
+    The pricing page lists the emails among what a subscription includes, and the checkout
+    comes from a verified account address: that is the consent (what double opt-in proves),
+    recorded as one (its time and source; no IP, since it arrives by Stripe's webhook). An
+    address with a record of its own keeps it: one already receiving is left alone; one
+    signed up but not confirmed is confirmed, its original consent kept; and one that
+    unsubscribed stays unsubscribed, because leaving was a choice that paying for reports
+    does not undo. An address we have not verified is not enrolled at all.
+    """
+    if not _user_email_verified(user):
+        return None
+    try:
+        normalised = newsletter_normalize_email(user.email)
+    except ValidationError:
+        return None
+    linked = NewsletterSubscriber.objects.filter(user=user).first()
+    if linked is not None and linked.email != normalised:
+        # A record under the account's earlier address: the reader's choice there stands.
+        return linked
+    now = now or timezone.now()
+    with transaction.atomic():
+        subscriber, _ = NewsletterSubscriber.objects.select_for_update().get_or_create(
+            email=normalised,
+            defaults={
+                "consent_at": now,
+                "consent_source": PAID_SUBSCRIPTION_SOURCE,
+                "confirmed_at": now,
+            },
+        )
+        if subscriber.unsubscribed_at is None and not subscriber.is_receiving:
+            if subscriber.consent_at is None:
+                subscriber.consent_at = now
+                subscriber.consent_source = PAID_SUBSCRIPTION_SOURCE
+            _confirm(subscriber, now=now)
+        _link_and_save(subscriber, user=user)
+    return subscriber
+
+
+def _confirm(subscriber: NewsletterSubscriber, *, now: datetime) -> None:
+    """Receiving from now on: the account's verified address is the proof of ownership that
+    double opt-in asks for."""
+    subscriber.confirmed_at = now
+    subscriber.unsubscribed_at = None
+    subscriber.confirmation_token_hash = ""
+
+
+def _link_and_save(subscriber: NewsletterSubscriber, *, user: User) -> None:
+    if _may_link(user, subscriber):
+        subscriber.user = user
+    subscriber.save()
+
+
 def newsletter_set_for_user(
     *, user: User, enabled: bool, ip: str | None, now: datetime | None = None
 ) -> NewsletterSubscriber | None:
@@ -307,10 +366,6 @@ def newsletter_set_for_user(
             subscriber.consent_at = now
             subscriber.consent_ip = ip
             subscriber.consent_source = "account-preferences"
-            subscriber.confirmed_at = now
-            subscriber.unsubscribed_at = None
-            subscriber.confirmation_token_hash = ""
-        if _may_link(user, subscriber):
-            subscriber.user = user
-        subscriber.save()
+            _confirm(subscriber, now=now)
+        _link_and_save(subscriber, user=user)
     return subscriber

@@ -15,7 +15,7 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from accounts.billing.webhooks import stripe_event_handle
+from accounts.billing.webhooks import HANDLERS, stripe_event_handle
 from accounts.membership import membership_grants_access
 from accounts.models import Membership, StripeEvent
 from tests.support.factories import MembershipFactory, UserFactory
@@ -283,6 +283,25 @@ def test_subscription_metadata_links_an_unknown_customer(stripe_fake, settings, 
 
     assert response.status_code == 200
     assert _membership(user).stripe_customer_id == customer["id"]
+
+
+def test_every_subscription_lifecycle_event_has_its_handler():
+    assert set(HANDLERS) == {
+        "checkout.session.completed",
+        "customer.subscription.created",
+        "customer.subscription.updated",
+        "customer.subscription.deleted",
+        "customer.subscription.trial_will_end",
+        "invoice.paid",
+        "invoice.payment_failed",
+        "invoice.upcoming",
+    }
+
+
+def test_an_upcoming_invoice_without_a_subscription_is_acknowledged(stripe_fake, post_webhook):
+    response = post_webhook(stripe_fake.event("invoice.upcoming", {"id": None, "customer": "c"}))
+
+    assert response.content == b"ignored"
 
 
 def test_unknown_event_type_is_acknowledged(stripe_fake, post_webhook):

@@ -16,6 +16,7 @@ from reports.gifts.services import gift_create
 from reports.models import Report
 from tests.support.factories import UserFactory
 from tests.support.figures import record
+from tests.support.members import member_at_stripe
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -38,7 +39,7 @@ def _describe(violations: list[dict]) -> str:
 
 
 @pytest.fixture
-def pages(demo_site, live_server):
+def pages(demo_site, live_server, stripe_fake, settings):
     report = Report.objects.published().filter(is_free=False).order_by("-published_at").first()
     subscriber = User.objects.get(email="subscriber@example.com")
     first = comment_create(
@@ -58,6 +59,10 @@ def pages(demo_site, live_server):
     invitation = invitation_create(
         organisation=organisation, email="kim@acme.example", invited_by=admin
     )
+    member = member_at_stripe(
+        stripe_fake, email="member@example.com", price=settings.STRIPE_PRICE_MONTHLY,
+        trial_days=14,
+    )  # fmt: skip
     return {
         "home": ("/", None),
         "report-anonymous": (report.get_absolute_url(), None),
@@ -69,6 +74,9 @@ def pages(demo_site, live_server):
         "search": ("/search/?q=inverter", None),
         "subscribe": ("/subscribe/", None),
         "account": ("/accounts/profile/", subscriber),
+        # A trial, billing history in its scroll region, Manage billing and Cancel.
+        "account-member": ("/accounts/profile/", member),
+        "subscription-cancel": ("/accounts/subscription/cancel/", member),
         "comment-form": (f"/comments/{first.pk}/edit/", subscriber),
         "login": ("/accounts/login/", None),
         "signup": ("/accounts/signup/", None),

@@ -26,16 +26,19 @@ from hypothesis import strategies as st
 
 from accounts.models import (
     Membership,
+    MembershipEmail,
     NewsletterSubscriber,
     Organisation,
     OrganisationInvitation,
     OrganisationMember,
     StripeEvent,
+    SubscriptionCancellation,
     User,
 )
 from reports.models import Comment, CommentFlag, GiftLink, NotificationPreference, Report
 from tests.hardening.conftest import FUZZ_OUTCOMES
 from tests.support.factories import PASSWORD
+from tests.support.members import member_at_stripe
 from tests.support.stripe_fake import sign
 
 BUDGET = {
@@ -46,10 +49,12 @@ BUDGET = {
     "account_profile": 25, "account_delete": 15, "newsletter_signup": 40,
     "newsletter_confirm": 25, "newsletter_unsubscribe": 30, "newsletter_preferences": 30,
     "reply_unsubscribe": 30, "comment_hide": 25, "newsletter_preferences_link": 40,
+    "subscription_cancel": 30,
 }  # fmt: skip
 WATCHED = [
     User, Membership, Organisation, OrganisationMember, OrganisationInvitation, StripeEvent,
     Comment, CommentFlag, GiftLink, Report, NewsletterSubscriber, NotificationPreference,
+    SubscriptionCancellation, MembershipEmail,
 ]  # fmt: skip
 ERROR_MARKERS = re.compile(
     r'class="[^"]*(?:errorlist|field__errors|message--error|alert)[^"]*"|role="alert"'
@@ -564,6 +569,31 @@ def test_fuzz_checkout(db, free_reader, stripe_fake):
 
     run()
     sent_the_budget("checkout")
+
+
+def test_fuzz_subscription_cancel(db, stripe_fake, settings):
+    member = member_at_stripe(
+        stripe_fake, email="leaving@example.com", price=settings.STRIPE_PRICE_MONTHLY
+    )
+    client = _client(member)
+    reasons = st.one_of(st.sampled_from(SubscriptionCancellation.Reason.values), text)
+
+    @fuzz("subscription_cancel")
+    @given(reason=reasons, detail=st.one_of(text, st.text(min_size=990, max_size=1100)))
+    def run(reason, detail):
+        with example():
+            before = _counts()
+            response = client.post(
+                "/accounts/subscription/cancel/", {"reason": reason, "detail": detail}
+            )
+            check("subscription_cancel", response, before, accepted=response.status_code == 302)
+            if response.status_code == 302:
+                stored = SubscriptionCancellation.objects.get()
+                assert len(stored.detail) <= SubscriptionCancellation.DETAIL_MAX_LENGTH
+                assert "\x00" not in stored.detail and "\u202e" not in stored.detail
+
+    run()
+    sent_the_budget("subscription_cancel")
 
 
 def test_fuzz_team_checkout(db, free_reader, stripe_fake):

@@ -8,12 +8,14 @@ report no error at all.
 
 Included: home; reports free and paid, with and without comments, with a hidden comment for
 the editor, opened through a gift link; topic, kind and author pages; search with results,
-without results and empty; pricing; the account, account deletion, team, team join, gift
-list, gift confirmation (and its refusal), comment edit, delete and hide (with its error),
-the team order and seat-change confirmations, the invitation for a visitor without an
-account, checkout success and newsletter preference pages (the account's, and the emailed
-link's with its invalid-link page); the newsletter signup, check-inbox, confirm (also
-opened again once used) and unsubscribe pages and their invalid-link pages; allauth's login,
+without results and empty; pricing; the account page (also in a trial with billing history
+from the Stripe fake, and set to end), the cancel confirmation (also with an error), account
+deletion, team, team join, gift list, gift confirmation (and its refusal), comment edit,
+delete and hide (with its error), the team order and seat-change confirmations, the
+invitation for a visitor without an account, checkout success and newsletter preference pages
+(the account's, and the emailed link's with its invalid-link page); the newsletter signup,
+check-inbox, confirm (also opened again once used) and unsubscribe pages and their
+invalid-link pages; allauth's login,
 login by code, signup (also with errors), email verification, email, password reset
 (request, done, from the mailed key), password change and logout pages; the error pages
 (400, 403, 404, 500, 503) and the 405, both for opening a form's address and for posting to
@@ -52,6 +54,7 @@ from reports.gifts.services import gift_create, gift_token
 from reports.models import Report
 from tests.support.factories import NewsletterSubscriberFactory, UserFactory
 from tests.support.figures import record
+from tests.support.members import member_at_stripe
 
 CONFIRM_TOKEN = "a-known-newsletter-confirmation-token"
 USED_TOKEN = "a-newsletter-confirmation-token-used-once"
@@ -72,7 +75,7 @@ class Page:
 
 
 @pytest.fixture
-def site(db, settings, mailoutbox, demo_media):
+def site(db, settings, mailoutbox, demo_media, stripe_fake):
     call_command("load_demo_data", verbosity=0)
     users = {user.email: user for user in User.objects.all()}
     subscriber = users["subscriber@example.com"]
@@ -140,6 +143,21 @@ def site(db, settings, mailoutbox, demo_media):
                 Page("password-change", persona, "/accounts/password/change/"),
                 Page("email", persona, "/accounts/email/"),
             ]
+    annual = settings.STRIPE_PRICE_ANNUAL
+    personas["member"] = member_at_stripe(
+        stripe_fake, email="member@example.com", price=annual, trial_days=14
+    )
+    personas["ending"] = member_at_stripe(
+        stripe_fake, email="ending@example.com", price=annual, ending=True
+    )
+    pages += [
+        Page("account-trial-billing", "member", "/accounts/profile/"),
+        Page("account-ending", "ending", "/accounts/profile/"),
+        Page("subscription-cancel", "member", "/accounts/subscription/cancel/"),
+        Page("subscription-cancel-invalid", "member", "/accounts/subscription/cancel/", 400,
+             {"reason": "ransom"}),
+        Page("checkout-success-member", "member", "/subscribe/success/"),
+    ]  # fmt: skip
     pages += [
         Page("topic", "anonymous", "/topics/home-batteries/"),
         Page("kind", "anonymous", "/kinds/test/"),

@@ -132,6 +132,31 @@ def test_env_int_rejects_words_and_values_below_minimum(monkeypatch):
         env_int("NUMBER", default=1, minimum=0)
 
 
+def test_env_int_rejects_values_above_maximum(monkeypatch):
+    monkeypatch.setenv("NUMBER", "731")
+    with pytest.raises(ImproperlyConfigured, match="at most 730"):
+        env_int("NUMBER", default=0, minimum=0, maximum=730)
+    monkeypatch.setenv("NUMBER", "730")
+    assert env_int("NUMBER", default=0, minimum=0, maximum=730) == 730
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("STRIPE_TRIAL_DAYS", "two weeks", "not a whole number"),
+        ("STRIPE_TRIAL_DAYS", "1000", "at most 730"),
+        ("STRIPE_TRIAL_REQUIRES_CARD", "yes", "not a boolean"),
+        ("STRIPE_AUTOMATIC_TAX", "maybe", "not a boolean"),
+    ],
+)
+def test_checkout_offer_settings_refuse_nonsense_at_start_up(name, value, message):
+    result = _run_django({**PRODUCTION_ENV, name: value}, "check")
+
+    assert result.returncode != 0
+    assert name in result.stderr
+    assert message in result.stderr
+
+
 def test_env_list_splits_and_trims(monkeypatch):
     monkeypatch.setenv("HOSTS", " a.example.com, ,b.example.com ")
     assert env_list("HOSTS") == ["a.example.com", "b.example.com"]

@@ -7,7 +7,16 @@ subscription items, an invoice names its subscription under `parent.subscription
 
 Besides the API it plays Stripe's hosted pages (Checkout at /pay/<session>, the Billing
 Portal at /portal/<session>) and, when given a webhook address, delivers signed events
-there the way Stripe does.
+there the way Stripe does (those an API call causes, too, a moment after it answers).
+
+What it checks follows the API reference: Checkout's `allow_promotion_codes`, trials
+(`subscription_data.trial_period_days`, `trial_settings.end_behavior`,
+`payment_method_collection`), tax (`automatic_tax`, `tax_id_collection` and the
+`customer_update` an existing customer needs for them), subscription updates
+(`cancel_at_period_end`, `cancel_at`, item quantities, `proration_behavior`), invoice lists and invoice previews
+(`POST /v1/invoices/create_preview`, which replaced the upcoming-invoice endpoint in 2025).
+Amounts come from `amounts` (price id to cents); a promotion code takes a percentage off,
+automatic tax adds `TAX_PERCENT` once the customer has an address.
 """
 
 import heapq
@@ -30,7 +39,12 @@ import stripe
 from tests.support.waiting import wait_until
 
 API_VERSION = stripe.api_version
-MONTH = 30 * 24 * 3600
+DAY = 24 * 3600
+MONTH = 30 * DAY
+YEAR = 365 * DAY
+TAX_PERCENT = 10
+TRIAL_DAYS_MAX = 730
+MISSING_PAYMENT_METHOD = ("cancel", "create_invoice", "pause")
 
 
 def _id(prefix: str) -> str:
@@ -62,6 +76,11 @@ def sign(payload: str, secret: str, timestamp: int | None = None) -> str:
     return stripe.WebhookSignature.generate_signature_header(payload, secret, timestamp)
 
 
+def _flag(value: Any) -> bool | None:
+    """A boolean as the SDK form-encodes it ("true"/"false"); None for anything else."""
+    return {"true": True, "false": False}.get(value) if isinstance(value, str) else None
+
+
 @dataclass
 class FakeStripe:
     api_key: str
@@ -69,15 +88,33 @@ class FakeStripe:
     webhook_url: str = ""
     webhook_secret: str = ""
     period_seconds: int = MONTH
+    # Per price: its amount in cents and its billing period (else 2900 and period_seconds).
+    amounts: dict[str, int] = field(default_factory=dict)
+    price_periods: dict[str, int] = field(default_factory=dict)
+    # What the Billing Portal offers as a plan switch: price id to the other plan's price.
+    plan_switches: dict[str, str] = field(default_factory=dict)
+    # Promotion codes a reader may type at Checkout: code to percentage off.
+    promotion_codes: dict[str, int] = field(default_factory=dict)
     customers: dict[str, dict] = field(default_factory=dict)
     sessions: dict[str, dict] = field(default_factory=dict)
     portal_sessions: dict[str, dict] = field(default_factory=dict)
     subscriptions: dict[str, dict] = field(default_factory=dict)
+    invoices: dict[str, dict] = field(default_factory=dict)
+    # A promotion code's discount on a subscription: subscription id to percentage off.
+    percent_off: dict[str, int] = field(default_factory=dict)
     idempotent: dict[str, dict] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)
+    # The parameters of each API call, in order (method, path, decoded form).
+    calls: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    # Each accepted `POST /v1/subscriptions/<id>`: (subscription id, its parameters).
     subscription_updates: list[tuple[str, dict]] = field(default_factory=list)
     deliveries: list[tuple[str, int]] = field(default_factory=list)
+    # Events API calls caused (Stripe sends them as webhooks), in order.
+    emitted: list[dict[str, Any]] = field(default_factory=list)
     fail_requests: int = 0
+    # Seconds each API answer takes (a slow network or a struggling Stripe).
+    answer_delay: float = 0
+    last_event: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._lock = threading.RLock()
@@ -108,11 +145,25 @@ class FakeStripe:
             "created": int(time.time()),
             "email": params.get("email"),
             "name": params.get("name"),
+            "address": None,
+            "default_source": None,
+            "invoice_settings": {"default_payment_method": None},
             "metadata": params.get("metadata", {}),
             "livemode": False,
         }
         self.customers[customer["id"]] = customer
         return customer
+
+    def _price(self, price: str) -> dict[str, Any]:
+        period = self.price_periods.get(price, self.period_seconds)
+        return {
+            "id": price,
+            "object": "price",
+            "type": "recurring",
+            "currency": "usd",
+            "unit_amount": self.amounts.get(price, 2900),
+            "recurring": {"interval": "year" if period >= YEAR else "month"},
+        }
 
     def create_subscription(
         self,
@@ -121,20 +172,34 @@ class FakeStripe:
         price: str,
         metadata: dict[str, str] | None = None,
         quantity: int = 1,
+        trial_days: int = 0,
+        trial_settings: dict[str, Any] | None = None,
+        card: bool = True,
+        percent_off: int = 0,
+        automatic_tax: bool = False,
     ) -> dict[str, Any]:
         now = int(time.time())
+        trial_end = now + trial_days * DAY if trial_days else None
         subscription = {
             "id": _id("sub"),
             "object": "subscription",
             "customer": customer,
-            "status": "active",
+            "status": "trialing" if trial_days else "active",
             "cancel_at_period_end": False,
             "cancel_at": None,
             "canceled_at": None,
             "ended_at": None,
             "created": now,
             "start_date": now,
+            "trial_start": now if trial_days else None,
+            "trial_end": trial_end,
+            "trial_settings": trial_settings
+            or {"end_behavior": {"missing_payment_method": "create_invoice"}},
             "collection_method": "charge_automatically",
+            "default_payment_method": _id("pm") if card else None,
+            "default_source": None,
+            "discounts": [_id("di")] if percent_off else [],
+            "automatic_tax": {"enabled": automatic_tax, "liability": None},
             "metadata": metadata or {},
             "livemode": False,
             "items": {
@@ -145,15 +210,18 @@ class FakeStripe:
                     {
                         "id": _id("si"),
                         "object": "subscription_item",
-                        "price": {"id": price, "object": "price", "type": "recurring"},
+                        "price": self._price(price),
                         "quantity": quantity,
                         "current_period_start": now,
-                        "current_period_end": now + self.period_seconds,
+                        "current_period_end": trial_end
+                        or now + self.price_periods.get(price, self.period_seconds),
                     }
                 ],
             },
         }
         self.subscriptions[subscription["id"]] = subscription
+        if percent_off:
+            self.percent_off[subscription["id"]] = percent_off
         return subscription
 
     def update_subscription(self, subscription_id: str, **changes: Any) -> dict[str, Any]:
@@ -165,38 +233,48 @@ class FakeStripe:
                 item["current_period_end"] = period_end
         return subscription
 
-    def modify_subscription(
-        self, subscription_id: str, params: dict[str, Any]
-    ) -> tuple[int, dict[str, Any]]:
-        """`POST /v1/subscriptions/:id` for the parameters we send: item quantities (each
-        item named by its id) and the proration behaviour, as Stripe validates them."""
-        subscription = self.subscriptions[subscription_id]
-        if subscription["status"] == "canceled":
-            return _error(400, "A canceled subscription can only update its cancellation_details.")
-        behaviour = params.get("proration_behavior", "create_prorations")
-        if behaviour not in ("create_prorations", "none", "always_invoice"):
-            return _error(400, f"Invalid proration_behavior: {behaviour}",
-                          param="proration_behavior")  # fmt: skip
-        items = {item["id"]: item for item in subscription["items"]["data"]}
-        changes = params.get("items") or []
-        for index, change in enumerate(changes):
-            if change.get("id") not in items:
-                return _error(400, f"No such subscription item: '{change.get('id')}'",
-                              param=f"items[{index}][id]")  # fmt: skip
-            if "quantity" in change and not str(change["quantity"]).isdigit():
-                return _error(400, "Invalid integer", param=f"items[{index}][quantity]")
-        for change in changes:
-            if "quantity" in change:
-                items[change["id"]]["quantity"] = int(change["quantity"])
-        self.subscription_updates.append((subscription_id, params))
-        return 200, subscription
+    def _period_end(self, subscription: dict[str, Any]) -> int:
+        return max(item["current_period_end"] for item in subscription["items"]["data"])
 
-    def invoice_for(self, subscription: dict[str, Any], *, paid: bool) -> dict[str, Any]:
+    def amount_due(self, subscription: dict[str, Any]) -> tuple[int, int]:
+        """What the subscription's next invoice charges: (total, of which tax)."""
+        subtotal = sum(
+            item["price"]["unit_amount"] * int(item.get("quantity") or 1)
+            for item in subscription["items"]["data"]
+        )
+        subtotal -= subtotal * self.percent_off.get(subscription["id"], 0) // 100
+        customer = self.customers.get(subscription["customer"]) or {}
+        taxed = (subscription.get("automatic_tax") or {}).get("enabled") and customer.get("address")
+        tax = subtotal * TAX_PERCENT // 100 if taxed else 0
+        return subtotal + tax, tax
+
+    def _invoice_object(
+        self, subscription: dict[str, Any], *, total: int, tax: int = 0, status: str
+    ) -> dict[str, Any]:
+        customer = subscription["customer"]
+        invoice_id = _id("in")
+        issued = sum(1 for invoice in self.invoices.values() if invoice["customer"] == customer)
+        number = f"{customer[-8:].upper()}-{issued + 1:04d}"
         return {
-            "id": _id("in"),
+            "id": invoice_id,
             "object": "invoice",
-            "customer": subscription["customer"],
-            "status": "paid" if paid else "open",
+            "customer": customer,
+            "number": number,
+            "status": status,
+            "created": int(time.time()),
+            "currency": "usd",
+            "subtotal": total - tax,
+            "total": total,
+            "amount_due": total,
+            "amount_paid": total if status == "paid" else 0,
+            "amount_remaining": 0 if status == "paid" else total,
+            "attempt_count": 1 if status == "paid" or total else 0,
+            "billing_reason": "subscription_cycle",
+            "collection_method": "charge_automatically",
+            "period_end": int(time.time()),
+            "hosted_invoice_url": f"{self.base_url}/invoice/{invoice_id}",
+            "invoice_pdf": f"{self.base_url}/invoice/{invoice_id}/pdf",
+            "livemode": False,
             "parent": {
                 "type": "subscription_details",
                 "quote_details": None,
@@ -206,6 +284,63 @@ class FakeStripe:
                 },
             },
         }
+
+    def issue_invoice(
+        self, subscription_id: str, *, paid: bool = True, billing_reason: str | None = None
+    ) -> dict[str, Any]:
+        """Stripe invoices the subscription's current period (nothing during a trial)."""
+        with self._lock:
+            subscription = self.subscriptions[subscription_id]
+            total, tax = (
+                (0, 0) if subscription["status"] == "trialing" else self.amount_due(subscription)
+            )
+            invoice = self._invoice_object(
+                subscription, total=total, tax=tax, status="paid" if paid else "open"
+            )
+            if billing_reason:
+                invoice["billing_reason"] = billing_reason
+            self.invoices[invoice["id"]] = invoice
+            return invoice
+
+    def invoice_for(self, subscription: dict[str, Any], *, paid: bool) -> dict[str, Any]:
+        """A new invoice of the subscription, recorded (it shows in invoice lists)."""
+        if subscription["id"] in self.subscriptions:
+            return self.issue_invoice(subscription["id"], paid=paid)
+        invoice = self._invoice_object(subscription, total=0, status="paid" if paid else "open")
+        self.invoices[invoice["id"]] = invoice
+        return invoice
+
+    def preview_invoice(self, subscription_id: str) -> tuple[int, dict[str, Any]]:
+        """`POST /v1/invoices/create_preview` for a subscription: its next invoice, which has
+        no id yet (Stripe's previews do not), or an error when none is coming."""
+        subscription = self.subscriptions.get(subscription_id)
+        if subscription is None:
+            return _error(400, f"No such subscription: '{subscription_id}'", param="subscription",
+                          code="resource_missing")  # fmt: skip
+        if subscription["status"] in ("canceled", "incomplete_expired") or (
+            subscription["cancel_at_period_end"] or subscription["cancel_at"]
+        ):
+            return _error(400, f"No upcoming invoices for customer: {subscription['customer']}",
+                          code="invoice_upcoming_none")  # fmt: skip
+        total, tax = self.amount_due(subscription)
+        period_end = self._period_end(subscription)
+        preview = self._invoice_object(subscription, total=total, tax=tax, status="draft")
+        preview.update(
+            id=None, number=None, hosted_invoice_url=None, invoice_pdf=None, amount_paid=0,
+            amount_remaining=total, billing_reason="upcoming", created=period_end,
+            period_start=period_end, period_end=period_end,
+            next_payment_attempt=period_end + 3600, attempt_count=0,
+        )  # fmt: skip
+        preview["lines"] = {
+            "object": "list",
+            "has_more": False,
+            "data": [
+                {"object": "line_item", "amount": item["price"]["unit_amount"],
+                 "pricing": {"price_details": {"price": item["price"]["id"]}}}
+                for item in subscription["items"]["data"]
+            ],
+        }  # fmt: skip
+        return 200, preview
 
     def event(self, event_type: str, obj: dict[str, Any], *, created: int | None = None) -> dict:
         return {
@@ -244,30 +379,261 @@ class FakeStripe:
 
     # Hosted pages -------------------------------------------------------------------------
 
-    def complete_checkout(self, session_id: str) -> tuple[dict, list[dict]]:
-        """What paying on Stripe's hosted Checkout does; returns the session and events."""
+    def complete_checkout(
+        self,
+        session_id: str,
+        *,
+        promotion_code: str | None = None,
+        card: bool | None = None,
+        address: dict[str, str] | None = None,
+        business_name: str | None = None,
+    ) -> tuple[dict, list[dict]]:
+        """What paying on Stripe's hosted Checkout does; returns the session and events.
+
+        `promotion_code` is what the reader typed (refused unless the session allows codes);
+        `card` whether they gave one (by default: unless Checkout needed none, a trial with
+        `payment_method_collection=if_required`); `address` and `business_name` what they
+        entered for tax, saved on the customer where `customer_update` lets Checkout."""
         with self._lock:
             session = self.sessions[session_id]
+            percent_off = 0
+            if promotion_code is not None:
+                if not session["allow_promotion_codes"]:
+                    raise ValueError("This Checkout session does not take promotion codes.")
+                percent_off = self.promotion_codes[promotion_code]
+            trial_days = session["_trial_period_days"]
+            if card is None:
+                card = not (trial_days and session["payment_method_collection"] == "if_required")
+            customer = self.customers[session["customer"]]
+            update = session["_customer_update"]
+            if session["automatic_tax"]["enabled"]:
+                address = address or {"country": "US", "postal_code": "10001"}
+                if update.get("address") == "auto":
+                    customer["address"] = address
+            if business_name and update.get("name") == "auto":
+                customer["name"] = business_name
             subscription = self.create_subscription(
                 customer=session["customer"],
                 price=session["_price"],
                 metadata=session["_subscription_metadata"],
                 quantity=session["_quantity"],
+                trial_days=trial_days,
+                trial_settings=session["_trial_settings"],
+                card=card,
+                percent_off=percent_off,
+                automatic_tax=session["automatic_tax"]["enabled"],
             )
+            if card:
+                customer["invoice_settings"]["default_payment_method"] = subscription[
+                    "default_payment_method"
+                ]
             session.update(
                 status="complete", payment_status="paid", subscription=subscription["id"]
             )
+            invoice = self.issue_invoice(subscription["id"], billing_reason="subscription_create")
             events = [
                 self.event("customer.subscription.created", subscription),
-                self.event("invoice.paid", self.invoice_for(subscription, paid=True)),
+                self.event("invoice.paid", invoice),
                 self.event("checkout.session.completed", _public(session)),
             ]
         return session, events
 
+    def _emit(self, event: dict[str, Any]) -> dict[str, Any]:
+        """An event an API call caused. Stripe sends it as a webhook a moment later, never
+        within the API call (the caller may hold locks the webhook's handler waits for)."""
+        self.emitted.append(event)
+        if self.webhook_url:
+            threading.Thread(target=self.deliver, args=(event,), daemon=True).start()
+        return event
+
+    def modify_subscription(
+        self, subscription_id: str, params: dict[str, Any], *, emit: bool = True
+    ) -> tuple[int, dict]:
+        """`POST /v1/subscriptions/<id>`: the cancellation parameters, as the reference has
+        them. The change's event goes to `emitted` (and the webhook), or with `emit=False` to
+        the caller as `last_event`."""
+        subscription = self.subscriptions[subscription_id]
+        if subscription["status"] in ("canceled", "incomplete_expired"):
+            return _error(400, "A canceled subscription can only update its cancellation_details "
+                          "and metadata.")  # fmt: skip
+        behaviour = params.get("proration_behavior", "create_prorations")
+        if behaviour not in ("create_prorations", "none", "always_invoice"):
+            return _error(400, f"Invalid proration_behavior: {behaviour}",
+                          param="proration_behavior")  # fmt: skip
+        items = {item["id"]: item for item in subscription["items"]["data"]}
+        changes = params.get("items") or []
+        for index, change in enumerate(changes):
+            if change.get("id") not in items:
+                return _error(400, f"No such subscription item: '{change.get('id')}'",
+                              param=f"items[{index}][id]")  # fmt: skip
+            if "quantity" in change and not str(change["quantity"]).isdigit():
+                return _error(400, "Invalid integer", param=f"items[{index}][quantity]")
+        at_period_end = params.get("cancel_at_period_end")
+        if at_period_end is not None and "cancel_at" in params:
+            return _error(400, "You may only specify one of these parameters: cancel_at, "
+                          "cancel_at_period_end.", param="cancel_at")  # fmt: skip
+        now = int(time.time())
+        previous = {
+            k: subscription[k] for k in ("cancel_at_period_end", "cancel_at", "canceled_at")
+        }
+        if at_period_end is not None:
+            flag = _flag(at_period_end)
+            if flag is None:
+                return _error(400, "Invalid boolean: " + str(at_period_end),
+                              param="cancel_at_period_end")  # fmt: skip
+            # Stripe keeps the two in step: cancelling at the period's end also sets the
+            # cancellation time to that end, and `canceled_at` to when it was asked.
+            subscription.update(
+                cancel_at_period_end=flag,
+                cancel_at=self._period_end(subscription) if flag else None,
+                canceled_at=now if flag else None,
+            )
+        if "cancel_at" in params:
+            value = params["cancel_at"]
+            if value == "":
+                subscription.update(cancel_at=None, cancel_at_period_end=False, canceled_at=None)
+            elif str(value).isdigit() and int(value) > now:
+                subscription.update(cancel_at=int(value), canceled_at=now)
+            else:
+                return _error(
+                    400, "cancel_at must be a timestamp in the future.", param="cancel_at"
+                )
+        for change in changes:
+            if "quantity" in change:
+                items[change["id"]]["quantity"] = int(change["quantity"])
+        if "metadata" in params:
+            subscription["metadata"].update(params["metadata"])
+        self.subscription_updates.append((subscription_id, params))
+        event = self.event("customer.subscription.updated", subscription)
+        event["data"]["previous_attributes"] = previous
+        self.last_event = event
+        if emit:
+            self._emit(event)
+        return 200, subscription
+
     def cancel_at_period_end(self, subscription_id: str) -> dict[str, Any]:
+        """The reader cancels in the Billing Portal (at the period's end, the portal's default)."""
         with self._lock:
-            subscription = self.update_subscription(subscription_id, cancel_at_period_end=True)
-            return self.event("customer.subscription.updated", subscription)
+            self.modify_subscription(subscription_id, {"cancel_at_period_end": "true"}, emit=False)
+            return self.last_event
+
+    def switch_plan(self, subscription_id: str, price: str) -> list[dict[str, Any]]:
+        """The reader switches plan in the Billing Portal. A new billing interval starts a new
+        period now, invoiced at once less the unused part of the old one; during a trial only
+        the price changes."""
+        with self._lock:
+            subscription = self.subscriptions[subscription_id]
+            item = subscription["items"]["data"][0]
+            now = int(time.time())
+            old_amount, old_end = item["price"]["unit_amount"], item["current_period_end"]
+            old_length = max(1, old_end - item["current_period_start"])
+            item["price"] = self._price(price)
+            events = []
+            if subscription["status"] != "trialing":
+                credit = old_amount * max(0, old_end - now) // old_length
+                item.update(
+                    current_period_start=now,
+                    current_period_end=now + self.price_periods.get(price, self.period_seconds),
+                )
+                total, tax = self.amount_due(subscription)
+                invoice = self._invoice_object(
+                    subscription, total=max(0, total - credit), tax=tax, status="paid"
+                )
+                invoice["billing_reason"] = "subscription_update"
+                self.invoices[invoice["id"]] = invoice
+                events.append(self.event("invoice.paid", invoice))
+            events.insert(0, self.event("customer.subscription.updated", subscription))
+            return events
+
+    def portal_action(
+        self, subscription: dict[str, Any], action: str, customer_id: str
+    ) -> list[dict[str, Any]]:
+        """What one button of the Billing Portal does; returns the events Stripe sends."""
+        with self._lock:
+            if action == "cancel":
+                return [self.cancel_at_period_end(subscription["id"])]
+            if action == "renew":
+                self.modify_subscription(
+                    subscription["id"], {"cancel_at_period_end": "false"}, emit=False
+                )
+                return [self.last_event]
+            if action == "switch":
+                price = subscription["items"]["data"][0]["price"]["id"]
+                return self.switch_plan(subscription["id"], self.plan_switches[price])
+            if action == "card":
+                payment_method = _id("pm")
+                self.customers[customer_id]["invoice_settings"]["default_payment_method"] = (
+                    payment_method
+                )
+                # The portal makes a new card the default of the subscriptions as well.
+                subscription["default_payment_method"] = payment_method
+                return [self.event("customer.subscription.updated", subscription)]
+            raise ValueError(f"Unknown portal action {action!r}")
+
+    def trial_will_end(self, subscription_id: str) -> dict[str, Any]:
+        """Stripe's notice three days before a trial ends."""
+        with self._lock:
+            subscription = self.subscriptions[subscription_id]
+            return self.event("customer.subscription.trial_will_end", subscription)
+
+    def end_trial(self, subscription_id: str) -> list[dict[str, Any]]:
+        """The trial's end arrives. With a card (the subscription's or the customer's) the
+        first period starts and is paid; without one, `missing_payment_method=cancel` ends the
+        subscription."""
+        with self._lock:
+            subscription = self.subscriptions[subscription_id]
+            customer = self.customers.get(subscription["customer"]) or {}
+            card = subscription["default_payment_method"] or (
+                customer.get("invoice_settings") or {}
+            ).get("default_payment_method")
+            behaviour = subscription["trial_settings"]["end_behavior"]["missing_payment_method"]
+            now = int(time.time())
+            if not card and behaviour == "cancel":
+                subscription.update(status="canceled", canceled_at=now, ended_at=now)
+                return [self.event("customer.subscription.deleted", subscription)]
+            item = subscription["items"]["data"][0]
+            subscription["status"] = "active"
+            item.update(
+                current_period_start=now,
+                current_period_end=now
+                + self.price_periods.get(item["price"]["id"], self.period_seconds),
+            )
+            invoice = self.issue_invoice(subscription_id)
+            return [
+                self.event("customer.subscription.updated", subscription),
+                self.event("invoice.paid", invoice),
+            ]
+
+    def upcoming_renewal(self, subscription_id: str) -> dict[str, Any]:
+        """Stripe's `invoice.upcoming`, some days (set in the dashboard) before a renewal: the
+        coming invoice, without an id."""
+        with self._lock:
+            status, preview = self.preview_invoice(subscription_id)
+            if status != 200:
+                raise ValueError(preview["error"]["message"])
+            return self.event("invoice.upcoming", preview)
+
+    def renew(self, subscription_id: str, *, paid: bool = True) -> list[dict[str, Any]]:
+        """The period ends and the next is invoiced: paid, or the card is declined (Stripe then
+        retries while the subscription is past_due)."""
+        with self._lock:
+            subscription = self.subscriptions[subscription_id]
+            if paid:
+                item = subscription["items"]["data"][0]
+                end = item["current_period_end"]
+                item.update(
+                    current_period_start=end,
+                    current_period_end=end
+                    + self.price_periods.get(item["price"]["id"], self.period_seconds),
+                )
+                subscription["status"] = "active"
+            else:
+                subscription["status"] = "past_due"
+            invoice = self.issue_invoice(subscription_id, paid=paid)
+            return [
+                self.event("customer.subscription.updated", subscription),
+                self.event("invoice.paid" if paid else "invoice.payment_failed", invoice),
+            ]
 
     def end_period(self, subscription_id: str) -> dict[str, Any]:
         """Time passes past the period end of a subscription set to cancel: Stripe ends it."""
@@ -378,6 +744,90 @@ def _error(status: int, message: str, *, param: str | None = None, code: str | N
     }
 
 
+def _portal_page(fake: FakeStripe, session: dict[str, Any], running: list[dict]) -> str:
+    """The Billing Portal's page: cancel or renew, switch plan, add a card."""
+    buttons = []
+    for subscription in running:
+        if subscription["cancel_at_period_end"] or subscription["cancel_at"]:
+            buttons.append("<button name=action value=renew>Renew plan</button>")
+        else:
+            buttons.append("<button name=action value=cancel>Cancel plan</button>")
+        price = subscription["items"]["data"][0]["price"]["id"]
+        if price in fake.plan_switches:
+            other = fake.plan_switches[price]
+            interval = fake._price(other)["recurring"]["interval"]
+            label = "annual" if interval == "year" else "monthly"
+            buttons.append(f"<button name=action value=switch>Switch to {label}</button>")
+    buttons.append("<button name=action value=card>Add a card</button>")
+    return (
+        "<!doctype html><title>Fake Billing Portal</title><h1>Fake Billing Portal</h1>"
+        f"<form method=post>{''.join(buttons)}</form>"
+        f"<a href='{html.escape(session['return_url'])}'>Return</a>"
+    )
+
+
+def _checkout_options_problem(
+    params: dict[str, Any], customer: dict[str, Any]
+) -> tuple[int, dict] | None:
+    """The API reference's rules for Checkout's promotion, trial and tax parameters; the
+    error Stripe answers with, or None."""
+    for name in ("allow_promotion_codes",):
+        if name in params and _flag(params[name]) is None:
+            return _error(400, f"Invalid boolean: {params[name]}", param=name)
+    if "allow_promotion_codes" in params and "discounts" in params:
+        return _error(400, "You may only specify one of these parameters: "
+                      "allow_promotion_codes, discounts.", param="discounts")  # fmt: skip
+    collection = params.get("payment_method_collection")
+    if collection is not None and collection not in ("always", "if_required"):
+        return _error(400, f"Invalid payment_method_collection: {collection}",
+                      param="payment_method_collection")  # fmt: skip
+    subscription_data = params.get("subscription_data") or {}
+    if "trial_period_days" in subscription_data:
+        days = subscription_data["trial_period_days"]
+        if not str(days).isdigit() or not 1 <= int(days) <= TRIAL_DAYS_MAX:
+            return _error(400, "trial_period_days must be between 1 and 730.",
+                          param="subscription_data[trial_period_days]")  # fmt: skip
+    behaviour = ((subscription_data.get("trial_settings") or {}).get("end_behavior") or {}).get(
+        "missing_payment_method"
+    )
+    if "trial_settings" in subscription_data and behaviour not in MISSING_PAYMENT_METHOD:
+        return _error(400, f"Invalid missing_payment_method: {behaviour}", param=(
+            "subscription_data[trial_settings][end_behavior][missing_payment_method]"))  # fmt: skip
+    update = params.get("customer_update")
+    if update is not None:
+        if not params.get("customer"):
+            return _error(400, "customer_update can only be used with customer.",
+                          param="customer_update")  # fmt: skip
+        for key, value in update.items():
+            if key not in ("address", "name", "shipping") or value not in ("auto", "never"):
+                return _error(400, f"Invalid customer_update[{key}]: {value}",
+                              param=f"customer_update[{key}]")  # fmt: skip
+    update = update or {}
+    for name in ("automatic_tax", "tax_id_collection"):
+        if name in params and _flag((params[name] or {}).get("enabled")) is None:
+            return _error(400, f"Invalid boolean: {name}[enabled]", param=f"{name}[enabled]")
+    # An existing customer is taxed by the address on it: Checkout must be allowed to save
+    # the one the reader enters.
+    if (
+        _flag((params.get("automatic_tax") or {}).get("enabled"))
+        and not customer.get("address")
+        and "auto" not in (update.get("address"), update.get("shipping"))
+    ):
+        return _error(400, "Automatic tax calculation in Checkout requires a valid address "
+                      "on the Customer. Add a valid address to the Customer or set either "
+                      "`customer_update[address]` or `customer_update[shipping]` to 'auto' "
+                      "to save the address entered in Checkout to the Customer.",
+                      param="customer_update[address]")  # fmt: skip
+    if _flag((params.get("tax_id_collection") or {}).get("enabled")) and (
+        update.get("name") != "auto"
+    ):
+        # Checkout saves the business name a reader enters with a tax ID onto the customer.
+        return _error(400, "tax_id_collection requires customer_update[name] to be 'auto' "
+                      "when an existing customer is provided.",
+                      param="customer_update[name]")  # fmt: skip
+    return None
+
+
 def _handler_for(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, format: str, *args: object) -> None:
@@ -422,6 +872,8 @@ def _handler_for(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
                     {"error": {"type": "invalid_request_error", "message": "Invalid API Key."}},
                 )
                 return
+            if fake.answer_delay:
+                time.sleep(fake.answer_delay)
             if fake.fail_requests:
                 fake.fail_requests -= 1
                 self._send_json(500, {"error": {"type": "api_error", "message": "Fake outage."}})
@@ -430,6 +882,7 @@ def _handler_for(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
             params = (
                 decode_form(body) if method == "POST" else decode_form(urlsplit(self.path).query)
             )
+            fake.calls.append((method, path, params))
             key = self.headers.get("Idempotency-Key")
             with fake._lock:
                 if method == "POST" and key and key in fake.idempotent:
@@ -480,10 +933,45 @@ def _handler_for(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
                         return _error(400, "This subscription is already canceled.")
                     now = int(time.time())
                     subscription.update(status="canceled", canceled_at=now, ended_at=now)
+                    fake._emit(fake.event("customer.subscription.deleted", subscription))
                 if method == "POST":
                     return fake.modify_subscription(match.group(1), params)
                 return 200, subscription
+            match = re.fullmatch(r"/v1/customers/([\w]+)", path)
+            if match and method == "GET":
+                customer = fake.customers.get(match.group(1))
+                if customer is None:
+                    return _error(404, f"No such customer: '{match.group(1)}'", param="id",
+                                  code="resource_missing")  # fmt: skip
+                return 200, customer
+            if (method, path) == ("GET", "/v1/invoices"):
+                return self._list_invoices(params)
+            if (method, path) == ("POST", "/v1/invoices/create_preview"):
+                if not params.get("subscription"):
+                    # The fake previews subscriptions only, which is all we ask it for.
+                    return _error(400, "Missing required param: subscription.",
+                                  param="subscription")  # fmt: skip
+                return fake.preview_invoice(params["subscription"])
             return _error(404, f"Unrecognized request URL ({method}: {path}).")
+
+        def _list_invoices(self, params: dict[str, Any]) -> tuple[int, dict]:
+            """`GET /v1/invoices`: a customer's (or a subscription's) invoices, newest first."""
+            try:
+                limit = int(params.get("limit") or 10)
+            except ValueError:
+                return _error(400, "Invalid integer: limit", param="limit")
+            if not 1 <= limit <= 100:
+                return _error(400, "limit must be between 1 and 100.", param="limit")
+            invoices = [
+                invoice
+                for invoice in reversed(fake.invoices.values())
+                if params.get("customer") in (None, invoice["customer"])
+                and params.get("status") in (None, invoice["status"])
+                and params.get("subscription")
+                in (None, invoice["parent"]["subscription_details"]["subscription"])
+            ]
+            return 200, {"object": "list", "data": invoices[:limit],
+                         "has_more": len(invoices) > limit, "url": "/v1/invoices"}  # fmt: skip
 
         def _create_checkout_session(self, params: dict[str, Any]) -> tuple[int, dict]:
             if params.get("mode") != "subscription":
@@ -498,6 +986,10 @@ def _handler_for(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
                 return _error(400, f"No such customer: '{customer}'", param="customer")
             if not params.get("success_url"):
                 return _error(400, "Missing required param: success_url.", param="success_url")
+            problem = _checkout_options_problem(params, fake.customers[customer])
+            if problem is not None:
+                return problem
+            subscription_data = params.get("subscription_data") or {}
             session = {
                 "id": _id("cs_test"),
                 "object": "checkout.session",
@@ -512,11 +1004,21 @@ def _handler_for(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
                 "livemode": False,
                 "created": int(time.time()),
                 "metadata": params.get("metadata") or {},
+                "allow_promotion_codes": _flag(params.get("allow_promotion_codes")) or False,
+                "payment_method_collection": params.get("payment_method_collection", "always"),
+                "automatic_tax": {
+                    "enabled": _flag((params.get("automatic_tax") or {}).get("enabled")) or False
+                },
+                "tax_id_collection": {
+                    "enabled": _flag((params.get("tax_id_collection") or {}).get("enabled"))
+                    or False
+                },
                 "_price": price,
                 "_quantity": int(items[0].get("quantity") or 1),
-                "_subscription_metadata": (params.get("subscription_data") or {}).get(
-                    "metadata", {}
-                ),
+                "_subscription_metadata": subscription_data.get("metadata", {}),
+                "_trial_period_days": int(subscription_data.get("trial_period_days") or 0),
+                "_trial_settings": subscription_data.get("trial_settings"),
+                "_customer_update": params.get("customer_update") or {},
             }
             session["url"] = f"{fake.base_url}/pay/{session['id']}"
             fake.sessions[session["id"]] = session
@@ -524,7 +1026,7 @@ def _handler_for(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
 
         # Hosted pages, played by the browser ----------------------------------------------
 
-        def _hosted(self, method: str) -> bool:
+        def _hosted(self, method: str, body: str = "") -> bool:
             path = urlsplit(self.path).path
             pay = re.fullmatch(r"/pay/([\w]+)", path)
             portal = re.fullmatch(r"/portal/([\w]+)", path)
@@ -544,19 +1046,19 @@ def _handler_for(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
                 return True
             if portal and portal.group(1) in fake.portal_sessions:
                 session = fake.portal_sessions[portal.group(1)]
+                running = [
+                    subscription
+                    for subscription in fake.subscriptions.values()
+                    if subscription["customer"] == session["customer"]
+                    and subscription["status"] in ("active", "trialing", "past_due")
+                ]
                 if method == "GET":
-                    self._send_html(
-                        "<!doctype html><title>Fake Billing Portal</title>"
-                        "<h1>Fake Billing Portal</h1>"
-                        "<form method=post><button>Cancel plan</button></form>"
-                        f"<a href='{html.escape(session['return_url'])}'>Return</a>"
-                    )
+                    self._send_html(_portal_page(fake, session, running))
                     return True
-                for subscription in list(fake.subscriptions.values()):
-                    if subscription["customer"] == session["customer"] and (
-                        subscription["status"] == "active"
-                    ):
-                        fake.deliver(fake.cancel_at_period_end(subscription["id"]))
+                action = dict(parse_qsl(body)).get("action", "cancel")
+                for subscription in running:
+                    for event in fake.portal_action(subscription, action, session["customer"]):
+                        fake.deliver(event)
                 self._redirect(session["return_url"])
                 return True
             return False
@@ -566,10 +1068,10 @@ def _handler_for(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
                 self._api("GET")
 
         def do_POST(self) -> None:
-            if not urlsplit(self.path).path.startswith("/v1/"):
-                self._body()
-                if self._hosted("POST"):
-                    return
+            if not urlsplit(self.path).path.startswith("/v1/") and self._hosted(
+                "POST", self._body()
+            ):
+                return
             self._api("POST")
 
         def do_DELETE(self) -> None:
