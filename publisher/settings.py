@@ -58,6 +58,10 @@ PRICE_SEAT_DISPLAY = env_str("PRICE_SEAT_DISPLAY", default="$240 per seat a year
 STRIPE_API_BASE = env_url("STRIPE_API_BASE", schemes={"http", "https"})
 PRICE_MONTHLY_DISPLAY = env_str("PRICE_MONTHLY_DISPLAY", default="$29 a month")
 PRICE_ANNUAL_DISPLAY = env_str("PRICE_ANNUAL_DISPLAY", default="$290 a year")
+# The same two prices in cents, for the arithmetic the displays cannot do: what the annual
+# plan saves ("two months free, save 17%"). Set them with the displays.
+PRICE_MONTHLY_CENTS = env_int("PRICE_MONTHLY_CENTS", default=2900, minimum=1)
+PRICE_ANNUAL_CENTS = env_int("PRICE_ANNUAL_CENTS", default=29000, minimum=1)
 
 if not DEBUG:
     missing = [
@@ -141,6 +145,9 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "publisher.context_processors.site",
+                # Whether the reader may read every report, and their new-report emails:
+                # the header's Subscribe button and the newsletter box ask it.
+                "reports.context_processors.reader",
             ],
         },
     },

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.billing.checkout import checkout_session_create, portal_session_create
 from accounts.billing.client import PLANS, BillingUnavailable, local_checkout_enabled, teams_enabled
@@ -75,17 +75,21 @@ def pricing(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_POST
+# A GET carries the plan a reader chose before they had an account (the paywall's plan
+# buttons keep it through signup and email verification): like the POST, it only sends the
+# reader to pay for their own subscription.
+@require_http_methods(["GET", "POST"])
 @login_required
 def checkout(request: AuthenticatedHttpRequest) -> HttpResponse:
-    plan = request.POST.get("plan", "")
+    data = request.POST if request.method == "POST" else request.GET
+    plan = data.get("plan", "")
     if plan not in PLANS:
         messages.error(request, "Choose the monthly or the annual plan.")
         return redirect("accounts:pricing")
     if membership_grants_access(membership_for(request.user)):
         messages.info(request, "You already have a subscription. Manage it here.")
         return redirect("accounts:account")
-    request.session[NEXT_SESSION_KEY] = _safe_next(request, request.POST.get("next"))
+    request.session[NEXT_SESSION_KEY] = _safe_next(request, data.get("next"))
     if local_checkout_enabled():
         return redirect(f"{reverse('accounts:local_checkout')}?plan={plan}")
     success = _absolute("accounts:checkout_success") + "?session_id={CHECKOUT_SESSION_ID}"

@@ -2,21 +2,24 @@
 
 Anti-enumeration: `newsletter_signup` behaves the same for a new, a pending, a confirmed
 and an unsubscribed address; only the mailbox owner learns anything (a confirmation email
-arrives when there is something to confirm). Rate limits use Django's cache: too many
-signups from one IP is an error the form shows; too many for one address is silent (no
-further email), so the limit neither reveals the address nor lets anyone mail-bomb it.
+arrives when there is something to confirm). The one exception is a logged-in reader's own
+verified address: they own it, so they are told the truth, and emails start at once.
+Rate limits use Django's cache: too many signups from one IP is an error the form shows;
+too many for one address is silent (no further email), so the limit neither reveals the
+address nor lets anyone mail-bomb it.
 """
 
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from enum import StrEnum
 from functools import partial
 
 from allauth.account.models import EmailAddress
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Case, Q, QuerySet, When
 from django.utils import timezone
 from django.utils.encoding import punycode
 
@@ -75,6 +78,19 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+class SignupAnswer(StrEnum):
+    """What a signup may tell the person who sent it."""
+
+    # The answer that reveals nothing: a confirmation link is on its way if the address
+    # still needs confirming. Anyone but the address's verified owner gets this one.
+    CHECK_INBOX = "check-inbox"
+    # The logged-in reader's own verified address: its emails were started at once (the
+    # verification was the proof of ownership double opt-in asks for).
+    STARTED = "started"
+    # The logged-in reader's own verified address already receives them; nothing changed.
+    ALREADY_RECEIVING = "already-receiving"
+
+
 def newsletter_signup(
     *,
     email: str,
@@ -82,24 +98,28 @@ def newsletter_signup(
     source: str,
     user: User | None = None,
     now: datetime | None = None,
-) -> None:
+) -> SignupAnswer:
     """Record a signup and, when there is something to confirm, send a confirmation email.
 
-    Raises ValidationError for an unusable address and ApplicationError (429) for a busy network;
-    otherwise returns nothing, whatever the address's state was.
+    Raises ValidationError for an unusable address and ApplicationError (429) for a busy
+    network. A logged-in reader signing up one of their own verified addresses is told the
+    truth (started, or already receiving), since nothing about the address is news to them;
+    for every other address the answer is CHECK_INBOX, whatever the address's state was.
     """
     normalised = newsletter_normalize_email(email)
     if ip and limit_exceeded("newsletter-signup-ip", ip, [IP_LIMIT]):
         raise ApplicationError(IP_LIMIT.message, status=429)
-    if limit_exceeded("newsletter-signup-address", _hash(normalised), [ADDRESS_LIMIT]):
-        return
     now = now or timezone.now()
+    if user is not None and normalised in _verified_addresses(user):
+        return _signup_own_address(user=user, email=normalised, ip=ip, source=source, now=now)
+    if limit_exceeded("newsletter-signup-address", _hash(normalised), [ADDRESS_LIMIT]):
+        return SignupAnswer.CHECK_INBOX
     with transaction.atomic():
         subscriber, _ = NewsletterSubscriber.objects.select_for_update().get_or_create(
             email=normalised
         )
         if subscriber.is_receiving:
-            return
+            return SignupAnswer.CHECK_INBOX
         token = secrets.token_urlsafe(32)
         subscriber.confirmation_token_hash = _hash(token)
         subscriber.confirmation_sent_at = now
@@ -110,6 +130,49 @@ def newsletter_signup(
             subscriber.user = user
         subscriber.save()
         _send_confirmation_on_commit(subscriber_id=subscriber.pk, token=token)
+    return SignupAnswer.CHECK_INBOX
+
+
+def _verified_addresses(user: User) -> set[str]:
+    """A logged-in reader's verified addresses, normalised as subscribers' are."""
+    if not user.is_authenticated:
+        return set()
+    addresses = set()
+    for address in EmailAddress.objects.filter(user=user, verified=True).values_list(
+        "email", flat=True
+    ):
+        try:
+            addresses.add(newsletter_normalize_email(address))
+        except ValidationError:
+            continue
+    return addresses
+
+
+def _signup_own_address(
+    *, user: User, email: str, ip: str | None, source: str, now: datetime
+) -> SignupAnswer:
+    with transaction.atomic():
+        subscriber, _ = NewsletterSubscriber.objects.select_for_update().get_or_create(email=email)
+        answer = SignupAnswer.ALREADY_RECEIVING if subscriber.is_receiving else SignupAnswer.STARTED
+        _start_verified(subscriber, user=user, ip=ip, source=source, now=now)
+    return answer
+
+
+def _start_verified(
+    subscriber: NewsletterSubscriber, *, user: User, ip: str | None, source: str, now: datetime
+) -> None:
+    """Start (or keep) emails to an address the reader proved is theirs, and save the row
+    (locked by the caller). Consent is recorded only when emails start."""
+    if not subscriber.is_receiving:
+        subscriber.consent_at = now
+        subscriber.consent_ip = ip
+        subscriber.consent_source = source[:140]
+        subscriber.confirmed_at = now
+        subscriber.unsubscribed_at = None
+        subscriber.confirmation_token_hash = ""
+    if _may_link(user, subscriber):
+        subscriber.user = user
+    subscriber.save()
 
 
 def _send_confirmation_on_commit(*, subscriber_id: int, token: str) -> None:
@@ -184,15 +247,17 @@ def _may_link(user: User | None, subscriber: NewsletterSubscriber) -> bool:
 
 
 def newsletter_subscriber_for_user(*, user: User) -> NewsletterSubscriber | None:
-    """The subscriber row of a logged-in reader: linked to the account, or at its address."""
-    subscriber = NewsletterSubscriber.objects.filter(user=user).first()
-    if subscriber is not None:
-        return subscriber
+    """The subscriber row of a logged-in reader: linked to the account, or else at its
+    address. One query (the newsletter box on every page a reader opens asks it)."""
     try:
-        normalised = newsletter_normalize_email(user.email)
+        at_address = Q(email=newsletter_normalize_email(user.email))
     except ValidationError:
-        return None
-    return NewsletterSubscriber.objects.filter(email=normalised).first()
+        at_address = Q(pk__in=[])
+    return (
+        NewsletterSubscriber.objects.filter(Q(user=user) | at_address)
+        .order_by(Case(When(user=user, then=0), default=1), "pk")
+        .first()
+    )
 
 
 def _user_email_verified(user: User) -> bool:
@@ -224,14 +289,5 @@ def newsletter_set_for_user(
                 email=newsletter_normalize_email(user.email)
             )
         subscriber = NewsletterSubscriber.objects.select_for_update().get(pk=subscriber.pk)
-        if not subscriber.is_receiving:
-            subscriber.consent_at = now
-            subscriber.consent_ip = ip
-            subscriber.consent_source = "account-preferences"
-            subscriber.confirmed_at = now
-            subscriber.unsubscribed_at = None
-            subscriber.confirmation_token_hash = ""
-        if _may_link(user, subscriber):
-            subscriber.user = user
-        subscriber.save()
+        _start_verified(subscriber, user=user, ip=ip, source="account-preferences", now=now)
     return subscriber

@@ -8,12 +8,13 @@ from playwright.sync_api import Page
 
 from accounts.models import User
 from reports.comments.services import comment_create
-from reports.models import Report
+from reports.models import Report, SitePage
 from tests.support.figures import record
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 AXE_RESULTS: dict[str, int] = {}
+FOR_A_PLAN = "%2Fsubscribe%2Fcheckout%2F%3Fplan%3Dannual"
 
 
 def axe_violations(page: Page, script) -> list[dict]:
@@ -40,9 +41,19 @@ def pages(demo_site, live_server):
     )
     editor = User.objects.get(email="editor@example.com")
     comment_create(author=editor, report=report, body="Thanks: noted.", parent_id=first.pk)
+    free_reader = User.objects.get(email="reader@example.com")
+    # Seeded by a migration, which an earlier test's flush may have removed.
+    SitePage.objects.update_or_create(
+        slug="about", defaults={"title": "About", "body": "## How we work\n\nWe *measure*."}
+    )
     return {
         "home": ("/", None),
         "report-anonymous": (report.get_absolute_url(), None),
+        # The paywall's plan forms, and the "You get new-report emails" line.
+        "report-free-reader": (report.get_absolute_url(), free_reader),
+        "home-free-reader": ("/", free_reader),
+        "about": ("/about/", None),
+        "signup-for-a-plan": (f"/accounts/signup/?next={FOR_A_PLAN}", None),
         "report-subscriber": (report.get_absolute_url(), subscriber),
         # A table wider than the text column, in its scroll region.
         "report-wide-table": ("/reports/battery-capacity-fade-two-years/", subscriber),

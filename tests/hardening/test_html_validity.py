@@ -11,11 +11,12 @@ the editor, opened through a gift link; topic, kind and author pages; search wit
 without results and empty; pricing; the account, account deletion, team, team join, gift
 list, comment edit, checkout success and newsletter preference pages; the newsletter signup,
 check-inbox, confirm and unsubscribe pages and their invalid-link pages; allauth's login,
-login by code, signup (also with errors), email verification, email, password reset
-(request, done, from the mailed key), password change and logout pages; the error pages
-(400, 403, 404, 500, 503) and the 405, both for opening a form's address and for posting to
-a page. Excluded: Django's own admin templates (not ours), feeds and the sitemap (XML), and
-the local checkout, which exists only with DEBUG on.
+login by code, signup (also with errors; signup and login also with a plan chosen on the
+paywall), email verification, email, password reset (request, done, from the mailed key),
+password change and logout pages; the site pages (About); the error pages (400, 403, 404,
+500, 503) and the 405, both for opening a form's address and for posting to a page.
+Excluded: Django's own admin templates (not ours), feeds and the sitemap (XML), and the
+local checkout, which exists only with DEBUG on.
 """
 
 import hashlib
@@ -45,11 +46,12 @@ from accounts.organisations.services import invitation_token
 from publisher.errors import server_error
 from reports.comments.services import comment_create, comment_hide
 from reports.gifts.services import gift_create, gift_token
-from reports.models import Report
+from reports.models import Report, SitePage
 from tests.support.factories import NewsletterSubscriberFactory, UserFactory
 from tests.support.figures import record
 
 CONFIRM_TOKEN = "a-known-newsletter-confirmation-token"
+FOR_A_PLAN = "%2Fsubscribe%2Fcheckout%2F%3Fplan%3Dannual%26next%3D%252Freports%252Fx%252F"
 # Checked with the pages: the checker must report it, or the run proves nothing.
 KNOWN_BAD = (
     '<!DOCTYPE html><html lang="en"><head><title>Known bad</title></head>'
@@ -97,6 +99,10 @@ def site(db, settings, mailoutbox):
         confirmation_token_hash=hashlib.sha256(CONFIRM_TOKEN.encode()).hexdigest(),
     )  # fmt: skip
     unsubscribe = NewsletterSubscriber.objects.get(email="reader@example.com").token
+    # Seeded by a migration, which an earlier test's flush may have removed.
+    SitePage.objects.update_or_create(
+        slug="about", defaults={"title": "About", "body": "## How we work\n\nWe *measure*."}
+    )
 
     paid_with_comments = commented.get_absolute_url()
     paid_without_comments = "/reports/ev-charger-standby-power/"
@@ -120,6 +126,7 @@ def site(db, settings, mailoutbox):
             Page("pricing", persona, "/subscribe/"),
             Page("newsletter-signup", persona, "/newsletter/"),
             Page("not-found", persona, "/no-such-page/", status=404),
+            Page("site-page", persona, "/about/"),
         ]
         if persona != "anonymous":
             pages += [
@@ -157,6 +164,8 @@ def site(db, settings, mailoutbox):
         Page("login-invalid", "anonymous", "/accounts/login/", 200, {"login": "a@b.example"}),
         Page("login-code", "anonymous", "/accounts/login/code/"),
         Page("signup", "anonymous", "/accounts/signup/"),
+        Page("signup-for-a-plan", "anonymous", f"/accounts/signup/?next={FOR_A_PLAN}"),
+        Page("login-for-a-plan", "anonymous", f"/accounts/login/?next={FOR_A_PLAN}"),
         Page("signup-invalid", "anonymous", "/accounts/signup/", 200, {"email": "x"}),
         Page("password-reset", "anonymous", "/accounts/password/reset/"),
         Page("password-reset-done", "anonymous", "/accounts/password/reset/done/"),
