@@ -7,6 +7,7 @@ from django.core.mail import EmailMessage
 from django.http import HttpRequest
 
 from publisher.mail.messages import EmailTemplates, email_build
+from publisher.redirects import local_path
 from publisher.site import site_domain, site_url
 
 
@@ -72,3 +73,11 @@ class AccountAdapter(DefaultAccountAdapter):
         # This private hook is the only place that key is made.
         login = credentials.get("email", credentials.get("username", "")).lower()
         return f"{site_domain()}:{login}"
+
+    def is_safe_url(self, url: str | None) -> bool:
+        """Only a path on this site. allauth would also follow an absolute address on any
+        host in ALLOWED_HOSTS or CSRF_TRUSTED_ORIGINS; no page of ours links to one, and a
+        `next` naming a host is how a redirect to another site is smuggled in. allauth asks
+        this for the `next` of login, signup (kept through email verification) and logout.
+        """
+        return bool(local_path(url))

@@ -58,11 +58,13 @@ PRICE_SEAT_DISPLAY = env_str("PRICE_SEAT_DISPLAY", default="$290 per seat a year
 STRIPE_API_BASE = env_url("STRIPE_API_BASE", schemes={"http", "https"})
 PRICE_MONTHLY_DISPLAY = env_str("PRICE_MONTHLY_DISPLAY", default="$29 a month")
 PRICE_ANNUAL_DISPLAY = env_str("PRICE_ANNUAL_DISPLAY", default="$290 a year")
-# The same prices in cents, for sums shown before buying (seats x the seat price). They
-# must match the Stripe prices; a seat is never cheaper than one person's annual plan
-# (system check accounts.E002).
-PRICE_ANNUAL_CENTS = env_int("PRICE_ANNUAL_CENTS", default=29000, minimum=0)
-PRICE_SEAT_CENTS = env_int("PRICE_SEAT_CENTS", default=29000, minimum=0)
+# The same prices in cents (as in Stripe), for the arithmetic the displays cannot do: what
+# the annual plan saves ("two months free, save 17%") and the sums shown before buying
+# (seats x the seat price). Set them with the displays. A seat is never cheaper than one
+# person's annual plan (system check accounts.E002).
+PRICE_MONTHLY_CENTS = env_int("PRICE_MONTHLY_CENTS", default=2900, minimum=1)
+PRICE_ANNUAL_CENTS = env_int("PRICE_ANNUAL_CENTS", default=29000, minimum=1)
+PRICE_SEAT_CENTS = env_int("PRICE_SEAT_CENTS", default=29000, minimum=1)
 TEAM_MIN_SEATS = env_int("TEAM_MIN_SEATS", default=3, minimum=1)
 # Checkout's offer (accounts/billing/checkout.py). A free trial of this many days for a
 # reader's first subscription (0: none; Stripe allows up to two years). Without a card
@@ -154,6 +156,9 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "publisher.context_processors.site",
+                # Whether the reader may read every report, and their new-report emails:
+                # the header's Subscribe button and the newsletter box ask it.
+                "reports.context_processors.reader",
             ],
         },
     },

@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from publisher.admin_login import RateLimitedAdminAuthenticationForm
 from publisher.cache.views import page_generation
+from publisher.favicon import favicon_ico
 from publisher.health import healthz
 
 # Staff log in to the admin through a form with its own limit on failed attempts.
@@ -20,6 +21,10 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     # Read by nginx for its cache keys (deploy/nginx-app.conf).
     path("_cache/generation", page_generation, name="page_generation"),
+    path("favicon.ico", favicon_ico, name="favicon_ico"),
+    # Last: editors' pages at /<slug>/ (About, Contact, Privacy, Terms) take any address no
+    # pattern above claims.
+    path("", include("reports.site_pages.urls")),
 ]
 
 if settings.DEBUG:

@@ -3,7 +3,7 @@ from datetime import datetime
 from django.conf import settings
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.core.exceptions import ValidationError
-from django.core.validators import FileExtensionValidator
+from django.core.validators import FileExtensionValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.expressions import CombinedExpression, RawSQL
 from django.urls import reverse
@@ -139,6 +139,21 @@ class Report(models.Model):
         help_text='Public: what changed, shown next to "Updated". Saving a new note dates it.',
     )
     revised_at = models.DateTimeField(null=True, blank=True, editable=False)
+    video_minutes = models.PositiveSmallIntegerField(
+        "video length (minutes)",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(24 * 60)],
+        help_text="The running time of the video in the body (of them all, if several), in "
+        "minutes. Public: the paywall shows it to readers who cannot watch yet.",
+    )
+    # What the body holds, as numbers the paywall may show to readers who may not read it:
+    # counted from the rendered body by `report_save` (reports/rendering.py `body_figures`),
+    # so once per version of the text, never per view.
+    body_words = models.PositiveIntegerField(default=0, editable=False)
+    body_tables = models.PositiveSmallIntegerField(default=0, editable=False)
+    body_figures = models.PositiveSmallIntegerField(default=0, editable=False)
+    body_videos = models.PositiveSmallIntegerField(default=0, editable=False)
     # The other public text a reader finds a report by: its topics' names and its author's
     # display name, one per line. Those live in other tables, which a generated search
     # column cannot read, so reports/search_index.py keeps this copy for the stored vectors
@@ -442,3 +457,27 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.report_id} → {self.subscriber_id} ({self.status})"
+
+
+class SitePage(models.Model):
+    """A page about the publication that editors write in the admin (About, Contact,
+    Privacy, Terms), at /<slug>/. Saved through `reports.site_pages.services.site_page_save`,
+    which retires the cached copies."""
+
+    slug = models.SlugField(
+        max_length=60,
+        unique=True,
+        help_text="Its address: /<slug>/. Cannot be an address the site already uses.",
+    )
+    title = models.CharField(max_length=120)
+    body = models.TextField(help_text="Markdown, shown to everyone.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("site_pages:page", kwargs={"slug": self.slug})

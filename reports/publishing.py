@@ -13,6 +13,7 @@ from reports.authors import author_ensure_slug
 from reports.citations import report_sync_citations
 from reports.models import Report, Topic
 from reports.notifications.fanout import notification_request
+from reports.paywall import report_count_body
 from reports.search_index import reports_refresh_search_names, search_names_for
 
 DUE_BATCH_SIZE = 100
@@ -42,7 +43,8 @@ def report_save(
     a report appears on listings, feeds and other reports' pages as well as its own.
     `topics`, when given, replace the report's topics (the admin saves them itself, then
     calls `report_refresh_search_names`). The names search finds the report by (topics,
-    author) are written with the row, so its search vectors are computed once.
+    author) are written with the row, so its search vectors are computed once, and so are
+    the counts of what its body holds that the paywall shows (`reports.paywall`).
     """
     now = now or timezone.now()
     topics = list(topics) if topics is not None else None
@@ -51,6 +53,7 @@ def report_save(
             report.revised_at = now
         current = topics if topics is not None else report.topics.all() if report.pk else []
         report.search_names = search_names_for(topics=current, author=report.author)
+        report_count_body(report=report)
         report.save()
         if topics is not None:
             report.topics.set(topics)

@@ -9,6 +9,7 @@ those whose address matches the embed allow-list exactly.
 
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import parse_qs, urljoin, urlsplit
 
@@ -326,6 +327,33 @@ def email_fragment(html: str, *, base_url: str) -> str:
         url_schemes={"http", "https", "mailto"},
         link_rel=None,
         set_tag_attribute_values={tag: {"style": style} for tag, style in _EMAIL_STYLES.items()},
+    )
+
+
+@dataclass(frozen=True)
+class BodyFigures:
+    """What a report's body holds, counted: numbers that say nothing of its text."""
+
+    words: int
+    tables: int
+    figures: int  # images, captioned or not (our charts are images)
+    videos: int  # privacy-enhanced embeds
+
+
+# In `render_markdown`'s output every "<" of the text is escaped, so each of these is a tag
+# the renderer made.
+_TABLE_TAG = re.compile(r"<table\b")
+_IMAGE_TAG = re.compile(r"<img\b")
+_FRAME_TAG = re.compile(r"<iframe\b")
+
+
+def body_figures(source: str) -> BodyFigures:
+    html = render_markdown(source)
+    return BodyFigures(
+        words=len(strip_tags(html).split()),
+        tables=len(_TABLE_TAG.findall(html)),
+        figures=len(_IMAGE_TAG.findall(html)),
+        videos=len(_FRAME_TAG.findall(html)),
     )
 
 

@@ -81,11 +81,14 @@ def home_json_ld() -> dict[str, Any]:
     }
 
 
-def listing_json_ld(*, title: str, description: str, url: str) -> dict[str, Any]:
-    """A topic, kind or author page; `url` is its canonical address."""
+def listing_json_ld(
+    *, title: str, description: str, url: str, schema_type: str = "CollectionPage"
+) -> dict[str, Any]:
+    """A topic, kind or author page (or, as a `WebPage`, a site page such as About); `url`
+    is its canonical address."""
     return {
         "@context": "https://schema.org",
-        "@type": "CollectionPage",
+        "@type": schema_type,
         "name": title,
         "description": description,
         "url": url,

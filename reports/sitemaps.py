@@ -1,5 +1,5 @@
-"""sitemap.xml: the home page, published reports, topics, kinds and authors. Only public
-addresses, all on SITE_URL."""
+"""sitemap.xml: the home page, published reports, topics, kinds, authors and the site pages
+(About, Contact…). Only public addresses, all on SITE_URL."""
 
 from datetime import datetime
 from typing import Any
@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from accounts.models import User
 from publisher.site import site_domain, site_scheme
-from reports.models import Report, Topic
+from reports.models import Report, SitePage, Topic
 
 
 class SiteSitemap(Sitemap):
@@ -79,10 +79,19 @@ class AuthorSitemap(SiteSitemap):
         return reverse("reports:author", kwargs={"slug": item.slug})
 
 
+class SitePageSitemap(SiteSitemap):
+    def items(self):
+        return SitePage.objects.only("slug", "updated_at").order_by("pk")
+
+    def lastmod(self, item: SitePage) -> datetime:
+        return item.updated_at
+
+
 SITEMAPS = {
     "home": HomeSitemap,
     "reports": ReportSitemap,
     "topics": TopicSitemap,
     "kinds": KindSitemap,
     "authors": AuthorSitemap,
+    "pages": SitePageSitemap,
 }

@@ -24,7 +24,7 @@ from accounts.models import LocalInvoice, Membership, Organisation, User
 
 PERIODS = {"monthly": timedelta(days=30), "annual": timedelta(days=365)}
 # What the local plans cost: the default prices shown on /subscribe/.
-AMOUNTS = {"monthly": 2900, "annual": 29000}
+AMOUNTS = {"monthly": settings.PRICE_MONTHLY_CENTS, "annual": settings.PRICE_ANNUAL_CENTS}
 LOCAL_ACTIONS = (
     "cancel_at_period_end",
     "resume",

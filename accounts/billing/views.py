@@ -91,17 +91,21 @@ def pricing(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_POST
+# A GET carries the plan a reader chose before they had an account (the paywall's plan
+# buttons keep it through signup and email verification): like the POST, it only sends the
+# reader to pay for their own subscription.
+@require_http_methods(["GET", "POST"])
 @login_required
 def checkout(request: AuthenticatedHttpRequest) -> HttpResponse:
-    plan = request.POST.get("plan", "")
+    data = request.POST if request.method == "POST" else request.GET
+    plan = data.get("plan", "")
     if plan not in PLANS:
         messages.error(request, "Choose the monthly or the annual plan.")
         return redirect("accounts:pricing")
     if membership_grants_access(membership_for(request.user)):
         messages.info(request, "You already have a subscription. Manage it here.")
         return redirect("accounts:account")
-    request.session[NEXT_SESSION_KEY] = _safe_next(request, request.POST.get("next"))
+    request.session[NEXT_SESSION_KEY] = _safe_next(request, data.get("next"))
     if local_checkout_enabled():
         return redirect(f"{reverse('accounts:local_checkout')}?plan={plan}")
     success = _absolute("accounts:checkout_success") + "?session_id={CHECKOUT_SESSION_ID}"

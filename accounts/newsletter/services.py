@@ -2,9 +2,11 @@
 
 Anti-enumeration: `newsletter_signup` behaves the same for a new, a pending, a confirmed
 and an unsubscribed address; only the mailbox owner learns anything (a confirmation email
-arrives when there is something to confirm). Rate limits use Django's cache: too many
-signups from one IP is an error the form shows; too many for one address is silent (no
-further email), so the limit neither reveals the address nor lets anyone mail-bomb it.
+arrives when there is something to confirm). The one exception is a logged-in reader's own
+verified address: they own it, so they are told the truth, and emails start at once.
+Rate limits use Django's cache: too many signups from one IP is an error the form shows;
+too many for one address is silent (no further email), so the limit neither reveals the
+address nor lets anyone mail-bomb it.
 
 A used confirmation link confirms nothing again, but keeps answering "You are subscribed"
 while its subscriber still receives the emails: only the holder of that link learns it, and
@@ -16,6 +18,7 @@ without an account chooses kinds and topics, or unsubscribes, from any email.
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from enum import StrEnum
 from functools import partial
 
 from allauth.account.models import EmailAddress
@@ -23,7 +26,7 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Case, Q, QuerySet, When
 from django.utils import timezone
 from django.utils.encoding import punycode
 
@@ -90,6 +93,19 @@ def _used_hash(token: str) -> str:
     return hashlib.sha256(b"used:" + token.encode()).hexdigest()
 
 
+class SignupAnswer(StrEnum):
+    """What a signup may tell the person who sent it."""
+
+    # The answer that reveals nothing: a confirmation link is on its way if the address
+    # still needs confirming. Anyone but the address's verified owner gets this one.
+    CHECK_INBOX = "check-inbox"
+    # The logged-in reader's own verified address: its emails were started at once (the
+    # verification was the proof of ownership double opt-in asks for).
+    STARTED = "started"
+    # The logged-in reader's own verified address already receives them; nothing changed.
+    ALREADY_RECEIVING = "already-receiving"
+
+
 def newsletter_signup(
     *,
     email: str,
@@ -98,26 +114,30 @@ def newsletter_signup(
     user: User | None = None,
     next_path: str = "",
     now: datetime | None = None,
-) -> None:
+) -> SignupAnswer:
     """Record a signup and, when there is something to confirm, send a confirmation email.
 
     `next_path` is the page the signup came from (a path on this site, else ignored): the
     confirmation link carries it, so the confirmed reader gets a link back there.
-    Raises ValidationError for an unusable address and ApplicationError (429) for a busy network;
-    otherwise returns nothing, whatever the address's state was.
+    Raises ValidationError for an unusable address and ApplicationError (429) for a busy
+    network. A logged-in reader signing up one of their own verified addresses is told the
+    truth (started, or already receiving), since nothing about the address is news to them;
+    for every other address the answer is CHECK_INBOX, whatever the address's state was.
     """
     normalised = newsletter_normalize_email(email)
     if ip and limit_exceeded("newsletter-signup-ip", ip, [IP_LIMIT]):
         raise ApplicationError(IP_LIMIT.message, status=429)
-    if limit_exceeded("newsletter-signup-address", _hash(normalised), [ADDRESS_LIMIT]):
-        return
     now = now or timezone.now()
+    if user is not None and normalised in _verified_addresses(user):
+        return _signup_own_address(user=user, email=normalised, ip=ip, source=source, now=now)
+    if limit_exceeded("newsletter-signup-address", _hash(normalised), [ADDRESS_LIMIT]):
+        return SignupAnswer.CHECK_INBOX
     with transaction.atomic():
         subscriber, _ = NewsletterSubscriber.objects.select_for_update().get_or_create(
             email=normalised
         )
         if subscriber.is_receiving:
-            return
+            return SignupAnswer.CHECK_INBOX
         token = secrets.token_urlsafe(32)
         subscriber.confirmation_token_hash = _hash(token)
         subscriber.confirmation_sent_at = now
@@ -130,6 +150,45 @@ def newsletter_signup(
         _send_confirmation_on_commit(
             subscriber_id=subscriber.pk, token=token, next_path=site_path(next_path)
         )
+    return SignupAnswer.CHECK_INBOX
+
+
+def _verified_addresses(user: User) -> set[str]:
+    """A logged-in reader's verified addresses, normalised as subscribers' are."""
+    if not user.is_authenticated:
+        return set()
+    addresses = set()
+    for address in EmailAddress.objects.filter(user=user, verified=True).values_list(
+        "email", flat=True
+    ):
+        try:
+            addresses.add(newsletter_normalize_email(address))
+        except ValidationError:
+            continue
+    return addresses
+
+
+def _signup_own_address(
+    *, user: User, email: str, ip: str | None, source: str, now: datetime
+) -> SignupAnswer:
+    with transaction.atomic():
+        subscriber, _ = NewsletterSubscriber.objects.select_for_update().get_or_create(email=email)
+        answer = SignupAnswer.ALREADY_RECEIVING if subscriber.is_receiving else SignupAnswer.STARTED
+        _start_verified(subscriber, user=user, ip=ip, source=source, now=now)
+    return answer
+
+
+def _start_verified(
+    subscriber: NewsletterSubscriber, *, user: User, ip: str | None, source: str, now: datetime
+) -> None:
+    """Start (or keep) emails to an address the reader proved is theirs, and save the row
+    (locked by the caller). Consent is recorded only when emails start."""
+    if not subscriber.is_receiving:
+        subscriber.consent_at = now
+        subscriber.consent_ip = ip
+        subscriber.consent_source = source[:140]
+        _confirm(subscriber, now=now)
+    _link_and_save(subscriber, user=user)
 
 
 def _send_confirmation_on_commit(*, subscriber_id: int, token: str, next_path: str = "") -> None:
@@ -263,15 +322,17 @@ def _may_link(user: User | None, subscriber: NewsletterSubscriber) -> bool:
 
 
 def newsletter_subscriber_for_user(*, user: User) -> NewsletterSubscriber | None:
-    """The subscriber row of a logged-in reader: linked to the account, or at its address."""
-    subscriber = NewsletterSubscriber.objects.filter(user=user).first()
-    if subscriber is not None:
-        return subscriber
+    """The subscriber row of a logged-in reader: linked to the account, or else at its
+    address. One query (the newsletter box on every page a reader opens asks it)."""
     try:
-        normalised = newsletter_normalize_email(user.email)
+        at_address = Q(email=newsletter_normalize_email(user.email))
     except ValidationError:
-        return None
-    return NewsletterSubscriber.objects.filter(email=normalised).first()
+        at_address = Q(pk__in=[])
+    return (
+        NewsletterSubscriber.objects.filter(Q(user=user) | at_address)
+        .order_by(Case(When(user=user, then=0), default=1), "pk")
+        .first()
+    )
 
 
 def _user_email_verified(user: User) -> bool:
@@ -362,10 +423,5 @@ def newsletter_set_for_user(
                 email=newsletter_normalize_email(user.email)
             )
         subscriber = NewsletterSubscriber.objects.select_for_update().get(pk=subscriber.pk)
-        if not subscriber.is_receiving:
-            subscriber.consent_at = now
-            subscriber.consent_ip = ip
-            subscriber.consent_source = "account-preferences"
-            _confirm(subscriber, now=now)
-        _link_and_save(subscriber, user=user)
+        _start_verified(subscriber, user=user, ip=ip, source="account-preferences", now=now)
     return subscriber

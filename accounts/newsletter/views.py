@@ -1,5 +1,6 @@
 """Newsletter pages: signup, confirmation (a button, never a bare GET) and unsubscribe."""
 
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
@@ -8,6 +9,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts.newsletter.forms import NewsletterSignupForm
 from accounts.newsletter.services import (
+    SignupAnswer,
     newsletter_confirm,
     newsletter_confirmed_by_link,
     newsletter_signup,
@@ -32,9 +34,10 @@ def signup(request: HttpRequest) -> HttpResponse:
     )
     status = 200
     if request.method == "POST" and form.is_valid():
+        email = form.cleaned_data["email"]
         try:
-            newsletter_signup(
-                email=form.cleaned_data["email"],
+            answer = newsletter_signup(
+                email=email,
                 ip=client_ip(request),
                 source=form.cleaned_data["source"],
                 user=request.user if request.user.is_authenticated else None,
@@ -44,11 +47,26 @@ def signup(request: HttpRequest) -> HttpResponse:
             form.add_error(None, error.message)
             status = error.status
         else:
-            # The same answer whatever the address's state, so it reveals nothing.
-            return redirect("newsletter:check_inbox", permanent=False)
+            return _answer(request, answer, email=email)
     elif request.method == "POST":
         status = 400
     return render(request, "newsletter/signup.html", {"form": form}, status=status)
+
+
+def _answer(request: HttpRequest, answer: SignupAnswer, *, email: str) -> HttpResponse:
+    if answer == SignupAnswer.STARTED:
+        messages.success(
+            request,
+            f"Done: we will email {email} when a new report is published. "
+            "Choose which kinds and topics below, or keep every report.",
+        )
+    elif answer == SignupAnswer.ALREADY_RECEIVING:
+        messages.info(request, f"You already get new-report emails at {email}.")
+    else:
+        # The same answer whatever the address's state, so it reveals nothing.
+        return redirect("newsletter:check_inbox", permanent=False)
+    # Only ever a logged-in reader's own address: their preferences page says the rest.
+    return redirect("reports:newsletter_preferences")
 
 
 @require_safe

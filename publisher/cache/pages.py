@@ -8,7 +8,9 @@ Two layers, one rule:
   cookie on the request, no cookie set by the response (so no CSRF token was rendered into it
   and no flash message was shown), and no session write. Public responses carry
   `public, max-age=PUBLIC_PAGE_MAX_AGE` and `Vary: Cookie`; every other response is
-  `private, no-store` unless its view already said `private` or `no-store` itself.
+  `private, no-store` unless its view already said `private` or `no-store` itself. The
+  one exception is a `shared_asset` view (the favicon), whose bytes depend on the code
+  alone: public for everyone.
 - `cached_public_page` views also go through `PageCacheMiddleware`, a server-side page
   cache (Redis in production) for the same anonymous responses, first in MIDDLEWARE; in
   production `publisher/cache/wsgi.py` answers its hits before Django's handler, with
@@ -86,6 +88,12 @@ class CacheControlMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         response = self.get_response(request)
+        asset_max_age = getattr(response, "shared_asset_max_age", None)
+        if asset_max_age is not None and response.status_code == 200 and not response.cookies:
+            # The same bytes for every reader, logged in or not (`shared_asset`).
+            del response.headers["Cache-Control"]
+            patch_cache_control(response, public=True, max_age=asset_max_age)
+            return response
         max_age = getattr(response, "public_max_age", None)
         if max_age is not None and response_is_shareable(request, response):
             patch_cache_control(response, public=True, max_age=max_age)
@@ -107,6 +115,26 @@ def public_page(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResp
         return response
 
     return wrapper
+
+
+def shared_asset(
+    *, max_age: int
+) -> Callable[[Callable[..., HttpResponseBase]], Callable[..., HttpResponseBase]]:
+    """Let this view's responses be cached publicly for `max_age`, whoever asked: for files
+    that depend on nothing but the code (the favicon), never on the reader or the content.
+    The view must not read the session or the user."""
+
+    def decorator(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponseBase:
+            response = view(request, *args, **kwargs)
+            # Read by CacheControlMiddleware: an attribute of our own on Django's response.
+            response.shared_asset_max_age = max_age  # type: ignore[attr-defined]
+            return response
+
+        return wrapper
+
+    return decorator
 
 
 def _page_key(request: HttpRequest, params: Iterable[str]) -> str:

@@ -9,6 +9,7 @@ from django.template.loader import render_to_string
 from accounts.models import Membership, User
 from reports.access import Reader
 from reports.models import Report
+from reports.paywall import paywall_highlights, report_count_body
 from reports.rendering import render_markdown
 from reports.selectors import body_html_for_reader
 
@@ -26,6 +27,9 @@ def preview_subscriber() -> User:
 def report_preview_html(*, request: HttpRequest | None, report: Report) -> dict[str, str]:
     readers: dict[str, Reader] = {"anonymous": AnonymousUser(), "subscriber": preview_subscriber()}
     teaser_html = render_markdown(report.teaser)
+    # The paywall's numbers, counted from the text being edited as report_save will count them.
+    report_count_body(report=report)
+    highlights = paywall_highlights(report=report)
     return {
         name: render_to_string(
             PREVIEW_TEMPLATE,
@@ -34,6 +38,7 @@ def report_preview_html(*, request: HttpRequest | None, report: Report) -> dict[
                 "user": reader,
                 "teaser_html": teaser_html,
                 "body_html": body_html_for_reader(report=report, reader=reader, body=report.body),
+                "paywall_highlights": highlights,
             },
             request=request,
         )

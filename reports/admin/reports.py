@@ -70,7 +70,7 @@ class ReportAdminForm(forms.ModelForm):
         model = Report
         fields = [
             "title", "slug", "kind", "topics", "author", "teaser", "body", "is_free",
-            "cover_image", "cover_alt", "status", "publish_at", "revision_note",
+            "cover_image", "cover_alt", "video_minutes", "status", "publish_at", "revision_note",
         ]  # fmt: skip
 
     def clean(self) -> dict:
@@ -87,6 +87,7 @@ class PreviewForm(forms.Form):
     teaser = forms.CharField(required=False, strip=False)
     body = forms.CharField(required=False, strip=False)
     is_free = forms.BooleanField(required=False)
+    video_minutes = forms.IntegerField(required=False, min_value=1, max_value=24 * 60)
 
 
 @admin.register(Report)
@@ -106,7 +107,7 @@ class ReportAdmin(InvalidatesPagesAdmin):
     actions = ["publish_now"]
     fieldsets = [
         (None, {"fields": ["title", "slug", "kind", "topics", "author"]}),
-        ("Text", {"fields": ["teaser", "body", "is_free", "preview"]}),
+        ("Text", {"fields": ["teaser", "body", "is_free", "video_minutes", "preview"]}),
         ("Cover image", {"fields": ["cover_image", "cover_alt"]}),
         ("Publication", {"fields": ["status", "publish_at", "published_at", "updated_at"]}),
         (

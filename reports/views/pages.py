@@ -1,6 +1,8 @@
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
@@ -12,6 +14,7 @@ from reports.comments.services import MAX_LENGTH, can_post_comment
 from reports.comments.thread_cache import comment_thread_html
 from reports.fragments import report_page_parts
 from reports.models import KIND_PLURALS, Report, Topic
+from reports.paywall import paywall_highlights
 from reports.rendering import teaser_html
 from reports.selectors import (
     author_by_slug,
@@ -55,6 +58,8 @@ def report_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "teaser_html": teaser_html(report.teaser),
             "body_html": body_html,
             "entitled": entitled,
+            # Numbers about the body for the paywall, stored with the report: never its text.
+            "paywall_highlights": paywall_highlights(report=report) if body_html is None else [],
             **comments_context(request, report),
             "parts": report_page_parts(
                 report=report, body_included=body_html is not None, cached=cached_parts
@@ -118,11 +123,24 @@ def topic_detail(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
+# /kinds/tests/ is what readers type after seeing "Tests" in the navigation: each kind's
+# plural label (and any capitalisation of it or of the kind) leads to the kind's page.
+_KIND_ALIASES = {
+    **{label.lower(): kind for kind, label in KIND_PLURALS.items()},
+    **{kind: kind for kind in Report.Kind.values},
+}
+
+
 @require_safe
 @cached_public_page(params=["page"])
 def kind_detail(request: HttpRequest, kind: str) -> HttpResponse:
     if kind not in Report.Kind.values:
-        raise Http404("No such kind of report.")
+        canonical = _KIND_ALIASES.get(kind.lower())
+        if canonical is None:
+            raise Http404("No such kind of report.")
+        url = reverse("reports:kind", kwargs={"kind": canonical})
+        page = request.GET.get("page", "")
+        return redirect(f"{url}?{urlencode({'page': page})}" if page else url, permanent=True)
     return _listing_page(
         request,
         Report.objects.published().of_kind(kind),

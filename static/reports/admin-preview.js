@@ -9,7 +9,7 @@
   const panes = document.querySelectorAll("[data-preview-variant]");
   if (!script || !form || panes.length === 0) return;
 
-  const fields = ["title", "teaser", "body", "is_free"];
+  const fields = ["title", "teaser", "body", "is_free", "video_minutes"];
   let timer = null;
   let controller = null;
 
@@ -17,7 +17,7 @@
     if (controller) controller.abort();
     controller = new AbortController();
     const data = new FormData();
-    for (const name of ["title", "teaser", "body"]) {
+    for (const name of ["title", "teaser", "body", "video_minutes"]) {
       const field = form.elements.namedItem(name);
       data.append(name, field ? field.value : "");
     }

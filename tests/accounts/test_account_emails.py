@@ -76,12 +76,12 @@ def test_a_password_reset_email_has_both_parts_in_our_words(free_reader, mailout
     _assert_house_style(message, text, html)
 
 
-def test_a_sign_in_code_email_is_ours_too(free_reader, mailoutbox):
+def test_a_login_code_email_is_ours_too(free_reader, mailoutbox):
     Client().post("/accounts/login/code/", {"email": free_reader.email})
 
     (message,) = mailoutbox
     text, html = _parts(message)
-    assert message.subject == "Your Northwind Research sign-in code"
+    assert message.subject == "Your code to log in to Northwind Research"
     assert re.search(r"^[A-Z0-9]{4}-[A-Z0-9]{4}$", text, re.MULTILINE)
     _assert_house_style(message, text, html)
 

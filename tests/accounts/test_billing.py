@@ -22,8 +22,9 @@ def test_pricing_page_shows_both_plans_to_everyone(client, settings):
 
     assert settings.PRICE_MONTHLY_DISPLAY in page
     assert settings.PRICE_ANNUAL_DISPLAY in page
-    # A logged-out reader joins or logs in first and comes back here, then to the report.
-    assert "/accounts/signup/?next=/subscribe/%3Fnext%3D/reports/x/" in page
+    # A logged-out reader signs up and comes back to the plan's checkout, then to the report
+    # (tests/accounts/test_join_path.py), or logs in and comes back here.
+    assert "/accounts/signup/?next=%2Fsubscribe%2Fcheckout%2F%3Fplan%3Dannual" in page
     assert "/accounts/login/?next=/subscribe/%3Fnext%3D/reports/x/" in page
 
 

@@ -188,7 +188,8 @@ def test_signup_answers_the_same_whatever_the_address_state(
 
     assert (response.status_code, response["Location"]) == (302, "/newsletter/check-your-inbox/")
     assert page.status_code == 200
-    assert "If that address can receive our emails" in page.content.decode()
+    assert "If that address still needs confirming" in page.content.decode()
+    assert "If the address already gets our new-report emails" in page.content.decode()
     assert "known@example.com" not in page.content.decode().lower()
 
 
@@ -466,3 +467,109 @@ def test_only_same_site_paths_come_back(
     assert (
         "Back to the report" not in client.get(f"{link}?next={quote(next_path)}").content.decode()
     )
+
+
+# Logged-in readers are told the truth about their own addresses ---------------------------
+
+
+def _box_signup(client: Client, email: str):
+    return client.post("/newsletter/", {"email": email, "source": "report:night-draw"})
+
+
+def test_a_readers_own_confirmed_address_is_told_it_already_gets_the_emails(
+    client_for, free_reader, mailoutbox, django_capture_on_commit_callbacks
+):
+    confirmed_at = timezone.now() - timedelta(days=10)
+    NewsletterSubscriber.objects.create(email=free_reader.email, confirmed_at=confirmed_at)
+    client = client_for(free_reader)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _box_signup(client, free_reader.email.upper())
+    page = client.get(response["Location"]).content.decode()
+
+    assert response["Location"] == "/newsletter/preferences/"
+    assert f"You already get new-report emails at {free_reader.email}." in page
+    assert "confirmation link is on its way" not in page
+    assert mailoutbox == []
+    subscriber = NewsletterSubscriber.objects.get()
+    assert subscriber.confirmed_at == confirmed_at
+    assert subscriber.user == free_reader  # linked now that its owner used it
+
+
+@pytest.mark.parametrize("state", ["new", "pending", "unsubscribed"])
+def test_a_readers_own_verified_address_starts_at_once_without_an_email(
+    client_for, free_reader, mailoutbox, django_capture_on_commit_callbacks, state
+):
+    if state != "new":
+        NewsletterSubscriber.objects.create(
+            email=free_reader.email,
+            confirmed_at=timezone.now() if state == "unsubscribed" else None,
+            unsubscribed_at=timezone.now() if state == "unsubscribed" else None,
+            confirmation_token_hash="x" * 64 if state == "pending" else "",
+        )
+    client = client_for(free_reader)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _box_signup(client, free_reader.email)
+    page = client.get(response["Location"]).content.decode()
+
+    assert response["Location"] == "/newsletter/preferences/"
+    assert f"Done: we will email {free_reader.email} when a new report is published." in page
+    assert mailoutbox == []
+    subscriber = NewsletterSubscriber.objects.get()
+    assert subscriber.is_receiving
+    assert (subscriber.user, subscriber.consent_source) == (free_reader, "report:night-draw")
+    assert subscriber.confirmation_token_hash == ""
+
+
+def test_another_address_from_a_logged_in_reader_reveals_nothing(
+    client_for, free_reader, mailoutbox, django_capture_on_commit_callbacks
+):
+    NewsletterSubscriber.objects.create(email="colleague@example.com", confirmed_at=timezone.now())
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _box_signup(client_for(free_reader), "colleague@example.com")
+
+    assert response["Location"] == "/newsletter/check-your-inbox/"
+    assert mailoutbox == []
+
+
+def test_an_unverified_account_address_still_needs_the_confirmation_email(
+    client_for, mailoutbox, django_capture_on_commit_callbacks
+):
+    from allauth.account.models import EmailAddress
+
+    from tests.support.factories import UserFactory
+
+    user = UserFactory(email="unverified@example.com")
+    EmailAddress.objects.filter(user=user).update(verified=False)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _box_signup(client_for(user), user.email)
+
+    assert response["Location"] == "/newsletter/check-your-inbox/"
+    assert len(mailoutbox) == 1
+    assert not NewsletterSubscriber.objects.get().is_receiving
+
+
+def test_anonymous_signup_of_a_logged_in_readers_address_still_reveals_nothing(
+    client, free_reader, mailoutbox, django_capture_on_commit_callbacks
+):
+    NewsletterSubscriber.objects.create(email=free_reader.email, confirmed_at=timezone.now())
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _signup(client, free_reader.email)
+
+    assert response["Location"] == "/newsletter/check-your-inbox/"
+    assert mailoutbox == []
+
+
+def test_the_per_network_limit_applies_to_readers_own_addresses_too(client_for, free_reader):
+    client = client_for(free_reader)
+    for n in range(SIGNUPS_PER_IP):
+        assert _signup(client, f"r{n}@example.com").status_code == 302
+
+    refused = _signup(client, free_reader.email)
+
+    assert refused.status_code == 429
+    assert not NewsletterSubscriber.objects.filter(email=free_reader.email).exists()

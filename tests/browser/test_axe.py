@@ -13,7 +13,7 @@ from accounts.newsletter.services import newsletter_preferences_token
 from accounts.organisations.services import invitation_create, invitation_token
 from reports.comments.services import comment_create
 from reports.gifts.services import gift_create
-from reports.models import Report
+from reports.models import Report, SitePage
 from tests.support.factories import UserFactory
 from tests.support.figures import record
 from tests.support.members import member_at_stripe
@@ -21,6 +21,7 @@ from tests.support.members import member_at_stripe
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 AXE_RESULTS: dict[str, int] = {}
+FOR_A_PLAN = "%2Fsubscribe%2Fcheckout%2F%3Fplan%3Dannual"
 
 
 def axe_violations(page: Page, script) -> list[dict]:
@@ -63,9 +64,19 @@ def pages(demo_site, live_server, stripe_fake, settings):
         stripe_fake, email="member@example.com", price=settings.STRIPE_PRICE_MONTHLY,
         trial_days=14,
     )  # fmt: skip
+    free_reader = User.objects.get(email="reader@example.com")
+    # Seeded by a migration, which an earlier test's flush may have removed.
+    SitePage.objects.update_or_create(
+        slug="about", defaults={"title": "About", "body": "## How we work\n\nWe *measure*."}
+    )
     return {
         "home": ("/", None),
         "report-anonymous": (report.get_absolute_url(), None),
+        # The paywall's plan forms, and the "You get new-report emails" line.
+        "report-free-reader": (report.get_absolute_url(), free_reader),
+        "home-free-reader": ("/", free_reader),
+        "about": ("/about/", None),
+        "signup-for-a-plan": (f"/accounts/signup/?next={FOR_A_PLAN}", None),
         "report-subscriber": (report.get_absolute_url(), subscriber),
         # A table wider than the text column, in its scroll region.
         "report-wide-table": ("/reports/battery-capacity-fade-two-years/", subscriber),

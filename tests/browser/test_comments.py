@@ -100,6 +100,8 @@ def test_anonymous_reader_sees_only_the_count_and_the_call_to_join(
     page.goto(f"{live_server.url}/reports/wallboxes/")
 
     expect(page.get_by_role("heading", name="Comments (1)")).to_be_visible()
-    expect(page.locator(".comments__locked")).to_contain_text("Subscribers only. Log in or Join")
+    expect(page.locator(".comments__locked")).to_contain_text(
+        "Subscribers only. Log in or subscribe"
+    )
     assert "Private subscriber discussion text." not in page.content()
     screenshot("comments-anonymous")

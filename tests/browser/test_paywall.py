@@ -30,7 +30,7 @@ def test_anonymous_sees_paywall_then_subscriber_logs_in_and_reads(
     page.get_by_label("Email").fill("sam@example.com")
     page.get_by_label("Password").fill(PASSWORD)
     screenshot("login-form")
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Log in").click()
 
     expect(page).to_have_url(url)
     expect(page.get_by_text(SECRET)).to_be_visible()

@@ -74,7 +74,7 @@ def test_subscriber_reads_the_full_report_on_desktop_and_phone(
     page.goto(f"{live_server.url}/accounts/login/?next=/reports/hybrid-inverter-shootout/")
     page.get_by_label("Email").fill("subscriber@example.com")
     page.get_by_label("Password").fill("demo-password-2026")
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Log in").click()
 
     expect(page.get_by_role("heading", name="Results", exact=True)).to_be_visible()
     expect(page.locator(".report__body table").first).to_be_visible()

@@ -63,7 +63,7 @@ def test_admin_buys_three_seats_and_the_fourth_person_is_refused(
     dana.goto(f"{live_server.url}/accounts/login/")
     dana.get_by_label("Email").fill("dana@example-integrator.com")
     dana.get_by_label("Password").fill(PASSWORD)
-    dana.get_by_role("button", name="Sign In").click()
+    dana.get_by_role("button", name="Log in").click()
     expect(dana.get_by_text("You joined the Acme Integrators team licence.")).to_be_visible()
 
     lee = new_page()

@@ -30,7 +30,8 @@ from accounts.models import (
 from accounts.organisations.services import invitation_token
 from reports.comments.services import comment_create, comment_hide
 from reports.gifts.services import gift_create, gift_token
-from reports.models import Comment, GiftLink, Report, Topic
+from reports.models import Comment, GiftLink, Report, SitePage, Topic
+from reports.publishing import report_save
 from tests.reports.conftest import CANARY, CANARY_WORD
 from tests.support.factories import (
     MembershipFactory,
@@ -57,6 +58,22 @@ COMMENT_FRAGMENTS = [
 GIFT_FRAGMENTS = [GIFT_CANARY, "6f1b", "11.2 W at night"]
 DRAFT_FRAGMENTS = [DRAFT_CANARY, "d4f7"]
 CONFIRM_TOKEN = "a-known-newsletter-confirmation-token"
+# The paid report's body: the canary in its text, a quote, a table cell, a figure's alt text
+# and caption, and a video, so the paywall's counts are taken from all of them.
+PAID_BODY = f"""## Results
+
+{CANARY}
+
+> {CANARY}
+
+| Unit | {CANARY_WORD} Aurel |
+|---|---|
+| Idle | 9.4 watts |
+
+![{CANARY}](/static/demo/inverter-efficiency.svg "{CANARY}")
+
+https://www.youtube.com/watch?v=dQw4w9WgXcQ
+"""
 
 
 def leaked(fragments: list[str], text: str) -> list[str]:
@@ -142,10 +159,14 @@ def world(db, subscriber) -> World:
     )  # fmt: skip
     paid = ReportFactory(
         slug="paid-report", title="Hybrid inverter shootout", kind=Report.Kind.SHOOTOUT,
-        teaser="Five hybrid inverters, one bench, and a verdict.",
-        body=f"## Results\n\n{CANARY}\n\n> {CANARY}\n", is_free=False, topics=[topic],
-        author=author,
+        teaser="Five hybrid inverters, one bench, and a verdict.", body=PAID_BODY,
+        is_free=False, topics=[topic], author=author, video_minutes=12,
     )  # fmt: skip
+    # As editors save it: the paywall's counts of its table, figure and video are stored.
+    report_save(report=paid)
+    SitePage.objects.update_or_create(
+        slug="about", defaults={"title": "About", "body": "We measure home-energy equipment."}
+    )
     free = ReportFactory(
         slug="free-news", title="Free news about inverters", kind=Report.Kind.NEWS,
         teaser="A free teaser.", body="Free body text for all readers.", is_free=True,

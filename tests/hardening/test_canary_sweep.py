@@ -7,6 +7,7 @@ The gift page is the one place a gifted body is meant to appear (for anyone hold
 link); it still must not show the other paid report, the comments or the draft.
 """
 
+import re
 from urllib.parse import quote
 
 import pytest
@@ -63,6 +64,7 @@ def _sweep_paths(world: World) -> list[tuple[str, str]]:
     overrides["reports:newsletter_preferences_link"] = {
         "token": newsletter_preferences_token(subscriber_token=world.newsletter_subscriber.token)
     }
+    overrides["site_pages:page"] = {"slug": "about"}
     paths = [(url.name, url.path) for url in concrete_urls(fill, overrides)]
     search = "/search/?q="
     extra = [
@@ -84,6 +86,8 @@ def _sweep_paths(world: World) -> list[tuple[str, str]]:
         f"{search}Kestrel+night",
         f"{search}Vireo+unpublished+verdict",
         "/sitemap.xml?p=1",
+        "/kinds/shootouts/", "/kinds/Tests/", "/contact/", "/no-such-site-page/",
+        "/accounts/signup/?next=/subscribe/checkout/%3Fplan%3Dannual",
     ]  # fmt: skip
     return paths + [(path, path) for path in extra]
 
@@ -167,6 +171,21 @@ def test_the_sweep_would_see_a_leak(world, persona_client, persona):
     assert CANARY in page
     assert "c0d3" in page and "r3p1" in page
     assert CANARY_WORD in search
+
+
+@pytest.mark.parametrize("persona", NON_ENTITLED)
+def test_the_paywall_gives_numbers_about_the_body_and_none_of_its_text(
+    world, persona_client, persona
+):
+    """Positive control for the paywall: its counts come from the canary body (a table, a
+    figure, a video), so the sweep above proves they carry none of it."""
+    page = persona_client(persona).get(world.paid.get_absolute_url()).content.decode()
+
+    highlights = re.findall(r"<li><strong>([^<]+)</strong> ([^<]+)</li>", page)
+    assert [f"{figure} {label}" for figure, label in highlights][1:] == [
+        "1 table", "1 figure", "12-minute video", "2 comments from subscribers",
+    ]  # fmt: skip
+    assert not leaked(PAID_FRAGMENTS + COMMENT_FRAGMENTS, page)
 
 
 def test_the_gift_page_shows_the_gifted_body_but_no_comment_or_other_report(world):

@@ -15,12 +15,12 @@ delete and hide (with its error), the team order and seat-change confirmations, 
 invitation for a visitor without an account, checkout success and newsletter preference pages
 (the account's, and the emailed link's with its invalid-link page); the newsletter signup,
 check-inbox, confirm (also opened again once used) and unsubscribe pages and their
-invalid-link pages; allauth's login,
-login by code, signup (also with errors), email verification, email, password reset
-(request, done, from the mailed key), password change and logout pages; the error pages
-(400, 403, 404, 500, 503) and the 405, both for opening a form's address and for posting to
-a page. Excluded: Django's own admin templates (not ours), feeds and the sitemap (XML), and
-the local checkout, which exists only with DEBUG on.
+invalid-link pages; allauth's login, login by code, signup (also with errors; signup and
+login also with a plan chosen on the paywall), email verification, email, password reset
+(request, done, from the mailed key), password change and logout pages; the site pages
+(About); the error pages (400, 403, 404, 500, 503) and the 405, both for opening a form's
+address and for posting to a page. Excluded: Django's own admin templates (not ours), feeds
+and the sitemap (XML), and the local checkout, which exists only with DEBUG on.
 """
 
 import hashlib
@@ -51,13 +51,14 @@ from accounts.organisations.services import invitation_token
 from publisher.errors import server_error
 from reports.comments.services import comment_create, comment_hide
 from reports.gifts.services import gift_create, gift_token
-from reports.models import Report
+from reports.models import Report, SitePage
 from tests.support.factories import NewsletterSubscriberFactory, UserFactory
 from tests.support.figures import record
 from tests.support.members import member_at_stripe
 
 CONFIRM_TOKEN = "a-known-newsletter-confirmation-token"
 USED_TOKEN = "a-newsletter-confirmation-token-used-once"
+FOR_A_PLAN = "%2Fsubscribe%2Fcheckout%2F%3Fplan%3Dannual%26next%3D%252Freports%252Fx%252F"
 # Checked with the pages: the checker must report it, or the run proves nothing.
 KNOWN_BAD = (
     '<!DOCTYPE html><html lang="en"><head><title>Known bad</title></head>'
@@ -112,6 +113,10 @@ def site(db, settings, mailoutbox, demo_media, stripe_fake):
         email="confirmed@example.com", confirmation_sent_at=timezone.now() - timedelta(days=2),
         confirmation_token_hash=hashlib.sha256(b"used:" + USED_TOKEN.encode()).hexdigest(),
     )  # fmt: skip
+    # Seeded by a migration, which an earlier test's flush may have removed.
+    SitePage.objects.update_or_create(
+        slug="about", defaults={"title": "About", "body": "## How we work\n\nWe *measure*."}
+    )
 
     paid_with_comments = commented.get_absolute_url()
     paid_without_comments = "/reports/ev-charger-standby-power/"
@@ -135,6 +140,7 @@ def site(db, settings, mailoutbox, demo_media, stripe_fake):
             Page("pricing", persona, "/subscribe/"),
             Page("newsletter-signup", persona, "/newsletter/"),
             Page("not-found", persona, "/no-such-page/", status=404),
+            Page("site-page", persona, "/about/"),
         ]
         if persona != "anonymous":
             pages += [
@@ -199,6 +205,8 @@ def site(db, settings, mailoutbox, demo_media, stripe_fake):
         Page("login-invalid", "anonymous", "/accounts/login/", 200, {"login": "a@b.example"}),
         Page("login-code", "anonymous", "/accounts/login/code/"),
         Page("signup", "anonymous", "/accounts/signup/"),
+        Page("signup-for-a-plan", "anonymous", f"/accounts/signup/?next={FOR_A_PLAN}"),
+        Page("login-for-a-plan", "anonymous", f"/accounts/login/?next={FOR_A_PLAN}"),
         Page("signup-invalid", "anonymous", "/accounts/signup/", 200, {"email": "x"}),
         Page("password-reset", "anonymous", "/accounts/password/reset/"),
         Page("password-reset-done", "anonymous", "/accounts/password/reset/done/"),

@@ -75,6 +75,16 @@ def test_debug_flag_that_is_not_a_boolean_is_an_error():
     assert "DJANGO_DEBUG='yes' is not a boolean" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("value", "message"), [("29.00", "not a whole number"), ("0", "at least 1")]
+)
+def test_a_price_in_cents_that_is_not_a_positive_whole_number_is_an_error(value, message):
+    result = _run_django({**PRODUCTION_ENV, "PRICE_MONTHLY_CENTS": value}, "check")
+
+    assert result.returncode != 0
+    assert "PRICE_MONTHLY_CENTS" in result.stderr and message in result.stderr
+
+
 def test_deploy_check_is_clean_for_production_settings():
     result = _run_django(PRODUCTION_ENV, "check", "--deploy", "--fail-level", "WARNING")
 

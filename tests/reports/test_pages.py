@@ -56,11 +56,13 @@ def test_non_entitled_reader_sees_teaser_and_paywall(request, client_for, paid_r
     assert 'id="report-body"' not in page
 
 
-def test_anonymous_paywall_offers_login_and_join_back_to_report(client, paid_report):
+def test_anonymous_paywall_offers_login_and_subscribe_back_to_report(client, paid_report):
     page = _get(client, paid_report.get_absolute_url())
 
     assert f'href="/accounts/login/?next=/reports/{paid_report.slug}/"' in page
-    assert f'href="/accounts/signup/?next=/reports/{paid_report.slug}/"' in page
+    assert f'href="/subscribe/?next=/reports/{paid_report.slug}/"' in page
+    # Each plan: signup, then that plan's checkout, then back here (test_paywall.py).
+    assert "/accounts/signup/?next=%2Fsubscribe%2Fcheckout%2F%3Fplan%3Dannual" in page
 
 
 @pytest.mark.parametrize("persona", ["subscriber", "editor"])

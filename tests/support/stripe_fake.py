@@ -13,8 +13,9 @@ What it checks follows the API reference: Checkout's `allow_promotion_codes`, tr
 (`subscription_data.trial_period_days`, `trial_settings.end_behavior`,
 `payment_method_collection`), tax (`automatic_tax`, `tax_id_collection` and the
 `customer_update` an existing customer needs for them), subscription updates
-(`cancel_at_period_end`, `cancel_at`, item quantities, `proration_behavior`), invoice lists and invoice previews
-(`POST /v1/invoices/create_preview`, which replaced the upcoming-invoice endpoint in 2025).
+(`cancel_at_period_end`, `cancel_at`, item quantities, `proration_behavior`), invoice lists
+and invoice previews (`POST /v1/invoices/create_preview`, which replaced the upcoming-invoice
+endpoint in 2025).
 Amounts come from `amounts` (price id to cents); a promotion code takes a percentage off,
 automatic tax adds `TAX_PERCENT` once the customer has an address.
 """
