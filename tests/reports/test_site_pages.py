@@ -19,7 +19,7 @@ from tests.support.factories import ReportFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
-SEED = importlib.import_module("reports.migrations.0012_site_pages_and_paywall_figures")
+SEED = importlib.import_module("reports.migrations.0013_site_pages_and_paywall_figures")
 
 
 @pytest.fixture

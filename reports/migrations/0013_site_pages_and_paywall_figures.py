@@ -159,7 +159,7 @@ def count_bodies(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('reports', '0011_public_search_document'),
+        ('reports', '0012_comment_hidden_reason'),
     ]
 
     operations = [

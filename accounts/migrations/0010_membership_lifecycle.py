@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0008_strip_invisible_from_names'),
+        ('accounts', '0009_user_author_profile'),
     ]
 
     operations = [
