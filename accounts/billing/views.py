@@ -225,9 +225,12 @@ def subscription_resume_view(request: AuthenticatedHttpRequest) -> HttpResponse:
             request, "We could not reach our payment provider, so nothing changed. Try again."
         )
     else:
+        renews = _day(membership.current_period_end)
         messages.success(
             request,
-            f"Your subscription goes on: it renews on {_day(membership.current_period_end)}.",
+            f"Your subscription goes on: your trial ends on {renews}, and then it renews."
+            if membership.is_trialing
+            else f"Your subscription goes on: it renews on {renews}.",
         )
     return redirect("accounts:account")
 
