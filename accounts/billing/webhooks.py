@@ -13,6 +13,8 @@ from accounts.billing.client import BillingUnavailable, stripe_client
 from accounts.billing.emails import membership_email_claim
 from accounts.billing.invoices import invoice_history_forget
 from accounts.billing.sync import (
+    TERMINAL_STATUSES,
+    UnresolvedCustomer,
     holder_for_customer,
     stripe_timestamp,
     subscription_sync_by_id,
@@ -48,7 +50,15 @@ def _checkout_completed(session: dict[str, Any], created: datetime) -> str:
 
 
 def _subscription_changed(subscription: dict[str, Any], created: datetime) -> str:
-    subscription_sync_by_id(subscription["id"], payload=subscription, event_created=created)
+    try:
+        subscription_sync_by_id(subscription["id"], payload=subscription, event_created=created)
+    except UnresolvedCustomer:
+        if subscription.get("status") in TERMINAL_STATUSES:
+            # Deleting an account ends its subscription at Stripe, then removes the customer's
+            # membership: the ending arrives for nobody. There is nothing left to mirror, and
+            # asking Stripe to retry would only repeat it for days.
+            return "ignored"
+        raise
     return "processed"
 
 

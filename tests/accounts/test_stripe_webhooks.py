@@ -270,6 +270,21 @@ def test_subscription_event_before_checkout_completed_ends_correct(
     assert membership_grants_access(_membership(user))
 
 
+def test_an_ended_subscription_of_a_deleted_account_is_acknowledged(
+    stripe_fake, settings, post_webhook
+):
+    customer = stripe_fake.create_customer({"email": "gone@example.com"})
+    subscription = stripe_fake.create_subscription(
+        customer=customer["id"], price=settings.STRIPE_PRICE_MONTHLY
+    )
+    subscription.update(status="canceled", canceled_at=1, ended_at=1)
+
+    response = post_webhook(stripe_fake.event("customer.subscription.deleted", subscription))
+
+    assert response.status_code == 200
+    assert not Membership.objects.filter(stripe_customer_id=customer["id"]).exists()
+
+
 def test_subscription_metadata_links_an_unknown_customer(stripe_fake, settings, post_webhook):
     user = UserFactory(email="meta@example.com")
     customer = stripe_fake.create_customer({"email": user.email})
