@@ -94,7 +94,7 @@ def site(db, settings, mailoutbox, demo_media, stripe_fake):
     team_admin = UserFactory(email="admin@acme.example", display_name="Ada Admin")
     organisation = Organisation.objects.create(
         name="Acme Integrators", owner=team_admin, seats=3, status="active",
-        current_period_end=timezone.now() + timedelta(days=300),
+        current_period_end=timezone.now() + timedelta(days=300), stripe_subscription_id="sub_1",
     )  # fmt: skip
     OrganisationMember.objects.create(organisation=organisation, user=team_admin, is_admin=True)
     invitation = OrganisationInvitation.objects.create(
