@@ -1,11 +1,11 @@
 """Loading the demo content of `make run` (`load_demo_data`): accounts, topics, reports with
 covers, comment threads and newsletter subscribers.
 
-Safe to run repeatedly: rows are matched by slug, email or text, passwords and publication
-times are only set on rows this creates, and pictures are found in storage by their name
-(`reports.demo.artwork`) rather than drawn and stored again. Reports are written through
-`report_save`, the one save path, like the admin does; their times are relative to the
-load, so the archive looks recent in any year.
+Safe to run repeatedly: rows are matched by slug or email, passwords, publication times and
+comment threads are only written where this creates them, and pictures are found in storage
+by their name (`reports.demo.artwork`) rather than drawn and stored again. Reports are
+written through `report_save`, the one save path, like the admin does; their times are
+relative to the load, so the archive looks recent in any year.
 """
 
 from dataclasses import dataclass
@@ -247,44 +247,36 @@ def _thread(
 ) -> None:
     """The report's demo comments, dated after its publication, and its exact count.
 
-    Written directly rather than through `comment_create`, which dates a comment now, limits
-    how fast one member posts and emails the person replied to: a thread written at once,
-    months back, would be refused and would email every demo account.
+    Written once: a report that has comments keeps them, so what a moderator hid, deleted or
+    an author edited in `make run` is not brought back by the next load. Written directly
+    rather than through `comment_create`, which dates a comment now, limits how fast one
+    member posts and emails the person replied to: a thread written at once, months back,
+    would be refused and would email every demo account.
     """
-    if not thread or report.published_at is None:
+    published_at = report.published_at
+    if not thread or published_at is None or Comment.objects.filter(report=report).exists():
         return
+
+    def create(item: DemoComment, parent: Comment | None) -> Comment:
+        body = clean_comment_source(item["body"])
+        at = min(published_at + timedelta(hours=item["hours"]), now - _LATEST_COMMENT)
+        return Comment.objects.create(
+            report=report,
+            author=accounts[item["by"]],
+            parent=parent,
+            body=body,
+            body_html=render_comment(body),
+            created_at=max(at, published_at),
+        )
+
     for item in thread:
-        parent = _comment(report, item, accounts=accounts, now=now, parent=None)
+        parent = create(item, None)
         for reply in item.get("replies", []):
-            _comment(report, reply, accounts=accounts, now=now, parent=parent)
+            create(reply, parent)
     visible = Comment.objects.filter(report=report).visible().count()
     Report.objects.filter(pk=report.pk).update(comment_count=visible)
     report.comment_count = visible
     page_cache_invalidate_report(slug=report.slug)
-
-
-def _comment(
-    report: Report,
-    item: DemoComment,
-    *,
-    accounts: dict[str, User],
-    now: datetime,
-    parent: Comment | None,
-) -> Comment:
-    assert report.published_at is not None
-    author, body = accounts[item["by"]], clean_comment_source(item["body"])
-    existing = Comment.objects.filter(report=report, author=author, parent=parent, body=body)
-    if (comment := existing.first()) is not None:
-        return comment
-    at = min(report.published_at + timedelta(hours=item["hours"]), now - _LATEST_COMMENT)
-    return Comment.objects.create(
-        report=report,
-        author=author,
-        parent=parent,
-        body=body,
-        body_html=render_comment(body),
-        created_at=max(at, report.published_at),
-    )
 
 
 # Newsletter -------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from django.utils.html import escape
 from PIL import Image
 
 from accounts.models import Membership, User
+from reports.comments.services import comment_delete, comment_hide
 from reports.demo import artwork, content
 from reports.demo.threads import THREADS
 from reports.models import Citation, Comment, Report
@@ -268,3 +269,18 @@ def test_the_demo_pages_show_covers_paywall_and_the_thread(demo, client_for):
     full = _html(member, lead.get_absolute_url())
     assert "Seasonal efficiency" in full
     assert full.count('class="comment"') + full.count('class="comment ') >= lead.comment_count
+
+
+def test_moderation_in_make_run_survives_the_next_load(demo):
+    lead = front_page().lead
+    editor = User.objects.get(email="editor@example.com")
+    first, second = Comment.objects.filter(report=lead, parent__isnull=True)[:2]
+    comment_delete(user=editor, comment=first)
+    comment_hide(moderator=editor, comment=second)
+    count = Report.objects.get(pk=lead.pk).comment_count
+
+    call_command("load_demo_data", verbosity=0)
+
+    assert Report.objects.get(pk=lead.pk).comment_count == count
+    assert not Comment.objects.filter(report=lead, body=THREADS[lead.slug][0]["body"]).exists()
+    assert Comment.objects.get(pk=second.pk).hidden_at is not None
