@@ -11,12 +11,14 @@ queue again, without an error or a log line (deploy/README.md, "The worker's wat
 asks the worker (Celery's remote control, as `celery inspect` does) what it is running and
 how many tasks it has finished, and counts the messages waiting in its queue. The worker is
 healthy as soon as it runs or holds a task, finishes one, or has nothing waiting. Only when
-for the whole window it either never answers, or answers idle while messages wait and
-finishes nothing, does the check exit with status 1, for its caller to restart the worker:
-the timer's unit in production (deploy/systemd/gridline-worker-watchdog.*), the prod-like
-topology's supervisor on this machine (deploy/prodlike/run.py). It exits 0 when the worker
-is healthy and when it cannot tell (the broker is down too: the worker reconnects by itself
-once it is back, and a restart would not help), and it never restarts anything itself.
+for the whole window it answers idle while messages wait, and finishes nothing, does the
+check exit with status 1, for its caller to restart the worker: the timer's unit in
+production (deploy/systemd/gridline-worker-watchdog.*), the prod-like topology's supervisor
+on this machine (deploy/prodlike/run.py). It never restarts anything itself, and exits 0
+when the worker is healthy and when it cannot judge: the broker is down too (the worker
+reconnects by itself once it is back), or the worker does not answer. A worker that does not
+answer is starting (on a loaded machine that takes a minute), reconnecting, or gone, which
+systemd handles; restarting it would only start it over.
 """
 
 import argparse
@@ -44,8 +46,8 @@ class Sample:
     waiting: int  # messages in the worker's queue
 
 
-class BrokerUnreachable(Exception):
-    pass
+class NoVerdict(Exception):
+    """The check cannot judge the worker: the broker is unreachable, or the worker silent."""
 
 
 def _sample(app: Celery, *, node: str, queue: str, reply_timeout: float) -> Sample:
@@ -73,7 +75,7 @@ def _sample(app: Celery, *, node: str, queue: str, reply_timeout: float) -> Samp
             reserved = (inspect.reserved() or {}).get(node)
             stats = (inspect.stats() or {}).get(node)
     except unreachable as exc:
-        raise BrokerUnreachable(repr(exc)) from exc
+        raise NoVerdict(f"cannot reach the broker ({exc!r})") from exc
     if reserved is None or stats is None:
         return Sample(answered=False, holding=0, finished=0, waiting=waiting)
     return Sample(
@@ -93,24 +95,27 @@ def worker_stuck(
     interval: float = 5,
     reply_timeout: float = 5,
 ) -> str | None:
-    """Why the worker must be restarted, or None when it is healthy (or cannot be judged:
-    raises BrokerUnreachable)."""
-    first = _sample(app, node=node, queue=queue, reply_timeout=reply_timeout)
-    deadline = time.monotonic() + window
-    current, answered = first, None
+    """Why the worker must be restarted, or None when it is healthy; NoVerdict when it
+    cannot be judged. Stuck means: answering idle while messages wait, from a first such
+    answer to one `window` seconds later, with no sign of work in between."""
+    deadline = time.monotonic() + window  # for a first answer
+    idle_since: Sample | None = None
     while True:
+        current = _sample(app, node=node, queue=queue, reply_timeout=reply_timeout)
         if current.answered:
             if current.holding or not current.waiting:
                 return None
-            if answered is not None and current.finished != answered.finished:
+            if idle_since is None:
+                idle_since, deadline = current, time.monotonic() + window
+            elif current.finished != idle_since.finished:
                 return None
-            answered = answered or current
         if time.monotonic() >= deadline:
             break
         time.sleep(interval)
-        current = _sample(app, node=node, queue=queue, reply_timeout=reply_timeout)
-    if answered is None:
-        return f"{node} did not answer for {window:.0f} s"
+    if idle_since is None:
+        raise NoVerdict(f"{node} did not answer for {window:.0f} s")
+    if not current.answered:
+        raise NoVerdict(f"{node} answered idle, then stopped answering")
     return (
         f"{node} answered idle for {window:.0f} s while {current.waiting} messages waited in"
         f" {queue!r}, and finished no task"
@@ -136,8 +141,8 @@ def main(argv: list[str] | None = None) -> int:
         django.setup()
         queue = celery_app.conf.task_default_queue
         why = worker_stuck(celery_app, node=args.node, queue=queue, window=args.window)
-    except BrokerUnreachable as exc:
-        print(f"worker watchdog: cannot reach the broker ({exc}); leaving {args.node} alone")
+    except NoVerdict as exc:
+        print(f"worker watchdog: {exc}; leaving {args.node} alone")
         return 0
     except Exception:
         # Exit status 1 restarts the worker: a check that cannot run must not say so.

@@ -447,15 +447,14 @@ http {{
             "--topology", str(config),
         ])  # fmt: skip
 
-    def worker_stuck(self) -> bool:
-        """The watchdog's verdict on the worker, the command its systemd timer runs. Its
-        output goes to the caller's (the supervisor's) log."""
-        checked = subprocess.run(
+    def check_worker(self) -> subprocess.Popen:
+        """Start the watchdog's check of the worker, the command its systemd timer runs (exit
+        status 1: restart the worker). Its output goes to the caller's log."""
+        return subprocess.Popen(
             [str(BIN / "python"), "-m", "publisher.worker_watchdog",
              "--node", self.worker_node, "--window", str(self.watchdog_window)],
             cwd=ROOT, env=self.env(), stdin=subprocess.DEVNULL,
         )  # fmt: skip
-        return checked.returncode == 1
 
     def healthy(self) -> bool:
         try:
@@ -504,26 +503,41 @@ http {{
 def supervise_worker(topology: Topology) -> None:
     """What systemd does for the worker in production, for as long as this process runs: start
     the worker again `restart_sec` after it exits, whatever the reason (Restart=always), and
-    restart it when the watchdog finds it alive but stuck (the timer's unit). SIGTERM or
-    SIGINT ends the supervision, not the worker: `Topology.stop` stops it first."""
+    restart it when the watchdog finds it alive but stuck (the timer's units). The check runs
+    beside the loop, as the timer's unit runs beside the worker's, so that an exit is noticed
+    while a check is under way. SIGTERM or SIGINT ends the supervision, not the worker:
+    `Topology.stop` stops the supervisor first."""
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())
+    check: subprocess.Popen | None = None
     next_check = time.monotonic() + topology.watchdog_every
     while not stopping.wait(1):
         if topology.pid("worker") is None:
+            if check is not None:  # its verdict would be about the worker that exited
+                check.terminate()
+                check.wait()
+                check = None
             log(f"the worker is not running: starting it in {topology.restart_sec:g} s")
             if stopping.wait(topology.restart_sec):
                 break
             topology.start_worker()
             next_check = time.monotonic() + topology.watchdog_every
-        elif time.monotonic() >= next_check:
-            if topology.worker_stuck() and not stopping.is_set():
+        elif check is not None:
+            if check.poll() is None:
+                continue
+            stuck, check = check.returncode == 1, None
+            next_check = time.monotonic() + topology.watchdog_every
+            if stuck:
                 log("the watchdog found the worker stuck: restarting it")
                 topology.stop(["worker"])
                 if not stopping.is_set():
                     topology.start_worker()
-            next_check = time.monotonic() + topology.watchdog_every
+        elif time.monotonic() >= next_check:
+            check = topology.check_worker()
+    if check is not None:
+        check.terminate()
+        check.wait()
 
 
 def main() -> None:
