@@ -449,9 +449,9 @@ http {{
 
     def check_worker(self) -> subprocess.Popen:
         """Start the watchdog's check of the worker, the command its systemd timer runs (exit
-        status 1: restart the worker). Its output goes to the caller's log."""
+        status 1: restart the worker), niced as there. Its output goes to the caller's log."""
         return subprocess.Popen(
-            [str(BIN / "python"), "-m", "publisher.worker_watchdog",
+            ["nice", "-n", "10", str(BIN / "python"), "-m", "publisher.worker_watchdog",
              "--node", self.worker_node, "--window", str(self.watchdog_window)],
             cwd=ROOT, env=self.env(), stdin=subprocess.DEVNULL,
         )  # fmt: skip
