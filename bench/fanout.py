@@ -128,12 +128,14 @@ def _one_run(topology, size: int, database, *, load: dict | None) -> dict:
 
 
 def _restart_worker(topology, **env: str) -> None:
-    """Restart the worker with these settings added to its environment; return once ready."""
+    """Restart the worker with these settings added to its environment; return once ready.
+    Its supervisor too, which starts it with the environment it read when it started."""
     log = topology.dir / "logs" / "worker.log"
-    topology.stop(["worker"])
+    topology.stop(["supervisor", "worker"])
     offset = log.stat().st_size
     topology.env_extra = {**topology.env_extra, **env}
     topology.start_worker()
+    topology.start_supervisor()
     deadline = time.monotonic() + 60
     while b" ready." not in log.read_bytes()[offset:]:
         if time.monotonic() > deadline:

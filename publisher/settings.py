@@ -349,7 +349,8 @@ NOTIFY_CLAIM_TIMEOUT = env_int(
 )
 NOTIFY_SWEEP_EVERY = env_int("NOTIFY_SWEEP_EVERY", default=60, minimum=1)
 # On a lost broker connection let running tasks finish: a batch completes and marks its rows
-# (Celery 6 would cancel it, leaving claims for the sweep). Explicit, and it ends the warning.
+# (Celery 6 would cancel it, leaving claims for the sweep). Explicit: Celery 5.7 still logs its
+# pending-deprecation warning about the default at every reconnect.
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_BEAT_SCHEDULE["requeue-stale-deliveries"] = {
     "task": "reports.tasks.requeue_stale_deliveries",

@@ -3,8 +3,9 @@
 nginx (deploy/nginx-app.conf) in front of gunicorn (deploy/gunicorn.conf.py) with the
 production settings (DEBUG off), a Celery worker (2 processes) and beat, PostgreSQL and Redis
 from the machine (started when they are down), a local SMTP sink, and the tests' fake of
-Stripe as a small server. TLS is not terminated on loopback, so SECURE_SSL_REDIRECT is off;
-everything else is as in production.
+Stripe as a small server. A supervisor plays systemd's part for the worker: it starts the
+worker again when it exits and when the worker's watchdog finds it stuck. TLS is not
+terminated on loopback, so SECURE_SSL_REDIRECT is off; everything else is as in production.
 
     python deploy/prodlike/run.py start    # idempotent: starts only what is not running
     python deploy/prodlike/run.py stop     # stops what `start` started (by process id)
@@ -16,6 +17,8 @@ another database and another Redis database.
 
 import argparse
 import contextlib
+import dataclasses
+import json
 import os
 import secrets
 import shutil
@@ -23,6 +26,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -139,6 +143,13 @@ class Topology:
     demo_data: bool = True
     nginx_server_extra: str = ""
     env_extra: dict[str, str] = field(default_factory=dict)
+    # The worker's supervision, production's timings by default: started again restart_sec
+    # after it exits (gridline-worker.service, RestartSec=), and checked by the watchdog
+    # every watchdog_every seconds with watchdog_window seconds of evidence
+    # (gridline-worker-watchdog.timer and .service).
+    restart_sec: float = 5
+    watchdog_every: float = 60
+    watchdog_window: float = 60
 
     # Paths ----------------------------------------------------------------------------------
 
@@ -149,6 +160,11 @@ class Topology:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def worker_node(self) -> str:
+        """The worker's node name, as `-n {name}@%h` makes it."""
+        return f"{self.name}@{socket.gethostname()}"
 
     @property
     def purge_port(self) -> int:
@@ -386,6 +402,7 @@ http {{
             str(BIN / "celery"), "-A", "publisher", "beat", "--loglevel", "INFO",
             "--schedule", str(self.dir / "run" / "celerybeat-schedule"),
         ])  # fmt: skip
+        self.start_supervisor()
         self._start_nginx()
         wait_for(self.healthy, timeout=30, what=f"{self.url}/healthz")
 
@@ -420,6 +437,25 @@ http {{
             "-n", f"{self.name}@%h",
         ], nice=10)  # fmt: skip
 
+    def start_supervisor(self) -> None:
+        """The worker's supervisor (`supervise_worker`), a process of its own that reads this
+        topology back from a file, as systemd reads its units."""
+        config = self.dir / "run" / "topology.json"
+        config.write_text(json.dumps(dataclasses.asdict(self)))
+        self._spawn("supervisor", [
+            str(BIN / "python"), str(Path(__file__).resolve()), "supervise-worker",
+            "--topology", str(config),
+        ])  # fmt: skip
+
+    def check_worker(self) -> subprocess.Popen:
+        """Start the watchdog's check of the worker, the command its systemd timer runs (exit
+        status 1: restart the worker), niced as there. Its output goes to the caller's log."""
+        return subprocess.Popen(
+            ["nice", "-n", "10", str(BIN / "python"), "-m", "publisher.worker_watchdog",
+             "--node", self.worker_node, "--window", str(self.watchdog_window)],
+            cwd=ROOT, env=self.env(), stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+
     def healthy(self) -> bool:
         try:
             with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as response:  # noqa: S310
@@ -428,7 +464,9 @@ http {{
             return False
 
     def stop(self, services: list[str] | None = None) -> None:
-        for service in services or ["nginx", "beat", "worker", "web", "stripe", "smtp"]:
+        # The supervisor first, or it would start the worker again.
+        everything = ["supervisor", "nginx", "beat", "worker", "web", "stripe", "smtp"]
+        for service in services or everything:
             pid = self.pid(service)
             if pid is None:
                 continue
@@ -458,14 +496,58 @@ http {{
     def status(self) -> dict[str, int | None]:
         return {
             service: self.pid(service)
-            for service in ["nginx", "web", "worker", "beat", "smtp", "stripe"]
+            for service in ["nginx", "web", "worker", "supervisor", "beat", "smtp", "stripe"]
         }
+
+
+def supervise_worker(topology: Topology) -> None:
+    """What systemd does for the worker in production, for as long as this process runs: start
+    the worker again `restart_sec` after it exits, whatever the reason (Restart=always), and
+    restart it when the watchdog finds it alive but stuck (the timer's units). The check runs
+    beside the loop, as the timer's unit runs beside the worker's, so that an exit is noticed
+    while a check is under way. SIGTERM or SIGINT ends the supervision, not the worker:
+    `Topology.stop` stops the supervisor first."""
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+    check: subprocess.Popen | None = None
+    next_check = time.monotonic() + topology.watchdog_every
+    while not stopping.wait(1):
+        if topology.pid("worker") is None:
+            if check is not None:  # its verdict would be about the worker that exited
+                check.terminate()
+                check.wait()
+                check = None
+            log(f"the worker is not running: starting it in {topology.restart_sec:g} s")
+            if stopping.wait(topology.restart_sec):
+                break
+            topology.start_worker()
+            next_check = time.monotonic() + topology.watchdog_every
+        elif check is not None:
+            if check.poll() is None:
+                continue
+            stuck, check = check.returncode == 1, None
+            next_check = time.monotonic() + topology.watchdog_every
+            if stuck:
+                log("the watchdog found the worker stuck: restarting it")
+                topology.stop(["worker"])
+                if not stopping.is_set():
+                    topology.start_worker()
+        elif time.monotonic() >= next_check:
+            check = topology.check_worker()
+    if check is not None:
+        check.terminate()
+        check.wait()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("action", choices=["start", "stop", "status"])
+    parser.add_argument("action", choices=["start", "stop", "status", "supervise-worker"])
+    parser.add_argument("--topology", type=Path, help="supervise-worker: the topology's file")
     args = parser.parse_args()
+    if args.action == "supervise-worker":
+        supervise_worker(Topology(**json.loads(args.topology.read_text())))
+        return
     topology = Topology()
     if args.action == "stop":
         topology.stop()
