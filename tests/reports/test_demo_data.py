@@ -276,7 +276,7 @@ def test_moderation_in_make_run_survives_the_next_load(demo):
     editor = User.objects.get(email="editor@example.com")
     first, second = Comment.objects.filter(report=lead, parent__isnull=True)[:2]
     comment_delete(user=editor, comment=first)
-    comment_hide(moderator=editor, comment=second)
+    comment_hide(moderator=editor, comment=second, reason="Off topic.")
     count = Report.objects.get(pk=lead.pk).comment_count
 
     call_command("load_demo_data", verbosity=0)
