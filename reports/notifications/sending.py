@@ -155,7 +155,7 @@ def notification_email(*, report: Report, test: bool = False) -> BulkEmail:
         name="report-notification",
         context={
             "report": report,
-            "author_name": report.author.get_full_name() if report.author else "",
+            "author_name": report.author.byline_name if report.author else "",
             "report_url": report_url,
             "teaser_html": teaser,
             "teaser_text": html_to_text(teaser, base_url=report_url),

@@ -624,3 +624,17 @@ def test_a_send_rate_paces_a_batch(draft, recorded_sends, settings, monkeypatch)
     assert deliveries_send(delivery_ids=ids, claimant="task-1").sent == 4
 
     assert clock.slept == [0.25]
+
+
+def test_the_email_names_an_author_without_a_display_name_as_the_publication():
+    """A byline never shows part of an email address, in the email as on the page."""
+    from tests.support.factories import UserFactory
+
+    author = UserFactory(email="jo.private@example.com", display_name="", is_staff=True)
+    report = ReportFactory(author=author)
+
+    rendered = sending.notification_email(report=report).rendered
+
+    text = rendered.text + rendered.html
+    assert "jo.private" not in text
+    assert "By Gridline Research" in text
