@@ -235,7 +235,7 @@ def subscription_sync_from_stripe(
 
 @dataclass(frozen=True)
 class _Before:
-    """The membership as it was before a sync: its changes are what lifecycle emails tell."""
+    """The membership ahead of a sync: lifecycle emails tell what the sync changed."""
 
     granted: bool
     cancelling: bool
