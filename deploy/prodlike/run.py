@@ -275,7 +275,13 @@ class Topology:
 
     def _nginx_conf(self) -> Path:
         nginx = self.dir / "nginx"
-        user = "user www-data;\n" if os.geteuid() == 0 else ""
+        user = ""
+        if os.geteuid() == 0:
+            # As root, nginx's workers drop to www-data, who must be able to reach the cache
+            # under this checkout; a checkout in a private directory (mktemp -d is 0700)
+            # keeps them root, or every cached page would be "Permission denied".
+            reachable = all(os.stat(p).st_mode & 0o001 for p in nginx.resolve().parents)
+            user = "user www-data;\n" if reachable else "user root;\n"
         conf = f"""# Written by deploy/prodlike/run.py: nginx.conf for loopback.
 load_module {PURGE_MODULE};
 {user}worker_processes auto;
