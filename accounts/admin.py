@@ -58,6 +58,19 @@ class UserAdmin(BaseUserAdmin):
     ]
     inlines = [MembershipInline]
 
+    # The admin's autocomplete for a report's author asks this admin; it offers staff only,
+    # so the chooser never lists the readers.
+    AUTHOR_CHOOSER = ("reports", "report", "author")
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[User], search_term: str
+    ) -> tuple[QuerySet[User], bool]:
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        asked = tuple(request.GET.get(k, "") for k in ("app_label", "model_name", "field_name"))
+        if request.path.endswith("/autocomplete/") and asked == self.AUTHOR_CHOOSER:
+            queryset = queryset.filter(is_staff=True)
+        return queryset, may_have_duplicates
+
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):

@@ -9,6 +9,10 @@ from publisher.health import healthz
 
 # Staff log in to the admin through a form with its own limit on failed attempts.
 admin.site.login_form = RateLimitedAdminAuthenticationForm
+# The editors' admin carries the publication's name, not Django's.
+admin.site.site_header = f"{settings.SITE_NAME} newsroom"
+admin.site.site_title = f"{settings.SITE_NAME} newsroom"
+admin.site.index_title = "Reports, readers and members"
 # A database outage answers 503 with Retry-After rather than 500 (publisher/errors.py).
 handler500 = "publisher.errors.server_error"
 

@@ -153,17 +153,42 @@ class OpenFilter(admin.SimpleListFilter):
 
 @admin.register(CommentFlag)
 class CommentFlagAdmin(admin.ModelAdmin):
-    """The moderation queue: comments readers reported."""
+    """The moderation queue: comments readers reported, each with what a moderator decides on.
 
-    list_display = ["comment", "comment_excerpt", "reporter", "reason", "created_at", "resolved_at"]
+    Flags come from readers only, so the queue has no "Add" button and a flag's fields are
+    not edited here: a moderator hides the comment, dismisses the flag or bans the author."""
+
+    list_display = [
+        "comment_excerpt", "reason_text", "reporter", "comment_author", "report_title",
+        "created_at", "resolved_at",
+    ]  # fmt: skip
+    list_display_links = ["comment_excerpt"]
     list_filter = [OpenFilter]
-    list_select_related = ["comment", "reporter"]
+    list_select_related = ["comment__report", "comment__author", "reporter"]
+    search_fields = ["reason", "comment__body", "reporter__email", "comment__author__email"]
     raw_id_fields = ["comment", "reporter"]
-    actions = ["hide_comments", "dismiss"]
+    readonly_fields = ["comment", "reporter", "reason", "created_at", "resolved_at"]
+    actions = ["hide_comments", "dismiss", "ban_authors"]
+    ordering = ["resolved_at", "-created_at"]
 
-    @admin.display(description="Comment")
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.display(description="Reported comment")
     def comment_excerpt(self, flag: CommentFlag) -> str:
-        return flag.comment.body[:120]
+        return _excerpt(flag.comment.body, 120)
+
+    @admin.display(description="Reason", ordering="reason")
+    def reason_text(self, flag: CommentFlag) -> str:
+        return _excerpt(flag.reason, 80) or "(no reason given)"
+
+    @admin.display(description="Written by", ordering="comment__author__email")
+    def comment_author(self, flag: CommentFlag) -> str:
+        return str(flag.comment.author) if flag.comment.author_id else "(deleted account)"
+
+    @admin.display(description="Report", ordering="comment__report__title")
+    def report_title(self, flag: CommentFlag) -> str:
+        return flag.comment.report.title
 
     @admin.action(description="Hide the reported comments")
     def hide_comments(
@@ -180,6 +205,32 @@ class CommentFlagAdmin(admin.ModelAdmin):
     def dismiss(self, request: HttpRequest, queryset: QuerySet[CommentFlag]) -> None:
         queryset.filter(resolved_at__isnull=True).update(resolved_at=timezone.now())
         self.message_user(request, "Dismissed.", messages.SUCCESS)
+
+    @admin.action(description="Ban the authors of the reported comments from commenting")
+    def ban_authors(self, request: HttpRequest, queryset: QuerySet[CommentFlag]) -> None:
+        flags = list(queryset.select_related("comment__author"))
+        authors = {f.comment.author.pk: f.comment.author for f in flags if f.comment.author}
+        moderator = request_user(request)
+        banned = 0
+        for author in authors.values():
+            if author.is_staff:
+                continue
+            comment_ban(moderator=moderator, user=author, reason="Reported comments")
+            banned += 1
+        queryset.filter(resolved_at__isnull=True).update(resolved_at=timezone.now())
+        skipped = len(authors) - banned
+        note = f" Staff are never banned: {skipped} skipped." if skipped else ""
+        self.message_user(
+            request,
+            f"Banned from commenting: {banned} member{'s' if banned != 1 else ''}.{note} "
+            "A ban's end date and reason can be changed under Comment bans.",
+            messages.SUCCESS if banned else messages.WARNING,
+        )
+
+
+def _excerpt(text: str, length: int) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= length else f"{flat[: length - 1]}…"
 
 
 @admin.register(CommentBan)

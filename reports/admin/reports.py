@@ -1,9 +1,11 @@
 """Reports and topics in the admin: saving through `report_save`, the live preview, revisions
 and the reports they may affect."""
 
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, JsonResponse
 from django.template.loader import render_to_string
 from django.urls import URLPattern, path, reverse
@@ -73,6 +75,16 @@ class ReportAdminForm(forms.ModelForm):
             "cover_image", "cover_alt", "video_minutes", "status", "publish_at", "revision_note",
         ]  # fmt: skip
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Reports are written by staff; a report keeps its author should they leave the staff.
+        author = self.fields["author"]
+        staff = Q(is_staff=True)
+        if self.instance.author_id:
+            staff |= Q(pk=self.instance.author_id)
+        author.queryset = author.queryset.filter(staff)  # type: ignore[attr-defined]
+        author.help_text = "A member of staff; type a name or an address to find them."
+
     def clean(self) -> dict:
         cleaned = super().clean() or {}
         if cleaned.get("status") == Report.Status.SCHEDULED and not cleaned.get("publish_at"):
@@ -94,11 +106,18 @@ class PreviewForm(forms.Form):
 class ReportAdmin(InvalidatesPagesAdmin):
     form = ReportAdminForm
     list_display = ["title", "kind", "status", "is_free", "author", "published_at", "publish_at"]
-    list_filter = ["status", "kind", "is_free", "topics", "author"]
+    # Only people who wrote a report appear in the author filter, never the readers.
+    list_filter = [
+        "status",
+        "kind",
+        "is_free",
+        "topics",
+        ("author", admin.RelatedOnlyFieldListFilter),
+    ]
     search_fields = ["title", "slug", "teaser", "author__display_name"]
     prepopulated_fields = {"slug": ["title"]}
     filter_horizontal = ["topics"]
-    raw_id_fields = ["author"]
+    autocomplete_fields = ["author"]
     date_hierarchy = "published_at"
     readonly_fields = [
         "published_at", "created_at", "updated_at", "revised_at", "preview", "possibly_affected",
