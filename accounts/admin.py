@@ -1,4 +1,5 @@
 import csv
+from datetime import datetime
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
@@ -37,7 +38,10 @@ class UserAdmin(BaseUserAdmin):
         "is_staff",
         "date_joined",
     ]
-    list_filter = ["is_staff", "is_superuser", "is_active", "company_verified"]
+    list_filter = [
+        "membership__status", "membership__plan", "seat__organisation",
+        "is_staff", "is_superuser", "is_active", "company_verified",
+    ]  # fmt: skip
     search_fields = ["email", "display_name", "company"]
     readonly_fields = ["date_joined", "last_login"]
     fieldsets = [
@@ -103,12 +107,12 @@ class MembershipAdmin(admin.ModelAdmin):
         response["Content-Disposition"] = 'attachment; filename="memberships.csv"'
         writer = csv.writer(response)
         writer.writerow(
-            ["email", "status", "plan", "current_period_end", "cancel_at_period_end",
+            ["email", "name", "status", "plan", "current_period_end", "cancel_at_period_end",
              "stripe_customer_id", "stripe_subscription_id"]
         )  # fmt: skip
         for m in queryset.select_related("user").order_by("pk"):
             writer.writerow(
-                [_csv_safe(m.user.email), m.status, m.plan,
+                [_csv_safe(m.user.email), _csv_safe(m.user.display_name), m.status, m.plan,
                  m.current_period_end.isoformat() if m.current_period_end else "",
                  m.cancel_at_period_end, m.stripe_customer_id, m.stripe_subscription_id]
             )  # fmt: skip
@@ -181,3 +185,27 @@ class NewsletterSubscriberAdmin(admin.ModelAdmin):
         "confirmed_at", "created_at", "updated_at",
     ]  # fmt: skip
     exclude = ["confirmation_token_hash"]
+    actions = ["export_csv"]
+
+    @admin.action(description="Export selected subscribers as CSV, with their consent")
+    def export_csv(
+        self, request: HttpRequest, queryset: QuerySet[NewsletterSubscriber]
+    ) -> HttpResponse:
+        response = HttpResponse(content_type="text/csv")
+        response["Content-Disposition"] = 'attachment; filename="newsletter-subscribers.csv"'
+        writer = csv.writer(response)
+        writer.writerow(
+            ["email", "member_email", "subscribed_at", "consent_at", "consent_ip",
+             "consent_source", "confirmed_at", "unsubscribed_at"]
+        )  # fmt: skip
+        for sub in queryset.select_related("user").order_by("pk"):
+            writer.writerow(
+                [_csv_safe(sub.email), _csv_safe(sub.user.email) if sub.user else "",
+                 _iso(sub.created_at), _iso(sub.consent_at), sub.consent_ip or "",
+                 sub.consent_source, _iso(sub.confirmed_at), _iso(sub.unsubscribed_at)]
+            )  # fmt: skip
+        return response
+
+
+def _iso(moment: datetime | None) -> str:
+    return moment.isoformat() if moment else ""
