@@ -5,6 +5,7 @@ import pytest
 from django.urls import reverse
 
 from reports.models import Comment, CommentBan, CommentFlag
+from reports.templatetags.report_tags import published_date
 from tests.support.factories import MembershipFactory, ReportFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -126,3 +127,13 @@ def test_the_flag_queue_needs_a_fixed_number_of_queries(
 
     with django_assert_max_num_queries(12):
         assert chief.get(reverse("admin:reports_commentflag_changelist")).status_code == 200
+
+
+def test_the_report_list_says_status_and_date_in_one_column(chief):
+    published = ReportFactory(title="Out already")
+    draft = ReportFactory(title="Still a draft", status="draft", published_at=None)
+
+    rows = chief.get(reverse("admin:reports_report_changelist")).content.decode()
+
+    assert f"Published {published_date(published.published_at)}" in rows
+    assert draft.get_status_display() in rows
