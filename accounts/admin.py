@@ -1,5 +1,6 @@
 import csv
 from datetime import datetime
+from typing import Any
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
@@ -16,6 +17,7 @@ from accounts.models import (
     SubscriptionCancellation,
     User,
 )
+from publisher.text import text_excerpt
 
 
 class MembershipInline(admin.StackedInline):
@@ -103,9 +105,7 @@ class MembershipAdmin(admin.ModelAdmin):
 
     @admin.action(description="Export selected memberships as CSV")
     def export_csv(self, request: HttpRequest, queryset: QuerySet[Membership]) -> HttpResponse:
-        response = HttpResponse(content_type="text/csv")
-        response["Content-Disposition"] = 'attachment; filename="memberships.csv"'
-        writer = csv.writer(response)
+        response, writer = _csv_download("memberships.csv")
         writer.writerow(
             ["email", "name", "status", "plan", "current_period_end", "cancel_at_period_end",
              "stripe_customer_id", "stripe_subscription_id"]
@@ -117,6 +117,12 @@ class MembershipAdmin(admin.ModelAdmin):
                  m.cancel_at_period_end, m.stripe_customer_id, m.stripe_subscription_id]
             )  # fmt: skip
         return response
+
+
+def _csv_download(filename: str) -> tuple[HttpResponse, Any]:
+    response = HttpResponse(content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response, csv.writer(response)
 
 
 def _csv_safe(value: str) -> str:
@@ -153,8 +159,7 @@ class SubscriptionCancellationAdmin(ReadOnlyAdmin):
 
     @admin.display(description="What they wrote")
     def detail_excerpt(self, cancellation: SubscriptionCancellation) -> str:
-        text = " ".join(cancellation.detail.split())
-        return text if len(text) <= 80 else f"{text[:79]}…"
+        return text_excerpt(cancellation.detail, 80)
 
 
 @admin.register(MembershipEmail)
@@ -191,9 +196,7 @@ class NewsletterSubscriberAdmin(admin.ModelAdmin):
     def export_csv(
         self, request: HttpRequest, queryset: QuerySet[NewsletterSubscriber]
     ) -> HttpResponse:
-        response = HttpResponse(content_type="text/csv")
-        response["Content-Disposition"] = 'attachment; filename="newsletter-subscribers.csv"'
-        writer = csv.writer(response)
+        response, writer = _csv_download("newsletter-subscribers.csv")
         writer.writerow(
             ["email", "member_email", "subscribed_at", "consent_at", "consent_ip",
              "consent_source", "confirmed_at", "unsubscribed_at"]

@@ -74,3 +74,9 @@ def text_normalise_name(text: str) -> str:
 
     An empty result means the name had nothing visible; callers refuse it."""
     return " ".join(unicodedata.normalize("NFC", text_strip_invisible(text)).split())
+
+
+def text_excerpt(text: str, length: int) -> str:
+    """`text` on one line, cut to `length` characters with an ellipsis, for admin lists."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= length else f"{flat[: length - 1]}…"

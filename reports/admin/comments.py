@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from accounts.http import request_user
 from publisher.errors import ApplicationError
+from publisher.text import text_excerpt
 from reports.comments.services import (
     HIDE_REASON_MAX_LENGTH,
     comment_ban,
@@ -176,11 +177,11 @@ class CommentFlagAdmin(admin.ModelAdmin):
 
     @admin.display(description="Reported comment")
     def comment_excerpt(self, flag: CommentFlag) -> str:
-        return _excerpt(flag.comment.body, 120)
+        return text_excerpt(flag.comment.body, 120)
 
     @admin.display(description="Reason", ordering="reason")
     def reason_text(self, flag: CommentFlag) -> str:
-        return _excerpt(flag.reason, 80) or "(no reason given)"
+        return text_excerpt(flag.reason, 80) or "(no reason given)"
 
     @admin.display(description="Written by", ordering="comment__author__email")
     def comment_author(self, flag: CommentFlag) -> str:
@@ -226,11 +227,6 @@ class CommentFlagAdmin(admin.ModelAdmin):
             "A ban's end date and reason can be changed under Comment bans.",
             messages.SUCCESS if banned else messages.WARNING,
         )
-
-
-def _excerpt(text: str, length: int) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= length else f"{flat[: length - 1]}…"
 
 
 @admin.register(CommentBan)
