@@ -481,3 +481,32 @@ class SitePage(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("site_pages:page", kwargs={"slug": self.slug})
+
+
+class ReportDayCount(models.Model):
+    """What happened around one report on one day, counted first-party: no reader is named,
+    only totals. Requests count into Redis (`reports.counting`) and a periodic task folds the
+    day's totals into these rows, so a page view never writes to the database."""
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="day_counts")
+    day = models.DateField()
+    # Views of the report's page by readers who may not read its body (anonymous or free)...
+    public_reads = models.PositiveIntegerField(default=0)
+    # ...and by readers who may (members, seats, gift links, free reports for everyone).
+    entitled_reads = models.PositiveIntegerField(default=0)
+    # Views that showed the paywall (a paid report to a reader not entitled to it).
+    paywall_views = models.PositiveIntegerField(default=0)
+    # Checkouts started from this report's paywall, and subscriptions paid that came from it
+    # (the checkout's metadata names the report).
+    checkouts_started = models.PositiveIntegerField(default=0)
+    subscriptions_paid = models.PositiveIntegerField(default=0)
+    gifts_opened = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["report", "day"], name="report_day_count_unique"),
+        ]
+        indexes = [models.Index(fields=["day"], name="report_day_count_day")]
+
+    def __str__(self) -> str:
+        return f"{self.report_id} on {self.day}"
