@@ -454,3 +454,38 @@ class NewsletterSubscriber(models.Model):
             and sent is not None
             and (self.confirmed_at is None or self.confirmed_at < sent)
         )
+
+
+class NewsletterImport(models.Model):
+    """An upload of another platform's subscriber export, checked (a dry run), then imported.
+
+    The file is kept in this row rather than in media storage: media is served to the
+    public, and a list of addresses must never be reachable there. Web and worker processes
+    share the database, so the task finds it on any node. It is emptied once the import
+    ran (or failed), leaving only the counts and the rejected rows for the staff member
+    who ran it.
+    """
+
+    class Status(models.TextChoices):
+        CHECKING = "checking", "Checking the file"
+        CHECKED = "checked", "Checked, waiting for confirmation"
+        IMPORTING = "importing", "Importing"
+        DONE = "done", "Imported"
+        FAILED = "failed", "Failed"
+
+    file_name = models.CharField(max_length=255)
+    content = models.BinaryField(editable=False)
+    source_format = models.CharField(max_length=20)
+    consent = models.CharField(max_length=20)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.CHECKING)
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    report = models.JSONField(default=dict, blank=True)
+    rejected_csv = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.get_status_display()})"

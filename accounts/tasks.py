@@ -5,6 +5,11 @@ from celery import shared_task
 from accounts.billing.emails import membership_email_send
 from accounts.billing.reconcile import memberships_reconcile
 from accounts.newsletter.emails import newsletter_confirmation_send
+from accounts.newsletter.importing import (
+    newsletter_import_check,
+    newsletter_import_run,
+    newsletter_import_send_confirmations,
+)
 from accounts.organisations.emails import team_invitation_send
 
 
@@ -27,3 +32,18 @@ def send_newsletter_confirmation(subscriber_id: int, token: str, next_path: str 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, retry_jitter=True, max_retries=5)
 def send_membership_email(membership_id: int, name: str) -> bool:
     return membership_email_send(membership_id=membership_id, name=name)
+
+
+@shared_task
+def check_newsletter_import(import_id: int) -> None:
+    newsletter_import_check(job_id=import_id)
+
+
+@shared_task
+def run_newsletter_import(import_id: int) -> None:
+    newsletter_import_run(job_id=import_id)
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, retry_jitter=True, max_retries=5)
+def send_newsletter_import_confirmations(subscriber_ids: list[int]) -> int:
+    return newsletter_import_send_confirmations(subscriber_ids=subscriber_ids)
