@@ -1,11 +1,13 @@
 import csv
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.urls import URLPattern, path
 from django.utils.html import format_html
 
 from accounts.forms import AdminUserChangeForm, AdminUserCreationForm
@@ -17,6 +19,7 @@ from accounts.models import (
     SubscriptionCancellation,
     User,
 )
+from accounts.newsletter import import_views
 from publisher.text import text_excerpt
 
 
@@ -191,6 +194,20 @@ class NewsletterSubscriberAdmin(admin.ModelAdmin):
     ]  # fmt: skip
     exclude = ["confirmation_token_hash"]
     actions = ["export_csv"]
+
+    def get_urls(self) -> list[URLPattern]:
+        def view(function: Any, route: str, name: str) -> URLPattern:
+            wrapped = self.admin_site.admin_view(partial(function, site=self.admin_site))
+            return path(route, wrapped, name=f"accounts_newslettersubscriber_{name}")
+
+        return [
+            view(import_views.import_start, "import/", "import"),
+            view(import_views.import_job, "import/<int:pk>/", "import_job"),
+            view(import_views.import_confirm, "import/<int:pk>/confirm/", "import_confirm"),
+            view(import_views.import_cancel, "import/<int:pk>/cancel/", "import_cancel"),
+            view(import_views.import_rejected, "import/<int:pk>/rejected.csv", "import_rejected"),
+            *super().get_urls(),
+        ]
 
     @admin.action(description="Export selected subscribers as CSV, with their consent")
     def export_csv(

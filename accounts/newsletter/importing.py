@@ -233,7 +233,7 @@ def _read_table(data: bytes) -> tuple[list[str], list[tuple[int, list[str]]]]:
         header = next(reader, None)
         if not header or not any(cell.strip() for cell in header):
             raise ImportFileError("The file is empty: it has no header row.")
-        rows = []
+        rows: list[tuple[int, list[str]]] = []
         for cells in reader:
             if not any(cell.strip() for cell in cells):
                 continue
