@@ -300,3 +300,22 @@ def test_command_refuses_a_file_it_cannot_import(tmp_path):
         call_command("import_newsletter", str(wrong), "--consent", "preserve")
     with pytest.raises(CommandError, match="Cannot read"):
         call_command("import_newsletter", str(tmp_path / "missing.csv"), "--consent", "preserve")
+
+
+@pytest.mark.slow
+def test_a_hundred_thousand_rows_import_in_bulk():
+    lines = ["id,email,name,note,subscribed_to_emails,complimentary_plan,stripe_customer_id,"
+             "created_at,deleted_at,labels,tiers"]  # fmt: skip
+    lines += [
+        f"{n:024x},reader{n}@example.com,Reader {n},,true,false,,2024-01-01T00:00:00.000Z,,,"
+        for n in range(100_000)
+    ]
+    data = "\r\n".join(lines).encode()
+
+    with CaptureQueriesContext(connection) as queries:
+        report = newsletter_import(data=data, file_name="big.csv", consent=ConsentMode.PRESERVE)
+
+    assert report.imported == 100_000
+    assert NewsletterSubscriber.objects.receiving().count() == 100_000
+    # 100 batches of 1,000: a look-up and an insert each, inside a savepoint.
+    assert len(queries.captured_queries) <= 4 * 100 + 2
