@@ -15,9 +15,9 @@ from typing import Any
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict, StartResponse], Iterable[bytes]]
 
-# Above nginx's largest client_max_body_size (10 MB, the admin): a longer body did not come
-# through nginx, and gunicorn may close that connection.
-MAX_DRAIN_BYTES = 16 * 1024 * 1024
+# Above nginx's largest client_max_body_size (32 MB, the admin's newsletter import): a longer
+# body did not come through nginx, and gunicorn may close that connection.
+MAX_DRAIN_BYTES = 40 * 1024 * 1024
 CHUNK_BYTES = 64 * 1024
 
 
