@@ -25,6 +25,7 @@ from accounts.newsletter.importing import (
     SourceFormat,
     newsletter_import_confirm,
     newsletter_import_create,
+    newsletter_imports_recent,
 )
 from publisher.ratelimit import Limit, limit_exceeded
 
@@ -120,7 +121,9 @@ def import_start(request: AuthenticatedHttpRequest, *, site: AdminSite) -> HttpR
     return TemplateResponse(
         request,
         "admin/accounts/newslettersubscriber/import_form.html",
-        _context(site, request, "Import subscribers", form=form),
+        _context(
+            site, request, "Import subscribers", form=form, recent=newsletter_imports_recent()
+        ),
         status=status,
     )
 

@@ -27,7 +27,7 @@ import secrets
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import partial
 from itertools import islice
@@ -49,6 +49,9 @@ BATCH_SIZE = 1000
 # hundred addresses rather than the whole list, and a retry resends nothing already sent.
 CONFIRMATION_BATCH = 200
 FIRST_REJECTED = 20
+# An upload checked but neither imported nor cancelled is discarded after this long, so
+# lists of addresses do not linger in the database.
+UNCONFIRMED_KEPT = timedelta(days=1)
 CONSENT_SOURCE_LENGTH = 140
 
 
@@ -562,6 +565,9 @@ def newsletter_import_create(
     so a wrong file is refused at once and nothing is stored."""
     header, rows = _read_table(data)
     fmt = _resolve_format(header, source_format)
+    NewsletterImport.objects.filter(
+        status=NewsletterImport.Status.CHECKED, created_at__lt=timezone.now() - UNCONFIRMED_KEPT
+    ).delete()
     job = NewsletterImport.objects.create(
         file_name=file_name[:255],
         content=data,
@@ -572,6 +578,15 @@ def newsletter_import_create(
     )
     transaction.on_commit(partial(enqueue, "accounts.tasks.check_newsletter_import", job.pk))
     return job
+
+
+def newsletter_imports_recent(*, limit: int = 10) -> list[NewsletterImport]:
+    """The latest uploads, newest first, for the import page (their files left out)."""
+    return list(
+        NewsletterImport.objects.defer("content", "rejected_csv", "report")
+        .select_related("created_by")
+        .order_by("-created_at", "-pk")[:limit]
+    )
 
 
 def newsletter_import_confirm(*, job_id: int) -> bool:

@@ -3,9 +3,11 @@ and who may use it. Celery runs eagerly here, after each request's commit."""
 
 import csv
 import io
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -236,3 +238,44 @@ def test_an_unknown_import_is_not_found(chief):
         chief.get(reverse("admin:accounts_newslettersubscriber_import_job", args=[999])).status_code
         == 404
     )
+
+
+def test_the_import_page_lists_recent_imports(chief, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        _upload(chief, "ghost-members.csv")
+
+    page = chief.get(START).content.decode()
+
+    job = NewsletterImport.objects.get()
+    assert f'href="{_job_url(job)}">ghost-members.csv</a>' in page
+    assert "Checked, waiting for confirmation" in page and "chief@example.com" in page
+
+
+def test_an_unconfirmed_upload_is_discarded_after_a_day(chief, django_capture_on_commit_callbacks):
+    with (
+        time_machine.travel(timezone.now() - timedelta(days=2)),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        _upload(chief, "ghost-members.csv")
+    old = NewsletterImport.objects.get()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        _upload(chief, "substack-emails.csv")
+
+    assert not NewsletterImport.objects.filter(pk=old.pk).exists()
+    assert NewsletterImport.objects.count() == 1
+
+
+def test_a_file_that_fails_in_the_task_says_why_and_is_emptied(chief):
+    from accounts.newsletter.importing import newsletter_import_check
+
+    job = NewsletterImport.objects.create(
+        file_name="x.csv", content=b"name\nx\n", source_format="auto", consent="preserve",
+    )  # fmt: skip
+
+    newsletter_import_check(job_id=job.pk)
+
+    job.refresh_from_db()
+    assert job.status == NewsletterImport.Status.FAILED and bytes(job.content) == b""
+    page = chief.get(_job_url(job)).content.decode()
+    assert "not a Substack, Mailchimp or Ghost export" in page
