@@ -21,7 +21,7 @@ from reports.admin.notifications import (
     resend_failed_notifications,
     send_test_notification,
 )
-from reports.admin.preview import report_preview_html
+from reports.admin.preview import preview_cover, report_preview_html
 from reports.citations import citing_reports_any_status
 from reports.models import (
     Report,
@@ -102,8 +102,12 @@ class PreviewForm(forms.Form):
     title = forms.CharField(required=False)
     teaser = forms.CharField(required=False, strip=False)
     body = forms.CharField(required=False, strip=False)
+    kind = forms.ChoiceField(required=False, choices=Report.Kind.choices)
     is_free = forms.BooleanField(required=False)
     video_minutes = forms.IntegerField(required=False, min_value=1, max_value=24 * 60)
+    cover_alt = forms.CharField(required=False)
+    # The report being edited, for its saved cover; empty while adding one.
+    report = forms.IntegerField(required=False, min_value=1)
 
 
 @admin.register(Report)
@@ -189,8 +193,14 @@ class ReportAdmin(InvalidatesPagesAdmin):
             return JsonResponse({"error": "Not allowed."}, status=403)
         form = PreviewForm(request.POST)
         form.is_valid()
-        report = Report(**form.cleaned_data)
-        return JsonResponse(report_preview_html(request=request, report=report))
+        fields = dict(form.cleaned_data)
+        saved_id, alt = fields.pop("report", None), fields.pop("cover_alt", "")
+        saved = Report.objects.filter(pk=saved_id).only(
+            "cover_image", "cover_alt", "cover_width", "cover_height"
+        ).first() if saved_id else None  # fmt: skip
+        report = Report(**{name: value for name, value in fields.items() if value is not None})
+        cover = preview_cover(saved=saved, alt=alt)
+        return JsonResponse(report_preview_html(request=request, report=report, cover=cover))
 
     @admin.display(description="Status", ordering="published_at")
     def status_and_date(self, obj: Report) -> str:
@@ -207,11 +217,9 @@ class ReportAdmin(InvalidatesPagesAdmin):
     @admin.display(description="Live preview")
     def preview(self, obj: Report | None) -> SafeString:
         report = obj or Report(teaser="", body="")
+        panes = report_preview_html(request=None, report=report, cover=preview_cover(saved=obj))
         return mark_safe(  # noqa: S308 - our template, sanitized Markdown
-            render_to_string(
-                "admin/reports/report/preview_panes.html",
-                {"panes": report_preview_html(request=None, report=report)},
-            )
+            render_to_string("admin/reports/report/preview_panes.html", {"panes": panes})
         )
 
     @admin.display(description="History")
