@@ -103,9 +103,7 @@ def topics_delete(*, topics: QuerySet[Topic]) -> None:
         page_cache_invalidate_all()
 
 
-def report_publish(
-    *, report_id: int, now: datetime | None = None, by: User | None = None
-) -> bool:
+def report_publish(*, report_id: int, now: datetime | None = None, by: User | None = None) -> bool:
     """Publish one report now. Returns False when it was already published."""
     now = now or timezone.now()
     with transaction.atomic():

@@ -8,8 +8,8 @@ from django.contrib import admin, messages
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
-from django.template.response import TemplateResponse
 from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
@@ -27,7 +27,6 @@ from reports.models import (
     Report,
     Topic,
 )
-from reports.revisions.selectors import cited_reports_updated_since, report_history
 from reports.publishing import (
     report_publish,
     report_refresh_search_names,
@@ -35,6 +34,7 @@ from reports.publishing import (
     topic_save,
     topics_delete,
 )
+from reports.revisions.selectors import cited_reports_updated_since, report_history
 from reports.templatetags.report_tags import published_date
 
 
@@ -143,9 +143,12 @@ class ReportAdmin(InvalidatesPagesAdmin):
             "Revision",
             {
                 "fields": [
-                    "revision_note", "revised_at", "history", "possibly_affected",
+                    "revision_note",
+                    "revised_at",
+                    "history",
+                    "possibly_affected",
                     "cited_updates",
-                ],  # fmt: skip
+                ],
                 "description": "Record a public note when a published report changes in "
                 "substance: it is listed under the report's updates and corrections, and "
                 "subscribers see the paragraphs that changed. A save without a new note is "

@@ -13,37 +13,68 @@ def first_versions(apps, schema_editor):
     published = Report.objects.filter(status="published", published_at__isnull=False)
     ReportRevision.objects.bulk_create(
         ReportRevision(
-            report_id=report.pk, saved_at=report.published_at, title=report.title,
-            teaser=report.teaser, body=report.body,
+            report_id=report.pk,
+            saved_at=report.published_at,
+            title=report.title,
+            teaser=report.teaser,
+            body=report.body,
         )  # fmt: skip
         for report in published.iterator()
     )
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('reports', '0014_report_day_counts'),
+        ("reports", "0014_report_day_counts"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ReportRevision',
+            name="ReportRevision",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('saved_at', models.DateTimeField()),
-                ('title', models.CharField(max_length=200)),
-                ('teaser', models.TextField()),
-                ('body', models.TextField()),
-                ('note', models.CharField(blank=True, max_length=300)),
-                ('is_public', models.BooleanField(default=False, help_text="Listed under the report's updates and corrections.")),
-                ('report', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='revisions', to='reports.report')),
-                ('saved_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("saved_at", models.DateTimeField()),
+                ("title", models.CharField(max_length=200)),
+                ("teaser", models.TextField()),
+                ("body", models.TextField()),
+                ("note", models.CharField(blank=True, max_length=300)),
+                (
+                    "is_public",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Listed under the report's updates and corrections.",
+                    ),
+                ),
+                (
+                    "report",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="revisions",
+                        to="reports.report",
+                    ),
+                ),
+                (
+                    "saved_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['report', 'saved_at', 'id'],
-                'indexes': [models.Index(fields=['report', 'saved_at'], name='revision_report_saved')],
+                "ordering": ["report", "saved_at", "id"],
+                "indexes": [
+                    models.Index(fields=["report", "saved_at"], name="revision_report_saved")
+                ],
             },
         ),
         migrations.RunPython(first_versions, migrations.RunPython.noop),
