@@ -308,3 +308,17 @@ def test_the_history_page_refuses_nonsense_and_non_staff(admin_client, client_fo
     assert admin_client.get("/admin/reports/report/x1/revisions/").status_code == 404
     assert admin_client.get("/admin/reports/report/999999/revisions/").status_code == 404
     assert client_for(free_reader).get("/admin/reports/report/1/revisions/").status_code == 302
+
+
+def test_the_citing_reports_change_form_names_the_cited_report_updated_since(
+    admin_client, corrected
+):
+    citer = _citer(corrected, published_at=CORRECTED - timedelta(days=2))
+
+    page = admin_client.get(reverse("admin:reports_report_change", args=[citer.pk])).content
+    html = page.decode()
+
+    assert "Cited reports updated since publication" in html
+    assert "Cites a report updated on Mar 9, 2026" in html
+    assert f'href="/reports/{corrected.slug}/#updates"' in html
+    assert "0 saved versions" in html  # made by the factory, never saved through report_save
