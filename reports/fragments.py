@@ -2,7 +2,8 @@
 
 - the head: canonical link, sharing tags and JSON-LD (which says whether the body is part
   of the page, so there are two versions);
-- the header: kind, topics, title, byline, dates, revision note and cover;
+- the header: kind, topics, title, byline, dates, revision note, the cited reports updated
+  since this one was published, and cover;
 - after the article: "N reports cite this report" and "Related reports", lists of published
   reports' cards (titles, dates, teasers: public text only).
 
@@ -25,6 +26,7 @@ from django.utils.safestring import SafeString, mark_safe
 from publisher.cache.generations import CACHE_ERRORS, versioned_get, versioned_set
 from reports.citations import citing_reports_published
 from reports.models import Report
+from reports.revisions.selectors import cited_reports_updated_since
 from reports.selectors import CachedPageParts, page_parts_key, related_reports
 from reports.sharing import report_json_ld
 
@@ -53,7 +55,10 @@ def _render_parts(report: Report, *, body_included: bool) -> tuple[str, str, str
         "reports/includes/report_head.html",
         {"report": report, "json_ld": json_ld, "SITE_NAME": settings.SITE_NAME},
     )
-    header = render_to_string("reports/includes/report_header.html", {"report": report})
+    header = render_to_string(
+        "reports/includes/report_header.html",
+        {"report": report, "cited_updates": cited_reports_updated_since(report=report)},
+    )
     return head, header, _render_report_after(report), json_ld["description"]
 
 

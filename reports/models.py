@@ -510,3 +510,33 @@ class ReportDayCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.report_id} on {self.day}"
+
+
+class ReportRevision(models.Model):
+    """One saved version of a published report: its text as readers could see it from
+    `saved_at` on. The first is the version published; each later save that changed the
+    text, or carried a public note, adds one (`reports.revisions.services`). The body is
+    subscriber-only text like the report's own: only `reports.revisions.selectors` reads it,
+    and only for readers the access rule lets read the report's body."""
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="revisions")
+    saved_at = models.DateTimeField()
+    saved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+",
+    )  # fmt: skip
+    title = models.CharField(max_length=200)
+    teaser = models.TextField()
+    body = models.TextField()
+    # The public note of this save ("Corrected the standby figure"), empty for a silent one.
+    note = models.CharField(max_length=300, blank=True)
+    is_public = models.BooleanField(
+        default=False, help_text="Listed under the report's updates and corrections."
+    )
+
+    class Meta:
+        ordering = ["report", "saved_at", "id"]
+        indexes = [models.Index(fields=["report", "saved_at"], name="revision_report_saved")]
+
+    def __str__(self) -> str:
+        return f"{self.report_id} as saved at {self.saved_at:%Y-%m-%d %H:%M}"

@@ -8,21 +8,25 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from accounts.models import User
 from publisher.cache.generations import page_cache_invalidate_all
 from reports.authors import author_ensure_slug
 from reports.citations import report_sync_citations
 from reports.models import Report, Topic
 from reports.notifications.fanout import notification_request
 from reports.paywall import report_count_body
+from reports.revisions.services import revision_record
 from reports.search_index import reports_refresh_search_names, search_names_for
 
 DUE_BATCH_SIZE = 100
 
 
-def _mark_published(report: Report, *, now: datetime) -> None:
+def _mark_published(report: Report, *, now: datetime, by: User | None = None) -> None:
     report.status = Report.Status.PUBLISHED
     report.published_at = now
     report.save(update_fields=["status", "published_at", "updated_at"])
+    # The version readers first saw: what later corrections are compared with.
+    revision_record(report=report, saved_by=by, at=now)
     # Subscribers hear about it once the publish has committed (never on a rollback).
     notification_request(report=report)
 
@@ -32,11 +36,14 @@ def report_save(
     report: Report,
     topics: Iterable[Topic] | None = None,
     revised: bool = False,
+    saved_by: User | None = None,
     now: datetime | None = None,
 ) -> Report:
     """Save a new or edited report with everything that follows from it.
 
-    `revised` stamps the revision time (the editor recorded a public revision note). The
+    `revised` stamps the revision time (the editor recorded a public revision note). Every
+    save of a report already published keeps its text as a revision (`reports.revisions`),
+    a public update when `revised`, by `saved_by`; publishing keeps the first. The
     author gets an address for their author page; the report's citations are read again
     from its body; a report saved as published for the first time is published (and its
     notification requested); and every cached page is retired when the save commits, since
@@ -61,8 +68,11 @@ def report_save(
             author_ensure_slug(user=report.author)
         report_sync_citations(report=report)
         if report.status == Report.Status.PUBLISHED and report.published_at is None:
-            report_publish(report_id=report.pk, now=now)
+            report_publish(report_id=report.pk, now=now, by=saved_by)
             report.refresh_from_db()
+        elif report.status == Report.Status.PUBLISHED:
+            note = report.revision_note.strip() if revised else ""
+            revision_record(report=report, saved_by=saved_by, note=note, at=now)
         page_cache_invalidate_all()
     return report
 
@@ -93,14 +103,14 @@ def topics_delete(*, topics: QuerySet[Topic]) -> None:
         page_cache_invalidate_all()
 
 
-def report_publish(*, report_id: int, now: datetime | None = None) -> bool:
+def report_publish(*, report_id: int, now: datetime | None = None, by: User | None = None) -> bool:
     """Publish one report now. Returns False when it was already published."""
     now = now or timezone.now()
     with transaction.atomic():
         report = Report.objects.select_for_update().get(pk=report_id)
         if report.status == Report.Status.PUBLISHED and report.published_at is not None:
             return False
-        _mark_published(report, now=now)
+        _mark_published(report, now=now, by=by)
         page_cache_invalidate_all()
     return True
 

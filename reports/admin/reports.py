@@ -6,8 +6,10 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
@@ -19,7 +21,7 @@ from reports.admin.notifications import (
     resend_failed_notifications,
     send_test_notification,
 )
-from reports.admin.preview import report_preview_html
+from reports.admin.preview import preview_cover, report_preview_html
 from reports.citations import citing_reports_any_status
 from reports.models import (
     Report,
@@ -32,6 +34,7 @@ from reports.publishing import (
     topic_save,
     topics_delete,
 )
+from reports.revisions.selectors import cited_reports_updated_since, report_history
 from reports.templatetags.report_tags import published_date
 
 
@@ -99,8 +102,12 @@ class PreviewForm(forms.Form):
     title = forms.CharField(required=False)
     teaser = forms.CharField(required=False, strip=False)
     body = forms.CharField(required=False, strip=False)
+    kind = forms.ChoiceField(required=False, choices=Report.Kind.choices)
     is_free = forms.BooleanField(required=False)
     video_minutes = forms.IntegerField(required=False, min_value=1, max_value=24 * 60)
+    cover_alt = forms.CharField(required=False)
+    # The report being edited, for its saved cover; empty while adding one.
+    report = forms.IntegerField(required=False, min_value=1)
 
 
 @admin.register(Report)
@@ -123,6 +130,7 @@ class ReportAdmin(InvalidatesPagesAdmin):
     date_hierarchy = "published_at"
     readonly_fields = [
         "published_at", "created_at", "updated_at", "revised_at", "preview", "possibly_affected",
+        "history", "cited_updates",
     ]  # fmt: skip
     list_select_related = ["author"]
     actions = ["publish_now"]
@@ -134,9 +142,18 @@ class ReportAdmin(InvalidatesPagesAdmin):
         (
             "Revision",
             {
-                "fields": ["revision_note", "revised_at", "possibly_affected"],
+                "fields": [
+                    "revision_note",
+                    "revised_at",
+                    "history",
+                    "possibly_affected",
+                    "cited_updates",
+                ],
                 "description": "Record a public note when a published report changes in "
-                "substance. Reports that cite this one are listed: they may need a look too.",
+                "substance: it is listed under the report's updates and corrections, and "
+                "subscribers see the paragraphs that changed. A save without a new note is "
+                "kept in the history but not listed. Reports that cite this one are listed: "
+                "they may need a look too.",
             },
         ),
     ]
@@ -147,15 +164,46 @@ class ReportAdmin(InvalidatesPagesAdmin):
             self.admin_site.admin_view(require_POST(self.preview_view)),
             name="reports_report_preview",
         )
-        return [preview, *super().get_urls()]
+        history = path(
+            "<path:object_id>/revisions/",
+            self.admin_site.admin_view(self.revisions_view),
+            name="reports_report_revisions",
+        )
+        return [preview, history, *super().get_urls()]
+
+    def revisions_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Every kept version of the report: who saved it, when, its note, and what changed
+        since the one before."""
+        if not object_id.isdigit():
+            raise Http404("No such report.")
+        report = get_object_or_404(Report, pk=int(object_id))
+        if not self.has_view_or_change_permission(request, report):
+            raise Http404("No such report.")
+        return TemplateResponse(
+            request,
+            "admin/reports/report/revisions.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "original": report,
+                "title": f"History of “{report.title}”",
+                "entries": report_history(report=report),
+            },
+        )
 
     def preview_view(self, request: HttpRequest) -> JsonResponse:
         if not (self.has_change_permission(request) or self.has_add_permission(request)):
             return JsonResponse({"error": "Not allowed."}, status=403)
         form = PreviewForm(request.POST)
         form.is_valid()
-        report = Report(**form.cleaned_data)
-        return JsonResponse(report_preview_html(request=request, report=report))
+        fields = dict(form.cleaned_data)
+        saved_id, alt = fields.pop("report", None), fields.pop("cover_alt", "")
+        saved = Report.objects.filter(pk=saved_id).only(
+            "cover_image", "cover_alt", "cover_width", "cover_height"
+        ).first() if saved_id else None  # fmt: skip
+        report = Report(**{name: value for name, value in fields.items() if value is not None})
+        cover = preview_cover(saved=saved, alt=alt)
+        return JsonResponse(report_preview_html(request=request, report=report, cover=cover))
 
     @admin.display(description="Status", ordering="published_at")
     def status_and_date(self, obj: Report) -> str:
@@ -172,11 +220,38 @@ class ReportAdmin(InvalidatesPagesAdmin):
     @admin.display(description="Live preview")
     def preview(self, obj: Report | None) -> SafeString:
         report = obj or Report(teaser="", body="")
+        panes = report_preview_html(request=None, report=report, cover=preview_cover(saved=obj))
         return mark_safe(  # noqa: S308 - our template, sanitized Markdown
-            render_to_string(
-                "admin/reports/report/preview_panes.html",
-                {"panes": report_preview_html(request=None, report=report)},
-            )
+            render_to_string("admin/reports/report/preview_panes.html", {"panes": panes})
+        )
+
+    @admin.display(description="History")
+    def history(self, obj: Report | None) -> str:
+        if obj is None or obj.pk is None:
+            return "Kept from publication on: every saved version, with what changed."
+        count = obj.revisions.count()
+        return format_html(
+            '<a href="{}">{} saved version{}</a>: who saved each, when, its note, what changed.',
+            reverse("admin:reports_report_revisions", args=[obj.pk]),
+            count,
+            "" if count == 1 else "s",
+        )
+
+    @admin.display(description="Cited reports updated since publication")
+    def cited_updates(self, obj: Report | None) -> str:
+        cited = cited_reports_updated_since(report=obj) if obj and obj.pk else []
+        if not cited:
+            return "None."
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join(
+                "",
+                '<li>Cites a report updated on {}: <a href="{}#updates">{}</a></li>',
+                (
+                    (published_date(report.revised_at), report.get_absolute_url(), report.title)
+                    for report in cited
+                ),
+            ),
         )
 
     @admin.display(description="Reports citing this one (possibly affected)")
@@ -205,7 +280,7 @@ class ReportAdmin(InvalidatesPagesAdmin):
             obj.author = request_user(request)
         revised = change and "revision_note" in form.changed_data and bool(obj.revision_note)
         # Topics are many-to-many: the admin saves them after this, in save_related.
-        report_save(report=obj, revised=revised)
+        report_save(report=obj, revised=revised, saved_by=request_user(request))
         if revised:
             self._warn_citing_reports(request, obj)
 
@@ -228,7 +303,8 @@ class ReportAdmin(InvalidatesPagesAdmin):
     @admin.action(description="Publish selected reports now")
     def publish_now(self, request: HttpRequest, queryset: QuerySet[Report]) -> None:
         published = sum(
-            report_publish(report_id=pk) for pk in queryset.values_list("pk", flat=True)
+            report_publish(report_id=pk, by=request_user(request))
+            for pk in queryset.values_list("pk", flat=True)
         )
         self.message_user(request, f"Published {published} report(s).", messages.SUCCESS)
 

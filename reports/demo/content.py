@@ -747,3 +747,57 @@ want the network operators to publish which inverters comply before the start da
 
 # Slugs the demo used before; a load renames such a report instead of adding a second one.
 RENAMED_SLUGS: Final = {"hybrid-inverter-shootout-2026": "hybrid-inverter-shootout"}
+
+
+class DemoCorrection(TypedDict):
+    days_ago: int  # after the report's own publication
+    at: str
+    note: str  # empty: a silent edit, kept in the history but never listed
+    before: str  # text of the body before this save...
+    after: str  # ...and what replaced it (the body in bodies/ holds every `after`)
+
+
+# Saves made after publication, oldest first: the reports' history of updates and
+# corrections. Reports citing these before the corrections show "cites a report updated".
+CORRECTIONS: Final[dict[str, list[DemoCorrection]]] = {
+    "ev-charger-standby-power": [
+        {
+            "days_ago": 90,
+            "at": "11:20",
+            "note": "",
+            "before": "All six were bougth at retail",
+            "after": "All six were bought at retail",
+        },
+        {
+            "days_ago": 60,
+            "at": "16:05",
+            "note": "Corrected the analyser's uncertainty: ± 0.05 W, not ± 0.5 W.",
+            "before": "The analyser's uncertainty at these power levels is ± 0.5 W.",
+            "after": "The analyser's uncertainty at these power levels is ± 0.05 W.",
+        },
+        {
+            "days_ago": 30,
+            "at": "09:40",
+            "note": "Corrected the error of the annual idle estimate: below 10 %, not 5 %.",
+            "before": "the error is below 5 % for a typical commuter.",
+            "after": "the error is below 10 % for a typical commuter.",
+        },
+    ],
+    "battery-capacity-fade-two-years": [
+        {
+            "days_ago": 100,
+            "at": "14:15",
+            "note": "Corrected the Brightholm B9's cooling: its fan runs all the time.",
+            "before": "| 9.0 | 8.6 | Fan, thermostatic |",
+            "after": "| 9.0 | 8.6 | Fan, always on |",
+        },
+    ],
+}
+
+
+def body_before_corrections(slug: str) -> str:
+    """The body as first published: every correction's text put back as it was."""
+    text = body(slug)
+    for correction in reversed(CORRECTIONS.get(slug, [])):
+        text = text.replace(correction["after"], correction["before"], 1)
+    return text

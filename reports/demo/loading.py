@@ -192,7 +192,38 @@ def _report(
     report.is_free = item["is_free"]
     report.author = accounts[item["author"]]
     _cover(report, item)
-    return report_save(report=report, topics=[topics[slug] for slug in item["topics"]], now=now)
+    topic_list = [topics[slug] for slug in item["topics"]]
+    if _history_missing(report, item):
+        return _report_with_history(report, item, topics=topic_list, now=now)
+    return report_save(report=report, topics=topic_list, now=now)
+
+
+def _history_missing(report: Report, item: content.DemoReport) -> bool:
+    """A corrected demo report is given its history once: when it has no public update yet
+    (new, or loaded before histories were kept)."""
+    if not content.CORRECTIONS.get(item["slug"]) or report.published_at is None:
+        return False
+    return report.pk is None or not report.revisions.filter(is_public=True).exists()
+
+
+def _report_with_history(
+    report: Report, item: content.DemoReport, *, topics: list[Topic], now: datetime
+) -> Report:
+    """Saved as first published, then once per correction, each dated in the past, through
+    `report_save` as an editor saves them (the author signs each)."""
+    if report.pk is not None:
+        report.revisions.all().delete()
+    report.body = content.body_before_corrections(item["slug"])
+    report = report_save(report=report, topics=topics, now=report.published_at or now)
+    for correction in content.CORRECTIONS[item["slug"]]:
+        report.body = report.body.replace(correction["before"], correction["after"], 1)
+        if correction["note"]:
+            report.revision_note = correction["note"]
+        when = demo_time(now=now, days=-correction["days_ago"], at=correction["at"])
+        report = report_save(
+            report=report, revised=bool(correction["note"]), saved_by=report.author, now=when
+        )
+    return report
 
 
 def _links_to_any(report: Report, others: list[Report]) -> bool:

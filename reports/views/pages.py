@@ -16,6 +16,7 @@ from reports.fragments import report_page_parts
 from reports.models import KIND_PLURALS, Report, Topic
 from reports.paywall import paywall_highlights
 from reports.rendering import teaser_html
+from reports.revisions.selectors import report_public_updates
 from reports.selectors import (
     author_by_slug,
     front_page,
@@ -58,6 +59,8 @@ def report_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "teaser_html": teaser_html(report.teaser),
             "body_html": body_html,
             "entitled": entitled,
+            # Dates and notes for everyone; the changed paragraphs only for the entitled.
+            "updates": report_public_updates(report=report, reader=request.user),
             # Numbers about the body for the paywall, stored with the report: never its text.
             "paywall_highlights": paywall_highlights(report=report) if body_html is None else [],
             **comments_context(request, report),

@@ -119,7 +119,9 @@ def site(db, settings, mailoutbox, demo_media, stripe_fake):
     )
 
     paid_with_comments = commented.get_absolute_url()
+    # Corrected in the demo: its updates and, for the entitled, what changed.
     paid_without_comments = "/reports/ev-charger-standby-power/"
+    # Cites a report corrected after it was published: the header says so.
     free = "/reports/home-battery-sizing-guide/"
     author = f"/authors/{commented.author.slug}/"
     personas = {

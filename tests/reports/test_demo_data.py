@@ -23,7 +23,7 @@ from accounts.models import Membership, User
 from reports.comments.services import comment_delete, comment_hide
 from reports.demo import artwork, content
 from reports.demo.threads import THREADS
-from reports.models import Citation, Comment, Report
+from reports.models import Citation, Comment, Report, ReportRevision
 from reports.rendering import markdown_text, render_markdown
 from reports.selectors import front_page
 
@@ -224,6 +224,7 @@ def test_loading_twice_changes_nothing(demo):
             ),
             "comments": Comment.objects.count(),
             "citations": Citation.objects.count(),
+            "revisions": sorted(ReportRevision.objects.values_list("report__slug", "saved_at")),
             "users": sorted(User.objects.values_list("email", "portrait", "bio")),
             "memberships": Membership.objects.count(),
             "files": sorted(str(path.relative_to(demo)) for path in demo.rglob("*.webp")),
@@ -284,3 +285,22 @@ def test_moderation_in_make_run_survives_the_next_load(demo):
     assert Report.objects.get(pk=lead.pk).comment_count == count
     assert not Comment.objects.filter(report=lead, body=THREADS[lead.slug][0]["body"]).exists()
     assert Comment.objects.get(pk=second.pk).hidden_at is not None
+
+
+def test_two_reports_have_a_history_of_corrections_and_a_citing_report_says_so(demo, client):
+    for slug, corrections in content.CORRECTIONS.items():
+        report = Report.objects.get(slug=slug)
+        revisions = list(ReportRevision.objects.filter(report=report).order_by("saved_at"))
+        assert len(revisions) == 1 + len(corrections)
+        assert revisions[0].saved_at == report.published_at
+        assert [r.note for r in revisions[1:]] == [c["note"] for c in corrections]
+        assert revisions[-1].body == report.body == content.body(slug)
+        assert all(c["before"] in revisions[0].body for c in corrections)
+        assert report.revised_at == max(r.saved_at for r in revisions if r.is_public)
+        page = client.get(report.get_absolute_url()).content.decode()
+        assert "Updates and corrections" in page
+        assert all(escape(c["note"]) in page for c in corrections if c["note"])
+
+    citing = client.get("/reports/ev-charger-randomised-delay-rule/").content.decode()
+    assert "Cites a report updated on" in citing
+    assert 'href="/reports/ev-charger-standby-power/#updates"' in citing

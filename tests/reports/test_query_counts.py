@@ -9,14 +9,15 @@ from django.urls import reverse
 # option around its queries and resets it (2; reports/search.py, `_matching_through_the_index`).
 # A logged-in reader's header and newsletter box ask whether they may read every report (the
 # membership and the seat, shared with the page's own access checks) and for their newsletter
-# row (1): reports/context_processors.py.
+# row (1): reports/context_processors.py. A report page's header names the reports it cites
+# that were updated since it was published (1, reports/revisions/selectors.py).
 PAGES = [
     ("home", "anonymous", lambda t, topic, a: reverse("reports:home"), 3),
     ("home", "free_reader", lambda t, topic, a: reverse("reports:home"), 7),
     ("home", "subscriber", lambda t, topic, a: reverse("reports:home"), 6),
-    ("report", "anonymous", lambda t, topic, a: t.get_absolute_url(), 4),
-    ("report", "free_reader", lambda t, topic, a: t.get_absolute_url(), 8),
-    ("report", "subscriber", lambda t, topic, a: t.get_absolute_url(), 9),
+    ("report", "anonymous", lambda t, topic, a: t.get_absolute_url(), 5),
+    ("report", "free_reader", lambda t, topic, a: t.get_absolute_url(), 9),
+    ("report", "subscriber", lambda t, topic, a: t.get_absolute_url(), 10),
     ("topic", "anonymous", lambda t, topic, a: reverse("reports:topic", args=[topic.slug]), 3),
     ("kind", "anonymous", lambda t, topic, a: reverse("reports:kind", args=[t.kind]), 2),
     ("kind plural", "anonymous", lambda t, topic, a: f"/kinds/{t.kind}s/", 0),  # a redirect
