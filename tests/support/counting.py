@@ -28,7 +28,7 @@ class Counting:
         values = self.client.hgetall(day_key(timezone.localdate()))
         return {name.decode(): int(number) for name, number in values.items()}
 
-    def keys(self) -> list[str]:
+    def stored(self) -> list[str]:
         return sorted(
             key.decode()
             for prefix in (DAY_PREFIX, FOLDING_PREFIX)
@@ -39,7 +39,7 @@ class Counting:
         return day_counts_fold()
 
     def clear(self) -> None:
-        for key in self.keys():
+        for key in self.stored():
             self.client.delete(key)
 
 
