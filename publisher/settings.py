@@ -46,8 +46,11 @@ if _DATABASE_URL == _EMBEDDED_DATABASE_URL:
 REDIS_URL = env_url("REDIS_URL", schemes={"redis", "rediss"})
 CELERY_BROKER_URL = env_url("CELERY_BROKER_URL", default=REDIS_URL, schemes={"redis", "rediss"})
 # Where report pages count their views until a fold moves them to the database
-# (reports/counting/). Unset (and no REDIS_URL): nothing is counted.
-COUNTING_REDIS_URL = env_url("COUNTING_REDIS_URL", default=REDIS_URL, schemes={"redis", "rediss"})
+# (reports/counting/): by default the broker's Redis, which never evicts (the cache's may,
+# and counts are data until folded). Unset, with no broker: nothing is counted.
+COUNTING_REDIS_URL = env_url(
+    "COUNTING_REDIS_URL", default=CELERY_BROKER_URL, schemes={"redis", "rediss"}
+)
 
 # Stripe. With no secret key (local development only) the site offers a clearly labelled
 # local checkout that drives the same webhook handler; production requires real keys.

@@ -63,7 +63,7 @@ def day_counts_add(*, day: date, counts: dict[int, Counts]) -> None:
         f"SELECT id, %s, {placeholders} FROM {reports} WHERE id = %s "
         f"ON CONFLICT (report_id, day) DO UPDATE SET {additions}"
     )
-    rows = [
+    rows: list[list[date | int]] = [
         [day, *(numbers.get(name, 0) for name in COUNTERS), report_id]
         for report_id, numbers in sorted(counts.items())
         if any(numbers.values())
@@ -73,12 +73,16 @@ def day_counts_add(*, day: date, counts: dict[int, Counts]) -> None:
             cursor.executemany(sql, rows)
 
 
-def _parse(values: dict[bytes, bytes]) -> dict[int, Counts]:
+def _text(value: bytes | str) -> str:
+    return value.decode(errors="replace") if isinstance(value, bytes) else value
+
+
+def _parse(values: dict[bytes | str, bytes | str]) -> dict[int, Counts]:
     counts: dict[int, Counts] = defaultdict(dict)
     for raw_field, raw_number in values.items():
-        report_text, _, counter = raw_field.decode(errors="replace").partition(":")
+        report_text, _, counter = _text(raw_field).partition(":")
         report_id = parse_id(report_text)
-        number = parse_id(raw_number.decode(errors="replace"))
+        number = parse_id(_text(raw_number))
         if report_id is None or counter not in COUNTERS or not number:
             logger.warning("Skipping a malformed count %r=%r", raw_field, raw_number)
             continue
@@ -114,7 +118,7 @@ def claimed_hash_fold(client: redis.Redis, key: str) -> int:
     values = client.hgetall(key)
     counts = _parse(values) if day is not None else {}
     added = 0
-    if counts:
+    if day is not None and counts:
         try:
             with transaction.atomic():
                 DayCountFold.objects.create(key=key)
