@@ -134,7 +134,7 @@ def local_checkout_complete(
     now = timezone.now()
     trial_end = int((now + timedelta(days=trial_days)).timestamp()) if trial_days else None
     period_end = trial_end or int((now + PERIODS[plan]).timestamp())
-    session = {
+    session: dict[str, Any] = {
         "id": f"cs_local_{secrets.token_hex(8)}",
         "object": "checkout.session",
         "mode": "subscription",
