@@ -4,6 +4,7 @@ subscription, once paid, counts `subscriptions_paid` for that report exactly onc
 often Stripe delivers the events. Anything else in `from` attributes nothing and breaks
 nothing."""
 
+import threading
 from datetime import date, datetime
 from html import unescape
 from urllib.parse import parse_qs, urlsplit
@@ -11,6 +12,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test import Client
 
 from accounts.models import Membership, SubscriptionAttribution
 from reports.models import ReportDayCount
@@ -215,3 +218,32 @@ def test_a_local_checkout_with_garbage_from_is_not_attributed(
 
     assert Membership.objects.get(user=free_reader).status == "active"
     assert not SubscriptionAttribution.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_events_of_a_payment_delivered_twice_at_once_count_it_once(
+    client_for, free_reader, paid, stripe_fake, post_webhook, counting
+):
+    session = _session(stripe_fake, _start(client_for(free_reader), paid.pk))
+    _, events = stripe_fake.complete_checkout(session["id"])
+    deliveries = [event for event in events for _ in range(2)]
+    start = threading.Barrier(len(deliveries))
+    statuses: list[int] = []
+
+    def deliver(event) -> None:
+        start.wait(timeout=10)
+        try:
+            statuses.append(post_webhook(event, using=Client()).status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=deliver, args=(event,)) for event in deliveries]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert not any(thread.is_alive() for thread in threads)
+    assert statuses == [200] * len(deliveries)
+    assert SubscriptionAttribution.objects.count() == 1
+    assert _paid_count(paid) == 1
