@@ -18,7 +18,7 @@ from django.test import Client
 from accounts.models import Membership, SubscriptionAttribution
 from reports.models import ReportDayCount
 from tests.support.counting import BROWSER
-from tests.support.factories import ReportFactory
+from tests.support.factories import ReportFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -247,3 +247,19 @@ def test_the_events_of_a_payment_delivered_twice_at_once_count_it_once(
     assert statuses == [200] * len(deliveries)
     assert SubscriptionAttribution.objects.count() == 1
     assert _paid_count(paid) == 1
+
+
+def test_the_publisher_sees_the_attributions_in_the_admin(
+    local_mode, client_for, free_reader, paid, counting, django_assert_max_num_queries
+):
+    client = client_for(free_reader)
+    client.post(_start(client, paid.pk)["Location"], {"plan": "annual"})
+    admin = client_for(UserFactory(email="chief@example.com", is_staff=True, is_superuser=True))
+
+    with django_assert_max_num_queries(12):
+        page = admin.get("/admin/accounts/subscriptionattribution/")
+
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert SubscriptionAttribution.objects.get().subscription_id in text
+    assert str(free_reader) in text
