@@ -16,6 +16,7 @@ from accounts.models import (
     MembershipEmail,
     NewsletterSubscriber,
     StripeEvent,
+    SubscriptionAttribution,
     SubscriptionCancellation,
     User,
 )
@@ -163,6 +164,17 @@ class SubscriptionCancellationAdmin(ReadOnlyAdmin):
     @admin.display(description="What they wrote")
     def detail_excerpt(self, cancellation: SubscriptionCancellation) -> str:
         return text_excerpt(cancellation.detail, 80)
+
+
+@admin.register(SubscriptionAttribution)
+class SubscriptionAttributionAdmin(ReadOnlyAdmin):
+    """Which report's paywall each paid subscription came from (billing/attribution.py);
+    the report is its id, since `accounts` never imports `reports`."""
+
+    list_display = ["paid_at", "source_report_id", "subscription_id", "membership"]
+    search_fields = ["subscription_id", "membership__user__email"]
+    list_select_related = ["membership__user"]
+    date_hierarchy = "paid_at"
 
 
 @admin.register(MembershipEmail)

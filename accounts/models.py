@@ -220,6 +220,25 @@ class MembershipEmail(models.Model):
         return f"{self.kind} for {self.membership_id} ({self.key})"
 
 
+class SubscriptionAttribution(models.Model):
+    """The report whose paywall a paid subscription came from, recorded once per subscription
+    when Stripe first says it is `active` (paid; a trial counts when it converts). The id
+    comes from the checkout's metadata (`source_report_id`), checked when the checkout
+    started; `accounts` keeps it as a plain number because it never imports `reports`.
+    The row is written in the transaction that applies the subscription, so a redelivered
+    event, or another event about the same subscription, records nothing more."""
+
+    subscription_id = models.CharField(max_length=255, unique=True)
+    membership = models.ForeignKey(
+        Membership, on_delete=models.CASCADE, related_name="attributions"
+    )
+    source_report_id = models.PositiveBigIntegerField()
+    paid_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.subscription_id} from report {self.source_report_id}"
+
+
 class CancellationReason(models.TextChoices):
     TOO_EXPENSIVE = "too_expensive", "It is too expensive"
     NOT_READING = "not_reading", "I am not reading enough"

@@ -45,6 +45,12 @@ if _DATABASE_URL == _EMBEDDED_DATABASE_URL:
     VAR_DIR.mkdir(exist_ok=True)
 REDIS_URL = env_url("REDIS_URL", schemes={"redis", "rediss"})
 CELERY_BROKER_URL = env_url("CELERY_BROKER_URL", default=REDIS_URL, schemes={"redis", "rediss"})
+# Where report pages count their views until a fold moves them to the database
+# (reports/counting/): by default the broker's Redis, which never evicts (the cache's may,
+# and counts are data until folded). Unset, with no broker: nothing is counted.
+COUNTING_REDIS_URL = env_url(
+    "COUNTING_REDIS_URL", default=CELERY_BROKER_URL, schemes={"redis", "rediss"}
+)
 
 # Stripe. With no secret key (local development only) the site offers a clearly labelled
 # local checkout that drives the same webhook handler; production requires real keys.
@@ -277,6 +283,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "publish-due-reports": {"task": "reports.tasks.publish_due_reports", "schedule": 60.0},
+    # Counts wait in Redis until folded into the database (reports/counting/folding.py).
+    "fold-day-counts": {"task": "reports.tasks.fold_day_counts", "schedule": 300.0},
     # The repair path for missed webhooks: compare every membership with Stripe nightly.
     "stripe-reconcile": {
         "task": "accounts.tasks.reconcile_memberships",

@@ -7,3 +7,4 @@ class ReportsConfig(AppConfig):
 
     def ready(self) -> None:
         from reports import signals  # noqa: F401  (registers the receivers)
+        from reports.counting import receivers  # noqa: F401  (billing's attribution signals)

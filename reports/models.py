@@ -540,3 +540,15 @@ class ReportRevision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.report_id} as saved at {self.saved_at:%Y-%m-%d %H:%M}"
+
+
+class DayCountFold(models.Model):
+    """One Redis hash of counts that was added to `ReportDayCount`, recorded in the same
+    transaction as the additions: a hash seen again (a fold that crashed after committing, or
+    two folds at once) is then recognised and never added twice (reports/counting/folding.py)."""
+
+    key = models.CharField(max_length=120, unique=True)
+    folded_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return self.key

@@ -6,6 +6,7 @@ from celery import shared_task
 from django.conf import settings
 
 from reports.comments.emails import comment_reply_notify
+from reports.counting.folding import day_counts_fold
 from reports.notifications.fanout import delivery_batch_insert, notification_fan_out
 from reports.notifications.sending import SendResult, deliveries_send
 from reports.notifications.sweep import deliveries_requeue_stale
@@ -74,3 +75,9 @@ def send_delivery_batch(self, batch_id: int) -> dict[str, int | str]:
 @shared_task
 def requeue_stale_deliveries() -> int:
     return deliveries_requeue_stale()
+
+
+@shared_task
+def fold_day_counts() -> dict[str, int]:
+    result = day_counts_fold()
+    return {"hashes": result.hashes, "counts": result.counts}

@@ -4,6 +4,7 @@ from django.urls import path
 from publisher.cache.pages import cached_public_page
 from reports import feeds
 from reports.comments import views as comment_views
+from reports.counting import views as counting_views
 from reports.gifts import views as gift_views
 from reports.notifications import views as notification_views
 from reports.sitemaps import SITEMAPS
@@ -21,6 +22,7 @@ urlpatterns = [
     path("gifts/", gift_views.gift_list, name="gift_list"),
     path("gifts/<int:gift_id>/revoke/", gift_views.gift_revoke, name="gift_revoke"),
     path("gift/<str:token>/", gift_views.gift_open, name="gift_open"),
+    path("reading/<str:token>.gif", counting_views.reading_mark, name="reading_mark"),
     path("reports/<slug:slug>/comments/", comment_views.comment_post, name="comment_post"),
     path("comments/<int:comment_id>/edit/", comment_views.comment_edit, name="comment_edit"),
     path("comments/<int:comment_id>/delete/", comment_views.comment_delete, name="comment_delete"),

@@ -38,6 +38,7 @@ pytest_plugins = [
     "tests.browser.a11y_tools",
     "tests.support.demo",
     "tests.support.figures",
+    "tests.support.counting",
 ]
 
 

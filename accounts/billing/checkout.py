@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import transaction
 from stripe.params.checkout import SessionCreateParams, SessionCreateParamsSubscriptionData
 
+from accounts.billing.attribution import source_metadata
 from accounts.billing.client import (
     BillingUnavailable,
     local_checkout_enabled,
@@ -53,12 +54,22 @@ def trial_days_for(membership: Membership) -> int:
 
 
 def checkout_params(
-    *, membership: Membership, price: str, success_url: str, cancel_url: str
+    *,
+    membership: Membership,
+    price: str,
+    success_url: str,
+    cancel_url: str,
+    source_report_id: int | None = None,
 ) -> SessionCreateParams:
     """What a subscription Checkout asks Stripe for: the price, promotion codes, the trial,
-    and tax, each as Stripe's API reference describes it (the SDK's types check the names)."""
+    and tax, each as Stripe's API reference describes it (the SDK's types check the names).
+    The report the checkout started from rides in both metadata: the session's for whoever
+    reads the Checkout, the subscription's for the sync that records the attribution."""
     user_id = str(membership.user_id)
-    subscription_data: SessionCreateParamsSubscriptionData = {"metadata": {"user_id": user_id}}
+    source = source_metadata(source_report_id)
+    subscription_data: SessionCreateParamsSubscriptionData = {
+        "metadata": {"user_id": user_id, **source}
+    }
     params: SessionCreateParams = {
         "mode": "subscription",
         "customer": membership.stripe_customer_id,
@@ -66,6 +77,7 @@ def checkout_params(
         "line_items": [{"price": price, "quantity": 1}],
         "allow_promotion_codes": True,
         "subscription_data": subscription_data,
+        **({"metadata": source} if source else {}),
         "success_url": success_url,
         "cancel_url": cancel_url,
     }
@@ -88,12 +100,23 @@ def checkout_params(
     return params
 
 
-def checkout_session_create(*, user: User, plan: str, success_url: str, cancel_url: str) -> str:
+def checkout_session_create(
+    *,
+    user: User,
+    plan: str,
+    success_url: str,
+    cancel_url: str,
+    source_report_id: int | None = None,
+) -> str:
     """Start a Stripe Checkout for a subscription; returns the address to send the reader to."""
     price = plan_price_id(plan)
     membership = membership_customer_ensure(user=user)
     params = checkout_params(
-        membership=membership, price=price, success_url=success_url, cancel_url=cancel_url
+        membership=membership,
+        price=price,
+        success_url=success_url,
+        cancel_url=cancel_url,
+        source_report_id=source_report_id,
     )
     try:
         session = stripe_client().v1.checkout.sessions.create(params=params)

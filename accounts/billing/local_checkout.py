@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.billing.attribution import source_metadata
 from accounts.billing.checkout import trial_days_for
 from accounts.billing.client import local_checkout_enabled, plan_price_id
 from accounts.billing.webhooks import stripe_event_handle
@@ -65,6 +66,7 @@ def _subscription(
     period_end: int,
     trial_end: int | None = None,
     card: bool = True,
+    source_report_id: int | None = None,
 ) -> dict[str, Any]:
     return {
         "id": subscription_id,
@@ -76,7 +78,7 @@ def _subscription(
         "canceled_at": None,
         "trial_end": trial_end,
         "default_payment_method": "pm_local_card" if card else None,
-        "metadata": {"user_id": str(user.pk)},
+        "metadata": {"user_id": str(user.pk), **source_metadata(source_report_id)},
         "items": {
             "object": "list",
             "data": [
@@ -120,7 +122,9 @@ def _invoice(membership: Membership, *, invoice_id: str | None, amount: int) -> 
     }
 
 
-def local_checkout_complete(*, user: User, plan: str) -> Membership:
+def local_checkout_complete(
+    *, user: User, plan: str, source_report_id: int | None = None
+) -> Membership:
     """Subscribe `user` as a completed Stripe Checkout would, through the webhook handler."""
     _require_enabled()
     membership, _ = Membership.objects.get_or_create(user=user)
@@ -130,7 +134,7 @@ def local_checkout_complete(*, user: User, plan: str) -> Membership:
     now = timezone.now()
     trial_end = int((now + timedelta(days=trial_days)).timestamp()) if trial_days else None
     period_end = trial_end or int((now + PERIODS[plan]).timestamp())
-    session = {
+    session: dict[str, Any] = {
         "id": f"cs_local_{secrets.token_hex(8)}",
         "object": "checkout.session",
         "mode": "subscription",
@@ -148,7 +152,10 @@ def local_checkout_complete(*, user: User, plan: str) -> Membership:
         trial_end=trial_end,
         # Checkout asks for no card when nothing is due today and none is required.
         card=not trial_days or settings.STRIPE_TRIAL_REQUIRES_CARD,
+        source_report_id=source_report_id,
     )
+    if source_report_id:
+        session["metadata"] = source_metadata(source_report_id)
     with transaction.atomic():
         stripe_event_handle(event=_event("checkout.session.completed", session))
         stripe_event_handle(event=_event("customer.subscription.created", subscription))

@@ -17,6 +17,7 @@ from django.db import connection as db_connection
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.billing.attribution import subscription_attribution_record
 from accounts.billing.client import (
     BillingUnavailable,
     plan_for_price,
@@ -230,6 +231,7 @@ def subscription_sync_from_stripe(
             _trim_members_to_seats(holder)
         elif isinstance(holder, Membership) and applied:
             _lifecycle_emails(holder, subscription, before=before)
+            subscription_attribution_record(membership=holder, subscription=subscription)
     return holder
 
 

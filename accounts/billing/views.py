@@ -3,6 +3,7 @@
 import json
 import logging
 from datetime import datetime
+from urllib.parse import urlencode
 
 import stripe
 from django.conf import settings
@@ -18,6 +19,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from accounts.billing.attribution import checkout_source
 from accounts.billing.cancellation import (
     membership_cancellable,
     membership_resumable,
@@ -43,6 +45,7 @@ from accounts.membership import membership_for, membership_grants_access
 from accounts.models import Membership
 from accounts.newsletter.services import newsletter_subscriber_for_user
 from publisher.errors import ApplicationError
+from publisher.ids import parse_id
 from publisher.site import site_url
 
 logger = logging.getLogger(__name__)
@@ -106,8 +109,12 @@ def checkout(request: AuthenticatedHttpRequest) -> HttpResponse:
         messages.info(request, "You already have a subscription. Manage it here.")
         return redirect("accounts:account")
     request.session[NEXT_SESSION_KEY] = _safe_next(request, data.get("next"))
+    # The report whose paywall the reader came from, if `from` names one (counted as a
+    # checkout started there); anything else starts an unattributed checkout.
+    source = checkout_source(data.get("from"))
     if local_checkout_enabled():
-        return redirect(f"{reverse('accounts:local_checkout')}?plan={plan}")
+        query = urlencode({"plan": plan, **({"from": source} if source else {})})
+        return redirect(f"{reverse('accounts:local_checkout')}?{query}")
     success = _absolute("accounts:checkout_success") + "?session_id={CHECKOUT_SESSION_ID}"
     try:
         url = checkout_session_create(
@@ -115,6 +122,7 @@ def checkout(request: AuthenticatedHttpRequest) -> HttpResponse:
             plan=plan,
             success_url=success,
             cancel_url=_absolute("accounts:pricing"),
+            source_report_id=source,
         )
     except BillingUnavailable:
         logger.exception("Checkout could not start for user %s", request.user.pk)
@@ -246,8 +254,10 @@ def local_checkout(request: AuthenticatedHttpRequest) -> HttpResponse:
     if membership_grants_access(membership_for(request.user)):
         messages.info(request, "You already have a subscription. Manage it here.")
         return redirect("accounts:account")
+    # Checked and counted by `checkout` on the way here; the local form only carries it on.
+    source = parse_id(request.GET.get("from") or request.POST.get("from"))
     if request.method == "POST":
-        local_checkout_complete(user=request.user, plan=plan)
+        local_checkout_complete(user=request.user, plan=plan, source_report_id=source)
         return redirect("accounts:checkout_success")
     membership = Membership.objects.filter(user=request.user).first()
     return render(
@@ -255,6 +265,7 @@ def local_checkout(request: AuthenticatedHttpRequest) -> HttpResponse:
         "accounts/local_checkout.html",
         {
             "plan": plan,
+            "source": source,
             "trial_days": trial_days_for(membership) if membership else settings.STRIPE_TRIAL_DAYS,
             "trial_requires_card": settings.STRIPE_TRIAL_REQUIRES_CARD,
         },

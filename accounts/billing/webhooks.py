@@ -17,6 +17,7 @@ from accounts.billing.sync import (
     UnresolvedCustomer,
     holder_for_customer,
     stripe_timestamp,
+    subscription_lock,
     subscription_sync_by_id,
     user_from_hint,
 )
@@ -36,15 +37,20 @@ def _checkout_completed(session: dict[str, Any], created: datetime) -> str:
         return "ignored"
     user = user_from_hint(session.get("client_reference_id"))
     organisation_id = (session.get("metadata") or {}).get("organisation_id")
+    subscription_id = session.get("subscription")
+    if isinstance(subscription_id, dict):
+        subscription_id = subscription_id["id"]
+    if isinstance(subscription_id, str) and subscription_id and settings.STRIPE_SECRET_KEY:
+        # The subscription's lock before the holder's row, in the order every other event
+        # of this subscription takes them: the other order deadlocks with a
+        # customer.subscription.created delivered at the same moment.
+        subscription_lock(subscription_id)
     holder = holder_for_customer(
         session["customer"], user=None if organisation_id else user,
         organisation_id=organisation_id,
     )  # fmt: skip
     holder.save()
-    if session.get("subscription"):
-        subscription_id = session["subscription"]
-        if isinstance(subscription_id, dict):
-            subscription_id = subscription_id["id"]
+    if subscription_id:
         subscription_sync_by_id(subscription_id, payload=None, event_created=created, user=user)
     return "processed"
 

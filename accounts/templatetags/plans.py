@@ -30,16 +30,22 @@ def plan_saving(plan: str) -> str:
 
 
 @register.simple_tag
-def checkout_url(plan: str, next_url: str = "") -> str:
-    """The checkout of `plan`, returning the reader to `next_url` (a path on this site)."""
-    query = {"plan": plan, **({"next": next_url} if next_url else {})}
+def checkout_url(plan: str, next_url: str = "", source: object = "") -> str:
+    """The checkout of `plan`, returning the reader to `next_url` (a path on this site);
+    `source` is the id of the report whose paywall offered it (billing/attribution.py)."""
+    query = {
+        "plan": plan,
+        **({"next": next_url} if next_url else {}),
+        **({"from": str(source)} if source else {}),
+    }
     return f"{reverse('accounts:checkout')}?{urlencode(query)}"
 
 
 @register.simple_tag
-def signup_for_plan_url(plan: str, next_url: str = "") -> str:
+def signup_for_plan_url(plan: str, next_url: str = "", source: object = "") -> str:
     """Signup, then (after the email is verified) the checkout of `plan`."""
-    return f"{reverse('account_signup')}?{urlencode({'next': checkout_url(plan, next_url)})}"
+    checkout = checkout_url(plan, next_url, source)
+    return f"{reverse('account_signup')}?{urlencode({'next': checkout})}"
 
 
 @register.simple_tag

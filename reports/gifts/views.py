@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from accounts.http import AuthenticatedHttpRequest
 from publisher.errors import ApplicationError
 from publisher.ids import parse_id
+from reports.counting.marks import mark_url
 from reports.fragments import report_page_parts
 from reports.gifts import services as gifts
 from reports.models import GiftLink, Report
@@ -105,6 +106,7 @@ def gift_open(request: HttpRequest, token: str) -> HttpResponse:
             "entitled": False,
             "can_post": False,
             "parts": report_page_parts(report=report, body_included=False),
+            "reading_mark": mark_url(report_id=report.pk, kind="gift"),
         },
     )
     # Never stored by a shared cache, never indexed: the page carries paid text.

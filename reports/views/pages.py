@@ -12,6 +12,7 @@ from publisher.site import site_url
 from reports.access import can_read_body
 from reports.comments.services import MAX_LENGTH, can_post_comment
 from reports.comments.thread_cache import comment_thread_html
+from reports.counting.marks import mark_url, read_kind
 from reports.fragments import report_page_parts
 from reports.models import KIND_PLURALS, Report, Topic
 from reports.paywall import paywall_highlights
@@ -67,6 +68,12 @@ def report_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "parts": report_page_parts(
                 report=report, body_included=body_html is not None, cached=cached_parts
             ),
+            # Editors' previews of unpublished reports are not readers' views.
+            "reading_mark": mark_url(
+                report_id=report.pk, kind=read_kind(body_shown=body_html is not None)
+            )
+            if report.is_published
+            else "",
         },
     )
 
@@ -179,6 +186,7 @@ def robots_txt(request: HttpRequest) -> HttpResponse:
         "Disallow: /admin/",
         "Disallow: /accounts/",
         "Disallow: /search/",
+        "Disallow: /reading/",
         f"Sitemap: {settings.SITE_URL}/sitemap.xml",
     ]
     return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")

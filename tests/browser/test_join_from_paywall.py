@@ -82,13 +82,15 @@ def test_anonymous_reader_chooses_annual_signs_up_verifies_pays_and_reads(
 
     expect(page.get_by_text("Local test checkout — no payment is taken.")).to_be_visible()
     expect(page.get_by_role("heading", name="Subscribe: annual plan")).to_be_visible()
-    assert page.url.endswith("/subscribe/local-checkout/?plan=annual")
+    # The report whose paywall the reader came from rides along (its attribution).
+    assert page.url.endswith(f"/subscribe/local-checkout/?plan=annual&from={report.pk}")
     screenshot("paywall-checkout")
     page.get_by_role("button", name="Complete test subscription").click()
 
     expect(page.get_by_role("heading", name="Your subscription is active")).to_be_visible()
     membership = Membership.objects.get(user__email="nia@example.com")
     assert (membership.status, membership.plan) == (Membership.Status.ACTIVE, "annual")
+    assert membership.attributions.get().source_report_id == report.pk
     page.get_by_role("link", name="Continue reading").click()
 
     expect(page).to_have_url(report_url)

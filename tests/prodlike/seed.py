@@ -6,6 +6,7 @@ settings, its database and Redis) by tests/prodlike/topology.py's `seed()`:
     python tests/prodlike/seed.py comment-count       # comments in the database
     python tests/prodlike/seed.py free-report TOKEN   # a free report with a canary body
     python tests/prodlike/seed.py make-paid SLUG      # an editor makes it paid (report_save)
+    python tests/prodlike/seed.py day-counts SLUG     # a report's folded counts, all days
 
 Writes go through the services the site uses (publishing, comments); accounts and sessions
 are made as `load_demo_data` and `make bench` make them. Each command prints one JSON line.
@@ -32,7 +33,7 @@ from django.utils import timezone  # noqa: E402
 from accounts.models import Membership, User  # noqa: E402
 from bench.probe import session  # noqa: E402 (make bench's way of logging a reader in)
 from reports.comments.services import comment_create  # noqa: E402
-from reports.models import Comment, Report, Topic  # noqa: E402
+from reports.models import Comment, Report, ReportDayCount, Topic  # noqa: E402
 from reports.publishing import report_publish, report_save  # noqa: E402
 
 SUBSCRIBER = "subscriber@example.com"  # load_demo_data's subscriber
@@ -98,6 +99,13 @@ def make_paid(slug: str) -> dict[str, object]:
     return {"slug": slug, "is_free": Report.objects.get(slug=slug).is_free}
 
 
+def day_counts(slug: str) -> dict[str, object]:
+    """The report's counts in the database (reports/counting/), summed over its days."""
+    rows = ReportDayCount.objects.filter(report__slug=slug)
+    names = ["public_reads", "entitled_reads", "paywall_views", "gifts_opened"]
+    return {name: sum(getattr(row, name) for row in rows) for name in names}
+
+
 def load_accounts(count: int) -> dict[str, object]:
     """`count` subscribers with active memberships and one logged-in session each."""
     now = timezone.now()
@@ -149,6 +157,8 @@ if __name__ == "__main__":
         result = free_report(rest[0])
     elif command == "make-paid":
         result = make_paid(rest[0])
+    elif command == "day-counts":
+        result = day_counts(rest[0])
     else:
         sys.exit(__doc__)
     print(json.dumps(result))

@@ -183,7 +183,7 @@ def test_the_annual_plan_is_the_primary_action(client, paid):
 
 def test_anonymous_plan_buttons_lead_to_signup_then_that_plans_checkout(client, paid):
     page = unescape(_page(client, paid))
-    query = urlencode({"plan": "annual", "next": paid.get_absolute_url()})
+    query = urlencode({"plan": "annual", "next": paid.get_absolute_url(), "from": paid.pk})
     checkout = f"/subscribe/checkout/?{query}"
 
     assert f'href="/accounts/signup/?{urlencode({"next": checkout})}"' in page
@@ -201,6 +201,7 @@ def test_logged_in_plan_buttons_go_straight_to_checkout_with_the_plan_and_the_re
     for form, plan in zip(forms, ["annual", "monthly"], strict=True):
         assert f'name="plan" value="{plan}"' in form
         assert f'name="next" value="{paid.get_absolute_url()}"' in form
+        assert f'name="from" value="{paid.pk}"' in form
         assert "csrfmiddlewaretoken" in form
     assert "Already a subscriber?" not in page
 
