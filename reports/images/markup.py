@@ -49,9 +49,7 @@ def picture_html(
     if not items:
         return ""
     fallback = rendition_for(renditions, max_width=fallback_width) or items[-1]
-    loading = (
-        'fetchpriority="high" decoding="async"' if eager else 'loading="lazy" decoding="async"'
-    )
+    loading = 'fetchpriority="high"' if eager else 'loading="lazy"'
     fallback_type = "image/png" if renditions.get("fallback") == "png" else "image/jpeg"
     return format_html(
         '<picture{}><source type="image/webp" srcset="{}" sizes="{}">'
