@@ -137,7 +137,7 @@ class Report(models.Model):
         help_text="Describe what the image shows for readers who cannot see it.",
     )
     # The library images the body and teaser show, read from their Markdown by `report_save`.
-    images = models.ManyToManyField(
+    images: "models.ManyToManyField[ReportImage, models.Model]" = models.ManyToManyField(
         "ReportImage", blank=True, related_name="reports", editable=False
     )
     revision_note = models.CharField(

@@ -65,7 +65,7 @@ class ReportImageAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[ReportImage]:
         return super().get_queryset(request).prefetch_related("reports")
 
-    def get_fields(self, request: HttpRequest, obj: ReportImage | None = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: ReportImage | None = None) -> Any:
         if obj is None:
             return ["upload", "alt", "caption"]
         return ["thumbnail", "alt", "caption", "markdown", "dimensions", "used_in", "uploaded_by"]
@@ -95,7 +95,7 @@ class ReportImageAdmin(admin.ModelAdmin):
 
     @admin.display(description="Used in")
     def used_in(self, obj: ReportImage) -> str:
-        reports = list(obj.reports.all())
+        reports = list(obj.reports.all())  # type: ignore[attr-defined]  # prefetched
         if not reports:
             return "No report yet"
         return format_html_join(

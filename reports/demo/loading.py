@@ -186,7 +186,7 @@ def _library_images(*, editor: User | None) -> dict[str, int]:
     ids = {}
     for item in content.IMAGES:
         image = ReportImage.objects.filter(alt=item["alt"]).first()
-        if image is None or not image.file.storage.exists(image.file.name):
+        if image is None or not image.file.storage.exists(str(image.file.name)):
             photo = ContentFile(
                 artwork.bench_photo_jpeg(seed=item["key"]), name=f"{item['key']}.jpg"
             )

@@ -1,6 +1,7 @@
 """Writes of the image library and of report covers: every stored picture passes through
 `reports.images.processing` first."""
 
+import logging
 import re
 from typing import Any
 
@@ -18,6 +19,8 @@ from reports.images.processing import (
     renditions_store,
 )
 from reports.models import Report, ReportImage
+
+logger = logging.getLogger(__name__)
 
 # How a body names a library image: `![alt](image:42)` or `![alt](image:42 "caption")`.
 IMAGE_REFERENCE = re.compile(r"\]\(\s*image:(\d{1,18})\b")
@@ -46,10 +49,11 @@ def image_create(*, file: Any, alt: str, caption: str = "", uploaded_by: Any = N
     stored: list[str] = []
     try:
         original = original_file(clean, name=getattr(file, "name", "") or "image")
-        image.file.save(original.name, original, save=False)
-        stored.append(image.file.name)
+        image.file.save(str(original.name), original, save=False)
+        source = str(image.file.name)
+        stored.append(source)
         image.renditions = renditions_store(
-            clean=clean, storage=storage, source=image.file.name, stored=stored
+            clean=clean, storage=storage, source=source, stored=stored
         )
         image.save()
     except BaseException:
@@ -103,7 +107,7 @@ def report_prepare_cover(*, report: Report) -> None:
         return
     clean = image_read(_read_upload(cover.file))
     original = original_file(clean, name=cover.name or "cover")
-    cover.save(original.name, original, save=False)
+    cover.save(str(original.name), original, save=False)
 
 
 def report_cover_renditions(*, report: Report) -> bool:
@@ -114,15 +118,23 @@ def report_cover_renditions(*, report: Report) -> bool:
     if not cover:
         report.cover_renditions = {}
         return bool(current)
-    if current.get("source") == cover.name:
+    source = str(cover.name)
+    if current.get("source") == source:
         return False
     storage = cover.storage
-    with storage.open(cover.name, "rb") as stored_file:
-        clean = image_read(stored_file.read(MAX_BYTES + 1))
+    try:
+        with storage.open(source, "rb") as stored_file:
+            clean = image_read(stored_file.read(MAX_BYTES + 1))
+    except (OSError, ImageRejected):
+        # A cover stored before renditions existed that is gone or unreadable: the page
+        # shows the file as it is (reports/images/markup.py), the save goes on.
+        logger.warning("No renditions for the cover %s of report %s", source, report.pk)
+        report.cover_renditions = {}
+        return bool(current)
     written: list[str] = []
     try:
         report.cover_renditions = renditions_store(
-            clean=clean, storage=storage, source=cover.name, stored=written
+            clean=clean, storage=storage, source=source, stored=written
         )
     except BaseException:
         files_delete(storage=storage, names=written)
