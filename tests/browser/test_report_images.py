@@ -31,9 +31,11 @@ def _drop_image(page: Page, selector: str, data: bytes, name: str) -> None:
             transfer.items.add(new File([bytes], name, { type: "image/jpeg" }));
             const target = document.querySelector(selector);
             target.focus();
-            target.setSelectionRange(target.value.indexOf("## Method"), target.value.indexOf("## Method"));
+            const cursor = target.value.indexOf("## Method");
+            target.setSelectionRange(cursor, cursor);
             for (const type of ["dragenter", "dragover", "drop"]) {
-                target.dispatchEvent(new DragEvent(type, { bubbles: true, cancelable: true, dataTransfer: transfer }));
+                const init = { bubbles: true, cancelable: true, dataTransfer: transfer };
+                target.dispatchEvent(new DragEvent(type, init));
             }
         }""",
         [selector, base64.b64encode(data).decode(), name],
