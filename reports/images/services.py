@@ -140,3 +140,25 @@ def report_cover_renditions(*, report: Report) -> bool:
         files_delete(storage=storage, names=written)
         raise
     return True
+
+
+def reports_missing_cover_renditions() -> list[Report]:
+    """Reports whose cover has no renditions yet (stored before renditions existed)."""
+    covered = Report.objects.without_body().exclude(cover_image="").order_by("pk")
+    return [
+        report
+        for report in covered
+        if (report.cover_renditions or {}).get("source") != report.cover_image.name
+    ]
+
+
+def report_render_cover(*, report: Report) -> bool:
+    """Give one stored cover its renditions; True when the row changed."""
+    with transaction.atomic():
+        changed = report_cover_renditions(report=report)
+        if changed:
+            Report.objects.filter(pk=report.pk).update(
+                cover_renditions=report.cover_renditions, updated_at=timezone.now()
+            )
+            page_cache_invalidate_all()
+    return changed

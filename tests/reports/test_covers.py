@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
@@ -142,3 +143,18 @@ def test_the_notification_email_shows_the_cover_from_site_url(
     img = re.search(r'<img src="([^"]+)" width="(\d+)" height="(\d+)" alt="([^"]*)"', html)
     assert img.groups() == (src, "560", "294", "A blue test card")
     assert src.endswith(".jpg")  # no WebP for mail clients
+
+
+def test_the_command_renders_covers_stored_before_renditions(media):
+    legacy = ReportFactory(cover_alt="Old cover")
+    legacy.cover_image.save("old.jpg", ContentFile(_cover_bytes(800, 420)), save=True)
+    assert legacy.cover_renditions == {}
+    out = io.StringIO()
+
+    call_command("cover_renditions", stdout=out)
+
+    legacy.refresh_from_db()
+    assert [item["width"] for item in legacy.cover_renditions["items"]] == [480, 800]
+    assert "Rendered the covers of 1 report(s)." in out.getvalue()
+    call_command("cover_renditions", stdout=out)
+    assert "Rendered the covers of 0 report(s)." in out.getvalue()
