@@ -70,10 +70,12 @@ def picture_html(
 
 
 # Where a cover is shown: the `sizes` it is drawn at, the fallback's width, and whether it is
-# the first thing its page shows (the report page's own cover: fetched first, never lazily).
+# the first thing its page shows, fetched first and never lazily: the report page's own
+# cover, and the home page's lead, its largest picture (Lighthouse measured a lazy lead
+# costing the home page's paint).
 COVER_PLACES = {
     "report": (SIZES_COVER, 960, True),
-    "lead": (SIZES_LEAD, 960, False),
+    "lead": (SIZES_LEAD, 960, True),
     "card": (SIZES_CARD, 480, False),
     "thumb": (SIZES_THUMB, 480, False),
 }

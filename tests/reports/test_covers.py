@@ -76,21 +76,25 @@ def test_link_previews_use_a_rendition_at_most_1600_wide(client, media, settings
     assert data["image"] == {"@type": "ImageObject", "url": url, "width": 1600, "height": 840}
 
 
-def test_home_lead_and_cards_show_small_lazy_covers(client, media):
+def test_home_lead_and_cards_show_covers_the_cards_small_and_lazy(client, media):
     now = timezone.now()
     reports = [
         covered(kind=Report.Kind.TEST, published_at=now - timedelta(hours=n)) for n in range(6)
     ]
     page = _html(client, reverse("reports:home"))
 
-    pictures = _pictures(page)
-    assert len(pictures) >= 2
-    for picture in pictures:
-        assert 'loading="lazy"' in picture and 'decoding="async"' in picture
-        assert 'width="2400" height="1260" alt="A blue test card"' in picture
-        assert ".webp 480w" in picture
     lead = page.split('aria-label="Lead report"')[1].split("</section>")[0]
-    assert reports[0].get_absolute_url() in lead and "<picture>" in lead
+    assert reports[0].get_absolute_url() in lead
+    # The lead is the page's largest picture, at its top: fetched first.
+    (lead_picture,) = _pictures(lead)
+    assert 'fetchpriority="high"' in lead_picture and 'loading="lazy"' not in lead_picture
+    cards = _pictures(page.split('aria-label="Lead report"')[1].split("</section>", 1)[1])
+    assert len(cards) >= 1
+    for picture in [lead_picture, *cards]:
+        assert 'width="2400" height="1260" alt="A blue test card"' in picture
+        assert ".webp 480w" in picture and 'decoding="async"' in picture
+    for picture in cards:
+        assert 'loading="lazy"' in picture
     # A card's fallback is the 480 px rendition.
     assert re.search(r'<img src="/media/covers/[^"]+-480w\.jpg"', page)
 
