@@ -1,6 +1,7 @@
 """The HTML of a picture with renditions: `<picture>` with a WebP `<source>` and the
 original format's `<img>` as fallback, each with a `srcset` the browser picks from by the
-`sizes` the page gives, and the image's own width and height so nothing shifts as it loads."""
+`sizes` the page gives; the `<img>` has the image's own width and height, so nothing shifts
+as it loads."""
 
 from typing import Any
 
@@ -50,18 +51,18 @@ def picture_html(
         return ""
     fallback = rendition_for(renditions, max_width=fallback_width) or items[-1]
     loading = 'fetchpriority="high"' if eager else 'loading="lazy"'
-    fallback_type = "image/png" if renditions.get("fallback") == "png" else "image/jpeg"
+    # Browsers that take WebP pick from the <source>; the others from the <img>'s own
+    # srcset in the original's format, and the oldest load its src.
     return format_html(
         '<picture{}><source type="image/webp" srcset="{}" sizes="{}">'
-        '<source type="{}" srcset="{}" sizes="{}">'
-        '<img src="{}" width="{}" height="{}" alt="{}" {} decoding="async"></picture>',
+        '<img src="{}" srcset="{}" sizes="{}" width="{}" height="{}" alt="{}" {} '
+        'decoding="async"></picture>',
         format_html(' class="{}"', css_class) if css_class else "",
         _srcset(items, "webp", storage),
         sizes,
-        fallback_type,
+        storage.url(fallback["fallback"]),
         _srcset(items, "fallback", storage),
         sizes,
-        storage.url(fallback["fallback"]),
         renditions["width"],
         renditions["height"],
         alt,
