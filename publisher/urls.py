@@ -32,6 +32,8 @@ urlpatterns = [
 ]
 
 if settings.DEBUG:
-    from django.conf.urls.static import static
+    from django.urls import re_path
 
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+    from publisher.media import serve_media
+
+    urlpatterns += [re_path(r"^media/(?P<path>.+)$", serve_media)]

@@ -125,6 +125,9 @@ class Report(models.Model):
         ],
         help_text="JPEG, PNG or WebP, at most 8 MB. Shown above the teaser and in link previews.",
     )
+    # The cover's renditions (reports/images/): written by `report_save` when the cover
+    # changes, kept on the row so a list of cards costs no query per picture.
+    cover_renditions = models.JSONField(default=dict, blank=True, editable=False)
     cover_width = models.PositiveIntegerField(null=True, blank=True, editable=False)
     cover_height = models.PositiveIntegerField(null=True, blank=True, editable=False)
     cover_alt = models.CharField(
@@ -132,6 +135,10 @@ class Report(models.Model):
         max_length=300,
         blank=True,
         help_text="Describe what the image shows for readers who cannot see it.",
+    )
+    # The library images the body and teaser show, read from their Markdown by `report_save`.
+    images: "models.ManyToManyField[ReportImage, models.Model]" = models.ManyToManyField(
+        "ReportImage", blank=True, related_name="reports", editable=False
     )
     revision_note = models.CharField(
         max_length=300,
@@ -188,6 +195,50 @@ class Report(models.Model):
             and self.published_at is not None
             and self.published_at <= timezone.now()
         )
+
+
+class ReportImage(models.Model):
+    """A picture in the image library, shown in report bodies as `![alt](image:<id>)`.
+
+    The stored original and every rendition were re-encoded without metadata at upload
+    (reports/images/processing.py); `renditions` lists them, so rendering needs no storage
+    call."""
+
+    file = models.ImageField(
+        upload_to="images/%Y/%m/", width_field="width", height_field="height", editable=False
+    )
+    width = models.PositiveIntegerField(editable=False)
+    height = models.PositiveIntegerField(editable=False)
+    alt = models.CharField(
+        "alt text",
+        max_length=300,
+        help_text="Describe what the image shows for readers who cannot see it.",
+    )
+    caption = models.CharField(
+        max_length=300, blank=True, help_text="Optional: shown under the image."
+    )
+    renditions = models.JSONField(default=dict, editable=False)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.alt[:60]} (image:{self.pk})"
+
+    @property
+    def markdown(self) -> str:
+        """What an editor pastes into a body to show this image."""
+        alt = self.alt.replace("[", "(").replace("]", ")")
+        return f"![{alt}](image:{self.pk})"
 
 
 class CommentQuerySet(models.QuerySet["Comment"]):

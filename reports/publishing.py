@@ -12,6 +12,11 @@ from accounts.models import User
 from publisher.cache.generations import page_cache_invalidate_all
 from reports.authors import author_ensure_slug
 from reports.citations import report_sync_citations
+from reports.images.services import (
+    report_cover_renditions,
+    report_prepare_cover,
+    report_sync_images,
+)
 from reports.models import Report, Topic
 from reports.notifications.fanout import notification_request
 from reports.paywall import report_count_body
@@ -51,7 +56,9 @@ def report_save(
     `topics`, when given, replace the report's topics (the admin saves them itself, then
     calls `report_refresh_search_names`). The names search finds the report by (topics,
     author) are written with the row, so its search vectors are computed once, and so are
-    the counts of what its body holds that the paywall shows (`reports.paywall`).
+    the counts of what its body holds that the paywall shows (`reports.paywall`). A new
+    cover is stored without its metadata and given renditions, and the library images the
+    text shows are recorded (`reports.images`).
     """
     now = now or timezone.now()
     topics = list(topics) if topics is not None else None
@@ -61,7 +68,11 @@ def report_save(
         current = topics if topics is not None else report.topics.all() if report.pk else []
         report.search_names = search_names_for(topics=current, author=report.author)
         report_count_body(report=report)
+        report_prepare_cover(report=report)
         report.save()
+        if report_cover_renditions(report=report):
+            report.save(update_fields=["cover_renditions"])
+        report_sync_images(report=report)
         if topics is not None:
             report.topics.set(topics)
         if report.author is not None:

@@ -21,10 +21,12 @@ from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
 
 from publisher.text import text_strip_invisible
+from reports.images.markup import SIZES_BODY, picture_html
+from reports.images.selectors import LibraryImage, library_images
 
 # Part of the cache key of rendered bodies (reports/selectors.py): a change to the HTML this
 # module produces bumps it, so no cached body keeps the old markup for a day.
-RENDERING_VERSION = 2
+RENDERING_VERSION = 3
 
 # Ids the page itself uses; a heading called "Main" must not steal the skip link's target.
 RESERVED_IDS = frozenset({"main", "report-body", "paywall-title", "citations", "related"})
@@ -126,7 +128,12 @@ def _embeds_and_figures(state: StateCore) -> None:
             block = Token("html_block", "", 0, content=_embed_html(*embed))
             tokens[index - 1 : index + 2] = [block]
             continue
-        if len(children) == 1 and children[0].type == "image" and children[0].attrGet("title"):
+        if (
+            len(children) == 1
+            and children[0].type == "image"
+            and children[0].attrGet("title")
+            and library_image_id(children[0]) is None
+        ):
             caption = Token("text", "", 0, content=str(children[0].attrGet("title")))
             tokens[index - 1 : index + 2] = [
                 Token("figure_open", "figure", 1, block=True),
@@ -136,6 +143,80 @@ def _embeds_and_figures(state: StateCore) -> None:
                 Token("figcaption_close", "figcaption", -1, block=True),
                 Token("figure_close", "figure", -1, block=True),
             ]
+
+
+_LIBRARY_SRC = re.compile(r"image:([0-9]{1,18})")
+
+
+def library_image_id(token: Token) -> int | None:
+    """The library image an image token names (`![alt](image:42)`), if it names one."""
+    match = _LIBRARY_SRC.fullmatch(str(token.attrGet("src") or ""))
+    return int(match.group(1)) if match else None
+
+
+def _library_image_ids(tokens: list[Token]) -> set[int]:
+    return {
+        image_id
+        for token in tokens
+        for child in token.children or []
+        if child.type == "image" and (image_id := library_image_id(child)) is not None
+    }
+
+
+def _library_picture(token: Token, images: dict[int, LibraryImage]) -> Token:
+    """An inline token for a library image: its <picture>, or, for an id the library does
+    not hold (deleted, mistyped), its alt text as plain text, so nothing breaks."""
+    image = images.get(library_image_id(token) or 0)
+    alt = "".join(child.content for child in token.children or []) or token.content
+    if image is None:
+        return Token("text", "", 0, content=alt)
+    html = picture_html(renditions=image.renditions, alt=alt or image.alt, sizes=SIZES_BODY)
+    return Token("html_inline", "", 0, content=html)
+
+
+def _library_images(tokens: list[Token], images: dict[int, LibraryImage]) -> None:
+    """Library images become <picture>s with renditions; one alone in its paragraph becomes a
+    <figure> captioned by its Markdown title, else by the library's caption."""
+    for index in reversed(range(len(tokens))):
+        inline = tokens[index]
+        children = inline.children or []
+        if inline.type != "inline" or not any(
+            c.type == "image" and library_image_id(c) is not None for c in children
+        ):
+            continue
+        alone = (
+            len(children) == 1
+            and 0 < index < len(tokens) - 1
+            and tokens[index - 1].type == "paragraph_open"
+        )
+        if alone:
+            image = images.get(library_image_id(children[0]) or 0)
+            caption = str(children[0].attrGet("title") or (image.caption if image else ""))
+            picture = _library_picture(children[0], images)
+            if image is None:
+                inline.children = [picture]
+                continue
+            figure = [Token("html_block", "", 0, content='<figure class="image">')]
+            figure.append(Token("inline", "", 0, children=[picture], content=""))
+            if caption:
+                figure += [
+                    Token("figcaption_open", "figcaption", 1, block=True),
+                    Token(
+                        "inline",
+                        "",
+                        0,
+                        children=[Token("text", "", 0, content=caption)],
+                        content=caption,
+                    ),
+                    Token("figcaption_close", "figcaption", -1, block=True),
+                ]
+            figure.append(Token("html_block", "", 0, content="</figure>\n"))
+            tokens[index - 1 : index + 2] = figure
+            continue
+        inline.children = [
+            _library_picture(c, images) if c.type == "image" and library_image_id(c) else c
+            for c in children
+        ]
 
 
 def _heading_anchors(state: StateCore) -> None:
@@ -223,12 +304,16 @@ _markdown.core.ruler.push("table_regions", _table_regions)
 
 _ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "caption", "code", "del", "div", "em", "figcaption",
-    "figure", "h2", "h3", "h4", "h5", "h6", "hr", "i", "iframe", "img", "li", "ol", "p", "pre",
-    "s", "strong", "sub", "sup", "table", "tbody", "td", "th", "thead", "tr", "ul",
+    "figure", "h2", "h3", "h4", "h5", "h6", "hr", "i", "iframe", "img", "li", "ol", "p",
+    "picture", "pre", "s", "source", "strong", "sub", "sup", "table", "tbody", "td", "th",
+    "thead", "tr", "ul",
 }  # fmt: skip
+# Editors write no HTML (the parser's html option is off), so <picture>, <source> and their
+# srcset only come from the library's renditions above.
 _ALLOWED_ATTRIBUTES = {
     "a": {"href", "title"},
-    "img": {"src", "alt", "title", "width", "height"},
+    "img": {"src", "alt", "title", "width", "height", "srcset", "sizes"},
+    "source": {"type", "srcset", "sizes"},
     "ol": {"start"},
     "h2": {"id"},
     "h3": {"id"},
@@ -240,7 +325,7 @@ _ALLOWED_ATTRIBUTES = {
 _ALLOWED_CLASSES = {
     "a": {"heading-anchor"},
     "div": {"table-scroll"},
-    "figure": {"embed"},
+    "figure": {"embed", "image"},
     "th": {"align-right", "align-center"},
     "td": {"align-right", "align-center"},
 }
@@ -253,7 +338,13 @@ def _only_allow_listed_frames(tag: str, attribute: str, value: str) -> str | Non
 
 
 def render_markdown(source: str) -> str:
-    html = _markdown.render(source)
+    """Cleaned HTML of a report's (or site page's) Markdown. Library images named in it are
+    read in one query, and only when there are any."""
+    env: dict = {}
+    tokens = _markdown.parse(source, env)
+    if ids := _library_image_ids(tokens):
+        _library_images(tokens, library_images(ids))
+    html = _markdown.renderer.render(tokens, _markdown.options, env)
     return nh3.clean(
         html,
         tags=_ALLOWED_TAGS,
@@ -318,10 +409,16 @@ def email_fragment(html: str, *, base_url: str) -> str:
             value = urljoin(base_url, value)
         return _only_allow_listed_frames(tag, attribute, value)
 
+    # Email clients show a <picture>'s <img> alone, and many no WebP: the JPEG or PNG
+    # fallback in its src is what they get.
     return nh3.clean(
         html,
-        tags=_ALLOWED_TAGS - {"div"},
-        attributes={**_ALLOWED_ATTRIBUTES, "a": {"href", "title", "rel"}},
+        tags=_ALLOWED_TAGS - {"div", "picture", "source"},
+        attributes={
+            **_ALLOWED_ATTRIBUTES,
+            "a": {"href", "title", "rel"},
+            "img": {"src", "alt", "title", "width", "height"},
+        },
         allowed_classes=_ALLOWED_CLASSES,
         attribute_filter=absolute,
         url_schemes={"http", "https", "mailto"},

@@ -11,6 +11,7 @@ from django.templatetags.static import static
 from django.urls import reverse
 
 from publisher.site import public_url, site_url
+from reports.images.markup import cover_for_sharing
 from reports.models import Report
 from reports.rendering import teaser_text
 
@@ -55,14 +56,11 @@ def default_image() -> dict[str, Any]:
 
 def report_image(report: Report) -> dict[str, Any]:
     """The report's cover as a schema.org `ImageObject`, or the site's default image."""
-    if not report.cover_image:
+    cover = cover_for_sharing(report)
+    if cover is None:
         return default_image()
-    return {
-        "@type": "ImageObject",
-        "url": public_url(report.cover_image.url),
-        "width": report.cover_width,
-        "height": report.cover_height,
-    }
+    url, width, height = cover
+    return {"@type": "ImageObject", "url": url, "width": width, "height": height}
 
 
 def _publisher() -> dict[str, Any]:

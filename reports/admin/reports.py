@@ -17,12 +17,16 @@ from django.views.decorators.http import require_POST
 
 from accounts.http import request_user
 from publisher.cache.generations import page_cache_invalidate_all
+from publisher.ratelimit import Limit, limit_exceeded
+from reports.admin.images import IMAGE_ACCEPT, validate_image_upload
 from reports.admin.notifications import (
     resend_failed_notifications,
     send_test_notification,
 )
 from reports.admin.preview import preview_cover, report_preview_html
 from reports.citations import citing_reports_any_status
+from reports.images.processing import ImageRejected
+from reports.images.services import image_create
 from reports.models import (
     Report,
     Topic,
@@ -71,7 +75,32 @@ class TopicAdmin(admin.ModelAdmin):
         topics_delete(topics=queryset)
 
 
+# Uploads from the body's drag and drop: a burst of a whole photo set is fine, a script
+# filling the storage is not.
+IMAGE_UPLOAD_LIMITS = [
+    Limit(30, 60, "Too many images at once: wait a minute, then try again."),
+    Limit(200, 3600, "Too many images this hour: try again later."),
+]
+
+
 class ReportAdminForm(forms.ModelForm):
+    # Adds a library image to the body without JavaScript: saved with the report, its
+    # Markdown appended to the body (drag and drop onto the body inserts it at the cursor).
+    body_image = forms.FileField(
+        label="Image",
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": IMAGE_ACCEPT}),
+        help_text="JPEG, PNG or WebP, at most 8 MB: added to the image library and to the end "
+        "of the body when you save. Its metadata (camera, location) is removed.",
+    )
+    body_image_alt = forms.CharField(
+        label="Alt text",
+        required=False,
+        max_length=300,
+        help_text="Required with an image: describe what it shows for readers who cannot see it.",
+    )
+    body_image_caption = forms.CharField(label="Caption", required=False, max_length=300)
+
     class Meta:
         model = Report
         fields = [
@@ -89,10 +118,24 @@ class ReportAdminForm(forms.ModelForm):
         author.queryset = author.queryset.filter(staff)  # type: ignore[attr-defined]
         author.help_text = "A member of staff; type a name or an address to find them."
 
+    def clean_cover_image(self) -> Any:
+        cover = self.cleaned_data.get("cover_image")
+        if cover and hasattr(cover, "content_type"):  # a fresh upload, not the stored one
+            validate_image_upload(cover)
+        return cover
+
+    def clean_body_image(self) -> Any:
+        upload = self.cleaned_data.get("body_image")
+        if upload:
+            validate_image_upload(upload)
+        return upload
+
     def clean(self) -> dict:
         cleaned = super().clean() or {}
         if cleaned.get("status") == Report.Status.SCHEDULED and not cleaned.get("publish_at"):
             self.add_error("publish_at", "A scheduled report needs a publication time.")
+        if cleaned.get("body_image") and not cleaned.get("body_image_alt", "").strip():
+            self.add_error("body_image_alt", "An image needs alt text.")
         return cleaned
 
 
@@ -137,6 +180,14 @@ class ReportAdmin(InvalidatesPagesAdmin):
     fieldsets = [
         (None, {"fields": ["title", "slug", "kind", "topics", "author"]}),
         ("Text", {"fields": ["teaser", "body", "is_free", "video_minutes", "preview"]}),
+        (
+            "Add an image to the body",
+            {
+                "fields": ["body_image", "body_image_alt", "body_image_caption"],
+                "description": "Or drop an image onto the body. Images already in the library "
+                "(Report images) are reused by pasting their Markdown.",
+            },
+        ),
         ("Cover image", {"fields": ["cover_image", "cover_alt"]}),
         ("Publication", {"fields": ["status", "publish_at", "published_at", "updated_at"]}),
         (
@@ -164,12 +215,17 @@ class ReportAdmin(InvalidatesPagesAdmin):
             self.admin_site.admin_view(require_POST(self.preview_view)),
             name="reports_report_preview",
         )
+        upload = path(
+            "images/upload/",
+            self.admin_site.admin_view(require_POST(self.image_upload_view)),
+            name="reports_report_image_upload",
+        )
         history = path(
             "<path:object_id>/revisions/",
             self.admin_site.admin_view(self.revisions_view),
             name="reports_report_revisions",
         )
-        return [preview, history, *super().get_urls()]
+        return [preview, upload, history, *super().get_urls()]
 
     def revisions_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """Every kept version of the report: who saved it, when, its note, and what changed
@@ -190,6 +246,29 @@ class ReportAdmin(InvalidatesPagesAdmin):
                 "entries": report_history(report=report),
             },
         )
+
+    def image_upload_view(self, request: HttpRequest) -> JsonResponse:
+        """The body's drag and drop: one image into the library, its Markdown back."""
+        if not (self.has_change_permission(request) or self.has_add_permission(request)):
+            return JsonResponse({"error": "Not allowed."}, status=403)
+        user = request_user(request)
+        if limit := limit_exceeded("image-upload", user.pk, IMAGE_UPLOAD_LIMITS):
+            response = JsonResponse({"error": limit.message}, status=429)
+            response["Retry-After"] = str(limit.seconds)
+            return response
+        file = request.FILES.get("file")
+        if file is None:
+            return JsonResponse({"error": "Choose an image to upload."}, status=400)
+        try:
+            image = image_create(
+                file=file,
+                alt=request.POST.get("alt", ""),
+                caption=request.POST.get("caption", ""),
+                uploaded_by=user,
+            )
+        except ImageRejected as error:
+            return JsonResponse({"error": str(error)}, status=400)
+        return JsonResponse({"id": image.pk, "markdown": image.markdown}, status=201)
 
     def preview_view(self, request: HttpRequest) -> JsonResponse:
         if not (self.has_change_permission(request) or self.has_add_permission(request)):
@@ -279,6 +358,14 @@ class ReportAdmin(InvalidatesPagesAdmin):
         if not change and obj.author_id is None:
             obj.author = request_user(request)
         revised = change and "revision_note" in form.changed_data and bool(obj.revision_note)
+        if upload := form.cleaned_data.get("body_image"):
+            image = image_create(
+                file=upload,
+                alt=form.cleaned_data["body_image_alt"],
+                caption=form.cleaned_data.get("body_image_caption", ""),
+                uploaded_by=request_user(request),
+            )
+            obj.body = f"{obj.body.rstrip()}\n\n{image.markdown}\n"
         # Topics are many-to-many: the admin saves them after this, in save_related.
         report_save(report=obj, revised=revised, saved_by=request_user(request))
         if revised:

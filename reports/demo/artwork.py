@@ -236,6 +236,44 @@ def cover_webp(*, slug: str, kind: str, count: int) -> bytes:
     return _webp(image.reduce(_SCALE))
 
 
+def bench_photo_jpeg(*, seed: str) -> bytes:
+    """A stand-in for an editor's photograph of the test bench, as a camera would deliver it:
+    a JPEG, larger than any rendition, with the EXIF a phone writes (a model name and a GPS
+    position), which the image library removes at upload like any other."""
+    rng = random.Random(_seed("bench", seed))
+    width, height = 2000, 1250
+    image = _gradient((width, height), (58, 62, 70), (148, 152, 160))
+    draw = ImageDraw.Draw(image, "RGBA")
+    draw.rectangle([0, int(height * 0.72), width, height], fill=(92, 74, 58))  # the bench
+    left, top = int(width * 0.18), int(height * 0.22)
+    draw.rounded_rectangle(
+        [left, top, left + 620, int(height * 0.72)], radius=28, fill=(226, 229, 233)
+    )
+    draw.rectangle([left + 80, top + 90, left + 540, top + 240], fill=(24, 60, 42))
+    for row in range(6):  # the nameplate's lines
+        y = top + 330 + row * 48
+        draw.rectangle(
+            [left + 80, y, left + 80 + rng.randint(220, 440), y + 16], fill=(90, 96, 104)
+        )
+    meter = int(width * 0.62)
+    draw.rounded_rectangle(
+        [meter, int(height * 0.45), meter + 520, int(height * 0.72)], radius=16, fill=(30, 34, 40)
+    )
+    for channel in range(4):
+        x = meter + 40 + channel * 118
+        draw.rectangle([x, int(height * 0.52), x + 90, int(height * 0.6)], fill=(143, 211, 200))
+    for cable in range(3):
+        y = int(height * 0.6) + cable * 26
+        colour = [(190, 40, 40), (30, 30, 30), (40, 90, 190)][cable]
+        draw.line([(left + 620, y), (meter, y + 20)], fill=colour, width=14)
+    exif = Image.Exif()
+    exif[0x0110] = "Demo Phone"  # Model
+    exif.get_ifd(0x8825).update({1: "N", 2: (52.0, 31.0, 12.0), 3: "E", 4: (13.0, 24.0, 36.0)})
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=88, exif=exif)
+    return buffer.getvalue()
+
+
 def portrait_webp(*, initials: str, colour: str) -> bytes:
     """An author's portrait: their initials on a disc of their colour."""
     side = PORTRAIT_SIZE * _SCALE

@@ -250,6 +250,24 @@ class DemoReport(TypedDict):
 
 
 @cache
+class DemoImage(TypedDict):
+    key: str
+    alt: str
+    caption: str
+
+
+# Library images the bodies show: a body names one as `![alt](demo-image:<key>)`, which the
+# loader turns into the library's `image:<id>` once the image is stored.
+IMAGES: Final[list[DemoImage]] = [
+    {
+        "key": "inverter-bench",
+        "alt": "Illustration of a test bench: a white hybrid inverter with a green display and "
+        "its nameplate, wired with red, black and blue cables to a four-channel power analyser",
+        "caption": "The bench every inverter in our guides was measured on",
+    },
+]
+
+
 def body(slug: str) -> str:
     return (BODIES / f"{slug}.md").read_text(encoding="utf-8").strip()
 

@@ -8,6 +8,7 @@ written through `report_save`, the one save path, like the admin does; their tim
 relative to the load, so the archive looks recent in any year.
 """
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from pathlib import PurePosixPath
@@ -23,10 +24,12 @@ from accounts.models import Membership, NewsletterSubscriber, User
 from publisher.cache.generations import page_cache_invalidate_report
 from reports.demo import artwork, content
 from reports.demo.threads import THREADS, DemoComment
-from reports.models import Citation, Comment, Report, Topic
+from reports.images.services import image_create
+from reports.models import Citation, Comment, Report, ReportImage, Topic
 from reports.publishing import report_save
 from reports.rendering import clean_comment_source, render_comment
 
+_DEMO_IMAGE = re.compile(r"\]\(demo-image:([a-z0-9-]+)")
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - printed by `make run` for local logins
 # A comment is never dated in the future, nor in the minutes just before the load.
 _LATEST_COMMENT = timedelta(minutes=7)
@@ -56,8 +59,10 @@ def demo_load(*, now: datetime) -> DemoSummary:
         for old, new in content.RENAMED_SLUGS.items():
             if not Report.objects.filter(slug=new).exists():
                 Report.objects.filter(slug=old).update(slug=new)
+        images = _library_images(editor=accounts.get("tomas"))
         reports = [
-            _report(item, accounts=accounts, topics=topics, now=now) for item in content.REPORTS
+            _report(item, accounts=accounts, topics=topics, images=images, now=now)
+            for item in content.REPORTS
         ]
         # A report linking to one later in the list is saved again once that one exists, so
         # its citation is recorded (reading every body's links again would double the load).
@@ -175,8 +180,34 @@ def demo_time(*, now: datetime, days: int, at: str) -> datetime:
     return timezone.make_aware(datetime.combine(day, time(hour, minute)))
 
 
+def _library_images(*, editor: User | None) -> dict[str, int]:
+    """The demo's library images by key, uploaded through the library's own service (so
+    stored without metadata, with renditions) unless an earlier load did."""
+    ids = {}
+    for item in content.IMAGES:
+        image = ReportImage.objects.filter(alt=item["alt"]).first()
+        if image is None or not image.file.storage.exists(str(image.file.name)):
+            photo = ContentFile(
+                artwork.bench_photo_jpeg(seed=item["key"]), name=f"{item['key']}.jpg"
+            )
+            image = image_create(
+                file=photo, alt=item["alt"], caption=item["caption"], uploaded_by=editor
+            )
+        ids[item["key"]] = image.pk
+    return ids
+
+
+def _with_library_images(body: str, images: dict[str, int]) -> str:
+    return _DEMO_IMAGE.sub(lambda match: f"](image:{images[match.group(1)]}", body)
+
+
 def _report(
-    item: content.DemoReport, *, accounts: dict[str, User], topics: dict[str, Topic], now: datetime
+    item: content.DemoReport,
+    *,
+    accounts: dict[str, User],
+    topics: dict[str, Topic],
+    images: dict[str, int],
+    now: datetime,
 ) -> Report:
     report = Report.objects.filter(slug=item["slug"]).first()
     if report is None:
@@ -188,7 +219,7 @@ def _report(
     report.title = item["title"]
     report.kind = item["kind"]
     report.teaser = item["teaser"].strip()
-    report.body = content.body(item["slug"])
+    report.body = _with_library_images(content.body(item["slug"]), images)
     report.is_free = item["is_free"]
     report.author = accounts[item["author"]]
     _cover(report, item)

@@ -25,7 +25,7 @@ def first_versions(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("reports", "0014_report_day_counts"),
+        ("reports", "0015_report_images"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

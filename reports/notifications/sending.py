@@ -29,6 +29,7 @@ from accounts.newsletter.services import (
 )
 from publisher.mail.messages import BulkEmail, list_id, message_id
 from publisher.mail.text import html_to_text
+from reports.images.markup import cover_email
 from reports.models import (
     Delivery,
     Report,
@@ -158,6 +159,7 @@ def notification_email(*, report: Report, test: bool = False) -> BulkEmail:
             "author_name": report.author.byline_name if report.author else "",
             "report_url": report_url,
             "teaser_html": teaser,
+            "cover": cover_email(report),
             "teaser_text": html_to_text(teaser, base_url=report_url),
             "test": test,
         },

@@ -10,6 +10,7 @@ from django.utils.dateformat import format as date_format
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from reports.images.markup import cover_html
 from reports.models import KIND_PLURALS
 from reports.rendering import markdown_text
 
@@ -55,6 +56,12 @@ def datetime_attribute(value: datetime | None) -> str:
 def teaser_text(markdown_source: str) -> str:
     """The teaser as plain text for cards and descriptions (no Markdown punctuation)."""
     return markdown_text(markdown_source)
+
+
+@register.simple_tag
+def cover_picture(report: object, place: str) -> str:
+    """A report's cover with its renditions: `{% cover_picture report "card" %}`."""
+    return cover_html(report, place)
 
 
 @register.simple_tag

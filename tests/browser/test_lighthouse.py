@@ -1,7 +1,8 @@
-"""Lighthouse (mobile emulation, simulated throttling, median of 3 runs) on the home page
-and a report page, served by the live server with the demo content: accessibility, best
-practices and SEO 100, performance at least 98, and the report page at most 100 KiB on
-the wire excluding images. Scores and weights are printed.
+"""Lighthouse (mobile emulation, simulated throttling, median of 3 runs) on the home page,
+a paid report's page and a free report's page whose body shows a library photo, served by
+the live server with the demo content: accessibility, best practices and SEO 100,
+performance at least 98, and the report pages at most 100 KiB on the wire excluding
+images. Scores and weights are printed.
 
 Reproduce one run by hand against `make run`:
   cd tests/a11y && CHROME_PATH=/usr/bin/chromium npx lighthouse http://127.0.0.1:8000/ \
@@ -15,6 +16,7 @@ import subprocess
 import pytest
 
 from reports.models import Report
+from reports.rendering import render_markdown
 from tests.browser.a11y_tools import chrome_env
 from tests.browser.conftest import CHROMIUM_ARGS
 from tests.support.figures import record
@@ -78,10 +80,16 @@ def site(demo_site, live_server, settings):
     # Canonical and social URLs point at the server Lighthouse is looking at.
     settings.SITE_URL = live_server.url
     report = Report.objects.published().filter(is_free=False).order_by("-published_at").first()
-    return {"home": "/", "report": report.get_absolute_url()}
+    with_photo = Report.objects.get(slug="inverter-datasheet-guide")
+    assert "<picture>" in render_markdown(with_photo.body)
+    return {
+        "home": "/",
+        "report": report.get_absolute_url(),
+        "report-image": with_photo.get_absolute_url(),
+    }
 
 
-@pytest.mark.parametrize("name", ["home", "report"])
+@pytest.mark.parametrize("name", ["home", "report", "report-image"])
 def test_lighthouse_scores_and_weight(site, live_server, lighthouse_bin, name):
     url = f"{live_server.url}{site[name]}"
     runs = [lighthouse(lighthouse_bin, url) for _ in range(RUNS)]
@@ -104,5 +112,5 @@ def test_lighthouse_scores_and_weight(site, live_server, lighthouse_bin, name):
         if scores[category] < minimum
     ]
     assert not problems, "\n".join(problems)
-    if name == "report":
+    if name.startswith("report"):
         assert without_images <= REPORT_PAGE_BUDGET

@@ -2,7 +2,8 @@
 
 The pages are rendered through Django's test client for each persona (anonymous, free
 reader, subscriber, team admin, editor) over the demo content, whose reports carry covers,
-the renderer's tables, figures and citations, and comment threads. They are written to one
+the renderer's tables, figures (a library photo among them) and citations, and comment
+threads. They are written to one
 folder and checked in one run of the checker (one JVM start, a few seconds), which must
 report no error at all.
 
@@ -167,6 +168,8 @@ def site(db, settings, mailoutbox, demo_media, stripe_fake):
         Page("checkout-success-member", "member", "/subscribe/success/"),
     ]  # fmt: skip
     pages += [
+        # A library photo in the body: a figure with a <picture> and its renditions.
+        Page("report-free-library-image", "anonymous", "/reports/inverter-datasheet-guide/"),
         Page("topic", "anonymous", "/topics/home-batteries/"),
         Page("kind", "anonymous", "/kinds/test/"),
         Page("author", "anonymous", author),

@@ -65,6 +65,8 @@ def test_every_report_has_a_generated_cover_with_alt_text(demo):
         assert report.cover_alt.startswith("Cover illustration: ")
         assert len(report.cover_alt.split()) >= 12, report.slug
         report.full_clean()  # the admin's rules: a valid image, at most 8 MB, alt text
+        assert report.cover_renditions["source"] == report.cover_image.name
+        assert [item["width"] for item in report.cover_renditions["items"]] == [480, 960, 1200]
         names.add(report.cover_image.name)
     assert len(names) == len(reports)  # every report its own picture
 
@@ -262,7 +264,8 @@ def test_the_demo_pages_show_covers_paywall_and_the_thread(demo, client_for):
     home = _html(anonymous, "/")
     assert f'href="{lead.get_absolute_url()}"' in home.split('id="latest-title"')[0]
     teaser_page = _html(anonymous, lead.get_absolute_url())
-    assert f'src="{lead.cover_image.url}"' in teaser_page
+    webp = lead.cover_image.storage.url(lead.cover_renditions["items"][0]["webp"])
+    assert f'srcset="{webp} 480w' in teaser_page
     assert f'alt="{lead.cover_alt}"' in teaser_page
     assert "Subscribe to read the full report" in teaser_page
     assert "Seasonal efficiency" not in teaser_page  # a heading of the body
