@@ -9,9 +9,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.figures import (
     cancellation_reasons,
@@ -21,7 +23,7 @@ from accounts.figures import (
     revenue_by_month,
 )
 from accounts.models import SubscriptionCancellation, SubscriptionChange
-from reports.dashboard.figures import FIGURES, Figures
+from reports.dashboard.figures import FIGURES, TOP_REPORTS, Figures
 from reports.models import Comment, Delivery, ReportDayCount, ReportNotification
 from tests.support.factories import NewsletterSubscriberFactory, ReportFactory, UserFactory
 
@@ -329,3 +331,25 @@ def test_the_page_chart_and_csv_queries_do_not_grow_with_the_data(client, editor
     # the MRR movements, the newsletter, the cancellations, the funnel and the reads (each
     # with its comments) and the deliveries. A chart or a CSV computes its figure alone.
     assert small == [PAGE_QUERIES, 3, 3]
+
+
+def test_the_demo_data_gives_every_chart_a_year_of_history(demo_media):
+    call_command("load_demo_data", verbosity=0)
+    figures = Figures(month_range(months=12, now=timezone.now()))
+    assert all(m.by_status["active"] > 0 for m in figures.members[1:])
+    assert sum(m.by_status["trialing"] + m.by_status["past_due"] for m in figures.members) > 0
+    assert all(m.seats > 0 for m in figures.members[-3:])
+    revenue = figures.revenue
+    assert all(r.mrr_end > 0 for r in revenue[1:])
+    for movement in ("new", "expansion", "contraction", "churn"):
+        assert sum(getattr(r, movement) for r in revenue) > 0, movement
+    assert sum(n for _, n in figures.cancellations) > 5
+    assert len(figures.funnel) == TOP_REPORTS and figures.funnel[0].subscriptions_paid > 0
+    assert figures.reads[0].public_reads > figures.reads[0].entitled_reads > 0
+    assert all(n.receiving > 0 for n in figures.newsletter[1:])
+    assert any(n.unsubscribes for n in figures.newsletter)
+    assert figures.notifications and figures.notifications[0].sent > 100
+    # A second load leaves the history alone.
+    changes = SubscriptionChange.objects.count()
+    call_command("load_demo_data", verbosity=0)
+    assert SubscriptionChange.objects.count() == changes
