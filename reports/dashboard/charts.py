@@ -56,9 +56,11 @@ def _chart(kind: type[Graph], **options: object) -> Graph:
         "legend_at_bottom": True,
         "legend_at_bottom_columns": 4,
         "print_values": False,
-        "truncate_label": 40,
+        "truncate_label": -1,  # titles are shortened by `_label`, on a word
+        "truncate_legend": -1,
         "x_label_rotation": 0,
         "margin": 16,
+        "margin_bottom": 32,  # room for the legend's last row
         "no_data_text": "Nothing counted in these months",
         **options,
     }
@@ -88,7 +90,7 @@ def _plans(figures: Figures) -> Graph:
 
 
 def _mrr(figures: Figures) -> Graph:
-    chart = _chart(pygal.Line, title="MRR at each month's end", dots_size=3, fill=False)
+    chart = _chart(pygal.Line, title="MRR at each month's end", dots_size=3, include_x_axis=True)
     chart.x_labels = figures.period.labels
     for currency in sorted({r.currency for r in figures.revenue}):
         chart.add(
@@ -126,14 +128,22 @@ def _pct(value: Decimal | None) -> float | None:
     return None if value is None else round(float(value * 100), 1)
 
 
+def _label(title: str, limit: int = 44) -> str:
+    if len(title) <= limit:
+        return title
+    return title[:limit].rsplit(" ", 1)[0].rstrip(" ,:;") + "…"
+
+
 def _funnel(figures: Figures) -> Graph:
-    chart = _chart(pygal.HorizontalBar, title="Paywall views, checkouts and paid, per report",
-                   height=max(420, 60 + 46 * len(figures.funnel)))  # fmt: skip
+    # Each step is a few percent of the one before: only a logarithmic axis shows all three.
+    chart = _chart(pygal.HorizontalBar, logarithmic=True, show_minor_x_labels=False,
+                   title="Paywall views, checkouts and paid, per report (log scale)",
+                   height=max(420, 80 + 46 * len(figures.funnel)))  # fmt: skip
     rows = list(reversed(figures.funnel))  # the largest at the top
-    chart.x_labels = [r.title for r in rows]
-    chart.add("paywall views", [r.paywall_views for r in rows])
-    chart.add("checkouts started", [r.checkouts_started for r in rows])
-    chart.add("paid", [r.subscriptions_paid for r in rows])
+    chart.x_labels = [_label(r.title) for r in rows]
+    chart.add("paywall views", [r.paywall_views or None for r in rows])
+    chart.add("checkouts started", [r.checkouts_started or None for r in rows])
+    chart.add("paid", [r.subscriptions_paid or None for r in rows])
     return chart
 
 
@@ -141,14 +151,16 @@ def _reads(figures: Figures) -> Graph:
     chart = _chart(pygal.HorizontalStackedBar, title="Reads per report",
                    height=max(420, 60 + 36 * len(figures.reads)))  # fmt: skip
     rows = list(reversed(figures.reads))
-    chart.x_labels = [r.title for r in rows]
+    chart.x_labels = [_label(r.title) for r in rows]
     chart.add("public reads", [r.public_reads for r in rows])
     chart.add("entitled reads", [r.entitled_reads for r in rows])
     return chart
 
 
 def _newsletter(figures: Figures) -> Graph:
-    chart = _chart(pygal.Bar, title="Newsletter: signups, confirmations, unsubscribes")
+    # Both axes from zero: a right axis starting at its lowest value would exaggerate.
+    chart = _chart(pygal.Bar, title="Newsletter: signups, confirmations, unsubscribes",
+                   include_x_axis=True)  # fmt: skip
     chart.x_labels = figures.period.labels
     chart.add("signups", [n.signups for n in figures.newsletter])
     chart.add("confirmations", [n.confirmations for n in figures.newsletter])
@@ -161,7 +173,7 @@ def _deliveries(figures: Figures) -> Graph:
     chart = _chart(pygal.HorizontalStackedBar, title="Notification emails by status",
                    height=max(420, 60 + 36 * len(figures.notifications)))  # fmt: skip
     rows = list(reversed(figures.notifications))
-    chart.x_labels = [n.title for n in rows]
+    chart.x_labels = [_label(n.title) for n in rows]
     chart.add("sent", [n.sent for n in rows])
     chart.add("skipped", [n.skipped for n in rows])
     chart.add("failed", [n.failed for n in rows])
