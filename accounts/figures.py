@@ -87,13 +87,15 @@ def subscription_states(period: MonthRange) -> list[dict[str, Any]]:
         aggregates[f"n{index}"] = Count("id", filter=in_force)
         aggregates[f"seats{index}"] = Sum("seats", filter=in_force, default=0)
         aggregates[f"mrr{index}"] = Sum("mrr", filter=in_force, default=0)
-    return list(
+    # Rows of the annotated columns: dicts, whatever names the aggregates were given.
+    rows: Any = (
         SubscriptionChange.objects.filter(at__lt=boundaries[-1])
         .filter(Q(until__isnull=True) | Q(until__gte=boundaries[0]))
         .values("kind", "status", "plan", "currency")
         .annotate(**aggregates)
         .order_by()
     )
+    return list(rows)
 
 
 @dataclass(frozen=True)
@@ -182,7 +184,7 @@ def _movements(period: MonthRange) -> dict[tuple[int, str], dict[str, int]]:
         aggregates[f"churn{index}"] = Sum(
             delta_down, filter=month & Q(previous_mrr__gt=0, mrr=0), default=0
         )
-    rows = (
+    rows: Any = (
         SubscriptionChange.objects.filter(at__gte=boundaries[0], at__lt=boundaries[-1])
         .values("currency")
         .annotate(**aggregates)

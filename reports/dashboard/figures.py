@@ -66,7 +66,7 @@ _COUNTED = ("public_reads", "entitled_reads", "paywall_views", "checkouts_starte
 def _report_counts(period: MonthRange, *, order: str, limit: int | None) -> list[ReportCounts]:
     first_day = period.starts[0].date()
     last_day = period.end.date()
-    rows = (
+    rows: Any = (  # dicts of the annotated columns
         ReportDayCount.objects.filter(day__gte=first_day, day__lte=last_day)
         .values("report_id", "report__title")
         .annotate(
@@ -78,7 +78,7 @@ def _report_counts(period: MonthRange, *, order: str, limit: int | None) -> list
     )
     if limit is not None:
         rows = rows[:limit]
-    counted = list(rows)
+    counted: list[dict[str, Any]] = list(rows)
     comments = dict(
         Comment.objects.filter(
             report_id__in=[row["report_id"] for row in counted],

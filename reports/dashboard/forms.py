@@ -1,3 +1,6 @@
+from collections.abc import Mapping
+from typing import Any
+
 from django import forms
 
 RANGE_CHOICES = [(3, "Last 3 months"), (6, "Last 6 months"), (12, "Last 12 months"),
@@ -19,7 +22,7 @@ class DashboardRangeForm(forms.Form):
         },
     )
 
-    def __init__(self, data: object) -> None:
+    def __init__(self, data: Mapping[str, Any] | None) -> None:
         # A form that was not sent shows the default range, bound so it validates.
         super().__init__(data or {"months": str(DEFAULT_MONTHS)})
 

@@ -34,7 +34,7 @@ def _figure(slug: str) -> Figure:
 
 def _range_error(form: DashboardRangeForm) -> HttpResponse:
     return HttpResponse(
-        " ".join(form.errors.get("months", ["Choose a range from the list."])),
+        " ".join(str(error) for error in form.errors.get("months") or ["Choose a range."]),
         status=400,
         content_type="text/plain; charset=utf-8",
     )
