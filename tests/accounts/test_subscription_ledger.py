@@ -1,10 +1,12 @@
 from datetime import UTC, datetime
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 
 from accounts.billing.sync import subscription_sync_from_stripe
 from accounts.models import Membership, Organisation, SubscriptionChange
-from tests.support.factories import UserFactory
+from tests.support.factories import MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -95,3 +97,27 @@ def test_a_team_licence_counts_its_seats_a_twelfth_of_the_year(local_prices):
         ("organisation", organisation.pk, 5, 12083, 0),
         ("organisation", organisation.pk, 3, 7250, 12083),
     ]
+
+
+def test_the_reconciliation_records_what_it_corrects(stripe_fake, settings):
+    user = UserFactory()
+    customer = stripe_fake.create_customer({"email": user.email})
+    subscription = stripe_fake.create_subscription(
+        customer=customer["id"], price=settings.STRIPE_PRICE_MONTHLY
+    )
+    stripe_fake.update_subscription(subscription["id"], status="canceled")
+    gone = stripe_fake.create_customer({"email": "gone@example.com"})  # no subscription left
+    MembershipFactory(
+        user=user, stripe_customer_id=customer["id"], stripe_subscription_id=subscription["id"]
+    )
+    lost = MembershipFactory(stripe_customer_id=gone["id"], stripe_subscription_id="sub_gone")
+    call_command("stripe_reconcile", stdout=StringIO())
+
+    assert list(
+        SubscriptionChange.objects.order_by("holder_id").values_list("holder_id", "status")
+    ) == [
+        (Membership.objects.get(user=user).pk, "canceled"),
+        (lost.pk, "canceled"),
+    ]
+    call_command("stripe_reconcile", stdout=StringIO())
+    assert SubscriptionChange.objects.count() == 2
