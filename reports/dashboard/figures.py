@@ -7,19 +7,19 @@ per request, and only those a response needs.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from accounts import figures as account_figures
 from accounts.billing.money import ZERO_DECIMAL
 from accounts.figures import MonthRange
-from reports.models import Comment, Delivery, ReportDayCount, ReportNotification
+from reports.models import Comment, Delivery, Report, ReportDayCount, ReportNotification
 
 # The reports shown on the page and in its charts; their CSVs list every report counted.
 TOP_REPORTS = 15
@@ -63,41 +63,46 @@ _COUNTED = ("public_reads", "entitled_reads", "paywall_views", "checkouts_starte
             "subscriptions_paid", "gifts_opened")  # fmt: skip
 
 
-def _report_counts(period: MonthRange, *, order: str, limit: int | None) -> list[ReportCounts]:
-    first_day = period.starts[0].date()
-    last_day = period.end.date()
-    rows: Any = (  # dicts of the annotated columns
-        ReportDayCount.objects.filter(day__gte=first_day, day__lte=last_day)
-        .values("report_id", "report__title")
-        .annotate(
-            # Named apart from the columns: an annotation called after a column hides it.
-            **{f"sum_{name}": Sum(name) for name in _COUNTED},
-            sum_reads=Sum(F("public_reads") + F("entitled_reads")),
-        )
-        .order_by(f"-sum_{order}", "report_id")
+def _report_counts(
+    period: MonthRange, *, orders: tuple[str, ...], limit: int | None
+) -> dict[str, list[ReportCounts]]:
+    """Per report, the range's totals, most first by each of `orders` (a counted column, or
+    "reads"); the `limit` first of each. Three queries: the totals of every report counted
+    (summed in the database, one row per report), then the chosen reports' titles and
+    their comments in the range."""
+    totals: Any = (  # dicts of the annotated columns
+        ReportDayCount.objects.filter(day__gte=period.starts[0].date(), day__lte=period.end.date())
+        .values("report_id")
+        # Named apart from the columns: an annotation called after a column hides it.
+        .annotate(**{f"sum_{name}": Sum(name) for name in _COUNTED})
+        .order_by()
     )
-    if limit is not None:
-        rows = rows[:limit]
-    counted: list[dict[str, Any]] = list(rows)
+    counted = [
+        ReportCounts(report_id=row["report_id"], title="",
+                     **{name: row[f"sum_{name}"] for name in _COUNTED})
+        for row in totals
+    ]  # fmt: skip
+    chosen = {
+        order: sorted(counted, key=lambda r: (-getattr(r, order), r.report_id))[:limit]
+        for order in orders
+    }
+    ids = {r.report_id for rows in chosen.values() for r in rows}
+    titles = dict(Report.objects.filter(pk__in=ids).values_list("pk", "title"))
     comments = dict(
         Comment.objects.filter(
-            report_id__in=[row["report_id"] for row in counted],
-            created_at__gte=period.starts[0],
-            created_at__lt=period.end,
+            report_id__in=ids, created_at__gte=period.starts[0], created_at__lt=period.end
         )
         .values_list("report_id")
         .annotate(n=Count("id"))
         .order_by()
     )
-    return [
-        ReportCounts(
-            report_id=row["report_id"],
-            title=row["report__title"],
-            **{name: row[f"sum_{name}"] for name in _COUNTED},
-            comments=comments.get(row["report_id"], 0),
-        )
-        for row in counted
-    ]
+    return {
+        order: [
+            replace(r, title=titles.get(r.report_id, ""), comments=comments.get(r.report_id, 0))
+            for r in rows
+        ]
+        for order, rows in chosen.items()
+    }
 
 
 @dataclass(frozen=True)
@@ -175,12 +180,16 @@ class Figures:
         return account_figures.cancellation_reasons(self.period)
 
     @cached_property
+    def _reports(self) -> dict[str, list[ReportCounts]]:
+        return _report_counts(self.period, orders=("paywall_views", "reads"), limit=self.limit)
+
+    @cached_property
     def funnel(self) -> list[ReportCounts]:
-        return _report_counts(self.period, order="paywall_views", limit=self.limit)
+        return self._reports["paywall_views"]
 
     @cached_property
     def reads(self) -> list[ReportCounts]:
-        return _report_counts(self.period, order="reads", limit=self.limit)
+        return self._reports["reads"]
 
     @cached_property
     def notifications(self) -> list[NotificationCounts]:
