@@ -1,4 +1,3 @@
-import csv
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -21,6 +20,7 @@ from accounts.models import (
     User,
 )
 from accounts.newsletter import import_views
+from publisher.downloads import csv_download, csv_safe
 from publisher.text import text_excerpt
 
 
@@ -109,29 +109,18 @@ class MembershipAdmin(admin.ModelAdmin):
 
     @admin.action(description="Export selected memberships as CSV")
     def export_csv(self, request: HttpRequest, queryset: QuerySet[Membership]) -> HttpResponse:
-        response, writer = _csv_download("memberships.csv")
+        response, writer = csv_download("memberships.csv")
         writer.writerow(
             ["email", "name", "status", "plan", "current_period_end", "cancel_at_period_end",
              "stripe_customer_id", "stripe_subscription_id"]
         )  # fmt: skip
         for m in queryset.select_related("user").order_by("pk"):
             writer.writerow(
-                [_csv_safe(m.user.email), _csv_safe(m.user.display_name), m.status, m.plan,
+                [csv_safe(m.user.email), csv_safe(m.user.display_name), m.status, m.plan,
                  m.current_period_end.isoformat() if m.current_period_end else "",
                  m.cancel_at_period_end, m.stripe_customer_id, m.stripe_subscription_id]
             )  # fmt: skip
         return response
-
-
-def _csv_download(filename: str) -> tuple[HttpResponse, Any]:
-    response = HttpResponse(content_type="text/csv")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response, csv.writer(response)
-
-
-def _csv_safe(value: str) -> str:
-    # Spreadsheets execute cells that start with these characters as formulas.
-    return f"'{value}" if value[:1] in ("=", "+", "-", "@") else value
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -225,14 +214,14 @@ class NewsletterSubscriberAdmin(admin.ModelAdmin):
     def export_csv(
         self, request: HttpRequest, queryset: QuerySet[NewsletterSubscriber]
     ) -> HttpResponse:
-        response, writer = _csv_download("newsletter-subscribers.csv")
+        response, writer = csv_download("newsletter-subscribers.csv")
         writer.writerow(
             ["email", "member_email", "subscribed_at", "consent_at", "consent_ip",
              "consent_source", "confirmed_at", "unsubscribed_at"]
         )  # fmt: skip
         for sub in queryset.select_related("user").order_by("pk"):
             writer.writerow(
-                [_csv_safe(sub.email), _csv_safe(sub.user.email) if sub.user else "",
+                [csv_safe(sub.email), csv_safe(sub.user.email) if sub.user else "",
                  _iso(sub.created_at), _iso(sub.consent_at), sub.consent_ip or "",
                  sub.consent_source, _iso(sub.confirmed_at), _iso(sub.unsubscribed_at)]
             )  # fmt: skip

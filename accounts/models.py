@@ -508,3 +508,47 @@ class NewsletterImport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.file_name} ({self.get_status_display()})"
+
+
+class SubscriptionChange(models.Model):
+    """One state of a mirrored subscription, in force from `at` until `until` (open while
+    it is the current one): the history the publisher's figures are computed from, since
+    `Membership` and `Organisation` hold only Stripe's present state.
+
+    Written in one place, `accounts.billing.ledger.subscription_change_record`, whenever the
+    sync changes what a subscription counts for. `holder_id` is no foreign key: the history
+    stays when an account or organisation is deleted."""
+
+    class Kind(models.TextChoices):
+        MEMBERSHIP = "membership", "Membership"
+        ORGANISATION = "organisation", "Organisation"
+
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    holder_id = models.PositiveBigIntegerField()
+    at = models.DateTimeField()
+    until = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=32, choices=SubscriptionStatus.choices, blank=True)
+    plan = models.CharField(max_length=20, blank=True)
+    seats = models.PositiveIntegerField(default=0)
+    # What the subscription adds to monthly recurring revenue, in the currency's smallest
+    # unit (an annual price counts a twelfth), and what the state before it added.
+    mrr = models.PositiveIntegerField(default=0)
+    previous_mrr = models.PositiveIntegerField(default=0)
+    currency = models.CharField(max_length=3, default="usd")
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [
+            models.Index(fields=["kind", "holder_id", "until"], name="subscription_change_holder"),
+            models.Index(fields=["at"], name="subscription_change_at"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "holder_id"],
+                condition=models.Q(until__isnull=True),
+                name="subscription_change_one_open",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.holder_id}: {self.status} from {self.at:%Y-%m-%d}"

@@ -21,6 +21,8 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("newsletter/", include("accounts.newsletter.urls")),
+    # Before the admin's own patterns, which would answer its addresses with a 404.
+    path("admin/dashboard/", include("reports.dashboard.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     # Read by nginx for its cache keys (deploy/nginx-app.conf).

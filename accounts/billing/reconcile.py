@@ -8,6 +8,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts.billing.client import stripe_client
+from accounts.billing.ledger import subscription_change_record
 from accounts.billing.sync import (
     logger,
     subscription_sync_from_stripe,
@@ -55,8 +56,10 @@ def memberships_reconcile() -> ReconcileResult:
         if best is None:
             if membership_grants_access(holder):
                 holder.status = Membership.Status.CANCELED
-                holder.stripe_state_at = timezone.now()
+                now = timezone.now()
+                holder.stripe_state_at = now
                 holder.save()
+                subscription_change_record(holder=holder, at=now)
         else:
             holder = subscription_sync_from_stripe(
                 subscription=best, state_at=timezone.now(), authoritative=True

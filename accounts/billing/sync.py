@@ -24,6 +24,7 @@ from accounts.billing.client import (
     stripe_client,
 )
 from accounts.billing.emails import membership_email_claim
+from accounts.billing.ledger import subscription_change_record
 from accounts.membership import GRANTING_STATUSES, membership_grants_access
 from accounts.models import Membership, Organisation, StripeSubscription, User
 from accounts.newsletter.services import newsletter_enrol_member
@@ -227,6 +228,10 @@ def subscription_sync_from_stripe(
                     holder.next_charge_amount = charge.amount
                     holder.next_charge_currency = charge.currency
         holder.save()
+        if applied:
+            subscription_change_record(
+                holder=holder, at=holder.stripe_state_at or state_at, subscription=subscription
+            )
         if isinstance(holder, Organisation):
             _trim_members_to_seats(holder)
         elif isinstance(holder, Membership) and applied:

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0011_subscription_attribution'),
+        ('accounts', '0012_subscription_changes'),
     ]
 
     operations = [

@@ -1,5 +1,6 @@
 """Loading the demo content of `make run` (`load_demo_data`): accounts, topics, reports with
-covers, comment threads and newsletter subscribers.
+covers, comment threads, newsletter subscribers, and a year of history for the publisher's
+dashboard (`history.py`).
 
 Safe to run repeatedly: rows are matched by slug or email, passwords, publication times and
 comment threads are only written where this creates them, and pictures are found in storage
@@ -23,6 +24,7 @@ from django.utils import timezone
 from accounts.models import Membership, NewsletterSubscriber, User
 from publisher.cache.generations import page_cache_invalidate_report
 from reports.demo import artwork, content
+from reports.demo.history import demo_history_load
 from reports.demo.threads import THREADS, DemoComment
 from reports.images.services import image_create
 from reports.models import Citation, Comment, Report, ReportImage, Topic
@@ -73,6 +75,12 @@ def demo_load(*, now: datetime) -> DemoSummary:
         for report in reports:
             _thread(report, THREADS.get(report.slug, []), accounts=accounts, now=now)
         _newsletter_subscribers(accounts, now=now)
+        demo_history_load(
+            now=now,
+            persona_memberships=list(
+                Membership.objects.filter(user__in=accounts.values()).order_by("pk")
+            ),
+        )
     return DemoSummary(
         reports=len(reports),
         scheduled=sum(1 for report in reports if report.status == Report.Status.SCHEDULED),

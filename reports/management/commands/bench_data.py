@@ -1,6 +1,7 @@
 """The benchmark dataset (`make bench`): 10,000 reports with ~30 KB bodies, 100 topics,
 20,000 users (a third of them subscribers), 100,000 confirmed newsletter subscribers, and
-reports with 0, 20, 200 and 2,000 comments.
+reports with 0, 20, 200 and 2,000 comments; for the publisher's dashboard, a year of
+subscription history per member and a month of daily counts per report.
 
 Reports are saved one by one through `report_save`, as an editor's would be (citations,
 author pages, cache); the other rows are batch inserts. A progress bar shows each step.
@@ -19,10 +20,10 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection, transaction
 from django.utils import timezone
 
-from accounts.models import Membership, NewsletterSubscriber, User
+from accounts.models import Membership, NewsletterSubscriber, SubscriptionChange, User
 from publisher.cache.generations import page_cache_invalidate_all
 from publisher.progress import ProgressBar
-from reports.models import Comment, Report, Topic
+from reports.models import Comment, Report, ReportDayCount, Topic
 from reports.publishing import report_save
 
 REPORTS = 10_000
@@ -150,6 +151,8 @@ class Command(BaseCommand):
             self._reports(reports, topics, authors)
             self._comments([user for user in all_users if not user.is_staff])
         self._newsletter(subscribers)
+        self._history()
+        self._day_counts()
         with connection.cursor() as cursor:
             # As autovacuum would have by now (this machine's PostgreSQL runs without it):
             # a freshly loaded table has no visibility map and unset hint bits, and the first
@@ -169,6 +172,10 @@ class Command(BaseCommand):
 
     def _reset(self) -> None:
         self.stdout.write("Deleting the bench rows…")
+        SubscriptionChange.objects.filter(
+            kind=SubscriptionChange.Kind.MEMBERSHIP,
+            holder_id__in=Membership.objects.filter(user__email__startswith="bench-").values("pk"),
+        ).delete()
         NewsletterSubscriber.objects.filter(email__startswith="bench-").delete()
         Report.objects.filter(slug__startswith="bench-").delete()
         Topic.objects.filter(slug__startswith="bench-").delete()
@@ -314,3 +321,72 @@ class Command(BaseCommand):
                 ignore_conflicts=True,
             )
             progress.advance(len(numbers))
+
+    def _history(self) -> None:
+        """Each bench member's year in the subscription ledger: joined on the annual plan,
+        perhaps a switch to monthly, perhaps a late payment, active now (as their rows are)."""
+        memberships = list(
+            Membership.objects.filter(user__email__startswith="bench-")
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        if SubscriptionChange.objects.filter(
+            kind=SubscriptionChange.Kind.MEMBERSHIP, holder_id__in=memberships[:1]
+        ).exists():
+            return
+        progress = ProgressBar(self.stdout, "subscription history", len(memberships))
+        annual, monthly = round(29000 / 12), 2900
+        for batch in batched(memberships, 2000, strict=False):
+            rows = []
+            for pk in batch:
+                at = self.now - timedelta(days=self.rng.randint(1, 365))
+                states = [(at, Membership.Status.ACTIVE, "annual", annual)]
+                if self.rng.random() < 0.2:
+                    at += (self.now - at) * self.rng.random()
+                    states.append((at, Membership.Status.ACTIVE, "monthly", monthly))
+                if self.rng.random() < 0.05:
+                    plan, mrr = states[-1][2], states[-1][3]
+                    at += (self.now - at) * self.rng.random()
+                    states.append((at, Membership.Status.PAST_DUE, plan, mrr))
+                    at += (self.now - at) * self.rng.random()
+                    states.append((at, Membership.Status.ACTIVE, plan, mrr))
+                previous = 0
+                for index, (start, status, plan, mrr) in enumerate(states):
+                    until = states[index + 1][0] if index + 1 < len(states) else None
+                    rows.append(
+                        SubscriptionChange(
+                            kind=SubscriptionChange.Kind.MEMBERSHIP, holder_id=pk, at=start,
+                            until=until, status=status, plan=plan, mrr=mrr,
+                            previous_mrr=previous,
+                        )
+                    )  # fmt: skip
+                    previous = mrr
+            SubscriptionChange.objects.bulk_create(rows)
+            progress.advance(len(batch))
+
+    def _day_counts(self) -> None:
+        """The last 30 days' counts of every bench report."""
+        reports = list(
+            Report.objects.filter(slug__startswith="bench-")
+            .filter(day_counts__isnull=True)
+            .order_by("pk")
+            .values_list("pk", "is_free")
+        )
+        progress = ProgressBar(self.stdout, "daily counts", len(reports))
+        today = timezone.localdate(self.now)
+        for batch in batched(reports, 200, strict=False):
+            rows = []
+            for pk, is_free in batch:
+                for offset in range(1, 31):
+                    public = self.rng.randint(0, 400)
+                    paywall = 0 if is_free else public * 2 // 3
+                    rows.append(
+                        ReportDayCount(
+                            report_id=pk, day=today - timedelta(days=offset),
+                            public_reads=public, entitled_reads=public // 3,
+                            paywall_views=paywall, checkouts_started=paywall // 30,
+                            subscriptions_paid=paywall // 80, gifts_opened=public // 100,
+                        )
+                    )  # fmt: skip
+            ReportDayCount.objects.bulk_create(rows, ignore_conflicts=True)
+            progress.advance(len(batch))
