@@ -141,6 +141,7 @@ class World:
             "gift_id": str(self.gift.pk),
             "content_type_id": str(ContentType.objects.get_for_model(Report).pk),
             "object_id": str(self.paid.pk),
+            "pk": "1",  # staff-only pages about one record (the newsletter import)
             "id": str(self.author.pk),
             "uidb36": "1",
             "key": "not-a-real-reset-key",
