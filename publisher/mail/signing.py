@@ -28,9 +28,9 @@ from pathlib import Path
 import dkim
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa, utils
-from dkim.canonicalization import CanonicalizationPolicy
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from dkim.canonicalization import CanonicalizationPolicy
 
 # What a receiver must be able to trust: who sent it, to whom, what it says it is, and the
 # one-click unsubscribe (RFC 8058). Only those present are signed.
@@ -49,7 +49,8 @@ MINIMUM_KEY_BITS = 1024  # what receivers (and dkimpy's verifier) accept at the 
 
 _RELAXED = CanonicalizationPolicy.from_c_value(b"relaxed/relaxed")
 # RFC 6376 3.1: a selector is one or more DNS labels.
-_LABELS = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*")
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_LABELS = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
 _SIGNATURE_LINE = 72  # characters of base64 per folded line of `b=`
 
 
@@ -108,15 +109,14 @@ def configured_signer() -> DkimSigner | None:
 @functools.cache
 def _signer(pem: str, pem_file: str, selector: str, domain: str) -> DkimSigner | None:
     if pem and pem_file:
-        raise ImproperlyConfigured(
-            "Set DKIM_PRIVATE_KEY or DKIM_PRIVATE_KEY_FILE, not both."
-        )
+        raise ImproperlyConfigured("Set DKIM_PRIVATE_KEY or DKIM_PRIVATE_KEY_FILE, not both.")
     if pem_file:
         try:
             pem = Path(pem_file).read_text()
         except (OSError, UnicodeDecodeError) as error:
             raise ImproperlyConfigured(
-                f"DKIM_PRIVATE_KEY_FILE={pem_file!r} cannot be read: {error.strerror or 'not text'}."
+                f"DKIM_PRIVATE_KEY_FILE={pem_file!r} cannot be read: "
+                f"{getattr(error, 'strerror', None) or 'not text'}."
             ) from None
         source = "DKIM_PRIVATE_KEY_FILE"
     else:
