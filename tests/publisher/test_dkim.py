@@ -6,6 +6,7 @@ Without a key nothing is signed; a key that cannot sign stops startup with a mes
 never shows the key."""
 
 import re
+import subprocess
 
 import dkim
 import pytest
@@ -15,6 +16,7 @@ from django.core.checks import run_checks
 from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import EmailMessage
 
+from publisher.env import mailer_from_url
 from publisher.mail.messages import BulkEmail, email_build, message_id
 from publisher.mail.signing import configured_signer, dns_record
 from publisher.mail.smtp import EmailBackend
@@ -108,7 +110,7 @@ def test_a_notification_arrives_signed_over_the_list_headers(smtp_sink, signing)
 
 
 @pytest.mark.integration
-def test_a_transactional_email_arrives_signed(smtp_sink, signing):
+def test_a_transactional_email_arrives_signed(smtp_sink, signing, settings):
     message = email_build(
         name="newsletter-confirm",
         to="Réader <reader@example.com>",
@@ -116,8 +118,10 @@ def test_a_transactional_email_arrives_signed(smtp_sink, signing):
         headers={"Auto-Submitted": "auto-generated"},
     )
     message.subject = "Bestätigen Sie — a subject long enough to be folded by the generator"
+    settings.MAILERS = {"default": mailer_from_url("SINK_URL", default=smtp_sink.url)}
 
-    received = _send(smtp_sink, message)
+    assert message.send() == 1  # through the configured mailer, as the apps send
+    received = smtp_sink.messages[-1][1]
 
     assert _verifies(received, signing)
     signed = _signature_tags(received)["h"].split(":")
@@ -211,3 +215,47 @@ def test_a_configuration_that_cannot_sign_is_a_clear_startup_error(
         assert not secret or secret not in errors[0].msg
     with pytest.raises(ImproperlyConfigured):
         EmailBackend(alias="sink", host="127.0.0.1", port=25)
+
+
+def test_the_release_check_refuses_a_key_that_cannot_sign_without_showing_it():
+    from tests.publisher.test_settings import PRODUCTION_ENV, _run_django
+
+    secret = "-----BEGIN PRIVATE KEY-----\\nbm90IGEga2V5IGF0IGFsbA==\\n-----END PRIVATE KEY-----"
+    result = _run_django(
+        {
+            **PRODUCTION_ENV,
+            "DEFAULT_FROM_EMAIL": "Gridline Research <reports@research.example.com>",
+            "DKIM_PRIVATE_KEY": secret,
+            "DKIM_SELECTOR": "gridline2026",
+        },
+        "check",
+    )
+
+    assert result.returncode != 0
+    assert "publisher_mail.E001" in result.stderr
+    assert "DKIM_PRIVATE_KEY is not an unencrypted PEM private key" in result.stderr
+    assert "bm90IGEga2V5" not in result.stderr + result.stdout
+
+
+def test_the_release_check_accepts_a_key_made_as_deploy_readme_says(tmp_path):
+    from tests.publisher.test_settings import PRODUCTION_ENV, _run_django
+
+    key_file = tmp_path / "dkim.pem"
+    made = subprocess.run(
+        ["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048",
+         "-out", str(key_file)],
+        capture_output=True, timeout=60,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+
+    result = _run_django(
+        {
+            **PRODUCTION_ENV,
+            "DEFAULT_FROM_EMAIL": "Gridline Research <reports@research.example.com>",
+            "DKIM_PRIVATE_KEY_FILE": str(key_file),
+            "DKIM_SELECTOR": "gridline2026",
+        },
+        "check",
+    )
+
+    assert result.returncode == 0, result.stderr
