@@ -71,8 +71,9 @@ class DkimSigner:
         # Folded at tag boundaries; a verifier unfolds before checking (relaxed), and hashes
         # this header as written with `b=` empty, so the value is appended after signing.
         unsigned = (
-            f" v=1; a=rsa-sha256; c=relaxed/relaxed; d={self.domain}; s={self.selector};\r\n"
-            f" t={int(time.time())}; h={':'.join(name.decode() for name in signed)};\r\n"
+            " v=1; a=rsa-sha256; c=relaxed/relaxed;\r\n"
+            f" d={self.domain}; s={self.selector}; t={int(time.time())};\r\n"
+            f" h={':'.join(name.decode() for name in signed)};\r\n"
             f" bh={body_hash.decode()};\r\n b="
         ).encode("ascii")
         hasher = hashlib.sha256()
