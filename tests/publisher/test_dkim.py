@@ -5,6 +5,7 @@ verifier accepts the bytes the server received, and refuses them once the Subjec
 Without a key nothing is signed; a key that cannot sign stops startup with a message that
 never shows the key."""
 
+import io
 import re
 import subprocess
 
@@ -15,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from django.core.checks import run_checks
 from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import EmailMessage
+from django.core.management import CommandError, call_command
 
 from publisher.env import mailer_from_url
 from publisher.mail.messages import BulkEmail, email_build, message_id
@@ -259,3 +261,23 @@ def test_the_release_check_accepts_a_key_made_as_deploy_readme_says(tmp_path):
     )
 
     assert result.returncode == 0, result.stderr
+
+
+def test_dkim_record_prints_the_zone_line_of_the_public_key(signing):
+    out = io.StringIO()
+
+    call_command("dkim_record", stdout=out)
+
+    name, _, _, strings = out.getvalue().strip().split(" ", 3)
+    assert name == f"{SELECTOR}._domainkey.{DOMAIN}."
+    parts = re.findall(r'"([^"]*)"', strings)
+    assert len(parts) > 1 and all(len(part) <= 255 for part in parts)
+    assert "".join(parts) == dns_record(signing)
+
+
+def test_dkim_record_without_a_key_says_so(settings):
+    settings.DKIM_PRIVATE_KEY = ""
+    settings.DKIM_SELECTOR = ""
+
+    with pytest.raises(CommandError, match="No DKIM key is configured"):
+        call_command("dkim_record")
