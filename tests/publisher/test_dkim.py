@@ -281,3 +281,17 @@ def test_dkim_record_without_a_key_says_so(settings):
 
     with pytest.raises(CommandError, match="No DKIM key is configured"):
         call_command("dkim_record")
+
+
+def test_a_key_too_short_for_receivers_is_refused(settings):
+    made = subprocess.run(
+        ["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:512"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    settings.DKIM_PRIVATE_KEY = made.stdout
+    settings.DKIM_SELECTOR = SELECTOR
+    settings.DKIM_DOMAIN = DOMAIN
+
+    with pytest.raises(ImproperlyConfigured, match="DKIM_PRIVATE_KEY has 512 bits"):
+        configured_signer()
