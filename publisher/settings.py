@@ -125,6 +125,7 @@ INSTALLED_APPS = [
     "django.contrib.sitemaps",
     "allauth",
     "allauth.account",
+    "publisher.mail",
     "accounts",
     "reports",
 ]
@@ -260,6 +261,12 @@ MAILERS = {
 }
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", default=f"{SITE_NAME} <reports@localhost>")
 SERVER_EMAIL = env_str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
+# DKIM signing of mail sent over SMTP (publisher/mail/signing.py): off without a key. The
+# domain defaults to DEFAULT_FROM_EMAIL's.
+DKIM_PRIVATE_KEY = env_str("DKIM_PRIVATE_KEY")
+DKIM_PRIVATE_KEY_FILE = env_str("DKIM_PRIVATE_KEY_FILE")
+DKIM_SELECTOR = env_str("DKIM_SELECTOR")
+DKIM_DOMAIN = env_str("DKIM_DOMAIN")
 
 # Celery. Without a broker (make run) tasks run eagerly in the web process.
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=not CELERY_BROKER_URL)
