@@ -86,8 +86,10 @@ def test_editor_adds_a_cover_and_a_dropped_photo_and_readers_get_renditions(
     body = page.locator("#id_body").input_value()
     assert f"The inverter on the bench.\n\n![{ALT}](image:{image.pk})\n\n## Method" in body
 
+    # The preview panes are frames rendering the page in the site's own styles.
     subscriber_pane = page.locator('[data-preview-variant="subscriber"]')
-    expect(subscriber_pane.locator("figure.image picture img")).to_have_attribute("alt", ALT)
+    subscriber_view = page.frame_locator('[data-preview-variant="subscriber"]')
+    expect(subscriber_view.locator("figure.image picture img")).to_have_attribute("alt", ALT)
     subscriber_pane.scroll_into_view_if_needed()
     screenshot("images-admin-preview")
 
