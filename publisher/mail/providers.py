@@ -120,7 +120,7 @@ class ResendBackend(resend.EmailBackend):
 
 def mailer_batch_size(alias: str = "default") -> int:
     """How many recipients the mailer takes in one call (0: one message per call)."""
-    backend = import_string(settings.MAILERS[alias]["BACKEND"])
+    backend = import_string(str(settings.MAILERS[alias]["BACKEND"]))
     return int(getattr(backend, "batch_size", 0))
 
 

@@ -408,7 +408,7 @@ def _finish_batch(
 ) -> None:
     """Mark a batch's rows in one commit, each with its own outcome and provider id."""
     now = timezone.now()
-    marks = []
+    marks: list[tuple[str, datetime | None, str, str, int]] = []
     for row in chunk:
         status = statuses.get(row.email)
         provider_status = status.status if status is not None else "unknown"
