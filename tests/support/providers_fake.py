@@ -231,3 +231,25 @@ def _handler(fake: FakeProviders) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(data)
 
     return Handler
+
+
+def main() -> None:
+    """Serve the fakes for a local topology: `python -m tests.support.providers_fake 8436`,
+    then `EMAIL_URL=postmark://token@?api_url=http://127.0.0.1:8436/` (copies are counted,
+    not kept: the totals print on Ctrl-C)."""
+    import sys
+
+    fake = FakeProviders(keep_copies=False)
+    port = int(sys.argv[1]) if len(sys.argv) > 1 else 8436
+    fake.server = ThreadingHTTPServer(("127.0.0.1", port), _handler(fake))
+    fake.server.daemon_threads = True
+    print(f"Fake provider APIs at {fake.base_url}", flush=True)
+    try:
+        fake.server.serve_forever()
+    except KeyboardInterrupt:
+        counts = fake.sends_per_recipient()
+        print(f"{len(fake.calls)} calls, {sum(counts.values())} copies to {len(counts)} addresses")
+
+
+if __name__ == "__main__":
+    main()
