@@ -313,3 +313,14 @@ def test_the_default_mailer_reads_the_provider_setting(fake, settings, env_email
     backend = mailers.default
     assert isinstance(backend, providers.PostmarkBackend)
     assert urlsplit(backend.api_url).port == fake.server.server_address[1]
+
+
+def test_each_field_is_filled_once_and_a_value_is_never_read_as_a_field():
+    text = "Hi %recipient.email_x%, leave at %recipient.url_x%; %recipient.unknown% stays."
+    filled = providers._personalise(
+        text, {"email_x": "%recipient.url_x%@example.com", "url_x": "https://u/"}
+    )
+    assert (
+        filled
+        == "Hi %recipient.url_x%@example.com, leave at https://u/; %recipient.unknown% stays."
+    )
