@@ -46,7 +46,7 @@ logger = logging.getLogger(__name__)
 
 _FINISH_SQL = (  # the table name is our model's; every value is a query parameter
     f"UPDATE {Delivery._meta.db_table} SET status = %s, sent_at = %s, attempts = attempts + 1,"  # noqa: S608
-    " claimed_by = '', error = %s WHERE id = %s"
+    " claimed_by = '', error = %s, provider_message_id = %s WHERE id = %s"
 )
 
 
@@ -146,6 +146,8 @@ def _claim(
 
 def _is_permanent(error: Exception) -> bool:
     """A refusal of this one message (5xx) is final; everything else may pass with time."""
+    if isinstance(error, AnymailRecipientsRefused):
+        return True  # a provider refused this recipient (its API answered, per recipient)
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         return all(code >= 500 for code, _ in error.recipients.values())
     if isinstance(error, smtplib.SMTPSenderRefused):
@@ -311,8 +313,12 @@ def _send_claimed(
                         claimed[position - 1 :], error=repr(error), tried=row.delivery_id
                     )
                     result.transient_error = repr(error)
+                    result.retry_after = _retry_after(error)
                     return result
-                _finish(cursor, row, status=Delivery.Status.SENT)
+                # A provider's API (SES) names the copy; SMTP leaves it empty.
+                status = getattr(message, "anymail_status", None)
+                provider_id = (status.message_id or "") if status is not None else ""
+                _finish(cursor, row, status=Delivery.Status.SENT, provider_id=provider_id)
                 result.sent += 1
                 _pace.wait(settings.NOTIFY_SEND_RATE)
         finally:
@@ -457,7 +463,9 @@ class _Pacer:
 _pace = _Pacer()  # one per worker process
 
 
-def _finish(cursor: CursorWrapper, row: _Claimed, *, status: str, error: str = "") -> None:
+def _finish(
+    cursor: CursorWrapper, row: _Claimed, *, status: str, error: str = "", provider_id: str = ""
+) -> None:
     # One short autocommit UPDATE per message: the window in which a kill can leave a sent
     # message unmarked is this statement alone. Plain SQL on a reused cursor, because at
     # hundreds of messages a second the ORM's per-query overhead was most of the send cost.
@@ -467,6 +475,7 @@ def _finish(cursor: CursorWrapper, row: _Claimed, *, status: str, error: str = "
             status,
             timezone.now() if status == Delivery.Status.SENT else None,
             error,
+            str(provider_id)[:200],
             row.delivery_id,
         ],
     )

@@ -324,3 +324,22 @@ def test_each_field_is_filled_once_and_a_value_is_never_read_as_a_field():
         filled
         == "Hi %recipient.url_x%@example.com, leave at https://u/; %recipient.unknown% stays."
     )
+
+
+@pytest.mark.parametrize("provider", ["ses"], indirect=True)
+def test_ses_throttling_is_retried_and_each_copy_is_marked_with_its_id(
+    provider, fake, report, no_enqueue
+):
+    ids = _queued(report, 2)
+    fake.fail_next.append(
+        (429, {"x-amzn-ErrorType": "TooManyRequestsException"}, '{"message": "Slow down"}')
+    )
+
+    result = deliveries_send(delivery_ids=ids, claimant="task-1")
+
+    # boto3 retries SES's throttling itself (its standard retry mode), before we see it
+    assert (result.sent, result.released, fake.fail_next) == (2, 0, [])
+    at_fake = {copy.to: copy.message_id for copy in fake.sent}
+    assert sorted(fake.sends_per_recipient().values()) == [1, 1]
+    for row in Delivery.objects.select_related("subscriber"):
+        assert row.provider_message_id == at_fake[row.subscriber.email]
