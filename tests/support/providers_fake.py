@@ -164,9 +164,10 @@ class FakeProviders:
         return 200, {"MessageId": message_id}
 
     def _record(self, provider: str, to: str, *args: Any) -> None:
-        self.counts[to] += 1
-        if self.keep_copies:
-            self.sent.append(Copy(provider, to, *args))
+        with self.lock:
+            self.counts[to] += 1
+            if self.keep_copies:
+                self.sent.append(Copy(provider, to, *args))
 
 
 def _handler(fake: FakeProviders) -> type[BaseHTTPRequestHandler]:
@@ -176,17 +177,21 @@ def _handler(fake: FakeProviders) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            key = self.headers.get("Idempotency-Key")
             with fake.lock:
-                if fake.fail_next:
-                    status, headers, text = fake.fail_next.pop(0)
-                    self._answer(status, text, headers)
-                    return
-                key = self.headers.get("Idempotency-Key")
-                if key and key in fake.idempotent:
-                    self._answer(*fake.idempotent[key])
-                    return
-                status, answer = self._route(body)
-                text = json.dumps(answer)
+                failure = fake.fail_next.pop(0) if fake.fail_next else None
+                replay = fake.idempotent.get(key) if key else None
+            if failure is not None:
+                status, headers, text = failure
+                self._answer(status, text, headers)
+                return
+            if replay is not None:
+                self._answer(*replay)
+                return
+            # Parsed outside the lock: two workers' batches are read side by side.
+            status, answer = self._route(body)
+            text = json.dumps(answer)
+            with fake.lock:
                 if key:
                     fake.idempotent[key] = (status, text)
                 fake.last_accepted = time.monotonic()
@@ -194,7 +199,8 @@ def _handler(fake: FakeProviders) -> type[BaseHTTPRequestHandler]:
 
         def _route(self, body: bytes) -> tuple[int, Any]:
             path = self.path.split("?")[0]
-            fake.calls.append(path)
+            with fake.lock:
+                fake.calls.append(path)
             if path in {"/email", "/email/batch"}:
                 return fake.postmark(path, body)
             if re.fullmatch(r"/v3/[^/]+/messages", path):
