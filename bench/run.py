@@ -7,6 +7,7 @@ baseline measured in the same run: nginx serving the exact bytes of the anonymou
 as a static file. Writes the table as Markdown and the raw numbers as JSON to bench/results/.
 
     python bench/run.py [--duration 10] [--connections 32] [--skip-fanout] [--keep-running]
+    python bench/run.py --only-provider [--provider-sizes 10000,100000]   # row 7 alone
 """
 
 import argparse
@@ -90,7 +91,14 @@ def main() -> None:
     parser.add_argument("--skip-fanout", action="store_true")
     parser.add_argument("--only-fanout", action="store_true", help="(for profiling)")
     parser.add_argument("--keep-running", action="store_true")
+    parser.add_argument(
+        "--only-provider", action="store_true", help="only row 7: batches to the fake Postmark"
+    )
+    parser.add_argument(
+        "--provider-sizes", default="10000,100000", help="recipients of row 7's runs"
+    )
     args = parser.parse_args()
+    provider_sizes = tuple(int(size) for size in args.provider_sizes.split(","))
     load = {"runs": args.runs, "duration": args.duration, "connections": args.connections}
 
     prodlike.ensure_debian_package("wrk", "wrk")
@@ -103,6 +111,13 @@ def main() -> None:
     topology.start()
     miss_server = None
     try:
+        if args.only_provider:
+            from providers import measure_provider_fanout
+
+            prodlike.log("fan-out through the worker in batches to the fake Postmark API")
+            figures["provider_fanout"] = measure_provider_fanout(topology, provider_sizes)
+            print(json.dumps(figures, indent=2))
+            return
         if not args.only_fanout:
             figures.update(measure_pages(topology, load))
             miss_server = start_miss_server(topology)
@@ -114,6 +129,10 @@ def main() -> None:
 
             prodlike.log("fan-out through the worker to the SMTP sink")
             figures["fanout"] = measure_fanout(topology, load)
+            from providers import measure_provider_fanout
+
+            prodlike.log("fan-out through the worker in batches to the fake Postmark API")
+            figures["provider_fanout"] = measure_provider_fanout(topology, provider_sizes)
     except BaseException:
         (RESULTS / "partial.json").parent.mkdir(parents=True, exist_ok=True)
         (RESULTS / "partial.json").write_text(json.dumps(figures, indent=2))

@@ -167,6 +167,12 @@ def markdown_table(figures: dict) -> str:
     else:
         rows.append(("5-6", "fan-out to newsletter subscribers", "not measured", "", "", "", ""))
 
+    provider = figures.get("provider_fanout")
+    if provider:
+        rows += _provider_rows(provider, figures.get("fanout"))
+    else:
+        rows.append(("7", "fan-out in provider batches (Postmark)", "not measured", "", "", "", ""))
+
     header = ("#", "figure", "measured", "baseline (same run)", "ratio", "target", "met")
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
@@ -289,6 +295,67 @@ def _fanout_rows(fanout: dict, base: str) -> list[tuple[str, ...]]:
                 f"{paced['page_during']['p99_ms'] / idle['p99_ms']:.2f}x",
                 "",
                 "",
+            )
+        )
+    return rows
+
+
+def _provider_rows(provider: dict, smtp: dict | None) -> list[tuple[str, ...]]:
+    """Row 7: the same fan-out through the fake Postmark batch API, against row 5's SMTP."""
+    rows = []
+    runs = sorted(provider["runs"].items(), key=lambda item: int(item[0]))
+    for size, run in runs:
+        label = f"{int(size):,} recipients"
+        smtp_run = (smtp or {}).get("runs", {}).get(size)
+        big = int(size) >= 100_000
+        rows.append(
+            (
+                "7",
+                f"Postmark batches, {label}: publish to last batch accepted ({run['calls']} calls)",
+                f"{run['wall_s']:.1f} s",
+                f"SMTP {smtp_run['wall_s']:.1f} s" if smtp_run else "",
+                f"{run['wall_s'] / smtp_run['wall_s']:.2f}x" if smtp_run else "",
+                "<= 20 s" if big else "",
+                _yes(run["wall_s"] <= 20) if big else "",
+            )
+        )
+        rows.append(
+            (
+                "7",
+                f"  sender CPU per recipient ({label})",
+                f"{run['cpu_ms_per_recipient']:.4f} ms",
+                f"SMTP {smtp_run['cpu_ms_per_message']:.3f} ms" if smtp_run else "",
+                f"{run['cpu_ms_per_recipient'] / smtp_run['cpu_ms_per_message']:.2f}x"
+                if smtp_run
+                else "",
+                "<= 0.05 ms",
+                _yes(run["cpu_ms_per_recipient"] <= 0.05),
+            )
+        )
+        rows.append(
+            (
+                "7",
+                f"  worker peak memory; copies at the fake, most of one address ({label})",
+                f"{run['peak_rss_mib']:.0f} MiB; {run['copies_at_fake']:,}, "
+                f"{run['most_copies_of_one']}",
+                "",
+                "",
+                "one copy each",
+                _yes(run["copies_at_fake"] == int(size) and run["most_copies_of_one"] == 1),
+            )
+        )
+    if len(runs) >= 2:
+        small, large = runs[0][1], runs[-1][1]
+        growth = large["peak_rss_mib"] / small["peak_rss_mib"]
+        rows.append(
+            (
+                "7",
+                f"  worker memory, {int(runs[-1][0]):,} against {int(runs[0][0]):,}",
+                f"{growth:.2f}x",
+                "",
+                "",
+                "flat",
+                _yes(growth <= 1.1),
             )
         )
     return rows

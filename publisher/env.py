@@ -5,7 +5,8 @@ is a configuration error, not a truthy string.
 """
 
 import os
-from urllib.parse import parse_qs, unquote, urlsplit
+from dataclasses import dataclass
+from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -106,10 +107,11 @@ def mailer_from_url(name: str, default: str) -> dict[str, object]:
     }
     if parts.scheme in simple:
         return {"BACKEND": simple[parts.scheme]}
+    if parts.scheme in _PROVIDERS:
+        return _provider_mailer(name, value)
     if parts.scheme not in {"smtp", "smtps"}:
-        raise ImproperlyConfigured(
-            f"{name} must start with smtp://, smtps://, console://, locmem:// or dummy://."
-        )
+        schemes = ", ".join(f"{scheme}://" for scheme in ["smtp", "smtps", *_PROVIDERS, *simple])
+        raise ImproperlyConfigured(f"{name} must start with one of {schemes}.")
     if not parts.hostname:
         raise ImproperlyConfigured(f"{name} has no host name.")
     query = {key: values[-1].lower() for key, values in parse_qs(parts.query).items()}
@@ -131,3 +133,89 @@ def mailer_from_url(name: str, default: str) -> dict[str, object]:
             "timeout": 20,
         },
     }
+
+
+@dataclass(frozen=True)
+class _Provider:
+    backend: str
+    credential: str  # the Anymail option the URL's user part fills
+    options: tuple[str, ...]  # query parameters accepted besides `api_url`
+
+
+_PROVIDERS = {
+    "postmark": _Provider("publisher.mail.providers.PostmarkBackend", "server_token", ()),
+    "mailgun": _Provider("publisher.mail.providers.MailgunBackend", "api_key", ("sender_domain",)),
+    "resend": _Provider("publisher.mail.providers.ResendBackend", "api_key", ()),
+    "ses": _Provider(
+        "publisher.mail.providers.AmazonSESBackend",
+        "aws_access_key_id",
+        ("region", "endpoint_url", "configuration_set"),
+    ),
+}
+
+
+def _provider_mailer(name: str, value: str) -> dict[str, object]:
+    """postmark://TOKEN@, mailgun://KEY@, resend://KEY@, ses://KEY_ID:SECRET@ (the user part
+    may be left out for ANYMAIL_<PROVIDER>_<OPTION> variables, or for SES boto3's own
+    credentials), with ?api_url=… (or ANYMAIL_<PROVIDER>_API_URL) to reach another endpoint.
+    """
+    parts = urlsplit(value)
+    scheme = parts.scheme
+    provider = _PROVIDERS[scheme]
+    if parts.hostname or parts.path not in {"", "/"}:
+        raise ImproperlyConfigured(
+            f"{name} takes no host or path for {scheme}:// (the credential goes before"
+            f" the @, e.g. {scheme}://CREDENTIAL@; another endpoint goes in ?api_url=)."
+        )
+    query: dict[str, str] = {}
+    for key, values in parse_qs(parts.query, keep_blank_values=True).items():
+        allowed = {"api_url", *provider.options} if scheme != "ses" else set(provider.options)
+        if key not in allowed:
+            known = ", ".join(sorted(allowed))
+            raise ImproperlyConfigured(
+                f"{name} has an unknown option {key!r} for {scheme}:// (known: {known})."
+            )
+        query[key] = values[-1]
+    prefix = f"ANYMAIL_{'AMAZON_SES' if scheme == 'ses' else scheme.upper()}_"
+    credential = unquote(parts.username or "") or env_str(prefix + provider.credential.upper())
+    if scheme == "ses":
+        return {
+            "BACKEND": provider.backend,
+            "OPTIONS": _ses_options(name, parts, query, credential),
+        }
+    if not credential:
+        raise ImproperlyConfigured(
+            f"{name} has no {provider.credential} for {scheme}: put it before the @"
+            f" ({scheme}://CREDENTIAL@) or set {prefix}{provider.credential.upper()}."
+        )
+    options: dict[str, object] = {provider.credential: credential}
+    api_url = query.pop("api_url", "") or env_str(prefix + "API_URL")
+    if api_url:
+        options["api_url"] = _checked_url(f"{name}'s api_url", api_url, {"http", "https"})
+    options.update(query)
+    return {"BACKEND": provider.backend, "OPTIONS": options}
+
+
+def _ses_options(
+    name: str, parts: SplitResult, query: dict[str, str], key_id: str
+) -> dict[str, object]:
+    secret = unquote(parts.password or "") or env_str("ANYMAIL_AMAZON_SES_AWS_SECRET_ACCESS_KEY")
+    if bool(key_id) != bool(secret):
+        raise ImproperlyConfigured(
+            f"{name} needs both an access key id and its secret (ses://KEY_ID:SECRET@),"
+            " or neither (boto3 then finds credentials itself)."
+        )
+    region = query.get("region") or env_str("AWS_REGION") or env_str("AWS_DEFAULT_REGION")
+    if not region:
+        raise ImproperlyConfigured(f"{name} has no region for ses:// (add ?region=eu-west-1).")
+    session: dict[str, str] = {"region_name": region}
+    if key_id:
+        session |= {"aws_access_key_id": key_id, "aws_secret_access_key": secret}
+    client: dict[str, str] = {}
+    endpoint = query.get("endpoint_url") or env_str("ANYMAIL_AMAZON_SES_ENDPOINT_URL")
+    if endpoint:
+        client["endpoint_url"] = _checked_url(f"{name}'s endpoint_url", endpoint, {"http", "https"})
+    options: dict[str, object] = {"session_params": session, "client_params": client}
+    if query.get("configuration_set"):
+        options["configuration_set_name"] = query["configuration_set"]
+    return options

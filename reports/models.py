@@ -486,6 +486,8 @@ class Delivery(models.Model):
     claimed_by = models.CharField(max_length=64, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
+    # The id a provider's API gave this copy (its events name it); empty over SMTP.
+    provider_message_id = models.CharField(max_length=200, blank=True)
 
     class Meta:
         verbose_name_plural = "deliveries"

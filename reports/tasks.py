@@ -38,15 +38,17 @@ def retry_countdown(retries: int) -> float:
     return step / 2 + random.uniform(0, step / 2)
 
 
-def _send_or_retry(task, result: SendResult) -> dict[str, int | str]:
-    """Transient SMTP trouble has put the unsent rows back: retry later; after
+def _send_or_retry(task, result: SendResult) -> dict[str, int | str | float]:
+    """Transient SMTP or provider trouble has put the unsent rows back: retry later; after
     NOTIFY_MAX_RETRIES the sweep and the attempt cap take over."""
     if result.transient_error:
         # Eagerly (make run) a retry would run again at once, without any backoff.
         if task.request.is_eager or task.request.retries >= settings.NOTIFY_MAX_RETRIES:
             logger.warning("Leaving the batch to the sweep: %s", result.transient_error)
         else:
-            raise task.retry(countdown=retry_countdown(task.request.retries))
+            # A provider's 429 says when it will take more; never come back sooner.
+            countdown = max(retry_countdown(task.request.retries), result.retry_after)
+            raise task.retry(countdown=countdown)
     return result.as_dict()
 
 
@@ -55,7 +57,7 @@ def _claimant(task) -> str:
 
 
 @shared_task(bind=True, max_retries=None)
-def send_deliveries(self, delivery_ids: list[int]) -> dict[str, int | str]:
+def send_deliveries(self, delivery_ids: list[int]) -> dict[str, int | str | float]:
     """Send these deliveries (the sweep's and resends' batches)."""
     return _send_or_retry(
         self, deliveries_send(delivery_ids=delivery_ids, claimant=_claimant(self))
@@ -63,7 +65,7 @@ def send_deliveries(self, delivery_ids: list[int]) -> dict[str, int | str]:
 
 
 @shared_task(bind=True, max_retries=None)
-def send_delivery_batch(self, batch_id: int) -> dict[str, int | str]:
+def send_delivery_batch(self, batch_id: int) -> dict[str, int | str | float]:
     """Insert a fan-out batch's deliveries, then send them; a retry or a redelivery of the
     same task finds the rows in and resumes its own claims."""
     delivery_ids = delivery_batch_insert(batch_id=batch_id)

@@ -23,7 +23,7 @@ import binascii
 import email.policy
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage as MIMEMessage
 from email.parser import BytesParser
@@ -224,6 +224,40 @@ class BulkEmail:
             value = values[key]
             template = template.replace(marker, escape(value) if html else value)
         return template
+
+    def merge_template(self, field: Callable[[str], str]) -> RenderedEmail:
+        """The rendering with each personal value as a provider's merge field, for a batch
+        that the provider personalises (`field(key)` gives the field's syntax)."""
+        keys = self._merge_keys
+
+        def fill(template: str, *, html: bool) -> str:
+            for key, marker in self._markers.items():
+                template = template.replace(marker, field(keys[key][1 if html else 0]))
+            return template
+
+        return RenderedEmail(
+            subject=fill(self.rendered.subject, html=False),
+            text=fill(self.rendered.text, html=False),
+            html=fill(self.rendered.html, html=True),
+        )
+
+    def merge_values(self, values: Mapping[str, str]) -> dict[str, str]:
+        """One recipient's values under `merge_template`'s keys (escaped for the HTML)."""
+        merged = {}
+        for key, (text_key, html_key) in self._merge_keys.items():
+            merged[text_key] = values[key]
+            merged[html_key] = escape(values[key])
+        return merged
+
+    @cached_property
+    def _merge_keys(self) -> dict[str, tuple[str, str]]:
+        # The nonce keeps a title that happens to contain a merge field from being filled.
+        nonce = self._boundary.rsplit("-", 1)[-1][:8]
+        return {key: (f"{key}_{nonce}", f"{key}_html_{nonce}") for key in self._markers}
+
+    @property
+    def extra_headers(self) -> dict[str, str]:
+        return dict(self._extra_headers)
 
     def message(
         self,

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from accounts.models import NewsletterSubscriber
 from publisher.celery import enqueue
+from publisher.mail.providers import mailer_batch_size
 from reports.models import (
     Delivery,
     DeliveryBatch,
@@ -29,6 +30,12 @@ from reports.notifications.recipients import report_recipients
 logger = logging.getLogger(__name__)
 
 SEND_BATCH_SIZE = 250
+
+
+def send_batch_size() -> int:
+    """Recipients per send task: SEND_BATCH_SIZE over SMTP, or as many as the provider
+    takes in one API call, so each task makes a single call."""
+    return max(SEND_BATCH_SIZE, mailer_batch_size())
 
 
 def notification_request(*, report: Report) -> None:
@@ -70,8 +77,9 @@ _BATCH_BOUNDS = (
 
 _BATCH_INSERT = (
     "INSERT INTO {table} (report_id, subscriber_id, status, attempts, created_at,"
-    " enqueued_at, claimed_by, error)"
-    " SELECT %s, recipient.recipient_id, %s, 0, %s, %s, '', '' FROM ({recipients}) AS recipient"
+    " enqueued_at, claimed_by, error, provider_message_id)"
+    " SELECT %s, recipient.recipient_id, %s, 0, %s, %s, '', '', ''"
+    " FROM ({recipients}) AS recipient"
     " WHERE true"  # SQLite needs a WHERE before ON CONFLICT in INSERT … SELECT
     " ON CONFLICT (report_id, subscriber_id) DO NOTHING"
 )
@@ -88,7 +96,7 @@ def _batch_bounds(recipients: QuerySet[NewsletterSubscriber]) -> list[tuple[int,
     (and the last), so nothing per recipient is read into Python."""
     sql, params = _recipient_ids_sql(recipients.order_by())
     with db_connection.cursor() as cursor:
-        cursor.execute(_BATCH_BOUNDS.format(recipients=sql), [*params, SEND_BATCH_SIZE])
+        cursor.execute(_BATCH_BOUNDS.format(recipients=sql), [*params, send_batch_size()])
         rows = cursor.fetchall()
     bounds, after, counted = [], 0, 0
     for last_id, position, _ in rows:

@@ -1,6 +1,7 @@
 """Sending: claim a batch of deliveries, render the report's email once, personalise it per
 recipient and send over one reused connection, marking each row as it goes."""
 
+import hashlib
 import logging
 import smtplib
 import time
@@ -12,8 +13,10 @@ from datetime import datetime
 from itertools import groupby
 from operator import attrgetter
 
+from anymail.exceptions import AnymailRecipientsRefused
 from django.conf import settings
 from django.core.mail import mailers
+from django.core.mail.backends.base import BaseEmailBackend
 from django.db import connection as db_connection
 from django.db import transaction
 from django.db.backends.utils import CursorWrapper
@@ -27,7 +30,8 @@ from accounts.newsletter.services import (
     newsletter_normalize_email,
     newsletter_preferences_token,
 )
-from publisher.mail.messages import BulkEmail, list_id, message_id
+from publisher.mail.messages import BulkEmail, list_headers, list_id, message_id
+from publisher.mail.providers import batch_message, merge_field
 from publisher.mail.text import html_to_text
 from reports.images.markup import cover_email
 from reports.models import (
@@ -42,7 +46,7 @@ logger = logging.getLogger(__name__)
 
 _FINISH_SQL = (  # the table name is our model's; every value is a query parameter
     f"UPDATE {Delivery._meta.db_table} SET status = %s, sent_at = %s, attempts = attempts + 1,"  # noqa: S608
-    " claimed_by = '', error = %s WHERE id = %s"
+    " claimed_by = '', error = %s, provider_message_id = %s WHERE id = %s"
 )
 
 
@@ -56,14 +60,17 @@ class SendResult:
     failed: int = 0
     released: int = 0
     transient_error: str = ""
+    # Seconds the provider asked us to wait (a 429's Retry-After); 0: our own backoff.
+    retry_after: float = 0
 
-    def as_dict(self) -> dict[str, int | str]:
+    def as_dict(self) -> dict[str, int | str | float]:
         return {
             "sent": self.sent,
             "skipped": self.skipped,
             "failed": self.failed,
             "released": self.released,
             "transient_error": self.transient_error,
+            "retry_after": self.retry_after,
         }
 
 
@@ -139,6 +146,8 @@ def _claim(
 
 def _is_permanent(error: Exception) -> bool:
     """A refusal of this one message (5xx) is final; everything else may pass with time."""
+    if isinstance(error, AnymailRecipientsRefused):
+        return True  # a provider refused this recipient (its API answered, per recipient)
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         return all(code >= 500 for code, _ in error.recipients.values())
     if isinstance(error, smtplib.SMTPSenderRefused):
@@ -198,14 +207,17 @@ class _PersonalLinks:
         }
 
 
-def _release(rows: list[_Claimed], *, error: str, tried: int | None) -> int:
+def _release(rows: list[_Claimed], *, error: str, tried: int | list[int] | None) -> int:
     """Give claimed rows back to the queue after a transient error (only `tried` was tried)."""
     ids = [row.delivery_id for row in rows]
     Delivery.objects.filter(pk__in=ids, status=Delivery.Status.SENDING).update(
         status=Delivery.Status.QUEUED, claimed_by="", claimed_at=None
     )
     if tried is not None:
-        Delivery.objects.filter(pk=tried).update(attempts=F("attempts") + 1, error=error[:2000])
+        tried_ids = tried if isinstance(tried, list) else [tried]
+        Delivery.objects.filter(pk__in=tried_ids).update(
+            attempts=F("attempts") + 1, error=error[:2000]
+        )
     return len(ids)
 
 
@@ -263,6 +275,22 @@ def _send_claimed(
             result.transient_error = repr(error)
             return result
         try:
+            batch_size = getattr(connection, "batch_size", 0)
+            if batch_size > 1:
+                position = _send_batches(
+                    claimed,
+                    position,
+                    len(rows),
+                    batch_size,
+                    connection,
+                    bulk,
+                    cursor,
+                    links,
+                    result,
+                )
+                if result.transient_error:
+                    return result
+                continue
             for row in rows:
                 position += 1
                 values = links.values(token=row.token, email=row.email)
@@ -285,8 +313,12 @@ def _send_claimed(
                         claimed[position - 1 :], error=repr(error), tried=row.delivery_id
                     )
                     result.transient_error = repr(error)
+                    result.retry_after = _retry_after(error)
                     return result
-                _finish(cursor, row, status=Delivery.Status.SENT)
+                # A provider's API (SES) names the copy; SMTP leaves it empty.
+                status = getattr(message, "anymail_status", None)
+                provider_id = (status.message_id or "") if status is not None else ""
+                _finish(cursor, row, status=Delivery.Status.SENT, provider_id=provider_id)
                 result.sent += 1
                 _pace.wait(settings.NOTIFY_SEND_RATE)
         finally:
@@ -295,6 +327,114 @@ def _send_claimed(
             except Exception:
                 logger.warning("Closing the mail connection failed", exc_info=True)
     return result
+
+
+def _send_batches(
+    claimed: list[_Claimed],
+    position: int,
+    count: int,
+    batch_size: int,
+    connection: BaseEmailBackend,
+    bulk: BulkEmail,
+    cursor: CursorWrapper,
+    links: _PersonalLinks,
+    result: SendResult,
+) -> int:
+    """Send claimed[position:position + count] (one report) in provider batches of at most
+    `batch_size`, each one API call and then one commit marking its rows; returns the new
+    position. A killed worker between a call and its mark leaves that one batch `sending`:
+    the sweep sends it again (where the provider keeps idempotency keys, it is not).
+    """
+    merged = bulk.merge_template(merge_field)
+    idempotent = getattr(connection, "idempotent_batches", False)
+    end = position + count
+    while position < end:
+        chunk = claimed[position : min(end, position + batch_size)]
+        recipients, headers, metadata = {}, {}, {}
+        for row in chunk:
+            values = links.values(token=row.token, email=row.email)
+            recipients[row.email] = bulk.merge_values(values)
+            headers[row.email] = list_headers(values["unsubscribe_url"])
+            metadata[row.email] = {"delivery": str(row.delivery_id)}
+        ids = [row.delivery_id for row in chunk]
+        message = batch_message(
+            subject=merged.subject,
+            text=merged.text,
+            html=merged.html,
+            from_email=bulk.from_email,
+            headers=bulk.extra_headers,
+            recipients=recipients,
+            recipient_headers=headers,
+            recipient_metadata=metadata,
+            # The same rows always make the same key, whichever attempt sends them.
+            idempotency_key=_batch_key(ids) if idempotent else None,
+        )
+        try:
+            connection.send_messages([message])
+        except AnymailRecipientsRefused:
+            pass  # every recipient refused: their statuses say so, marked below
+        except Exception as error:
+            # Anymail's errors carry the provider's answer in their text, not their repr.
+            described = f"{type(error).__name__}: {error}"
+            result.released += _release(claimed[position:], error=described, tried=ids)
+            result.transient_error = described
+            result.retry_after = _retry_after(error)
+            return position
+        _finish_batch(cursor, chunk, message.anymail_status.recipients, result)
+        position += len(chunk)
+    return position
+
+
+def _batch_key(delivery_ids: list[int]) -> str:
+    digest = hashlib.sha256(",".join(map(str, sorted(delivery_ids))).encode()).hexdigest()
+    return f"deliveries-{digest[:40]}"
+
+
+def _retry_after(error: Exception) -> float:
+    """A 429's Retry-After in seconds (0 when absent or an HTTP date we do not honour)."""
+    response = getattr(error, "response", None)
+    if response is None or getattr(response, "status_code", None) != 429:
+        return 0
+    try:
+        return max(0.0, float(response.headers.get("Retry-After", "0")))
+    except ValueError:
+        return 0
+
+
+_REFUSED = {"rejected", "invalid", "failed"}
+
+_MARK_SQL = (  # the table name is our model's; every value is a query parameter
+    f"UPDATE {Delivery._meta.db_table} SET status = %s, sent_at = %s, attempts = attempts + 1,"  # noqa: S608
+    " claimed_by = '', error = %s, provider_message_id = %s WHERE id = %s"
+)
+
+
+def _finish_batch(
+    cursor: CursorWrapper, chunk: list[_Claimed], statuses: dict, result: SendResult
+) -> None:
+    """Mark a batch's rows in one commit, each with its own outcome and provider id."""
+    now = timezone.now()
+    marks: list[tuple[str, datetime | None, str, str, int]] = []
+    for row in chunk:
+        status = statuses.get(row.email)
+        provider_status = status.status if status is not None else "unknown"
+        message_id = (status.message_id or "") if status is not None else ""
+        if provider_status in _REFUSED:
+            marks.append(
+                (
+                    Delivery.Status.FAILED,
+                    None,
+                    f"The provider answered {provider_status}.",
+                    message_id[:200],
+                    row.delivery_id,
+                )
+            )
+            result.failed += 1
+        else:
+            marks.append((Delivery.Status.SENT, now, "", message_id[:200], row.delivery_id))
+            result.sent += 1
+    with transaction.atomic():
+        cursor.executemany(_MARK_SQL, marks)
 
 
 class _Pacer:
@@ -323,7 +463,9 @@ class _Pacer:
 _pace = _Pacer()  # one per worker process
 
 
-def _finish(cursor: CursorWrapper, row: _Claimed, *, status: str, error: str = "") -> None:
+def _finish(
+    cursor: CursorWrapper, row: _Claimed, *, status: str, error: str = "", provider_id: str = ""
+) -> None:
     # One short autocommit UPDATE per message: the window in which a kill can leave a sent
     # message unmarked is this statement alone. Plain SQL on a reused cursor, because at
     # hundreds of messages a second the ORM's per-query overhead was most of the send cost.
@@ -333,6 +475,7 @@ def _finish(cursor: CursorWrapper, row: _Claimed, *, status: str, error: str = "
             status,
             timezone.now() if status == Delivery.Status.SENT else None,
             error,
+            str(provider_id)[:200],
             row.delivery_id,
         ],
     )

@@ -21,7 +21,7 @@ SWEEP_PAGE_SIZE = 5000
 
 
 def deliveries_enqueue(*, delivery_ids: list[int]) -> None:
-    for batch in batched(delivery_ids, fanout.SEND_BATCH_SIZE, strict=False):
+    for batch in batched(delivery_ids, fanout.send_batch_size(), strict=False):
         enqueue("reports.tasks.send_deliveries", list(batch))
 
 

@@ -1,0 +1,261 @@
+"""Local fakes of the providers' send APIs, as Anymail's backends call them.
+
+One threaded HTTP server on loopback answers all four, so each provider's real Anymail
+backend (and boto3, for SES) goes through its own request, error and response parsing; the
+application only sees another API URL. Shapes follow each provider's API reference:
+
+- Postmark `POST /email` (one message) and `POST /email/batch` (a JSON array of messages,
+  answered with one result per message: `ErrorCode` 0 and a `MessageID`, or 406 for an
+  inactive recipient, the partial rejection of a batch).
+- Mailgun `POST /v3/<domain>/messages`, multipart form: one `to` per recipient,
+  `recipient-variables` (JSON) filling `%recipient.<key>%` in subject, text and html, and
+  `h:<Header>` values that may themselves be `%recipient.<key>%`; answered with one id.
+- Resend `POST /emails` and `POST /emails/batch` (a JSON array, answered `{"data": [{"id"}]}`);
+  an `Idempotency-Key` seen before is answered from its record, and nothing is sent again.
+- Amazon SES v2 `POST /v2/email/outbound-emails` (SendEmail, raw MIME in Content.Raw.Data).
+
+`sent` lists every copy the fake accepted, personalised as the provider would deliver it.
+`fail_next` queues answers (status, headers, body) given instead of the next calls: a 5xx,
+a 429 with Retry-After. Addresses in `inactive` are refused in a Postmark batch.
+"""
+
+import base64
+import email
+import email.policy
+import json
+import re
+import secrets
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from email.parser import BytesParser
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl
+
+
+@dataclass
+class Copy:
+    provider: str
+    to: str
+    subject: str
+    text: str
+    html: str
+    headers: dict[str, str]
+    message_id: str
+
+
+@dataclass
+class FakeProviders:
+    sent: list[Copy] = field(default_factory=list)
+    calls: list[str] = field(default_factory=list)  # the paths of the calls answered
+    fail_next: list[tuple[int, dict[str, str], str]] = field(default_factory=list)
+    inactive: set[str] = field(default_factory=set)
+    idempotent: dict[str, tuple[int, str]] = field(default_factory=dict)
+    # False keeps only the per-recipient counts (the benchmark's 100,000 copies)
+    keep_copies: bool = True
+    counts: Counter[str] = field(default_factory=Counter)
+    last_accepted: float = 0.0  # time.monotonic() of the last call answered
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    server: ThreadingHTTPServer | None = None
+
+    @property
+    def base_url(self) -> str:
+        assert self.server is not None
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}/"
+
+    def start(self) -> "FakeProviders":
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+
+    def sends_per_recipient(self) -> dict[str, int]:
+        return dict(self.counts)
+
+    # Each provider's answer: (status, body), having recorded the copies it accepted.
+
+    def postmark(self, path: str, body: bytes) -> tuple[int, Any]:
+        messages = json.loads(body)
+        batch = path == "/email/batch"
+        results = []
+        for message in messages if batch else [messages]:
+            to = message["To"]
+            if to.lower() in self.inactive:
+                results.append(
+                    {
+                        "ErrorCode": 406,
+                        "Message": "You tried to send to a recipient that has been marked as"
+                        f" inactive. Found inactive addresses: {to.lower()}. Inactive"
+                        " recipients are ones that have generated a hard bounce or a spam"
+                        " complaint.",
+                    }
+                )
+                continue
+            message_id = secrets.token_hex(16)
+            headers = {item["Name"]: item["Value"] for item in message.get("Headers", [])}
+            self._record(
+                "postmark", to, message["Subject"], message.get("TextBody", ""),
+                message.get("HtmlBody", ""), headers, message_id,
+            )  # fmt: skip
+            results.append({"ErrorCode": 0, "Message": "OK", "MessageID": message_id, "To": to})
+        return 200, results if batch else results[0]
+
+    def mailgun(self, fields: list[tuple[str, str]]) -> tuple[int, Any]:
+        values: dict[str, list[str]] = {}
+        for name, value in fields:
+            values.setdefault(name, []).append(value)
+        variables = json.loads(values.get("recipient-variables", ["{}"])[0])
+        message_id = f"<{secrets.token_hex(12)}@mg.fake>"
+
+        def fill(text: str, to: str) -> str:
+            personal = variables.get(to, {})
+            return re.sub(
+                r"%recipient\.([^%\s]+)%",
+                lambda match: str(personal.get(match.group(1), "")),
+                text,
+            )
+
+        for to in values.get("to", []):
+            headers = {
+                name[2:]: fill(value[0], to) for name, value in values.items() if name[:2] == "h:"
+            }
+            self._record(
+                "mailgun", to, fill(values["subject"][0], to),
+                fill(values.get("text", [""])[0], to), fill(values.get("html", [""])[0], to),
+                headers, message_id,
+            )  # fmt: skip
+        return 200, {"id": message_id, "message": "Queued. Thank you."}
+
+    def resend(self, path: str, body: bytes) -> tuple[int, Any]:
+        messages = json.loads(body)
+        batch = path == "/emails/batch"
+        ids = []
+        for message in messages if batch else [messages]:
+            message_id = secrets.token_hex(16)
+            for to in message["to"]:
+                self._record(
+                    "resend", to, message["subject"], message.get("text", ""),
+                    message.get("html", ""), dict(message.get("headers", {})), message_id,
+                )  # fmt: skip
+            ids.append({"id": message_id})
+        return 200, {"data": ids} if batch else ids[0]
+
+    def ses(self, body: bytes) -> tuple[int, Any]:
+        request = json.loads(body)
+        raw = base64.b64decode(request["Content"]["Raw"]["Data"])
+        parsed = BytesParser(policy=email.policy.default).parsebytes(raw)
+        text = parsed.get_body(("plain",))
+        html = parsed.get_body(("html",))
+        message_id = secrets.token_hex(16)
+        for to in request.get("Destination", {}).get("ToAddresses") or [parsed["To"]]:
+            self._record(
+                "ses", str(to), str(parsed["Subject"]), text.get_content() if text else "",
+                html.get_content() if html else "", {k: str(v) for k, v in parsed.items()},
+                message_id,
+            )  # fmt: skip
+        return 200, {"MessageId": message_id}
+
+    def _record(self, provider: str, to: str, *args: Any) -> None:
+        with self.lock:
+            self.counts[to] += 1
+            if self.keep_copies:
+                self.sent.append(Copy(provider, to, *args))
+
+
+def _handler(fake: FakeProviders) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            key = self.headers.get("Idempotency-Key")
+            with fake.lock:
+                failure = fake.fail_next.pop(0) if fake.fail_next else None
+                replay = fake.idempotent.get(key) if key else None
+            if failure is not None:
+                status, headers, text = failure
+                self._answer(status, text, headers)
+                return
+            if replay is not None:
+                self._answer(*replay)
+                return
+            # Parsed outside the lock: two workers' batches are read side by side.
+            status, answer = self._route(body)
+            text = json.dumps(answer)
+            with fake.lock:
+                if key:
+                    fake.idempotent[key] = (status, text)
+                fake.last_accepted = time.monotonic()
+            self._answer(status, text)
+
+        def _route(self, body: bytes) -> tuple[int, Any]:
+            path = self.path.split("?")[0]
+            with fake.lock:
+                fake.calls.append(path)
+            if path in {"/email", "/email/batch"}:
+                return fake.postmark(path, body)
+            if re.fullmatch(r"/v3/[^/]+/messages", path):
+                return fake.mailgun(self._form(body))
+            if path in {"/emails", "/emails/batch"}:
+                return fake.resend(path, body)
+            if path == "/v2/email/outbound-emails":
+                return fake.ses(body)
+            return 404, {"message": f"No such endpoint: {path}"}
+
+        def _form(self, body: bytes) -> list[tuple[str, str]]:
+            # Mailgun's fields, form-encoded (or multipart/form-data with attachments)
+            content_type = self.headers["Content-Type"]
+            if content_type.startswith("application/x-www-form-urlencoded"):
+                return parse_qsl(body.decode(), keep_blank_values=True)
+            message = email.message_from_bytes(
+                f"Content-Type: {content_type}\r\n\r\n".encode() + body,
+                policy=email.policy.HTTP,
+            )
+            fields = []
+            for part in message.iter_parts():  # type: ignore[attr-defined]
+                name = part.get_param("name", header="content-disposition")
+                fields.append((name, part.get_payload(decode=True).decode("utf-8")))
+            return fields
+
+        def _answer(self, status: int, text: str, headers: dict[str, str] | None = None) -> None:
+            data = text.encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+    return Handler
+
+
+def main() -> None:
+    """Serve the fakes for a local topology: `python -m tests.support.providers_fake 8436`,
+    then `EMAIL_URL=postmark://token@?api_url=http://127.0.0.1:8436/` (copies are counted,
+    not kept: the totals print on Ctrl-C)."""
+    import sys
+
+    fake = FakeProviders(keep_copies=False)
+    port = int(sys.argv[1]) if len(sys.argv) > 1 else 8436
+    fake.server = ThreadingHTTPServer(("127.0.0.1", port), _handler(fake))
+    fake.server.daemon_threads = True
+    print(f"Fake provider APIs at {fake.base_url}", flush=True)
+    try:
+        fake.server.serve_forever()
+    except KeyboardInterrupt:
+        counts = fake.sends_per_recipient()
+        print(f"{len(fake.calls)} calls, {sum(counts.values())} copies to {len(counts)} addresses")
+
+
+if __name__ == "__main__":
+    main()
