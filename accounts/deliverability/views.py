@@ -26,7 +26,15 @@ from django.http import HttpRequest
 logger = logging.getLogger(__name__)
 
 # What a well-authenticated but unreadable payload raises inside Anymail's parsers.
-_UNREADABLE = (ValueError, KeyError, TypeError, AttributeError, IndexError, UnicodeError)
+_UNREADABLE = (
+    ValueError,
+    KeyError,
+    TypeError,
+    AttributeError,
+    IndexError,
+    UnicodeError,
+    AnymailAPIError,
+)
 
 
 class _ReadablePayloads:
@@ -49,7 +57,7 @@ class _ReadablePayloads:
             super().run_validators(request)  # type: ignore[misc]
         except AnymailWebhookValidationFailure:
             raise
-        except (*_UNREADABLE, AnymailAPIError) as error:
+        except _UNREADABLE as error:
             raise AnymailWebhookValidationFailure("Unreadable webhook request") from error
 
     def credentials_configured(self) -> bool:
