@@ -50,7 +50,7 @@ def provider_event_from_anymail(*, event: AnymailTrackingEvent, esp_name: str) -
     if event_type == EventType.BOUNCED:
         outcome = Outcome.SOFT_BOUNCED if _is_soft(provider, event.esp_event) else Outcome.BOUNCED
     else:
-        outcome = _OUTCOMES.get(event_type, Outcome.OTHER)  # type: ignore[call-overload]
+        outcome = _OUTCOMES.get(event_type, Outcome.OTHER)
     recipient = _address(event.recipient)
     return ProviderEvent(
         provider=provider,

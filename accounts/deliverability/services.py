@@ -9,6 +9,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import asdict
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -75,7 +76,7 @@ _INSERT_COUNTED = """
 """
 
 
-def _row(event: ProviderEvent) -> list[object]:
+def _row(event: ProviderEvent) -> list[Any]:
     values = {**asdict(event), "received_at": timezone.now()}
     return [values[column] for column in _COLUMNS]
 

@@ -14,7 +14,7 @@ from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
-from django.db.models import Count, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
 from accounts import figures as account_figures
@@ -174,7 +174,7 @@ def _outcome_counts(period: MonthRange, *, limit: int | None) -> list[OutcomeCou
     """What the email providers reported about each report's emails in the range (their
     tracking events, `accounts.deliverability`, which name the report in the message's
     metadata), most delivered first. One query: the title comes with the totals."""
-    rows = (
+    rows: Any = (  # dicts of the annotated columns
         EmailEvent.objects.filter(
             report_id__isnull=False,
             occurred_at__gte=period.starts[0],
@@ -187,7 +187,7 @@ def _outcome_counts(period: MonthRange, *, limit: int | None) -> list[OutcomeCou
         )
         # Ids in metadata that name no report (deleted since) are left out.
         .filter(title__isnull=False)
-        .order_by("-delivered", "report_id")
+        .order_by(F("delivered").desc(), "report_id")
     )
     if limit is not None:
         rows = rows[:limit]

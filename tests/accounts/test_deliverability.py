@@ -321,9 +321,7 @@ def test_events_count_per_report_from_the_metadata(provider):
     post(provider, pe.resend("email.delivered", email="r2@example.com", at=NOW, report_id=13))
 
     counts = dict(
-        EmailEvent.objects.filter(report_id=12)
-        .values_list("outcome")
-        .annotate(n=Count("id"))
+        EmailEvent.objects.filter(report_id=12).values_list("outcome").annotate(n=Count("id"))
     )
     assert counts == {"delivered": 3, "opened": 1, "bounced": 1}
     assert EmailEvent.objects.get(report_id=13).outcome == "delivered"
