@@ -111,8 +111,20 @@ def _key(event: AnymailTrackingEvent, recipient: str) -> str:
     """The event's identity: the provider's id and the recipient (an SES notification is
     one id for every recipient it names), or a hash of the whole payload without one, so a
     redelivered payload still finds its first record."""
-    if event.event_id:
-        return f"{event.event_id}:{recipient}"[:200]
+    event_id = _mailgun_event_id(event.esp_event) or event.event_id
+    if event_id:
+        return f"{event_id}:{recipient}"[:200]
     payload = json.dumps(event.esp_event, sort_keys=True, default=str)
     digest = hashlib.sha256(f"{payload}\0{recipient}".encode()).hexdigest()
     return f"sha256:{digest}"
+
+
+def _mailgun_event_id(esp_event: Any) -> str:
+    """Mailgun's own event id with the event's time. Anymail's event id for Mailgun is the
+    signature's token, fresh in every POST, so a retried event would look new; the event's
+    id is unique within a day, and a retry repeats it with the same timestamp."""
+    try:
+        data = esp_event["event-data"]
+        return f"mailgun:{data['id']}:{data['timestamp']}"
+    except (KeyError, TypeError):
+        return ""

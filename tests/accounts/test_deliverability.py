@@ -433,3 +433,12 @@ def test_newsletter_recipients_exclude_suppressed_addresses():
 
     assert list(newsletter_recipients()) == [kept]
     assert NewsletterSubscriber.objects.receiving().count() == 2
+
+
+def test_a_mailgun_retry_is_the_same_event_though_signed_afresh(provider):
+    first = pe.mailgun("delivered", email="r@example.com", at=NOW, token="a" * 50)
+    retry = pe.mailgun("delivered", email="r@example.com", at=NOW, token="b" * 50)
+
+    assert post(provider, first).status_code == post(provider, retry).status_code == 200
+
+    assert EmailEvent.objects.count() == 1

@@ -207,7 +207,7 @@ def mailgun(
     token = token or hashlib.sha256(f"{event}{email}{at}".encode()).hexdigest()[:50]
     signature = hmac.new(key.encode(), f"{timestamp}{token}".encode(), hashlib.sha256).hexdigest()
     data: dict[str, object] = {
-        "id": "CPgfbmQMTCKtHW6uIWtuVe",
+        "id": hashlib.sha256(f"id{event}{email}{at}".encode()).hexdigest()[:22],
         "timestamp": at.timestamp(),
         "event": event,
         "recipient": email,
