@@ -580,7 +580,7 @@ class EmailSuppression(models.Model):
     provider = models.CharField(max_length=40, blank=True)
     detail = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
-    released_at = models.DateTimeField(null=True, blank=True)
+    released_at = models.DateTimeField("released", null=True, blank=True)
     released_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
