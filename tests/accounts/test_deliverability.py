@@ -442,3 +442,14 @@ def test_a_mailgun_retry_is_the_same_event_though_signed_afresh(provider):
     assert post(provider, first).status_code == post(provider, retry).status_code == 200
 
     assert EmailEvent.objects.count() == 1
+
+
+def test_every_configured_mailer_is_wrapped_in_the_suppression_filter():
+    # Django's test set-up replaces MAILERS with a bare locmem, so read the modules' own.
+    import publisher.settings
+    import publisher.settings_test
+
+    for module in (publisher.settings, publisher.settings_test):
+        for mailer in module.MAILERS.values():
+            assert mailer["BACKEND"] == "accounts.deliverability.mailer.SuppressingMailer"
+            assert mailer["OPTIONS"]["backend"]
