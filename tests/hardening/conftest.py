@@ -146,6 +146,7 @@ class World:
             "key": "not-a-real-reset-key",
             "app_label": "reports",
             "url": "no-such-admin-page/",
+            "pk": "1",
         }
 
 
