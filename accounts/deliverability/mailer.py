@@ -38,6 +38,14 @@ class SuppressingMailer(BaseEmailBackend):
             alias=alias, **(options or {}), **kwargs
         )
 
+    def __getattr__(self, name: str) -> Any:
+        # What callers read of the real backend (an Anymail backend's `esp_name`, the SMTP
+        # connection) is the real backend's.
+        inner = self.__dict__.get("inner")
+        if inner is None:
+            raise AttributeError(name)
+        return getattr(inner, name)
+
     def open(self) -> Any:
         return self.inner.open()
 

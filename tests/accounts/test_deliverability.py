@@ -453,3 +453,19 @@ def test_every_configured_mailer_is_wrapped_in_the_suppression_filter():
         for mailer in module.MAILERS.values():
             assert mailer["BACKEND"] == "accounts.deliverability.mailer.SuppressingMailer"
             assert mailer["OPTIONS"]["backend"]
+
+
+def test_the_filter_passes_the_real_backends_attributes_through(settings):
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "accounts.deliverability.mailer.SuppressingMailer",
+            "OPTIONS": {
+                "backend": "django.core.mail.backends.smtp.EmailBackend",
+                "options": {"host": "mail.example.com", "port": 2525},
+            },
+        }
+    }
+
+    mailer = mailers.default
+
+    assert (mailer.host, mailer.port) == ("mail.example.com", 2525)
