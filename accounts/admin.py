@@ -2,6 +2,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db.models import QuerySet
@@ -9,8 +10,10 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, path
 from django.utils.html import format_html
 
+from accounts.deliverability.services import email_suppression_release
 from accounts.forms import AdminUserChangeForm, AdminUserCreationForm
 from accounts.models import (
+    EmailSuppression,
     Membership,
     MembershipEmail,
     NewsletterSubscriber,
@@ -20,6 +23,7 @@ from accounts.models import (
     User,
 )
 from accounts.newsletter import import_views
+from accounts.newsletter.services import newsletter_normalize_email
 from publisher.downloads import csv_download, csv_safe
 from publisher.text import text_excerpt
 
@@ -230,3 +234,41 @@ class NewsletterSubscriberAdmin(admin.ModelAdmin):
 
 def _iso(moment: datetime | None) -> str:
     return moment.isoformat() if moment else ""
+
+
+class EmailSuppressionForm(forms.ModelForm):
+    class Meta:
+        model = EmailSuppression
+        fields = ["address", "reason", "provider", "detail", "created_at"]
+
+    def clean_address(self) -> str:
+        # Stored as subscribers' addresses are, so the recipient query excludes it.
+        address = newsletter_normalize_email(self.cleaned_data["address"])
+        if EmailSuppression.objects.in_force().filter(address=address).exists():
+            raise forms.ValidationError("This address is already suppressed.")
+        return address
+
+
+@admin.register(EmailSuppression)
+class EmailSuppressionAdmin(admin.ModelAdmin):
+    """Addresses no email goes to, and why; staff release one when the reader asks."""
+
+    list_display = ["address", "reason", "provider", "created_at", "released_at", "released_by"]
+    list_filter = ["reason", "provider", ("released_at", admin.EmptyFieldListFilter)]
+    search_fields = ["address"]
+    readonly_fields = ["released_at", "released_by"]
+    actions = ["release"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:
+        # What an event recorded stays as recorded; staff add manual suppressions.
+        if obj is not None:
+            return ["address", "reason", "provider", "detail", "created_at", *self.readonly_fields]
+        return list(self.readonly_fields)
+
+    form = EmailSuppressionForm
+
+    @admin.action(description="Release selected suppressions (mail this address again)")
+    def release(self, request: HttpRequest, queryset: QuerySet[EmailSuppression]) -> None:
+        assert isinstance(request.user, User)
+        count = email_suppression_release(suppressions=queryset, by=request.user)
+        self.message_user(request, f"Released {count} suppression(s).")

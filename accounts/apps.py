@@ -7,3 +7,4 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts import checks, signals  # noqa: F401  (registers checks and receivers)
+        from accounts.deliverability import receivers  # noqa: F401

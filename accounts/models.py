@@ -552,3 +552,100 @@ class SubscriptionChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.holder_id}: {self.status} from {self.at:%Y-%m-%d}"
+
+
+class EmailSuppressionQuerySet(models.QuerySet["EmailSuppression"]):
+    def in_force(self) -> "EmailSuppressionQuerySet":
+        """Suppressions no staff member has released: these addresses are never mailed."""
+        return self.filter(released_at__isnull=True)
+
+
+class EmailSuppression(models.Model):
+    """An address we must not mail, and why (`accounts.deliverability`).
+
+    `address` is normalised as newsletter subscribers' are, so the notification query can
+    exclude by equality. One suppression in force per address; a released one stays as
+    history, and the address may be suppressed again by a later event.
+    """
+
+    class Reason(models.TextChoices):
+        BOUNCED = "bounced", "Hard bounce"
+        COMPLAINED = "complained", "Spam complaint"
+        SOFT_BOUNCES = "soft_bounces", "Repeated soft bounces"
+        PROVIDER_UNSUBSCRIBE = "provider_unsubscribe", "Unsubscribed at the provider"
+        MANUAL = "manual", "Suppressed by staff"
+
+    address = models.CharField(max_length=254)
+    reason = models.CharField(max_length=24, choices=Reason.choices)
+    provider = models.CharField(max_length=40, blank=True)
+    detail = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    released_at = models.DateTimeField("released", null=True, blank=True)
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    objects = EmailSuppressionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["address"],
+                condition=models.Q(released_at__isnull=True),
+                name="email_suppression_one_in_force",
+            ),
+        ]
+        indexes = [models.Index(fields=["address"], name="email_suppression_address")]
+
+    def __str__(self) -> str:
+        return f"{self.address} ({self.get_reason_display()})"
+
+
+class EmailEvent(models.Model):
+    """One provider event, recorded once: the ledger that makes redelivered events change
+    nothing twice, and the source of the per-report delivery figures.
+
+    `key` is the provider's event id with the recipient (one SES notification covers every
+    recipient of a message), or a hash of the payload when the provider sends no id.
+    `report_id` is a plain number read from the message's metadata: `accounts` knows
+    nothing of reports.
+    """
+
+    class Outcome(models.TextChoices):
+        DELIVERED = "delivered"
+        OPENED = "opened"
+        CLICKED = "clicked"
+        BOUNCED = "bounced"
+        SOFT_BOUNCED = "soft_bounced"
+        COMPLAINED = "complained"
+        REJECTED = "rejected"
+        UNSUBSCRIBED = "unsubscribed"
+        OTHER = "other"
+
+    provider = models.CharField(max_length=40)
+    key = models.CharField(max_length=200)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    event_type = models.CharField(max_length=24)
+    recipient = models.CharField(max_length=254, blank=True)
+    message_id = models.CharField(max_length=200, blank=True)
+    report_id = models.PositiveBigIntegerField(null=True, blank=True)
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "key"], name="email_event_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["report_id", "outcome"], name="email_event_report"),
+            models.Index(fields=["recipient", "outcome", "occurred_at"], name="email_event_rcpt"),
+            models.Index(fields=["message_id"], name="email_event_message"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.event_type} {self.recipient}"

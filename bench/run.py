@@ -6,7 +6,8 @@ it with wrk (3 runs per figure, medians) and prints one table. Every ratio is ag
 baseline measured in the same run: nginx serving the exact bytes of the anonymous report page
 as a static file. Writes the table as Markdown and the raw numbers as JSON to bench/results/.
 
-    python bench/run.py [--duration 10] [--connections 32] [--skip-fanout] [--keep-running]
+    python bench/run.py [--duration 10] [--connections 32] [--skip-fanout] [--skip-tracking]
+        [--keep-running]
     python bench/run.py --only-provider [--provider-sizes 10000,100000]   # row 7 alone
 """
 
@@ -90,6 +91,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--skip-fanout", action="store_true")
     parser.add_argument("--only-fanout", action="store_true", help="(for profiling)")
+    parser.add_argument("--skip-tracking", action="store_true")
     parser.add_argument("--keep-running", action="store_true")
     parser.add_argument(
         "--only-provider", action="store_true", help="only row 7: batches to the fake Postmark"
@@ -146,6 +148,12 @@ def main() -> None:
     if args.only_fanout:
         print(json.dumps(figures, indent=2))
         return
+    if not args.skip_tracking:
+        # After the topology stopped: the webhooks' gunicorn has the machine to itself.
+        from tracking import measure_tracking
+
+        prodlike.log("10,000 provider tracking events to the webhooks (bench/tracking.py)")
+        figures["tracking"] = measure_tracking()
     write_results(figures)
 
 

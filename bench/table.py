@@ -172,6 +172,23 @@ def markdown_table(figures: dict) -> str:
         rows += _provider_rows(provider, figures.get("fanout"))
     else:
         rows.append(("7", "fan-out in provider batches (Postmark)", "not measured", "", "", "", ""))
+    tracking = figures.get("tracking")
+    if tracking:
+        rows.append(
+            (
+                "8",
+                f"{tracking['events']:,} provider tracking events (deliveries, opens, bounces) "
+                f"posted to the webhooks through gunicorn, {tracking['connections']} connections",
+                f"{tracking['events_per_s']:,.0f} events/s ({tracking['seconds']:.1f} s)",
+                "",
+                "",
+                "all applied, none twice",
+                _yes(tracking["all_applied_once"]),
+            )
+        )
+    else:
+        rows.append(("8", "provider tracking events to the webhooks", "not measured", "", "",
+                     "", ""))  # fmt: skip
 
     header = ("#", "figure", "measured", "baseline (same run)", "ratio", "target", "met")
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]

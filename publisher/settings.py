@@ -259,6 +259,18 @@ STORAGES = {
 MAILERS = {
     "default": mailer_from_url("EMAIL_URL", default="console://" if DEBUG else "smtp://localhost")
 }
+
+
+def suppressing(mailer: dict[str, object]) -> dict[str, object]:
+    """The mailer wrapped so no suppressed address is ever mailed, whatever the backend
+    (`accounts/deliverability/mailer.py`; named by its path, so `publisher` imports no app)."""
+    return {
+        "BACKEND": "accounts.deliverability.mailer.SuppressingMailer",
+        "OPTIONS": {"backend": mailer["BACKEND"], "options": mailer.get("OPTIONS", {})},
+    }
+
+
+MAILERS = {alias: suppressing(mailer) for alias, mailer in MAILERS.items()}
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", default=f"{SITE_NAME} <reports@localhost>")
 SERVER_EMAIL = env_str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
 # DKIM signing of mail sent over SMTP (publisher/mail/signing.py): off without a key. The
@@ -267,6 +279,24 @@ DKIM_PRIVATE_KEY = env_str("DKIM_PRIVATE_KEY")
 DKIM_PRIVATE_KEY_FILE = env_str("DKIM_PRIVATE_KEY_FILE")
 DKIM_SELECTOR = env_str("DKIM_SELECTOR")
 DKIM_DOMAIN = env_str("DKIM_DOMAIN")
+
+# Events back from email providers (accounts/deliverability/): Anymail's tracking webhooks
+# at /anymail/<provider>/tracking/. Each is refused unless it authenticates as the provider
+# does: basic auth for SES and Postmark (WEBHOOK_SECRET, "user:password" in the URL given
+# to the provider), Mailgun's HMAC signature, Resend's Svix signature.
+ANYMAIL = {
+    key: value
+    for key, value in {
+        "WEBHOOK_SECRET": env_list("ANYMAIL_WEBHOOK_SECRET"),
+        "MAILGUN_WEBHOOK_SIGNING_KEY": env_str("MAILGUN_WEBHOOK_SIGNING_KEY"),
+        "RESEND_SIGNING_SECRET": env_str("RESEND_SIGNING_SECRET"),
+    }.items()
+    if value
+}
+# A soft bounce (a full mailbox, a server down) suppresses an address once this many
+# happened within this many days; a hard bounce or a complaint suppresses at once.
+EMAIL_SOFT_BOUNCE_LIMIT = env_int("EMAIL_SOFT_BOUNCE_LIMIT", default=3, minimum=1)
+EMAIL_SOFT_BOUNCE_WINDOW_DAYS = env_int("EMAIL_SOFT_BOUNCE_WINDOW_DAYS", default=7, minimum=1)
 
 # Celery. Without a broker (make run) tasks run eagerly in the web process.
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=not CELERY_BROKER_URL)

@@ -36,7 +36,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # Tests that count point this at TEST_REDIS_URL (the `counting` fixture).
 COUNTING_REDIS_URL = ""
-MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+MAILERS = {"default": suppressing({"BACKEND": "django.core.mail.backends.locmem.EmailBackend"})}  # noqa: F405
 CELERY_TASK_ALWAYS_EAGER = os.environ.get("CELERY_TASK_ALWAYS_EAGER", "true") == "true"
 STORAGES = {
     **STORAGES,  # noqa: F405
@@ -49,6 +49,12 @@ WHITENOISE_USE_FINDERS = True
 # Integration tests start real workers with their own queue, SMTP sink and retry pace.
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("TEST_CELERY_QUEUE", "celery")
 if os.environ.get("TEST_EMAIL_URL"):
-    MAILERS = {"default": mailer_from_url("TEST_EMAIL_URL", default="locmem://")}  # noqa: F405
+    MAILERS = {"default": suppressing(mailer_from_url("TEST_EMAIL_URL", default="locmem://"))}  # noqa: F405
+# The providers' webhook credentials the tests sign and authenticate with.
+ANYMAIL = {
+    "WEBHOOK_SECRET": "hook-user:hook-password",
+    "MAILGUN_WEBHOOK_SIGNING_KEY": "key-test-mailgun-signing",
+    "RESEND_SIGNING_SECRET": "whsec_" + "dGVzdC1yZXNlbmQtc2lnbmluZy1zZWNyZXQ=",
+}
 NOTIFY_RETRY_BACKOFF = 1
 NOTIFY_RETRY_BACKOFF_MAX = 4

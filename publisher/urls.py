@@ -21,6 +21,8 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
     path("newsletter/", include("accounts.newsletter.urls")),
+    # Email providers' tracking webhooks (bounces, complaints, deliveries).
+    path("anymail/", include("accounts.deliverability.urls")),
     # Before the admin's own patterns, which would answer its addresses with a 404.
     path("admin/dashboard/", include("reports.dashboard.urls")),
     path("admin/", admin.site.urls),

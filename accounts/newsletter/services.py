@@ -30,7 +30,7 @@ from django.db.models import Case, Q, QuerySet, When
 from django.utils import timezone
 from django.utils.encoding import punycode
 
-from accounts.models import NewsletterSubscriber, User
+from accounts.models import EmailSuppression, NewsletterSubscriber, User
 from publisher.celery import enqueue
 from publisher.errors import ApplicationError
 from publisher.ratelimit import Limit, limit_exceeded
@@ -304,9 +304,21 @@ def newsletter_unsubscribe(*, token: str, now: datetime | None = None) -> bool:
     return True
 
 
+def newsletter_unsubscribe_address(*, email: str, now: datetime | None = None) -> int:
+    """Unsubscribe a (normalised) address the provider told us unsubscribed there."""
+    moment = now or timezone.now()
+    return NewsletterSubscriber.objects.filter(email=email, unsubscribed_at__isnull=True).update(
+        unsubscribed_at=moment, updated_at=moment
+    )
+
+
 def newsletter_recipients() -> QuerySet[NewsletterSubscriber]:
-    """Everyone who receives new-report notifications (before content preferences)."""
-    return NewsletterSubscriber.objects.receiving()
+    """Everyone who receives new-report notifications (before content preferences): never a
+    suppressed address (a hard bounce, a complaint; `accounts.deliverability`), excluded in
+    the query itself."""
+    return NewsletterSubscriber.objects.receiving().exclude(
+        email__in=EmailSuppression.objects.in_force().values("address")
+    )
 
 
 def _may_link(user: User | None, subscriber: NewsletterSubscriber) -> bool:

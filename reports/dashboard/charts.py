@@ -181,6 +181,20 @@ def _deliveries(figures: Figures) -> Graph:
     return chart
 
 
+def _outcomes(figures: Figures) -> Graph:
+    chart = _chart(pygal.HorizontalBar, title="Deliveries by provider outcome",
+                   height=max(420, 60 + 48 * len(figures.outcomes)))  # fmt: skip
+    rows = list(reversed(figures.outcomes))
+    chart.x_labels = [_label(o.title) for o in rows]
+    chart.add("delivered", [o.delivered for o in rows])
+    chart.add("opened", [o.opened for o in rows])
+    chart.add("clicked", [o.clicked for o in rows])
+    chart.add("bounced", [o.bounced + o.soft_bounced for o in rows])
+    chart.add("complained", [o.complained for o in rows])
+    chart.add("rejected", [o.rejected for o in rows])
+    return chart
+
+
 def _cancellations(figures: Figures) -> Graph:
     chart = _chart(pygal.HorizontalBar, title="Cancellation reasons", show_legend=False)
     rows = list(reversed(figures.cancellations))
@@ -199,6 +213,7 @@ CHARTS: dict[str, Callable[[Figures], Graph]] = {
     "reads": _reads,
     "newsletter": _newsletter,
     "deliveries": _deliveries,
+    "outcomes": _outcomes,
     "cancellations": _cancellations,
 }
 

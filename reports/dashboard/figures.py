@@ -1,7 +1,8 @@
 """The publisher's dashboard: each figure as a table (for the page and its CSV) and a chart.
 
 Member, revenue and newsletter arithmetic is `accounts.figures`'; the reports' own figures
-(reads, the paywall funnel, comments, gifts, notification deliveries) are computed here,
+(reads, the paywall funnel, comments, gifts, notification deliveries and what the
+email providers reported about them) are computed here,
 each in one grouped query over the chosen months. `Figures` computes each one at most once
 per request, and only those a response needs.
 """
@@ -13,12 +14,13 @@ from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
 from django.utils import timezone
 
 from accounts import figures as account_figures
 from accounts.billing.money import ZERO_DECIMAL
 from accounts.figures import MonthRange
+from accounts.models import EmailEvent
 from reports.models import Comment, Delivery, Report, ReportDayCount, ReportNotification
 
 # The reports shown on the page and in its charts; their CSVs list every report counted.
@@ -152,6 +154,48 @@ def _notification_counts(period: MonthRange, *, limit: int | None) -> list[Notif
     ]
 
 
+@dataclass(frozen=True)
+class OutcomeCounts:
+    title: str
+    delivered: int
+    opened: int
+    clicked: int
+    bounced: int  # hard bounces; soft ones are the provider still trying
+    soft_bounced: int
+    complained: int
+    rejected: int
+
+
+_OUTCOMES = ("delivered", "opened", "clicked", "bounced", "soft_bounced", "complained",
+             "rejected")  # fmt: skip
+
+
+def _outcome_counts(period: MonthRange, *, limit: int | None) -> list[OutcomeCounts]:
+    """What the email providers reported about each report's emails in the range (their
+    tracking events, `accounts.deliverability`, which name the report in the message's
+    metadata), most delivered first. One query: the title comes with the totals."""
+    rows: Any = (  # dicts of the annotated columns
+        EmailEvent.objects.filter(
+            report_id__isnull=False,
+            occurred_at__gte=period.starts[0],
+            occurred_at__lt=period.end,
+        )
+        .values("report_id")
+        .annotate(
+            title=Subquery(Report.objects.filter(pk=OuterRef("report_id")).values("title")[:1]),
+            **{name: Count("id", filter=Q(outcome=name)) for name in _OUTCOMES},
+        )
+        # Ids in metadata that name no report (deleted since) are left out.
+        .filter(title__isnull=False)
+        .order_by(F("delivered").desc(), "report_id")
+    )
+    if limit is not None:
+        rows = rows[:limit]
+    return [
+        OutcomeCounts(title=row["title"], **{name: row[name] for name in _OUTCOMES}) for row in rows
+    ]
+
+
 class Figures:
     """The figures of one range, each computed on first use."""
 
@@ -194,6 +238,10 @@ class Figures:
     @cached_property
     def notifications(self) -> list[NotificationCounts]:
         return _notification_counts(self.period, limit=self.limit)
+
+    @cached_property
+    def outcomes(self) -> list[OutcomeCounts]:
+        return _outcome_counts(self.period, limit=self.limit)
 
 
 @dataclass(frozen=True)
@@ -303,6 +351,13 @@ def _deliveries_table(figures: Figures) -> Table:
     )  # fmt: skip
 
 
+def _outcomes_table(figures: Figures) -> Table:
+    return Table(
+        ["report", *_OUTCOMES],
+        [[o.title, *(getattr(o, name) for name in _OUTCOMES)] for o in figures.outcomes],
+    )
+
+
 def _cancellations_table(figures: Figures) -> Table:
     return Table(["reason", "cancellations"], [[r, n] for r, n in figures.cancellations])
 
@@ -343,6 +398,10 @@ FIGURES = {
                "confirmations and unsubscribes per month.", _newsletter_table),
         Figure("deliveries", "Notification deliveries",
                "Each report notification's emails by delivery status.", _deliveries_table),
+        Figure("outcomes", "Deliveries by provider outcome",
+               "What the email provider reported for each report's emails: delivered, "
+               "opened, clicked, bounced (hard and soft), spam complaints and rejections.",
+               _outcomes_table),
         Figure("cancellations", "Cancellation reasons",
                "Why readers set their subscriptions to end, as they told us.",
                _cancellations_table),

@@ -2,7 +2,8 @@
 plan (some after a trial), switching plan, falling behind on a payment, cancelling with a
 reason; team licences adding and removing seats; newsletter signups, confirmations and
 unsubscribes; daily reads, paywall views, checkouts and paid subscriptions per report; and
-the delivery counts of the latest reports' notifications.
+the delivery counts of the latest reports' notifications, with the provider's events about
+them (deliveries, opens, clicks, bounces, complaints).
 
 Drawn from a fixed seed relative to the load, written once (the first load; a later one
 finds the demo members and leaves everything alone), and in bulk: tests load the demo
@@ -21,6 +22,8 @@ from django.contrib.auth.hashers import make_password
 from accounts.billing.ledger import PAYING_STATUSES
 from accounts.models import (
     CancellationReason,
+    EmailEvent,
+    EmailSuppression,
     Membership,
     NewsletterSubscriber,
     Organisation,
@@ -267,13 +270,14 @@ def _some(rng: random.Random, trials: int, chance: float) -> int:
 
 def _notifications(rng: random.Random, reports: list[Report], *, now: datetime) -> None:
     """Finished notifications (nothing for the sweep to resume) with their outcomes."""
-    subscribers = list(
+    addresses = dict(
         NewsletterSubscriber.objects.filter(email__startswith="demo-reader-")
         .receiving()
         .order_by("pk")
-        .values_list("pk", flat=True)
+        .values_list("pk", "email")
     )
-    deliveries = []
+    subscribers = list(addresses)
+    deliveries, events = [], []
     for report in reports:
         if ReportNotification.objects.filter(report=report).exists():
             continue
@@ -296,4 +300,40 @@ def _notifications(rng: random.Random, reports: list[Report], *, now: datetime) 
                     error="550 mailbox unavailable" if status == "failed" else "",
                 )
             )  # fmt: skip
+            if status == Delivery.Status.SENT:
+                events += _provider_events(rng, report, addresses[subscriber], at=at)
     Delivery.objects.bulk_create(deliveries, batch_size=2000, ignore_conflicts=True)
+    EmailEvent.objects.bulk_create(events, batch_size=2000, ignore_conflicts=True)
+    # As the events' receiver would have: hard bounces and complaints suppress.
+    EmailSuppression.objects.bulk_create(
+        [
+            EmailSuppression(address=e.recipient, reason=e.outcome, provider=e.provider,
+                             detail="demo", created_at=e.occurred_at)
+            for e in events
+            if e.outcome in (EmailEvent.Outcome.BOUNCED, EmailEvent.Outcome.COMPLAINED)
+        ],
+        ignore_conflicts=True,
+    )  # fmt: skip
+
+
+def _provider_events(
+    rng: random.Random, report: Report, email: str, *, at: datetime
+) -> list[EmailEvent]:
+    """What the provider reported about one sent notification (its tracking events)."""
+    Outcome = EmailEvent.Outcome
+    outcomes = [Outcome.BOUNCED] if rng.random() < 0.02 else [Outcome.DELIVERED]
+    if outcomes == [Outcome.DELIVERED]:
+        if rng.random() < 0.45:
+            outcomes.append(Outcome.OPENED)
+            if rng.random() < 0.3:
+                outcomes.append(Outcome.CLICKED)
+        if rng.random() < 0.004:
+            outcomes.append(Outcome.COMPLAINED)
+    return [
+        EmailEvent(
+            provider="postmark", key=f"demo:{report.pk}:{email}:{outcome}", outcome=outcome,
+            event_type=outcome, recipient=email, report_id=report.pk,
+            occurred_at=at + timedelta(minutes=1 + 30 * index), received_at=at,
+        )
+        for index, outcome in enumerate(outcomes)
+    ]  # fmt: skip

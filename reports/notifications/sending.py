@@ -355,7 +355,12 @@ def _send_batches(
             values = links.values(token=row.token, email=row.email)
             recipients[row.email] = bulk.merge_values(values)
             headers[row.email] = list_headers(values["unsubscribe_url"])
-            metadata[row.email] = {"delivery": str(row.delivery_id)}
+            # The provider's tracking events hand these back: the report's id is what they
+            # are counted by (accounts.deliverability.events.REPORT_METADATA_KEY).
+            metadata[row.email] = {
+                "delivery": str(row.delivery_id),
+                "report_id": str(row.report_id),
+            }
         ids = [row.delivery_id for row in chunk]
         message = batch_message(
             subject=merged.subject,

@@ -22,7 +22,7 @@ from accounts.figures import (
     newsletter_by_month,
     revenue_by_month,
 )
-from accounts.models import SubscriptionCancellation, SubscriptionChange
+from accounts.models import EmailEvent, SubscriptionCancellation, SubscriptionChange
 from reports.dashboard.figures import FIGURES, TOP_REPORTS, Figures
 from reports.models import Comment, Delivery, ReportDayCount, ReportNotification
 from tests.support.factories import NewsletterSubscriberFactory, ReportFactory, UserFactory
@@ -295,7 +295,7 @@ def test_a_csv_quotes_a_title_a_spreadsheet_would_run(client, editor):
     assert rows[1][0] == '\'=HYPERLINK("http://x")'
 
 
-PAGE_QUERIES = 11
+PAGE_QUERIES = 12
 
 
 def _grow(n: int, *, first: int) -> None:
@@ -310,6 +310,8 @@ def _grow(n: int, *, first: int) -> None:
         Comment.objects.create(report=report, author=user, body="c", body_html="<p>c</p>",
                                created_at=_on(5, 3))  # fmt: skip
         SubscriptionCancellation.objects.create(user=user, reason="other", created_at=_on(5, 4))
+        for outcome in ("delivered", "opened", "bounced"):
+            _event(report, outcome, key=f"{first + index}-{outcome}")
 
 
 def _queries(client, url) -> int:
@@ -329,7 +331,8 @@ def test_the_page_chart_and_csv_queries_do_not_grow_with_the_data(client, editor
     assert [_queries(client, url) for url in urls] == small
     # The session, then the ledger's states (members and revenue share them), the MRR
     # movements, the newsletter, the cancellations, the reports' totals with their titles
-    # and comments (the funnel and the reads share them) and the deliveries. A chart or a
+    # and comments (the funnel and the reads share them), the deliveries and the providers'
+    # outcomes. A chart or a
     # CSV computes its own figure only.
     assert small == [PAGE_QUERIES, 4, 4]
 
@@ -354,3 +357,37 @@ def test_the_demo_data_gives_every_chart_a_year_of_history(demo_media):
     changes = SubscriptionChange.objects.count()
     call_command("load_demo_data", verbosity=0)
     assert SubscriptionChange.objects.count() == changes
+
+
+def _event(report, outcome: str, *, key: str, at=None) -> None:
+    EmailEvent.objects.create(
+        provider="postmark", key=key, outcome=outcome, event_type=outcome,
+        recipient="r@example.com", report_id=report.pk, occurred_at=at or _on(5, 5),
+    )  # fmt: skip
+
+
+@time_machine.travel(NOW, tick=False)
+def test_provider_outcomes_per_report(client, editor):
+    read, quiet = ReportFactory(title="Read widely"), ReportFactory(title="Quiet")
+    for n in range(3):
+        _event(read, "delivered", key=f"d{n}")
+    _event(read, "opened", key="o1")
+    _event(read, "clicked", key="c1")
+    _event(read, "bounced", key="b1")
+    _event(read, "soft_bounced", key="s1")
+    _event(quiet, "complained", key="x1")
+    _event(quiet, "rejected", key="r1")
+    _event(quiet, "delivered", key="old", at=_on(1, 5))  # before the three months
+    EmailEvent.objects.create(provider="postmark", key="gone", outcome="delivered",
+                              event_type="delivered", report_id=999_999,
+                              occurred_at=_on(5, 5))  # fmt: skip
+
+    table = FIGURES["outcomes"].table(Figures(month_range(months=3, now=timezone.now())))
+
+    assert table.columns == ["report", "delivered", "opened", "clicked", "bounced",
+                             "soft_bounced", "complained", "rejected"]  # fmt: skip
+    assert table.rows == [["Read widely", 3, 1, 1, 1, 1, 0, 0], ["Quiet", 0, 0, 0, 0, 0, 1, 1]]
+    client.force_login(editor)
+    response = client.get(reverse("dashboard:csv", args=["outcomes"]), {"months": "3"})
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert rows[1] == ["Read widely", "3", "1", "1", "1", "1", "0", "0"]

@@ -44,6 +44,9 @@ class Copy:
     html: str
     headers: dict[str, str]
     message_id: str
+    # What the provider would hand back with its tracking events (Postmark's Metadata,
+    # Mailgun's v: variables); empty where the fake does not read it.
+    metadata: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -103,7 +106,7 @@ class FakeProviders:
             headers = {item["Name"]: item["Value"] for item in message.get("Headers", [])}
             self._record(
                 "postmark", to, message["Subject"], message.get("TextBody", ""),
-                message.get("HtmlBody", ""), headers, message_id,
+                message.get("HtmlBody", ""), headers, message_id, message.get("Metadata", {}),
             )  # fmt: skip
             results.append({"ErrorCode": 0, "Message": "OK", "MessageID": message_id, "To": to})
         return 200, results if batch else results[0]
@@ -127,10 +130,13 @@ class FakeProviders:
             headers = {
                 name[2:]: fill(value[0], to) for name, value in values.items() if name[:2] == "h:"
             }
+            metadata = {
+                name[2:]: fill(value[0], to) for name, value in values.items() if name[:2] == "v:"
+            }
             self._record(
                 "mailgun", to, fill(values["subject"][0], to),
                 fill(values.get("text", [""])[0], to), fill(values.get("html", [""])[0], to),
-                headers, message_id,
+                headers, message_id, metadata,
             )  # fmt: skip
         return 200, {"id": message_id, "message": "Queued. Thank you."}
 
