@@ -118,6 +118,9 @@ def test_a_trial_counts_as_paid_when_it_converts(
 def test_the_payment_is_counted_on_the_sites_day(
     client_for, free_reader, paid, stripe_fake, post_webhook, counting
 ):
+    # Published before the instant below whatever clock the suite runs at (--frozen-clock).
+    paid.published_at = datetime(2026, 12, 1, 9, tzinfo=NEW_YORK)
+    paid.save(update_fields=["published_at"])
     # 23:50 in New York is already tomorrow in UTC.
     with time_machine.travel(datetime(2026, 12, 3, 23, 50, tzinfo=NEW_YORK), tick=True):
         session = _session(stripe_fake, _start(client_for(free_reader), paid.pk))
