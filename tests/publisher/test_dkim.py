@@ -19,9 +19,10 @@ from django.core.mail import EmailMessage
 from django.core.management import CommandError, call_command
 
 from publisher.env import mailer_from_url
-from publisher.mail.messages import BulkEmail, email_build, message_id
+from publisher.mail.messages import email_build
 from publisher.mail.signing import configured_signer, dns_record
 from publisher.mail.smtp import EmailBackend
+from tests.support.notification_messages import notification_message
 
 SELECTOR = "gridline2026"
 DOMAIN = "gridline.test"
@@ -69,24 +70,10 @@ def _signature_tags(raw: bytes) -> dict[str, str]:
 
 
 def _notification(to: str):
-    bulk = BulkEmail(
-        name="report-notification",
-        context={
-            "report": None,
-            "author_name": "Ana Author",
-            "report_url": "https://gridline.test/reports/r/",
-            "teaser_html": "<p>Teaser with a line\n.starting with a dot</p>",
-            "preferences_url": "https://gridline.test/newsletter/preferences/",
-            "test": False,
-        },
-        personal=("unsubscribe_url", "email"),
-    )
-    url = "https://gridline.test/newsletter/unsubscribe/tok/"
-    return bulk.message(
-        to=to,
-        values={"unsubscribe_url": url, "email": to},
-        message_id=message_id("delivery-1.report-1"),
-        unsubscribe_url=url,
+    return notification_message(
+        to,
+        site="https://gridline.test",
+        teaser_html="<p>Teaser with a line\n.starting with a dot</p>",
     )
 
 

@@ -9,8 +9,8 @@ import smtplib
 import pytest
 from django.core.mail import EmailMessage
 
-from publisher.mail.messages import BulkEmail, message_id
 from publisher.mail.smtp import EmailBackend
+from tests.support.notification_messages import notification_message
 
 pytestmark = pytest.mark.integration
 
@@ -24,25 +24,7 @@ def _backend(sink) -> EmailBackend:
 
 
 def _bulk_message(to: str):
-    bulk = BulkEmail(
-        name="report-notification",
-        context={
-            "report": None,
-            "author_name": "Ana Author",
-            "report_url": "http://testserver/reports/r/",
-            "teaser_html": "<p>Teaser</p>",
-            "preferences_url": "http://testserver/newsletter/preferences/",
-            "test": False,
-        },
-        personal=("unsubscribe_url", "email"),
-    )
-    url = "http://testserver/newsletter/unsubscribe/tok/"
-    return bulk.message(
-        to=to,
-        values={"unsubscribe_url": url, "email": to},
-        message_id=message_id("delivery-1.report-1"),
-        unsubscribe_url=url,
-    )
+    return notification_message(to)
 
 
 @both_kinds_of_server
