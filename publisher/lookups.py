@@ -1,8 +1,23 @@
-"""`column = ANY(array)`: a long list of ids as one query parameter."""
+"""Long lists of values as one query parameter: `column = ANY(array)` and array literals."""
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import Lookup
+
+
+def integer_array(values: Iterable[int]) -> str:
+    """A PostgreSQL array literal of whole numbers, for a `%s::bigint[]` parameter. The
+    driver's own list adapter quotes each element in Python, which at a send batch's 500
+    values cost more than the statement took to run."""
+    return "{" + ",".join(str(int(value)) for value in values) + "}"
+
+
+def text_array(values: Iterable[str]) -> str:
+    """A PostgreSQL array literal of strings, for a `%s::text[]` parameter: every element
+    double-quoted, with its backslashes and double quotes escaped (the array syntax's rules)."""
+    quoted = ('"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"' for value in values)
+    return "{" + ",".join(quoted) + "}"
 
 
 class AnyOf(Lookup):
@@ -20,7 +35,7 @@ class AnyOf(Lookup):
     def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
         lhs, lhs_params = self.process_lhs(compiler, connection)
         if connection.vendor == "postgresql":
-            return f"{lhs} = ANY(%s::bigint[])", (*lhs_params, self.rhs)
+            return f"{lhs} = ANY(%s::bigint[])", (*lhs_params, integer_array(self.rhs))
         if not self.rhs:
             return "1 = 0", tuple(lhs_params)
         placeholders = ", ".join(["%s"] * len(self.rhs))

@@ -15,8 +15,11 @@ preferences link signed for its subscriber (`newsletter_preferences_token`), so 
 without an account chooses kinds and topics, or unsubscribes, from any email.
 """
 
+import base64
 import hashlib
+import hmac
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import partial
@@ -265,6 +268,22 @@ def newsletter_preferences_token(*, subscriber_token: str) -> str:
     It names no address (the page it opens shows only a hint of it), and without the site's
     key nobody can make one for another subscriber."""
     return _PREFERENCES_SIGNER.sign(subscriber_token)
+
+
+def newsletter_preferences_token_maker() -> Callable[[str], str]:
+    """`newsletter_preferences_token` for a whole send batch: the same tokens, made with the
+    signing key derived once. Django's signer derives its HMAC key from the salt and the
+    site's key for every token, which was a tenth of a notification's sending cost."""
+    signer = _PREFERENCES_SIGNER  # sha256 and ":", Django's defaults: the tests compare both
+    key = hashlib.sha256(f"{signer.salt}signer".encode() + signing.force_bytes(signer.key))
+    keyed = hmac.new(key.digest(), digestmod=hashlib.sha256)
+
+    def make(token: str) -> str:
+        mac = keyed.copy()
+        mac.update(token.encode())
+        return f"{token}:{base64.urlsafe_b64encode(mac.digest()).rstrip(b'=').decode()}"
+
+    return make
 
 
 def newsletter_subscriber_for_preferences(*, token: str) -> NewsletterSubscriber:

@@ -6,7 +6,7 @@ import logging
 import smtplib
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,9 +28,9 @@ from django.utils import timezone
 from accounts.models import NewsletterSubscriber
 from accounts.newsletter.services import (
     newsletter_normalize_email,
-    newsletter_preferences_token,
+    newsletter_preferences_token_maker,
 )
-from publisher.lookups import AnyOf
+from publisher.lookups import AnyOf, integer_array, text_array
 from publisher.mail.messages import BulkEmail, list_headers, list_id, message_id
 from publisher.mail.providers import batch_message, merge_field
 from publisher.mail.text import html_to_text
@@ -187,6 +187,7 @@ class _PersonalLinks:
 
     unsubscribe: str
     preferences: str
+    preferences_token: Callable[[str], str]
 
     @classmethod
     def build(cls) -> "_PersonalLinks":
@@ -196,6 +197,7 @@ class _PersonalLinks:
         return cls(
             unsubscribe=template("newsletter:unsubscribe"),
             preferences=template("reports:newsletter_preferences_link"),
+            preferences_token=newsletter_preferences_token_maker(),
         )
 
     def values(self, *, token: str, email: str) -> dict[str, str]:
@@ -203,9 +205,7 @@ class _PersonalLinks:
         (the preferences link carries it signed, so it opens their choices without a login)."""
         return {
             "unsubscribe_url": self.unsubscribe.replace(_TOKEN_MARK, token),
-            "preferences_url": self.preferences.replace(
-                _TOKEN_MARK, newsletter_preferences_token(subscriber_token=token)
-            ),
+            "preferences_url": self.preferences.replace(_TOKEN_MARK, self.preferences_token(token)),
             "email": email,
         }
 
@@ -415,10 +415,11 @@ _REFUSED = {"rejected", "invalid", "failed"}
 # row cost the sender more CPU than the provider call itself.
 _MARK_BATCH_SQL = (  # the table name is our model's; every value is a query parameter
     f"UPDATE {Delivery._meta.db_table} AS delivery SET status = mark.status,"  # noqa: S608
-    " sent_at = mark.sent_at, attempts = delivery.attempts + 1, claimed_by = '',"
+    " sent_at = CASE WHEN mark.status = %s THEN %s::timestamptz END,"
+    " attempts = delivery.attempts + 1, claimed_by = '',"
     " error = mark.error, provider_message_id = mark.provider_message_id"
-    " FROM unnest(%s::bigint[], %s::text[], %s::timestamptz[], %s::text[], %s::text[])"
-    " AS mark(id, status, sent_at, error, provider_message_id) WHERE delivery.id = mark.id"
+    " FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[])"
+    " AS mark(id, status, error, provider_message_id) WHERE delivery.id = mark.id"
 )
 
 
@@ -427,35 +428,42 @@ def _finish_batch(
 ) -> None:
     """Mark a batch's rows in one commit, each with its own outcome and provider id."""
     now = timezone.now()
-    marks: list[tuple[str, datetime | None, str, str, int]] = []
+    marks: list[tuple[str, str, str, int]] = []  # status, error, provider's id, row
     for row in chunk:
         status = statuses.get(row.email)
         provider_status = status.status if status is not None else "unknown"
-        message_id = (status.message_id or "") if status is not None else ""
+        message_id = ((status.message_id or "") if status is not None else "")[:200]
         if provider_status in _REFUSED:
-            marks.append(
-                (
-                    Delivery.Status.FAILED,
-                    None,
-                    f"The provider answered {provider_status}.",
-                    message_id[:200],
-                    row.delivery_id,
-                )
-            )
+            error = f"The provider answered {provider_status}."
+            marks.append((Delivery.Status.FAILED, error, message_id, row.delivery_id))
             result.failed += 1
         else:
-            marks.append((Delivery.Status.SENT, now, "", message_id[:200], row.delivery_id))
+            marks.append((Delivery.Status.SENT, "", message_id, row.delivery_id))
             result.sent += 1
     if not marks:
         return
     if db_connection.vendor != "postgresql":
         with transaction.atomic():
-            cursor.executemany(_FINISH_SQL, marks)
+            cursor.executemany(
+                _FINISH_SQL,
+                [
+                    (status, now if status == Delivery.Status.SENT else None, error, mid, pk)
+                    for status, error, mid, pk in marks
+                ],
+            )
         return
-    statuses_, sent_at, errors, message_ids, ids = (
-        list(column) for column in zip(*marks, strict=True)
+    outcomes, errors, message_ids, ids = (list(column) for column in zip(*marks, strict=True))
+    cursor.execute(
+        _MARK_BATCH_SQL,
+        [
+            Delivery.Status.SENT,
+            now,
+            integer_array(ids),
+            text_array(outcomes),
+            text_array(errors),
+            text_array(message_ids),
+        ],
     )
-    cursor.execute(_MARK_BATCH_SQL, [ids, statuses_, sent_at, errors, message_ids])
 
 
 class _Pacer:

@@ -1,11 +1,13 @@
 """Newsletter signup: double opt-in, normalisation, anti-enumeration and rate limits."""
 
 import re
+import secrets
 from datetime import timedelta
 from urllib.parse import quote
 
 import pytest
 import time_machine
+from django.core import signing
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.test import Client
@@ -16,6 +18,8 @@ from accounts.newsletter.services import (
     SIGNUPS_PER_ADDRESS,
     SIGNUPS_PER_IP,
     newsletter_normalize_email,
+    newsletter_preferences_token,
+    newsletter_preferences_token_maker,
     newsletter_recipients,
 )
 from tests.support.factories import ReportFactory
@@ -573,3 +577,12 @@ def test_the_per_network_limit_applies_to_readers_own_addresses_too(client_for, 
 
     assert refused.status_code == 429
     assert not NewsletterSubscriber.objects.filter(email=free_reader.email).exists()
+
+
+def test_a_send_batchs_preferences_tokens_are_the_signers_own():
+    make = newsletter_preferences_token_maker()
+    for token in ["a", secrets.token_urlsafe(32), "Ünïcode-token", ""]:
+        assert make(token) == newsletter_preferences_token(subscriber_token=token)
+        assert (
+            signing.Signer(salt="accounts.newsletter.preferences-link").unsign(make(token)) == token
+        )

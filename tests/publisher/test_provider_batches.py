@@ -7,7 +7,7 @@ import pytest
 from django.db.models import F
 
 from accounts.models import NewsletterSubscriber
-from publisher.lookups import AnyOf
+from publisher.lookups import AnyOf, integer_array, text_array
 from publisher.mail.providers import PostmarkBackend, batch_message, mailer_batch_size, merge_field
 
 TRICKY = [
@@ -97,3 +97,15 @@ def test_the_batch_size_is_the_real_backends_behind_a_wrapping_mailer(settings):
         }
     }
     assert mailer_batch_size() == 500
+
+
+@pytest.mark.django_db
+def test_array_literals_reach_postgresql_as_the_values_they_hold():
+    from django.db import connection
+
+    texts = ["plain", 'a "quoted" one', "back\\slash", "{braces}, commas", "", "NULL", "ünï"]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT %s::text[], %s::bigint[]", [text_array(texts), integer_array([3, 1])]
+        )
+        assert cursor.fetchone() == (texts, [3, 1])
