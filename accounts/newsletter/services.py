@@ -31,7 +31,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import Case, Q, QuerySet, When
 from django.utils import timezone
-from django.utils.encoding import punycode
+from django.utils.encoding import force_bytes, punycode
 
 from accounts.models import EmailSuppression, NewsletterSubscriber, User
 from publisher.celery import enqueue
@@ -275,7 +275,7 @@ def newsletter_preferences_token_maker() -> Callable[[str], str]:
     signing key derived once. Django's signer derives its HMAC key from the salt and the
     site's key for every token, which was a tenth of a notification's sending cost."""
     signer = _PREFERENCES_SIGNER  # sha256 and ":", Django's defaults: the tests compare both
-    key = hashlib.sha256(f"{signer.salt}signer".encode() + signing.force_bytes(signer.key))
+    key = hashlib.sha256(force_bytes(signer.salt) + b"signer" + force_bytes(signer.key))
     keyed = hmac.new(key.digest(), digestmod=hashlib.sha256)
 
     def make(token: str) -> str:
