@@ -14,10 +14,10 @@ substitute values into templates stored at the provider, so their backends here 
 recipient's copy in before Anymail serialises the batch; everything else (the request, the
 errors, the per-recipient ids and statuses in `anymail_status`) is Anymail's.
 
-Amazon SES substitutes values only into a template stored in the SES account, so its backend
-stores our own rendering there (SendBulkEmail, 50 recipients a call): the batch's subject
-and bodies become an SES template named by a hash of that content, created once (its layout
-stays in this repository; the template is a cache of one notification's rendering), with
+Amazon SES batches only templated email (SendBulkEmail, 50 recipients a call), so its backend
+first stores our own rendering in the SES account: the batch's subject and bodies become an
+SES template named by a hash of that content, created once (the layout stays in this
+repository; the template is only a cache of one notification's rendering), with
 `{{{vN}}}` variables where the merge fields were and every literal brace or backslash
 itself a variable, so nothing in a report's text is ever read as Handlebars. Anymail's SES
 backend sends the batch with each recipient's values, `List-Unsubscribe` and `X-Metadata`
