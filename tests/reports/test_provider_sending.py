@@ -438,6 +438,18 @@ def test_an_ses_template_another_worker_made_is_used_as_it_is(provider, fake, re
     assert fake.calls.count(SES_TEMPLATES) == 2  # the second answered AlreadyExists
     assert len(fake.ses_templates) == 1
     assert sorted(fake.sends_per_recipient().values()) == [1] * 4
+    # What the account holds, read back as SES answers GetEmailTemplate: no personal value
+    backend = mailers.default
+    backend.open()
+    try:
+        stored = backend.client.get_email_template(TemplateName=next(iter(fake.ses_templates)))
+    finally:
+        backend.close()
+    tokens = NewsletterSubscriber.objects.values_list("token", flat=True)
+    content = stored["TemplateContent"]
+    assert content["Subject"] == "New shootout: Heat pumps & the cold"
+    assert "{{{v1}}}" in content["Text"] and "{{{v1}}}" not in content["Subject"]
+    assert not any(token in content["Text"] + content["Html"] for token in tokens)
 
 
 @pytest.mark.parametrize("provider", ["ses"], indirect=True)

@@ -14,8 +14,8 @@ application only sees another API URL. Shapes follow each provider's API referen
   an `Idempotency-Key` seen before is answered from its record, and nothing is sent again.
 - Amazon SES v2 `POST /v2/email/outbound-emails` (SendEmail, raw MIME in Content.Raw.Data, an
   `X-Metadata` header read as the copy's metadata); `POST /v2/email/templates`
-  (CreateEmailTemplate, `AlreadyExistsException` for a name taken), `GET`/`PUT
-  /v2/email/templates/<name>` (GetEmailTemplate, UpdateEmailTemplate) and `POST
+  (CreateEmailTemplate, `AlreadyExistsException` for a name taken), `GET
+  /v2/email/templates/<name>` (GetEmailTemplate) and `POST
   /v2/email/outbound-bulk-emails` (SendBulkEmail: at most 50 entries, each rendered from the
   stored template with its ReplacementTemplateData, or DefaultContent's TemplateData, with its
   ReplacementHeaders; answered with one BulkEmailEntryResult per entry). SES renders after
@@ -185,9 +185,6 @@ class FakeProviders:
         name = unquote(path.removeprefix("/v2/email/templates/"))
         if name not in self.ses_templates:
             return _ses_error(404, "NotFoundException", f"Template {name} does not exist.")
-        if method == "PUT":
-            self.ses_templates[name] = dict(json.loads(body)["TemplateContent"])
-            return 200, {}
         return 200, {"TemplateName": name, "TemplateContent": self.ses_templates[name]}
 
     def _ses_send(self, body: bytes) -> tuple[int, Any]:
@@ -215,6 +212,11 @@ class FakeProviders:
         entries = request["BulkEmailEntries"]
         if not 1 <= len(entries) <= 50:
             return _ses_error(400, "BadRequestException", "Between 1 and 50 destinations.")
+        for entry in entries:
+            for header in entry.get("ReplacementHeaders", []):
+                # SES's MessageHeader: printable ASCII, a value of at most 870 characters
+                if not _SES_HEADER_VALUE.fullmatch(header["Value"]):
+                    return _ses_error(400, "BadRequestException", f"Header {header['Name']}")
         results = []
         for entry in entries:
             to = entry["Destination"]["ToAddresses"][0]
@@ -258,6 +260,7 @@ class _RenderingFailure(Exception):
     pass
 
 
+_SES_HEADER_VALUE = re.compile(r"[\x20-\x7e]{0,870}")
 _SES_EXPRESSION = re.compile(r"\{\{\{([^{}\s]+)\}\}\}|\{\{([^{}\s#/!>^&~]+)\}\}")
 
 
@@ -295,9 +298,6 @@ def _handler(fake: FakeProviders) -> type[BaseHTTPRequestHandler]:
             self._serve()
 
         def do_GET(self) -> None:
-            self._serve()
-
-        def do_PUT(self) -> None:
             self._serve()
 
         def _serve(self) -> None:
