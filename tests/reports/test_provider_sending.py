@@ -281,7 +281,7 @@ def _crash_between_call_and_mark(monkeypatch, *, on_call: int):
     return lambda: monkeypatch.setattr(sending, "_finish_batch", real)  # a healthy worker
 
 
-@pytest.mark.parametrize("provider", ["postmark", "mailgun"], indirect=True)
+@pytest.mark.parametrize("provider", ["postmark", "mailgun", "ses"], indirect=True)
 def test_a_worker_killed_between_call_and_mark_resends_at_most_that_batch(
     provider, fake, report, no_enqueue, monkeypatch
 ):
