@@ -4,9 +4,9 @@ Configured in `MAILERS` around the real backend (SMTP, an Anymail provider, the 
 `{"BACKEND": "accounts.deliverability.mailer.SuppressingMailer", "OPTIONS": {"backend":
 "<the real one>", "options": {...}}}`. Each `send_messages` call asks once for all its
 recipients; a suppressed recipient is dropped (and logged), and a message left with none is
-not sent. Notification emails (`PreparedEmail`) pass unchecked: their recipients come from
-`newsletter_recipients`, which excludes suppressed addresses in the query, and one query
-per notification would cost the fan-out more than the rest of its work.
+not sent. Notification emails (`PreparedEmail`, and a provider's `BatchEmail`) pass unchecked:
+their recipients come from `newsletter_recipients`, which excludes suppressed addresses in the
+query, and checking every address again would cost the fan-out more than the rest of its work.
 """
 
 import logging
@@ -20,8 +20,11 @@ from django.utils.module_loading import import_string
 
 from accounts.deliverability.selectors import addresses_suppressed
 from publisher.mail.messages import PreparedEmail
+from publisher.mail.providers import BatchEmail
 
 logger = logging.getLogger(__name__)
+
+_CHECKED_BY_THEIR_QUERY = (PreparedEmail, BatchEmail)
 
 
 class SuppressingMailer(BaseEmailBackend):
@@ -53,7 +56,11 @@ class SuppressingMailer(BaseEmailBackend):
         self.inner.close()
 
     def send_messages(self, email_messages: Sequence[EmailMessage]) -> int:
-        checked = [message for message in email_messages if not isinstance(message, PreparedEmail)]
+        checked = [
+            message
+            for message in email_messages
+            if not isinstance(message, _CHECKED_BY_THEIR_QUERY)
+        ]
         suppressed = addresses_suppressed(
             parseaddr(address)[1] for message in checked for address in message.recipients()
         )
@@ -65,7 +72,7 @@ class SuppressingMailer(BaseEmailBackend):
 
 def _without(message: EmailMessage, suppressed: set[str]) -> bool:
     """Drop suppressed addresses from the message; whether anyone is left to send it to."""
-    if isinstance(message, PreparedEmail):
+    if isinstance(message, _CHECKED_BY_THEIR_QUERY):
         return True
     dropped = [a for a in message.recipients() if parseaddr(a)[1] in suppressed]
     if not dropped:

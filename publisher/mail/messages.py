@@ -21,6 +21,7 @@ Two ways in:
 
 import binascii
 import email.policy
+import html as html_module
 import re
 import secrets
 from collections.abc import Callable, Mapping
@@ -37,7 +38,6 @@ from django.core.mail import EmailMultiAlternatives
 from django.template import Context, Engine
 from django.template.loader import render_to_string
 from django.utils import timezone
-from django.utils.html import escape
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
 # Normalised subscriber addresses are plain ASCII addr-specs; anything else (a line break, a
@@ -95,6 +95,12 @@ def email_render(
 
 def site_domain() -> str:
     return urlsplit(settings.SITE_URL).hostname or "localhost"
+
+
+def _escape(value: str) -> str:
+    """Django's `escape` without its lazy-string wrapper, which cost more than the escaping
+    itself once per recipient: the same five characters replaced."""
+    return html_module.escape(value, quote=True)
 
 
 def list_headers(unsubscribe_url: str) -> dict[str, str]:
@@ -224,7 +230,7 @@ class BulkEmail:
     def _substitute(self, template: str, values: Mapping[str, str], *, html: bool) -> str:
         for key, marker in self._markers.items():
             value = values[key]
-            template = template.replace(marker, escape(value) if html else value)
+            template = template.replace(marker, _escape(value) if html else value)
         return template
 
     def merge_template(self, field: Callable[[str], str]) -> RenderedEmail:
@@ -248,7 +254,7 @@ class BulkEmail:
         merged = {}
         for key, (text_key, html_key) in self._merge_keys.items():
             merged[text_key] = values[key]
-            merged[html_key] = escape(values[key])
+            merged[html_key] = _escape(values[key])
         return merged
 
     @cached_property

@@ -32,17 +32,19 @@ import json
 import re
 from collections.abc import Mapping
 from functools import cached_property, lru_cache
+from json.encoder import encode_basestring_ascii
 from typing import Any, ClassVar
 
 from anymail.backends import amazon_ses, mailgun, postmark, resend
 from anymail.exceptions import AnymailAPIError
-from anymail.message import AnymailMessage
-from anymail.utils import UNSET
+from anymail.message import AnymailMessage, AnymailRecipientStatus
+from anymail.utils import UNSET, EmailAddress, force_non_lazy_dict, parse_address_list
 from django.conf import settings
 from django.utils.module_loading import import_string
 
 __all__ = [
     "AmazonSESBackend",
+    "BatchEmail",
     "MailgunBackend",
     "PostmarkBackend",
     "ResendBackend",
@@ -80,7 +82,91 @@ def _personalise(text: str, values: Mapping[str, str]) -> str:
     return "".join(filled)
 
 
+@lru_cache(maxsize=16)
+def _json_pieces(text: str) -> tuple[str, ...]:
+    """`_pieces` with each literal already encoded as the inside of a JSON string."""
+    pieces = list(_pieces(text))
+    for index in range(0, len(pieces), 2):
+        pieces[index] = encode_basestring_ascii(pieces[index])[1:-1]
+    return tuple(pieces)
+
+
+def _json_copy(
+    shared: str, own: Mapping[str, Any], bodies: Mapping[str, str], values: Mapping[str, str]
+) -> str:
+    """One recipient's copy as a JSON object: `shared` (the fields every copy has, already
+    encoded), `own` (its address, headers and metadata) and the `bodies` (subject, text,
+    HTML) filled with its values from their pre-encoded literals. Serialising each copy's
+    bodies whole was a third of the sender's time per recipient."""
+    entries = [shared, json.dumps(own)[1:-1]] if shared else [json.dumps(own)[1:-1]]
+    encoded = {key: encode_basestring_ascii(value)[1:-1] for key, value in values.items()}
+    for field, text in bodies.items():
+        filled = list(_json_pieces(text))
+        for index in range(1, len(filled), 2):
+            key = filled[index]
+            filled[index] = encoded[key] if key in encoded else merge_field(key)
+        entries.append(f'"{field}":"{"".join(filled)}"')
+    return "{" + ",".join(entries) + "}"
+
+
+def _headers_merged(shared: Mapping[str, str], own: Mapping[str, str]) -> list[tuple[str, str]]:
+    """A copy's headers, as Anymail merges them: the message's, each replaced in its place
+    by the recipient's own of the same name in any case, then the recipient's others."""
+    merged = {name.lower(): (name, value) for name, value in shared.items()}
+    for name, value in own.items():
+        merged[name.lower()] = (name, value)
+    return list(merged.values())
+
+
+# A plain address: a dot-atom local part and an ASCII host name, what a newsletter's list holds.
+_PLAIN_ADDRESS = re.compile(
+    r"([A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*)"
+    r"@([A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)"
+)
+
+
+def _batch_recipients(values: Any) -> list[EmailAddress]:
+    """A batch's recipients as Anymail's addresses. Anymail parses each with the full RFC 5322
+    parser of Python's email package, which was most of the sender's time per recipient; a
+    plain address needs no parsing to be split, and anything else still goes through it."""
+    parsed: list[EmailAddress] = []
+    for value in [values] if isinstance(values, str) else values:
+        plain = _PLAIN_ADDRESS.fullmatch(value) if isinstance(value, str) else None
+        if plain is None:
+            parsed.extend(parse_address_list([value], field="to"))
+        else:
+            parsed.append(EmailAddress(username=plain[1], domain=plain[2]))
+    return parsed
+
+
+def _per_recipient_values(value: Any) -> Any:
+    """A batch's per-recipient values (merge data, metadata) as Anymail needs them: plain
+    strings. Ours are; Anymail's own converter walks every value of every recipient to
+    resolve lazy translations, which cost more than building the values."""
+    if all(
+        type(values) is dict and all(type(item) is str for item in values.values())
+        for values in value.values()
+    ):
+        return value
+    return force_non_lazy_dict(value)
+
+
+def _batch_converters(attrs: tuple[tuple[Any, ...], ...]) -> tuple[tuple[Any, ...], ...]:
+    faster = {"to": _batch_recipients, "merge_data": _per_recipient_values}
+    faster["merge_metadata"] = _per_recipient_values
+    return tuple(
+        (name, combiner, faster.get(name, converter)) for name, combiner, converter in attrs
+    )
+
+
+_POSTMARK_PERSONAL = ("Subject", "TextBody", "HtmlBody")
+_POSTMARK_PER_COPY = ("To", "Headers", "Metadata", "TemplateModel")
+
+
 class _PostmarkPayload(postmark.PostmarkPayload):
+    base_message_attrs = _batch_converters(postmark.PostmarkPayload.base_message_attrs)
+    anymail_message_attrs = _batch_converters(postmark.PostmarkPayload.anymail_message_attrs)
+
     def get_api_endpoint(self) -> str:
         # Without a stored template Anymail refuses merge_data; here it fills the bodies in.
         if self.is_batch() and "TemplateAlias" not in self.data and "TemplateId" not in self.data:
@@ -91,10 +177,36 @@ class _PostmarkPayload(postmark.PostmarkPayload):
         values = (self.merge_data or {}).get(to.addr_spec, {})
         data = super().data_for_recipient(to)
         data.pop("TemplateModel", None)  # the values are in the copy itself
-        for field in ("Subject", "TextBody", "HtmlBody"):
+        for field in _POSTMARK_PERSONAL:
             if field in data:
                 data[field] = _personalise(data[field], values)
         return data
+
+    def serialize_data(self) -> str:
+        """The batch as Anymail's `data_for_recipient` would make it, one copy per
+        recipient, assembled from pieces encoded once (`_json_copy`)."""
+        if self.get_api_endpoint() != "email/batch" or self.backend.generate_message_id:
+            return super().serialize_data()
+        data = self.data
+        shared = {key: value for key, value in data.items() if key not in _POSTMARK_PER_COPY}
+        bodies = {field: shared.pop(field) for field in _POSTMARK_PERSONAL if field in shared}
+        shared_json = json.dumps(shared)[1:-1] if shared else ""
+        headers = {item["Name"]: item["Value"] for item in data.get("Headers", ())}
+        metadata = data.get("Metadata", {})
+        merge_data, merge_metadata = self.merge_data or {}, self.merge_metadata or {}
+        copies = []
+        for to in self.to_emails:
+            addr_spec = to.addr_spec
+            own: dict[str, Any] = {"To": to.address}
+            copy_headers = _headers_merged(headers, self.merge_headers.get(addr_spec, {}))
+            if copy_headers:
+                own["Headers"] = [{"Name": n, "Value": v} for n, v in copy_headers]
+            copy_metadata = {**metadata, **merge_metadata.get(addr_spec, {})}
+            if copy_metadata:
+                own["Metadata"] = copy_metadata
+            values = merge_data.get(addr_spec, {})
+            copies.append(_json_copy(shared_json, own, bodies, values))
+        return "[" + ",".join(copies) + "]"
 
 
 class PostmarkBackend(postmark.EmailBackend):
@@ -102,6 +214,34 @@ class PostmarkBackend(postmark.EmailBackend):
 
     def build_message_payload(self, message: Any, defaults: Any) -> _PostmarkPayload:
         return _PostmarkPayload(message, defaults, self)
+
+    def parse_recipient_status(self, response: Any, payload: Any, message: Any) -> dict:
+        accepted = _batch_accepted(response, payload)
+        if accepted is not None:
+            return accepted
+        return super().parse_recipient_status(response, payload, message)
+
+
+def _batch_accepted(response: Any, payload: _PostmarkPayload) -> dict | None:
+    """The statuses of a batch Postmark accepted whole, each copy answered "OK" with its
+    MessageID and the address it was sent to, read without parsing each answer's address
+    again; any other answer (an error, an inactive or delayed recipient) is left to Anymail's
+    parser, which knows Postmark's every error."""
+    if response.status_code != 200 or not payload.is_batch():
+        return None
+    answers = response.json()
+    sent = {to.address: to.addr_spec for to in payload.to_emails}
+    if not isinstance(answers, list) or len(answers) != len(sent):
+        return None
+    statuses = {}
+    for answer in answers:
+        if not isinstance(answer, dict) or answer.get("ErrorCode", 0) != 0:
+            return None
+        addr_spec = sent.get(answer.get("To"))
+        if answer.get("Message") != "OK" or addr_spec is None or "MessageID" not in answer:
+            return None
+        statuses[addr_spec] = AnymailRecipientStatus(message_id=answer["MessageID"], status="sent")
+    return statuses if len(statuses) == len(sent) else None
 
 
 class MailgunBackend(mailgun.EmailBackend):
@@ -302,9 +442,22 @@ class AmazonSESBackend(amazon_ses.EmailBackend):
 
 
 def mailer_batch_size(alias: str = "default") -> int:
-    """How many recipients the mailer takes in one call (0: one message per call)."""
-    backend = import_string(str(settings.MAILERS[alias]["BACKEND"]))
-    return int(getattr(backend, "batch_size", 0))
+    """How many recipients the mailer takes in one call (0: one message per call).
+
+    A wrapping mailer (the suppression filter) names the real backend in its OPTIONS'
+    `backend`; the batch size is the real backend's."""
+    entry: Mapping[str, Any] = settings.MAILERS[alias]
+    path = str(entry["BACKEND"])
+    while "backend" in entry.get("OPTIONS", {}):
+        path = str(entry["OPTIONS"]["backend"])
+        entry = {"BACKEND": path, "OPTIONS": entry["OPTIONS"].get("options", {})}
+    return int(getattr(import_string(path), "batch_size", 0))
+
+
+class BatchEmail(AnymailMessage):
+    """A batch of one report's notification: its recipients come from the newsletter's
+    recipient query at the moment the batch was claimed, which leaves suppressed addresses
+    out, as for a single notification (`PreparedEmail`)."""
 
 
 def batch_message(
@@ -318,10 +471,10 @@ def batch_message(
     recipient_headers: Mapping[str, Mapping[str, str]],
     recipient_metadata: Mapping[str, Mapping[str, str]],
     idempotency_key: str | None = None,
-) -> AnymailMessage:
+) -> BatchEmail:
     """One provider call for many recipients: `recipients` maps each address to its
     personal values (`merge_field(key)` in subject, text and html)."""
-    message = AnymailMessage(
+    message = BatchEmail(
         subject=subject,
         body=text,
         from_email=from_email,

@@ -30,6 +30,7 @@ from accounts.newsletter.services import (
     newsletter_normalize_email,
     newsletter_preferences_token,
 )
+from publisher.lookups import AnyOf
 from publisher.mail.messages import BulkEmail, list_headers, list_id, message_id
 from publisher.mail.providers import batch_message, merge_field
 from publisher.mail.text import html_to_text
@@ -89,7 +90,7 @@ def _claim(
     with transaction.atomic():
         rows = list(
             Delivery.objects.select_for_update(skip_locked=True)
-            .filter(pk__in=delivery_ids)
+            .filter(AnyOf(F("pk"), delivery_ids))
             # A redelivery of this same task (worker lost) may resume its own claims.
             .filter(
                 Q(status=Delivery.Status.QUEUED)
@@ -111,7 +112,7 @@ def _claim(
             if report is not None:
                 eligible = set(
                     report_recipients(report=report)
-                    .filter(pk__in=[subscriber_id for _, subscriber_id, _ in report_rows])
+                    .filter(AnyOf(F("pk"), [subscriber_id for _, subscriber_id, _ in report_rows]))
                     .values_list("pk", flat=True)
                 )
             for pk, subscriber_id, attempts in report_rows:
@@ -121,23 +122,25 @@ def _claim(
                     give_up.append(pk)
                 else:
                     claim.append(pk)
-        Delivery.objects.filter(pk__in=skip).update(
-            status=Delivery.Status.SKIPPED,
-            claimed_by="",
-            error="Unsubscribed, opted out of this kind or topic, or report unpublished.",
-        )
-        Delivery.objects.filter(pk__in=give_up).update(
-            status=Delivery.Status.FAILED,
-            claimed_by="",
-            error=Concat(Value(f"Gave up after {attempts_cap} attempts. "), "error"),
-        )
-        Delivery.objects.filter(pk__in=claim).update(
+        if skip:
+            Delivery.objects.filter(AnyOf(F("pk"), skip)).update(
+                status=Delivery.Status.SKIPPED,
+                claimed_by="",
+                error="Unsubscribed, opted out of this kind or topic, or report unpublished.",
+            )
+        if give_up:
+            Delivery.objects.filter(AnyOf(F("pk"), give_up)).update(
+                status=Delivery.Status.FAILED,
+                claimed_by="",
+                error=Concat(Value(f"Gave up after {attempts_cap} attempts. "), "error"),
+            )
+        Delivery.objects.filter(AnyOf(F("pk"), claim)).update(
             status=Delivery.Status.SENDING, claimed_at=now, claimed_by=claimant
         )
         result.skipped += len(skip)
         result.failed += len(give_up)
         claimed = (
-            Delivery.objects.filter(pk__in=claim)
+            Delivery.objects.filter(AnyOf(F("pk"), claim))
             .order_by("report_id", "pk")
             .values_list("pk", "report_id", "subscriber__email", "subscriber__token")
         )
@@ -415,9 +418,14 @@ def _retry_after(error: Exception) -> float:
 
 _REFUSED = {"rejected", "invalid", "failed"}
 
-_MARK_SQL = (  # the table name is our model's; every value is a query parameter
-    f"UPDATE {Delivery._meta.db_table} SET status = %s, sent_at = %s, attempts = attempts + 1,"  # noqa: S608
-    " claimed_by = '', error = %s, provider_message_id = %s WHERE id = %s"
+# A batch's marks in one statement, its rows' values as arrays: on PostgreSQL a statement per
+# row cost the sender more CPU than the provider call itself.
+_MARK_BATCH_SQL = (  # the table name is our model's; every value is a query parameter
+    f"UPDATE {Delivery._meta.db_table} AS delivery SET status = mark.status,"  # noqa: S608
+    " sent_at = mark.sent_at, attempts = delivery.attempts + 1, claimed_by = '',"
+    " error = mark.error, provider_message_id = mark.provider_message_id"
+    " FROM unnest(%s::bigint[], %s::text[], %s::timestamptz[], %s::text[], %s::text[])"
+    " AS mark(id, status, sent_at, error, provider_message_id) WHERE delivery.id = mark.id"
 )
 
 
@@ -445,8 +453,16 @@ def _finish_batch(
         else:
             marks.append((Delivery.Status.SENT, now, "", message_id[:200], row.delivery_id))
             result.sent += 1
-    with transaction.atomic():
-        cursor.executemany(_MARK_SQL, marks)
+    if not marks:
+        return
+    if db_connection.vendor != "postgresql":
+        with transaction.atomic():
+            cursor.executemany(_FINISH_SQL, marks)
+        return
+    statuses_, sent_at, errors, message_ids, ids = (
+        list(column) for column in zip(*marks, strict=True)
+    )
+    cursor.execute(_MARK_BATCH_SQL, [ids, statuses_, sent_at, errors, message_ids])
 
 
 class _Pacer:

@@ -375,6 +375,20 @@ def test_ses_throttling_is_retried_and_each_copy_is_marked_with_its_id(
         assert row.provider_message_id == at_fake[row.subscriber.email]
 
 
+def test_each_send_task_takes_a_whole_provider_batch_behind_the_suppression_filter(
+    settings, env_email_url, fake
+):
+    real = env_email_url(_url("postmark", fake))
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "accounts.deliverability.mailer.SuppressingMailer",
+            "OPTIONS": {"backend": real["BACKEND"], "options": real.get("OPTIONS", {})},
+        }
+    }
+    assert providers.mailer_batch_size() == providers.PostmarkBackend.batch_size == 500
+    assert fanout.send_batch_size() == 500
+
+
 # Amazon SES batches: our rendering stored as an SES template, SendBulkEmail per 50 -------
 
 
