@@ -187,6 +187,8 @@ class PreparedEmail(EmailMultiAlternatives):
     """
 
     raw: bytes
+    # Anymail's `metadata` (set by a sender that has some; an SMTP mailer ignores it)
+    metadata: dict[str, str]
 
     def message(self, *, policy: email.policy.Policy = email.policy.default) -> Any:  # type: ignore[override]
         return _RawMIME(self.raw)

@@ -14,20 +14,29 @@ substitute values into templates stored at the provider, so their backends here 
 recipient's copy in before Anymail serialises the batch; everything else (the request, the
 errors, the per-recipient ids and statuses in `anymail_status`) is Anymail's.
 
-Amazon SES batches only through templates stored in the SES account (SendBulkEmail), which
-would put our email's layout outside this repository: its notifications go one SendEmail
-call per recipient, through the ordinary path.
+Amazon SES batches only templated email (SendBulkEmail, 50 recipients a call), so its backend
+first stores our own rendering in the SES account: the batch's subject and bodies become an
+SES template named by a hash of that content, created once (the layout stays in this
+repository; the template is only a cache of one notification's rendering), with
+`{{{vN}}}` variables where the merge fields were and every literal brace or backslash
+itself a variable, so nothing in a report's text is ever read as Handlebars. Anymail's SES
+backend sends the batch with each recipient's values, `List-Unsubscribe` and `X-Metadata`
+as the entry's replacement data and headers. A single SES message (SendEmail, raw MIME)
+carries its `metadata` as an `X-Metadata` header too, which SES hands back in its events.
 """
 
+import email.message
+import email.policy
+import hashlib
 import json
 import re
 from collections.abc import Mapping
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from json.encoder import encode_basestring_ascii
-from typing import Any
+from typing import Any, ClassVar
 
-from anymail.backends import mailgun, postmark, resend
-from anymail.backends.amazon_ses import EmailBackend as AmazonSESBackend
+from anymail.backends import amazon_ses, mailgun, postmark, resend
+from anymail.exceptions import AnymailAPIError
 from anymail.message import AnymailMessage, AnymailRecipientStatus
 from anymail.utils import (
     UNSET,
@@ -48,6 +57,7 @@ __all__ = [
     "batch_message",
     "mailer_batch_size",
     "merge_field",
+    "ses_template",
 ]
 
 
@@ -317,6 +327,160 @@ class ResendBackend(resend.EmailBackend):
 
     def build_message_payload(self, message: Any, defaults: Any) -> _ResendPayload:
         return _ResendPayload(message, defaults, self)
+
+
+# In an SES template a literal brace or backslash could open, close or escape a Handlebars
+# expression (a title with "{{", a stylesheet, a backslash before a field): each is written
+# as a variable whose value is that character, so the only braces left are our variables.
+_SES_LITERALS = {"{": "lbrace", "}": "rbrace", "\\": "backslash"}
+_SES_LITERAL = re.compile(r"[{}\\]")
+_SES_LITERAL_VALUES = {name: char for char, name in _SES_LITERALS.items()}
+
+
+def _ses_variable(name: str) -> str:
+    # Triple braces: Handlebars inserts the value as it is (the HTML values come escaped).
+    return "{{{" + name + "}}}"
+
+
+def ses_template(text: str, *, keys: set[str], names: dict[str, str]) -> str:
+    """`text` as SES template content: each merge field of `keys` becomes a variable, named in
+    `names` in order of appearance (so the same content always makes the same template);
+    everything else, another field's syntax included, stays literal."""
+    pieces = _pieces(text)
+    out = []
+    for index, piece in enumerate(pieces):
+        if index % 2 and piece in keys:
+            out.append(_ses_variable(names.setdefault(piece, f"v{len(names) + 1}")))
+            continue
+        literal = merge_field(piece) if index % 2 else piece
+        out.append(_SES_LITERAL.sub(lambda match: _ses_variable(_SES_LITERALS[match[0]]), literal))
+    return "".join(out)
+
+
+def _ses_error_code(response: object) -> str:
+    error = response.get("Error") if isinstance(response, dict) else None
+    return str(error.get("Code", "")) if isinstance(error, dict) else ""
+
+
+class _SESBatchPayload(amazon_ses.AmazonSESV2SendBulkEmailPayload):
+    """A batch of our rendering: the subject and bodies become the stored template, each
+    recipient's values its replacement data."""
+
+    def init_payload(self) -> None:
+        super().init_payload()
+        self.content: dict[str, str] = {}
+        self.values: dict[str, dict[str, str]] = {}
+
+    def set_subject(self, subject: str) -> None:
+        self.content["Subject"] = subject
+
+    def set_text_body(self, body: str) -> None:
+        self.content["Text"] = body
+
+    def set_html_body(self, body: str) -> None:
+        self.content["Html"] = body
+
+    def set_merge_data(self, merge_data: dict[str, dict[str, str]]) -> None:
+        self.values = merge_data
+
+    @cached_property
+    def template(self) -> tuple[str, dict[str, str], dict[str, str]]:
+        """The template's name, its content and the variable of each merge key."""
+        keys = {key for values in self.values.values() for key in values}
+        names: dict[str, str] = {}
+        content = {
+            part: ses_template(text, keys=keys, names=names)
+            for part, text in self.content.items()
+            if text
+        }
+        digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+        return f"gridline-{digest[:40]}", content, names
+
+    def finalize_payload(self) -> None:
+        name, _, names = self.template
+        self.set_template_id(name)
+        self.merge_data = {}
+        for to in self.recipients["to"]:
+            values = self.values.get(to.addr_spec, {})
+            self.merge_data[to.addr_spec] = {
+                **_SES_LITERAL_VALUES,
+                **{name: values.get(key, merge_field(key)) for key, name in names.items()},
+            }
+        self.set_merge_global_data(_SES_LITERAL_VALUES)
+        super().finalize_payload()
+
+
+class _SESMessagePayload(amazon_ses.AmazonSESV2SendEmailPayload):
+    """One message (SendEmail). A prepared notification's MIME is already bytes, so its
+    metadata header goes in front of them rather than into a MIME object."""
+
+    def init_payload(self) -> None:
+        self.metadata_header = b""
+        super().init_payload()
+
+    def set_metadata(self, metadata: dict[str, str]) -> None:
+        if isinstance(self.mime_message, email.message.Message):
+            super().set_metadata(metadata)
+        else:
+            value = self.serialize_json(metadata)
+            self.metadata_header = email.policy.SMTP.fold_binary("X-Metadata", value)
+
+    def generate_raw_message(self) -> bytes:
+        return self.metadata_header + bytes(super().generate_raw_message())
+
+
+class AmazonSESBackend(amazon_ses.EmailBackend):
+    batch_size = 50  # SendBulkEmail takes at most 50 destinations
+
+    # The templates this process knows exist. The account keeps them; a content hash names
+    # each, so one another worker made is the same template.
+    templates_known: ClassVar[set[str]] = set()
+
+    def build_message_payload(self, message: Any, defaults: Any) -> Any:
+        if getattr(message, "template_id", UNSET) is not UNSET:
+            return super().build_message_payload(message, defaults)
+        merge_data = getattr(message, "merge_data", UNSET)
+        if merge_data is not UNSET and merge_data:
+            return _SESBatchPayload(message, defaults, self)
+        return _SESMessagePayload(message, defaults, self)
+
+    def post_to_esp(self, payload: Any, message: Any) -> Any:
+        if not isinstance(payload, _SESBatchPayload):
+            return super().post_to_esp(payload, message)
+        name, content, _ = payload.template
+        self._template_ensure(name, content, payload, message)
+        try:
+            response = super().post_to_esp(payload, message)
+        except AnymailAPIError as error:
+            if _ses_error_code(error.response) == "NotFoundException":
+                self.templates_known.discard(name)  # deleted since: the retry makes it again
+            raise
+        results = response.get("BulkEmailEntryResults") or []
+        if any(result.get("Status") == "TEMPLATE_NOT_FOUND" for result in results):
+            self.templates_known.discard(name)
+        return response
+
+    def _template_ensure(
+        self, name: str, content: dict[str, str], payload: Any, message: Any
+    ) -> None:
+        if name in self.templates_known:
+            return
+        try:
+            self.client.create_email_template(TemplateName=name, TemplateContent=content)
+        except amazon_ses.BOTO_BASE_ERRORS as error:
+            response = getattr(error, "response", None)
+            # The name is the content's hash: a template of that name is this content.
+            if _ses_error_code(response) != "AlreadyExistsException":
+                raise AnymailAPIError(
+                    f"Creating the SES template {name}: {error}",
+                    backend=self,
+                    email_message=message,
+                    payload=payload,
+                    response=response,
+                ) from error
+        if len(self.templates_known) >= 1000:
+            self.templates_known.clear()  # a bound for a long-lived worker; rebuilt as it goes
+        self.templates_known.add(name)
 
 
 def mailer_batch_size(alias: str = "default") -> int:

@@ -304,6 +304,8 @@ def _send_claimed(
                         message_id=message_id(f"delivery-{row.delivery_id}.report-{report_id}"),
                         unsubscribe_url=values["unsubscribe_url"],
                     )
+                    # A provider's API (SES) hands these back with its tracking events.
+                    message.metadata = _tracking_metadata(row)
                     connection.send_messages([message])
                 except Exception as error:
                     if _is_permanent(error):
@@ -330,6 +332,11 @@ def _send_claimed(
             except Exception:
                 logger.warning("Closing the mail connection failed", exc_info=True)
     return result
+
+
+def _tracking_metadata(row: _Claimed) -> dict[str, str]:
+    # The report's id is what the events are counted by (REPORT_METADATA_KEY).
+    return {"delivery": str(row.delivery_id), "report_id": str(row.report_id)}
 
 
 def _send_batches(

@@ -120,16 +120,21 @@ def ses(
     bounce_type: str = "Permanent",
     report_id: int | None = None,
     auth: str = WEBHOOK_SECRET,
+    message_id: str = "0100017f-ses-message",
+    mail_headers: dict[str, str] | None = None,
 ) -> Request:
+    """`mail_headers`: the sent message's headers, which SES echoes in the event's `mail`."""
     headers_list = (
         [{"name": "X-Metadata", "value": json.dumps({"report_id": report_id})}]
         if (report_id)
         else []
     )
+    if mail_headers is not None:
+        headers_list = [{"name": name, "value": value} for name, value in mail_headers.items()]
     mail = {
         "timestamp": _iso(at),
         "source": "reports@example.com",
-        "messageId": "0100017f-ses-message",
+        "messageId": message_id,
         "destination": [email],
         "headers": headers_list,
     }

@@ -12,11 +12,22 @@ application only sees another API URL. Shapes follow each provider's API referen
   `h:<Header>` values that may themselves be `%recipient.<key>%`; answered with one id.
 - Resend `POST /emails` and `POST /emails/batch` (a JSON array, answered `{"data": [{"id"}]}`);
   an `Idempotency-Key` seen before is answered from its record, and nothing is sent again.
-- Amazon SES v2 `POST /v2/email/outbound-emails` (SendEmail, raw MIME in Content.Raw.Data).
+- Amazon SES v2 `POST /v2/email/outbound-emails` (SendEmail, raw MIME in Content.Raw.Data, an
+  `X-Metadata` header read as the copy's metadata); `POST /v2/email/templates`
+  (CreateEmailTemplate, `AlreadyExistsException` for a name taken), `GET
+  /v2/email/templates/<name>` (GetEmailTemplate) and `POST
+  /v2/email/outbound-bulk-emails` (SendBulkEmail: at most 50 entries, each rendered from the
+  stored template with its ReplacementTemplateData, or DefaultContent's TemplateData, with its
+  ReplacementHeaders; answered with one BulkEmailEntryResult per entry). SES renders after
+  accepting: a variable missing from the data, or a brace or backslash Handlebars would read
+  as syntax, drops that copy into `rendering_failures` (SES's Rendering Failure event) while
+  the answer still says SUCCESS. Errors are rest-json: the status and `__type`.
 
 `sent` lists every copy the fake accepted, personalised as the provider would deliver it.
-`fail_next` queues answers (status, headers, body) given instead of the next calls: a 5xx,
-a 429 with Retry-After. Addresses in `inactive` are refused in a Postmark batch.
+`fail_next` queues answers (status, headers, body) given instead of the next calls (of the
+path `fail_only` only, when set): a 5xx, a 429 with Retry-After. Addresses in `inactive` are
+refused in a Postmark batch; `ses_entry_failures` maps an address to the status its SES bulk
+entry is answered with.
 """
 
 import base64
@@ -32,7 +43,7 @@ from dataclasses import dataclass, field
 from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 
 @dataclass
@@ -54,8 +65,12 @@ class FakeProviders:
     sent: list[Copy] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)  # the paths of the calls answered
     fail_next: list[tuple[int, dict[str, str], str]] = field(default_factory=list)
+    fail_only: str = ""  # a path: fail_next answers only its calls
     inactive: set[str] = field(default_factory=set)
     idempotent: dict[str, tuple[int, str]] = field(default_factory=dict)
+    ses_templates: dict[str, dict[str, str]] = field(default_factory=dict)
+    ses_entry_failures: dict[str, str] = field(default_factory=dict)
+    rendering_failures: list[tuple[str, str]] = field(default_factory=list)  # (to, why)
     # False keeps only the per-recipient counts (the benchmark's 100,000 copies)
     keep_copies: bool = True
     counts: Counter[str] = field(default_factory=Counter)
@@ -154,20 +169,81 @@ class FakeProviders:
             ids.append({"id": message_id})
         return 200, {"data": ids} if batch else ids[0]
 
-    def ses(self, body: bytes) -> tuple[int, Any]:
+    def ses(self, method: str, path: str, body: bytes) -> tuple[int, Any]:
+        if path == "/v2/email/outbound-emails" and method == "POST":
+            return self._ses_send(body)
+        if path == "/v2/email/outbound-bulk-emails" and method == "POST":
+            return self._ses_bulk(body)
+        if path == "/v2/email/templates" and method == "POST":
+            request = json.loads(body)
+            name = request["TemplateName"]
+            with self.lock:
+                if name in self.ses_templates:
+                    return _ses_error(400, "AlreadyExistsException", f"{name} already exists.")
+                self.ses_templates[name] = dict(request["TemplateContent"])
+            return 200, {}
+        name = unquote(path.removeprefix("/v2/email/templates/"))
+        if name not in self.ses_templates:
+            return _ses_error(404, "NotFoundException", f"Template {name} does not exist.")
+        return 200, {"TemplateName": name, "TemplateContent": self.ses_templates[name]}
+
+    def _ses_send(self, body: bytes) -> tuple[int, Any]:
         request = json.loads(body)
         raw = base64.b64decode(request["Content"]["Raw"]["Data"])
         parsed = BytesParser(policy=email.policy.default).parsebytes(raw)
         text = parsed.get_body(("plain",))
         html = parsed.get_body(("html",))
         message_id = secrets.token_hex(16)
+        headers = {k: str(v) for k, v in parsed.items()}
         for to in request.get("Destination", {}).get("ToAddresses") or [parsed["To"]]:
             self._record(
                 "ses", str(to), str(parsed["Subject"]), text.get_content() if text else "",
-                html.get_content() if html else "", {k: str(v) for k, v in parsed.items()},
-                message_id,
+                html.get_content() if html else "", headers, message_id,
+                json.loads(headers.get("X-Metadata", "{}")),
             )  # fmt: skip
         return 200, {"MessageId": message_id}
+
+    def _ses_bulk(self, body: bytes) -> tuple[int, Any]:
+        request = json.loads(body)
+        default = request["DefaultContent"]["Template"]
+        template = self.ses_templates.get(default.get("TemplateName", ""))
+        if template is None:
+            return _ses_error(404, "NotFoundException", "Template does not exist.")
+        entries = request["BulkEmailEntries"]
+        if not 1 <= len(entries) <= 50:
+            return _ses_error(400, "BadRequestException", "Between 1 and 50 destinations.")
+        for entry in entries:
+            for header in entry.get("ReplacementHeaders", []):
+                # SES's MessageHeader: printable ASCII, a value of at most 870 characters
+                if not _SES_HEADER_VALUE.fullmatch(header["Value"]):
+                    return _ses_error(400, "BadRequestException", f"Header {header['Name']}")
+        results = []
+        for entry in entries:
+            to = entry["Destination"]["ToAddresses"][0]
+            if to in self.ses_entry_failures:
+                status = self.ses_entry_failures[to]
+                results.append({"Status": status, "Error": f"{status} for {to}"})
+                continue
+            replacement = entry.get("ReplacementEmailContent", {}).get("ReplacementTemplate", {})
+            data = json.loads(
+                replacement.get("ReplacementTemplateData") or default.get("TemplateData") or "{}"
+            )
+            message_id = secrets.token_hex(16)
+            results.append({"Status": "SUCCESS", "MessageId": message_id})
+            try:
+                subject, text, html = (
+                    _ses_render(template.get(part, ""), data)
+                    for part in ("Subject", "Text", "Html")
+                )
+            except _RenderingFailure as failure:
+                with self.lock:
+                    self.rendering_failures.append((to, str(failure)))
+                continue
+            headers = {"From": request.get("FromEmailAddress", ""), "To": to, "Subject": subject}
+            headers |= {item["Name"]: item["Value"] for item in entry.get("ReplacementHeaders", [])}
+            metadata = json.loads(headers.get("X-Metadata", "{}"))
+            self._record("ses", to, subject, text, html, headers, message_id, metadata)
+        return 200, {"BulkEmailEntryResults": results}
 
     def _record(self, provider: str, to: str, *args: Any) -> None:
         with self.lock:
@@ -176,16 +252,60 @@ class FakeProviders:
                 self.sent.append(Copy(provider, to, *args))
 
 
+def _ses_error(status: int, kind: str, message: str) -> tuple[int, Any]:
+    return status, {"__type": kind, "message": message}
+
+
+class _RenderingFailure(Exception):
+    pass
+
+
+_SES_HEADER_VALUE = re.compile(r"[\x20-\x7e]{0,870}")
+_SES_EXPRESSION = re.compile(r"\{\{\{([^{}\s]+)\}\}\}|\{\{([^{}\s#/!>^&~]+)\}\}")
+
+
+def _ses_render(template: str, data: dict[str, Any]) -> str:
+    """A template filled as SES fills one: `{{name}}` and `{{{name}}}` take the value as it
+    is (SES does not escape HTML). The fake is stricter than Handlebars about the rest: any
+    other `{{` or `}}`, a brace against an expression, or a backslash before one (an escaped
+    expression) fails, as does a name missing from the data."""
+    out, position = [], 0
+    for match in _SES_EXPRESSION.finditer(template):
+        out.append(_ses_literal(template[position : match.start()], first=not out))
+        name = match[1] or match[2]
+        if name not in data:
+            raise _RenderingFailure(f"Attribute '{name}' is not present in the rendering data.")
+        out.append(str(data[name]))
+        position = match.end()
+    out.append(_ses_literal(template[position:], first=not out, last=True))
+    return "".join(out)
+
+
+def _ses_literal(text: str, *, first: bool, last: bool = False) -> str:
+    if "{{" in text or "}}" in text:
+        raise _RenderingFailure(f"Unreadable expression in {text[:80]!r}")
+    if (not last and text[-1:] in {"{", "\\"}) or (not first and text[:1] == "}"):
+        raise _RenderingFailure(f"A brace or backslash against an expression: {text[-20:]!r}")
+    return text
+
+
 def _handler(fake: FakeProviders) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args: Any) -> None:
             pass
 
         def do_POST(self) -> None:
+            self._serve()
+
+        def do_GET(self) -> None:
+            self._serve()
+
+        def _serve(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             key = self.headers.get("Idempotency-Key")
             with fake.lock:
-                failure = fake.fail_next.pop(0) if fake.fail_next else None
+                aimed = not fake.fail_only or self.path.split("?")[0] == fake.fail_only
+                failure = fake.fail_next.pop(0) if fake.fail_next and aimed else None
                 replay = fake.idempotent.get(key) if key else None
             if failure is not None:
                 status, headers, text = failure
@@ -213,8 +333,8 @@ def _handler(fake: FakeProviders) -> type[BaseHTTPRequestHandler]:
                 return fake.mailgun(self._form(body))
             if path in {"/emails", "/emails/batch"}:
                 return fake.resend(path, body)
-            if path == "/v2/email/outbound-emails":
-                return fake.ses(body)
+            if path.startswith("/v2/email/"):
+                return fake.ses(self.command, path, body)
             return 404, {"message": f"No such endpoint: {path}"}
 
         def _form(self, body: bytes) -> list[tuple[str, str]]:
