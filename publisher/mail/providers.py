@@ -137,8 +137,17 @@ class ResendBackend(resend.EmailBackend):
 
 
 def mailer_batch_size(alias: str = "default") -> int:
-    """How many recipients the mailer takes in one call (0: one message per call)."""
-    backend = import_string(str(settings.MAILERS[alias]["BACKEND"]))
+    """How many recipients the mailer takes in one call (0: one message per call).
+
+    A mailer that wraps another (the suppression filter around every configured one) names
+    the real backend in its options, `{"backend": "<path>", "options": {...}}`: the real
+    backend's batch size is the mailer's."""
+    entry: dict[str, Any] = settings.MAILERS[alias]
+    backend = import_string(str(entry["BACKEND"]))
+    options: dict[str, Any] = entry.get("OPTIONS") or {}
+    while not hasattr(backend, "batch_size") and isinstance(options.get("backend"), str):
+        backend = import_string(options["backend"])
+        options = options.get("options") or {}
     return int(getattr(backend, "batch_size", 0))
 
 
