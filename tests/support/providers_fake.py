@@ -17,6 +17,8 @@ application only sees another API URL. Shapes follow each provider's API referen
 `sent` lists every copy the fake accepted, personalised as the provider would deliver it.
 `fail_next` queues answers (status, headers, body) given instead of the next calls: a 5xx,
 a 429 with Retry-After. Addresses in `inactive` are refused in a Postmark batch.
+Run as a process of its own (`main`), it answers `GET /_fake/sent` with what it counted, for
+a test that cannot reach its attributes: `{"calls": [paths…], "counts": {address: copies}}`.
 """
 
 import base64
@@ -180,6 +182,15 @@ def _handler(fake: FakeProviders) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args: Any) -> None:
             pass
+
+        def do_GET(self) -> None:
+            # Not a provider's endpoint: the fake's own report of what it accepted.
+            if self.path.split("?")[0] != "/_fake/sent":
+                self._answer(404, json.dumps({"message": f"No such endpoint: {self.path}"}))
+                return
+            with fake.lock:
+                text = json.dumps({"calls": list(fake.calls), "counts": dict(fake.counts)})
+            self._answer(200, text)
 
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
