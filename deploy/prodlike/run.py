@@ -603,8 +603,8 @@ def main() -> None:
     if topology.email_provider:
         mail = (
             f"Emails go through {topology.email_provider}'s API to its fake on port"
-            f" {topology.provider_port} (GET /_fake/sent counts them); events to"
-            f" {topology.url}/anymail/{topology.email_provider}/tracking/ with basic auth"
+            f" {topology.provider_port}\n  (GET /_fake/sent counts them); post its events to"
+            f" {topology.url}/anymail/{topology.email_provider}/tracking/\n  with basic auth"
             f" {topology.webhook_secret}."
         )
     print(f"""
