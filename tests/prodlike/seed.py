@@ -11,6 +11,7 @@ settings, its database and Redis) by tests/prodlike/topology.py's `seed()`:
     python tests/prodlike/seed.py publish TOKEN       # a new report published (it notifies)
     python tests/prodlike/seed.py deliveries ID       # a report's delivery rows, per address
     python tests/prodlike/seed.py suppressions        # the suppressions in force
+    python tests/prodlike/seed.py email-events        # the providers' events recorded
     python tests/prodlike/seed.py staff EMAIL PASSWORD  # a staff account for the admin
 
 Writes go through the services the site uses (publishing, comments); accounts and sessions
@@ -37,6 +38,7 @@ from django.db import transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from accounts.models import (  # noqa: E402
+    EmailEvent,
     EmailSuppression,
     Membership,
     NewsletterSubscriber,
@@ -244,6 +246,8 @@ if __name__ == "__main__":
         result = deliveries(int(rest[0]))
     elif command == "suppressions":
         result = suppressions()
+    elif command == "email-events":
+        result = EmailEvent.objects.count()
     elif command == "staff":
         result = staff(rest[0], rest[1])
     else:

@@ -151,6 +151,7 @@ def test_a_report_reaches_every_subscriber_in_batches_and_the_next_skips_the_sup
         {"address": bounced, "reason": "bounced", "provider": "postmark"},
         {"address": complained, "reason": "complained", "provider": "postmark"},
     ]
+    assert seed(topology, "email-events") == 2
 
     second, calls, copies = publish_and_wait(topology, readers)
 
@@ -194,7 +195,7 @@ def _admin_row(html: str, address: str) -> str:
 
 def test_events_without_the_webhooks_credentials_are_refused_and_change_nothing(topology, readers):
     target = readers[1_111]
-    before = seed(topology, "suppressions")
+    before = (seed(topology, "suppressions"), seed(topology, "email-events"))
 
     answers = [
         post_event(topology, "Bounce", email=target, auth="", event_id=7_101),
@@ -203,4 +204,4 @@ def test_events_without_the_webhooks_credentials_are_refused_and_change_nothing(
     ]
 
     assert answers == [400, 400, 400]
-    assert seed(topology, "suppressions") == before
+    assert (seed(topology, "suppressions"), seed(topology, "email-events")) == before
