@@ -109,10 +109,11 @@ clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache
 
 # The production topology on this machine (nginx, gunicorn, Celery worker and beat, a local
-# SMTP sink and Stripe fake; PostgreSQL and Redis from the machine). See deploy/README.md,
+# SMTP sink and Stripe fake; PostgreSQL and Redis from the machine). EMAIL_PROVIDER=postmark
+# sends mail through Postmark's API to a local fake of it instead. See deploy/README.md,
 # "make prodlike".
 prodlike: $(VENV)/.installed
-	$(PY) deploy/prodlike/run.py start
+	$(PY) deploy/prodlike/run.py start $(if $(EMAIL_PROVIDER),--email-provider $(EMAIL_PROVIDER))
 
 prodlike-stop: $(VENV)/.installed
 	$(PY) deploy/prodlike/run.py stop

@@ -7,7 +7,13 @@ Stripe as a small server. A supervisor plays systemd's part for the worker: it s
 worker again when it exits and when the worker's watchdog finds it stuck. TLS is not
 terminated on loopback, so SECURE_SSL_REDIRECT is off; everything else is as in production.
 
+With `--email-provider postmark` (`make prodlike EMAIL_PROVIDER=postmark`) every email goes
+through Postmark's API instead of SMTP, to the tests' fake of it (tests/support/
+providers_fake.py) run as a service of the topology, and Postmark's tracking webhook takes
+the events posted with the topology's `ANYMAIL_WEBHOOK_SECRET` (`webhook_secret`).
+
     python deploy/prodlike/run.py start    # idempotent: starts only what is not running
+    python deploy/prodlike/run.py start --email-provider postmark   # mail through the fake
     python deploy/prodlike/run.py stop     # stops what `start` started (by process id)
     python deploy/prodlike/run.py status
 
@@ -35,6 +41,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 STRIPE_PRICES = ["price_prodlike_monthly", "price_prodlike_annual", "price_prodlike_seat"]
+# The email providers whose fake the topology can send through (`Topology.email_provider`).
+EMAIL_PROVIDERS = ["postmark"]
 
 
 def log(message: str) -> None:
@@ -129,6 +137,11 @@ class Topology:
     http_port: int = 8480
     app_port: int = 8481
     smtp_port: int = 8425
+    # "" sends over SMTP to the sink; "postmark" through Postmark's API to the providers'
+    # fake on provider_port, whose events the tracking webhook accepts with webhook_secret.
+    email_provider: str = ""
+    provider_port: int = 8426
+    webhook_secret: str = "prodlike-hooks:prodlike-webhook-placeholder"  # noqa: S105
     database: str = "publisher_prodlike"
     redis_db: int = 13
     # The machine's PostgreSQL and Redis unless a suite brings its own (to stop them).
@@ -217,6 +230,10 @@ class Topology:
             "PYTHONUNBUFFERED": "1",
             **self.env_extra,
         }
+        if self.email_provider:
+            api = f"http://127.0.0.1:{self.provider_port}/"
+            env["EMAIL_URL"] = f"{self.email_provider}://prodlike-token@?api_url={api}"
+            env["ANYMAIL_WEBHOOK_SECRET"] = self.webhook_secret
         if self.stripe_api_base:
             env["STRIPE_API_BASE"] = self.stripe_api_base
         elif stripe_file.exists():
@@ -395,7 +412,10 @@ http {{
 
     def start(self) -> None:
         self.prepare()
-        self.start_smtp()
+        if self.email_provider:
+            self.start_providers()
+        else:
+            self.start_smtp()
         if not self.stripe_api_base:
             self.start_stripe()
         self._spawn(
@@ -419,6 +439,15 @@ http {{
                 "--dir", str(self.dir / "mail")]  # fmt: skip
         self._spawn("smtp", sink + (["--keep-bodies"] if self.keep_mail_bodies else []),
                     port=self.smtp_port, nice=self.smtp_nice)  # fmt: skip
+
+    def start_providers(self) -> None:
+        """The providers' fake on its port; it counts what it accepts (GET /_fake/sent)."""
+        if self.email_provider not in EMAIL_PROVIDERS:
+            known = ", ".join(EMAIL_PROVIDERS)
+            raise SystemExit(f"No fake for the email provider {self.email_provider!r} ({known}).")
+        self._spawn("providers", [
+            str(BIN / "python"), "-m", "tests.support.providers_fake", str(self.provider_port),
+        ], port=self.provider_port)  # fmt: skip
 
     def start_stripe(self) -> None:
         here = str(Path(__file__).resolve().parent)
@@ -471,7 +500,8 @@ http {{
 
     def stop(self, services: list[str] | None = None) -> None:
         # The supervisor first, or it would start the worker again.
-        everything = ["supervisor", "nginx", "beat", "worker", "web", "stripe", "smtp"]
+        everything = ["supervisor", "nginx", "beat", "worker", "web", "stripe", "smtp",
+                      "providers"]  # fmt: skip
         for service in services or everything:
             pid = self.pid(service)
             if pid is None:
@@ -502,8 +532,9 @@ http {{
     def status(self) -> dict[str, int | None]:
         return {
             service: self.pid(service)
-            for service in ["nginx", "web", "worker", "supervisor", "beat", "smtp", "stripe"]
-        }
+            for service in ["nginx", "web", "worker", "supervisor", "beat", "smtp", "stripe",
+                            "providers"]
+        }  # fmt: skip
 
 
 def supervise_worker(topology: Topology) -> None:
@@ -550,11 +581,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("action", choices=["start", "stop", "status", "supervise-worker"])
     parser.add_argument("--topology", type=Path, help="supervise-worker: the topology's file")
+    parser.add_argument(
+        "--email-provider", choices=EMAIL_PROVIDERS, default="",
+        help="start: send mail through this provider's API, to the local fake (default: SMTP)",
+    )  # fmt: skip
     args = parser.parse_args()
     if args.action == "supervise-worker":
         supervise_worker(Topology(**json.loads(args.topology.read_text())))
         return
-    topology = Topology()
+    topology = Topology(email_provider=args.email_provider)
     if args.action == "stop":
         topology.stop()
         print("Stopped. PostgreSQL and Redis, which belong to the machine, keep running.")
@@ -564,12 +599,20 @@ def main() -> None:
             print(f"{service:8} {'running, pid ' + str(pid) if pid else 'stopped'}")
         return
     topology.start()
+    mail = f"Emails land in {topology.dir / 'mail'} (one .eml each)."
+    if topology.email_provider:
+        mail = (
+            f"Emails go through {topology.email_provider}'s API to its fake on port"
+            f" {topology.provider_port}\n  (GET /_fake/sent counts them); post its events to"
+            f" {topology.url}/anymail/{topology.email_provider}/tracking/\n  with basic auth"
+            f" {topology.webhook_secret}."
+        )
     print(f"""
   Gridline Research runs with production settings at {topology.url}/
   nginx {topology.http_port} -> gunicorn {topology.app_port}; Celery worker (2 processes) and beat;
   PostgreSQL database {topology.database}; Redis database {topology.redis_db}.
   Demo logins (password demo-password-2026): editor@example.com, subscriber@example.com,
-  reader@example.com. Emails land in {topology.dir / "mail"} (one .eml each).
+  reader@example.com. {mail}
   Logs: {topology.dir / "logs"}. No TLS on loopback, so SECURE_SSL_REDIRECT is off.
   Stop it with: make prodlike-stop
 """)

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from accounts.models import NewsletterSubscriber
+from accounts.models import EmailSuppression, NewsletterSubscriber
 from publisher.celery import enqueue
 from publisher.mail.providers import mailer_batch_size
 from reports.models import (
@@ -25,7 +25,11 @@ from reports.models import (
     Report,
     ReportNotification,
 )
-from reports.notifications.recipients import report_recipients
+from reports.notifications.recipients import (
+    report_audience,
+    report_recipients,
+    report_suppressed,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -105,6 +109,37 @@ def _batch_bounds(recipients: QuerySet[NewsletterSubscriber]) -> list[tuple[int,
     return bounds
 
 
+def _insert_suppressed(*, report: Report, after: int, last: int, now: datetime) -> None:
+    """Skipped rows for the suppressed addresses among the report's audience in the range."""
+    suppressed = dict(
+        report_suppressed(report=report)
+        .filter(pk__gt=after, pk__lte=last)
+        .values_list("email", "pk")
+    )
+    if not suppressed:
+        return
+    reasons = EmailSuppression.objects.in_force().filter(address__in=list(suppressed))
+    Delivery.objects.bulk_create(
+        [
+            Delivery(
+                report_id=report.pk,
+                subscriber_id=suppressed[suppression.address],
+                status=Delivery.Status.SKIPPED,
+                created_at=now,
+                error=_suppressed_because(suppression),
+            )
+            for suppression in reasons
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def _suppressed_because(suppression: EmailSuppression) -> str:
+    by = f" at {suppression.provider}" if suppression.provider else ""
+    since = suppression.created_at.date().isoformat()
+    return f"Suppressed address: {suppression.get_reason_display()}{by} (since {since})."
+
+
 def notification_fan_out(*, report_id: int, now: datetime | None = None) -> int:
     """Split the report's recipients into batches and enqueue a send task for each; returns
     how many recipients the batches enqueued by this call hold.
@@ -138,7 +173,9 @@ def notification_fan_out(*, report_id: int, now: datetime | None = None) -> int:
                     size=size,
                     enqueued_at=now,
                 )
-                for after, last, size in _batch_bounds(report_recipients(report=report))
+                # Over the audience, suppressed addresses included: their rows record why
+                # they were not mailed (`delivery_batch_insert`).
+                for after, last, size in _batch_bounds(report_audience(report=report))
             )
             batches = [(batch.pk, batch.size) for batch in created]
     # After the commit: a task must find its batch.
@@ -151,8 +188,10 @@ def delivery_batch_insert(*, batch_id: int, now: datetime | None = None) -> list
     """Insert the batch's missing Delivery rows; the ids of its rows still to be sent.
 
     Recipients are chosen again here (`report_recipients` within the batch's id range), so
-    someone who unsubscribed since the fan-out gets no row at all. Running it twice inserts
-    nothing new (ON CONFLICT on the unique constraint).
+    someone who unsubscribed since the fan-out gets no row at all. A suppressed address in
+    the range gets a row already skipped, whose error says which suppression stopped it (the
+    deliveries' admin shows it). Running it twice inserts nothing new (ON CONFLICT on the
+    unique constraint).
     """
     now = now or timezone.now()
     batch = DeliveryBatch.objects.filter(pk=batch_id).first()
@@ -170,6 +209,7 @@ def delivery_batch_insert(*, batch_id: int, now: datetime | None = None) -> list
                         _BATCH_INSERT.format(table=Delivery._meta.db_table, recipients=sql),
                         [batch.report_id, Delivery.Status.QUEUED, now, now, *params],
                     )
+                _insert_suppressed(report=report, after=after, last=last, now=now)
             DeliveryBatch.objects.filter(pk=batch_id).update(inserted_at=now)
     return list(
         Delivery.objects.filter(

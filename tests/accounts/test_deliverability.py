@@ -16,6 +16,8 @@ from accounts.deliverability.selectors import addresses_suppressed
 from accounts.deliverability.services import email_suppression_release
 from accounts.models import EmailEvent, EmailSuppression, NewsletterSubscriber
 from accounts.newsletter.services import newsletter_recipients
+from publisher.mail.providers import mailer_batch_size
+from reports.notifications.fanout import SEND_BATCH_SIZE, send_batch_size
 from tests.support import provider_events as pe
 from tests.support.factories import NewsletterSubscriberFactory, UserFactory
 
@@ -469,3 +471,24 @@ def test_the_filter_passes_the_real_backends_attributes_through(settings):
     mailer = mailers.default
 
     assert (mailer.host, mailer.port) == ("mail.example.com", 2525)
+
+
+@pytest.mark.parametrize(
+    ("backend", "size"),
+    [
+        ("publisher.mail.providers.PostmarkBackend", 500),
+        ("publisher.mail.providers.MailgunBackend", 1000),
+        ("publisher.mail.smtp.EmailBackend", 0),
+    ],
+)
+def test_a_wrapped_mailer_batches_as_its_real_backend(settings, backend, size):
+    """The fan-out sizes its send tasks by the provider's batch API behind the filter."""
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "accounts.deliverability.mailer.SuppressingMailer",
+            "OPTIONS": {"backend": backend, "options": {}},
+        }
+    }
+
+    assert mailer_batch_size() == size
+    assert send_batch_size() == max(size, SEND_BATCH_SIZE)

@@ -7,6 +7,12 @@ settings, its database and Redis) by tests/prodlike/topology.py's `seed()`:
     python tests/prodlike/seed.py free-report TOKEN   # a free report with a canary body
     python tests/prodlike/seed.py make-paid SLUG      # an editor makes it paid (report_save)
     python tests/prodlike/seed.py day-counts SLUG     # a report's folded counts, all days
+    python tests/prodlike/seed.py subscribers PREFIX N  # N confirmed newsletter subscribers
+    python tests/prodlike/seed.py publish TOKEN       # a new report published (it notifies)
+    python tests/prodlike/seed.py deliveries ID       # a report's delivery rows, per address
+    python tests/prodlike/seed.py suppressions        # the suppressions in force
+    python tests/prodlike/seed.py email-events        # the providers' events recorded
+    python tests/prodlike/seed.py staff EMAIL PASSWORD  # a staff account for the admin
 
 Writes go through the services the site uses (publishing, comments); accounts and sessions
 are made as `load_demo_data` and `make bench` make them. Each command prints one JSON line.
@@ -27,13 +33,20 @@ import django  # noqa: E402
 django.setup()
 
 from allauth.account.models import EmailAddress  # noqa: E402
+from django.contrib.auth.models import Permission  # noqa: E402
 from django.db import transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from accounts.models import Membership, User  # noqa: E402
+from accounts.models import (  # noqa: E402
+    EmailEvent,
+    EmailSuppression,
+    Membership,
+    NewsletterSubscriber,
+    User,
+)
 from bench.probe import session  # noqa: E402 (make bench's way of logging a reader in)
 from reports.comments.services import comment_create  # noqa: E402
-from reports.models import Comment, Report, ReportDayCount, Topic  # noqa: E402
+from reports.models import Comment, Delivery, Report, ReportDayCount, Topic  # noqa: E402
 from reports.publishing import report_publish, report_save  # noqa: E402
 
 SUBSCRIBER = "subscriber@example.com"  # load_demo_data's subscriber
@@ -145,6 +158,72 @@ def load_accounts(count: int) -> dict[str, object]:
     }
 
 
+def subscribers(prefix: str, count: int) -> dict[str, object]:
+    """`count` newsletter subscribers who confirmed their address (double opt-in done)."""
+    now = timezone.now()
+    emails = [f"{prefix}-{n:05d}@example.net" for n in range(count)]
+    NewsletterSubscriber.objects.bulk_create(
+        [
+            NewsletterSubscriber(
+                email=email, consent_at=now, consent_source="prodlike suite", confirmed_at=now
+            )
+            for email in emails
+        ],
+        batch_size=2000,
+        ignore_conflicts=True,
+    )
+    return {"emails": emails}
+
+
+def publish(token: str) -> dict[str, object]:
+    """A report written as a draft and published, as an editor's publish does (it notifies
+    the newsletter on commit)."""
+    author, _ = User.objects.get_or_create(
+        email="prodlike-editor@example.com",
+        defaults={"display_name": "Prodlike Editor", "is_staff": True},
+    )
+    report = Report.objects.create(
+        slug=f"provider-mail-{token}", title=f"Provider mail {token}", kind=Report.Kind.TEST,
+        teaser="A public teaser for the provider mail suite.", body="## Findings\n\nPaid.",
+        author=author, status=Report.Status.DRAFT,
+    )  # fmt: skip
+    report_publish(report_id=report.pk)
+    return {"id": report.pk, "slug": report.slug}
+
+
+def deliveries(report_id: int) -> dict[str, object]:
+    """Each address's delivery row of the report: status, error and the provider's id."""
+    rows = Delivery.objects.filter(report_id=report_id).values_list(
+        "subscriber__email", "status", "error", "provider_message_id"
+    )
+    return {
+        email: {"status": status, "error": error, "message_id": message_id}
+        for email, status, error, message_id in rows
+    }
+
+
+def suppressions() -> list[dict[str, object]]:
+    rows = EmailSuppression.objects.in_force().order_by("address")
+    return [
+        {"address": row.address, "reason": row.reason, "provider": row.provider} for row in rows
+    ]
+
+
+def staff(email: str, password: str) -> dict[str, object]:
+    """A staff account who may read the suppressions and deliveries in the admin."""
+    user, _ = User.objects.get_or_create(email=email, defaults={"display_name": "Desk editor"})
+    user.is_staff = True
+    user.set_password(password)
+    user.save()
+    user.user_permissions.set(
+        Permission.objects.filter(codename__in=["view_emailsuppression", "view_delivery"])
+    )
+    EmailAddress.objects.get_or_create(
+        user=user, email=email, defaults={"verified": True, "primary": True}
+    )
+    return {"email": email}
+
+
 if __name__ == "__main__":
     command, *rest = sys.argv[1:] or [""]
     if command == "canary":
@@ -159,6 +238,18 @@ if __name__ == "__main__":
         result = make_paid(rest[0])
     elif command == "day-counts":
         result = day_counts(rest[0])
+    elif command == "subscribers":
+        result = subscribers(rest[0], int(rest[1]))
+    elif command == "publish":
+        result = publish(rest[0])
+    elif command == "deliveries":
+        result = deliveries(int(rest[0]))
+    elif command == "suppressions":
+        result = suppressions()
+    elif command == "email-events":
+        result = EmailEvent.objects.count()
+    elif command == "staff":
+        result = staff(rest[0], rest[1])
     else:
         sys.exit(__doc__)
     print(json.dumps(result))

@@ -28,18 +28,23 @@ def load_topology_spec() -> prodlike.Topology:
     )  # fmt: skip
 
 
-def reset_state(topology: prodlike.Topology) -> None:
-    """Nothing of an earlier run: its processes, logs, database and Redis keys."""
+def reset_run(topology: prodlike.Topology) -> None:
+    """Nothing of an earlier run in the machine's PostgreSQL: its processes, logs, database."""
     topology.stop()
     for log in (topology.dir / "logs").glob("*.log"):
         log.unlink()
     prodlike.ensure_postgresql()
-    prodlike.ensure_redis()
     subprocess.run(
         ["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", "--force",
          topology.database],
         check=True,
     )  # fmt: skip
+
+
+def reset_state(topology: prodlike.Topology) -> None:
+    """Nothing of an earlier run: its processes, logs, database and Redis keys."""
+    reset_run(topology)
+    prodlike.ensure_redis()
     # Only this topology's database: other programs keep their keys (never FLUSHALL).
     client = redis.Redis(host="127.0.0.1", port=6379, db=topology.redis_db)
     for key in client.scan_iter(count=1000):

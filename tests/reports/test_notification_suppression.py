@@ -1,5 +1,6 @@
 """A suppressed address (a hard bounce, a complaint) gets no new-report email: excluded
-in the recipients' query at fan-out, and again when a send task claims its rows."""
+from the recipients' query at fan-out (its delivery row is skipped, saying why), and again
+when a send task claims its rows."""
 
 import pytest
 
@@ -30,7 +31,51 @@ def test_the_next_fan_out_skips_suppressed_addresses(
         report_publish(report_id=draft.pk)
 
     assert [m.to for m in mailoutbox] == [[kept.email]]
-    assert list(Delivery.objects.values_list("subscriber__email", flat=True)) == [kept.email]
+    rows = Delivery.objects.values_list("subscriber__email", "status", "error")
+    since = EmailSuppression.objects.get(address=bounced.email).created_at.date().isoformat()
+    assert sorted(rows) == sorted(
+        [
+            (kept.email, Delivery.Status.SENT, ""),
+            (
+                bounced.email,
+                Delivery.Status.SKIPPED,
+                f"Suppressed address: Hard bounce (since {since}).",
+            ),
+            (
+                complained.email,
+                Delivery.Status.SKIPPED,
+                f"Suppressed address: Spam complaint (since {since}).",
+            ),
+        ]
+    )
+
+
+def test_a_suppressed_address_past_the_last_recipient_still_gets_its_skipped_row(
+    draft, mailoutbox, django_capture_on_commit_callbacks
+):
+    kept, bounced = NewsletterSubscriberFactory.create_batch(2)
+    EmailSuppression.objects.create(address=bounced.email, reason="bounced", provider="postmark")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        report_publish(report_id=draft.pk)
+
+    assert [m.to for m in mailoutbox] == [[kept.email]]
+    skipped = Delivery.objects.get(subscriber=bounced)
+    assert skipped.status == Delivery.Status.SKIPPED
+    assert skipped.error.startswith("Suppressed address: Hard bounce at postmark (since ")
+
+
+def test_nobody_but_suppressed_addresses_is_a_fan_out_of_skipped_rows(
+    draft, mailoutbox, django_capture_on_commit_callbacks
+):
+    bounced = NewsletterSubscriberFactory()
+    EmailSuppression.objects.create(address=bounced.email, reason="complained")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        report_publish(report_id=draft.pk)
+
+    assert mailoutbox == []
+    assert Delivery.objects.get(subscriber=bounced).status == Delivery.Status.SKIPPED
 
 
 def test_an_address_suppressed_after_the_fan_out_is_skipped_when_sent(

@@ -28,6 +28,8 @@ application only sees another API URL. Shapes follow each provider's API referen
 path `fail_only` only, when set): a 5xx, a 429 with Retry-After. Addresses in `inactive` are
 refused in a Postmark batch; `ses_entry_failures` maps an address to the status its SES bulk
 entry is answered with.
+Run as a process of its own (`main`), it answers `GET /_fake/sent` with what it counted, for
+a test that cannot reach its attributes: `{"calls": [paths…], "counts": {address: copies}}`.
 """
 
 import base64
@@ -298,7 +300,13 @@ def _handler(fake: FakeProviders) -> type[BaseHTTPRequestHandler]:
             self._serve()
 
         def do_GET(self) -> None:
-            self._serve()
+            if self.path.split("?")[0] != "/_fake/sent":
+                self._serve()  # a provider's GET (SES's GetEmailTemplate)
+                return
+            # Not a provider's endpoint: the fake's own report of what it accepted.
+            with fake.lock:
+                text = json.dumps({"calls": list(fake.calls), "counts": dict(fake.counts)})
+            self._answer(200, text)
 
         def _serve(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
