@@ -20,6 +20,16 @@ def text_array(values: Iterable[str]) -> str:
     return "{" + ",".join(quoted) + "}"
 
 
+def any_of_sql(column: str, values: list[int], vendor: str) -> tuple[str, list[Any]]:
+    """`column` is one of `values`, as SQL and its parameters: one array on PostgreSQL, an IN
+    list elsewhere (SQLite, for `make run`)."""
+    if vendor == "postgresql":
+        return f"{column} = ANY(%s::bigint[])", [integer_array(values)]
+    if not values:
+        return "1 = 0", []
+    return f"{column} IN ({', '.join(['%s'] * len(values))})", [int(v) for v in values]
+
+
 class AnyOf(Lookup):
     """`AnyOf(F("pk"), ids)` in a `filter()`: like `pk__in=ids`, but on PostgreSQL the ids
     travel as one array. A `pk__in` of a send batch's 500 ids made 500 placeholders that
@@ -34,9 +44,5 @@ class AnyOf(Lookup):
 
     def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
         lhs, lhs_params = self.process_lhs(compiler, connection)
-        if connection.vendor == "postgresql":
-            return f"{lhs} = ANY(%s::bigint[])", (*lhs_params, integer_array(self.rhs))
-        if not self.rhs:
-            return "1 = 0", tuple(lhs_params)
-        placeholders = ", ".join(["%s"] * len(self.rhs))
-        return f"{lhs} IN ({placeholders})", (*lhs_params, *self.rhs)
+        sql, params = any_of_sql(lhs, self.rhs, connection.vendor)
+        return sql, (*lhs_params, *params)

@@ -25,11 +25,7 @@ from reports.models import (
     Report,
     ReportNotification,
 )
-from reports.notifications.recipients import (
-    report_audience,
-    report_recipients,
-    report_suppressed,
-)
+from reports.notifications.recipients import report_audience, report_recipients_sql
 
 logger = logging.getLogger(__name__)
 
@@ -109,13 +105,18 @@ def _batch_bounds(recipients: QuerySet[NewsletterSubscriber]) -> list[tuple[int,
     return bounds
 
 
+_IN_RANGE = (
+    "SELECT chosen.recipient_id, chosen.email FROM ({chosen}) AS chosen"
+    " WHERE chosen.recipient_id > %s AND chosen.recipient_id <= %s"
+)
+
+
 def _insert_suppressed(*, report: Report, after: int, last: int, now: datetime) -> None:
     """Skipped rows for the suppressed addresses among the report's audience in the range."""
-    suppressed = dict(
-        report_suppressed(report=report)
-        .filter(pk__gt=after, pk__lte=last)
-        .values_list("email", "pk")
-    )
+    sql, params = report_recipients_sql(report=report, suppressed=True)
+    with db_connection.cursor() as cursor:
+        cursor.execute(_IN_RANGE.format(chosen=sql), [*params, after, last])
+        suppressed = {email: pk for pk, email in cursor.fetchall()}
     if not suppressed:
         return
     reasons = EmailSuppression.objects.in_force().filter(address__in=list(suppressed))
@@ -202,12 +203,12 @@ def delivery_batch_insert(*, batch_id: int, now: datetime | None = None) -> list
         report = Report.objects.published().filter(pk=batch.report_id).defer("body").first()
         with transaction.atomic():
             if report is not None:  # unpublished since: nobody is sent it
-                recipients = report_recipients(report=report).filter(pk__gt=after, pk__lte=last)
-                sql, params = _recipient_ids_sql(recipients)
+                sql, params = report_recipients_sql(report=report)
+                in_range = _IN_RANGE.format(chosen=sql)
                 with db_connection.cursor() as cursor:
                     cursor.execute(
-                        _BATCH_INSERT.format(table=Delivery._meta.db_table, recipients=sql),
-                        [batch.report_id, Delivery.Status.QUEUED, now, now, *params],
+                        _BATCH_INSERT.format(table=Delivery._meta.db_table, recipients=in_range),
+                        [batch.report_id, Delivery.Status.QUEUED, now, now, *params, after, last],
                     )
                 _insert_suppressed(report=report, after=after, last=last, now=now)
             DeliveryBatch.objects.filter(pk=batch_id).update(inserted_at=now)

@@ -30,7 +30,7 @@ from accounts.newsletter.services import (
     newsletter_normalize_email,
     newsletter_preferences_token_maker,
 )
-from publisher.lookups import AnyOf, integer_array, text_array
+from publisher.lookups import AnyOf, any_of_sql, integer_array, text_array
 from publisher.mail.messages import BulkEmail, list_headers, list_id, message_id
 from publisher.mail.providers import batch_message, merge_field
 from publisher.mail.text import html_to_text
@@ -39,7 +39,7 @@ from reports.models import (
     Delivery,
     Report,
 )
-from reports.notifications.recipients import report_recipients
+from reports.notifications.recipients import report_recipients_sql
 from reports.rendering import email_fragment, render_markdown
 
 logger = logging.getLogger(__name__)
@@ -110,10 +110,8 @@ def _claim(
             report = Report.objects.published().filter(pk=report_id).defer("body").first()
             eligible = set()
             if report is not None:
-                eligible = set(
-                    report_recipients(report=report)
-                    .filter(AnyOf(F("pk"), [subscriber_id for _, subscriber_id, _ in report_rows]))
-                    .values_list("pk", flat=True)
+                eligible = _still_receiving(
+                    report, [subscriber_id for _, subscriber_id, _ in report_rows]
                 )
             for pk, subscriber_id, attempts in report_rows:
                 if subscriber_id not in eligible:
@@ -145,6 +143,18 @@ def _claim(
             .values_list("pk", "report_id", "subscriber__email", "subscriber__token")
         )
         return [_Claimed(*row) for row in claimed]
+
+
+def _still_receiving(report: Report, subscriber_ids: list[int]) -> set[int]:
+    """Which of these subscribers receive the report now (`report_recipients`)."""
+    sql, params = report_recipients_sql(report=report)
+    among, among_params = any_of_sql("chosen.recipient_id", subscriber_ids, db_connection.vendor)
+    with db_connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT chosen.recipient_id FROM ({sql}) AS chosen WHERE {among}",  # noqa: S608
+            [*params, *among_params],
+        )
+        return {recipient_id for (recipient_id,) in cursor.fetchall()}
 
 
 def _is_permanent(error: Exception) -> bool:
