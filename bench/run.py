@@ -117,8 +117,14 @@ def main() -> None:
             from providers import measure_provider_fanout
 
             prodlike.log("fan-out through the worker in batches to the fake Postmark API")
-            figures["provider_fanout"] = measure_provider_fanout(topology, provider_sizes)
+            figures["provider_fanout"] = measure_provider_fanout(
+                topology, provider_sizes, page_seconds=args.duration
+            )
             print(json.dumps(figures, indent=2))
+            from table import _provider_rows
+
+            for row in _provider_rows(figures["provider_fanout"], None):
+                print(" | ".join(row))
             return
         if not args.only_fanout:
             figures.update(measure_pages(topology, load))
@@ -134,7 +140,9 @@ def main() -> None:
             from providers import measure_provider_fanout
 
             prodlike.log("fan-out through the worker in batches to the fake Postmark API")
-            figures["provider_fanout"] = measure_provider_fanout(topology, provider_sizes)
+            figures["provider_fanout"] = measure_provider_fanout(
+                topology, provider_sizes, page_seconds=args.duration
+            )
     except BaseException:
         (RESULTS / "partial.json").parent.mkdir(parents=True, exist_ok=True)
         (RESULTS / "partial.json").write_text(json.dumps(figures, indent=2))

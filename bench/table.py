@@ -361,6 +361,20 @@ def _provider_rows(provider: dict, smtp: dict | None) -> list[tuple[str, ...]]:
                 _yes(run["copies_at_fake"] == int(size) and run["most_copies_of_one"] == 1),
             )
         )
+    idle, during = provider.get("page_idle"), runs[-1][1].get("page_during") if runs else None
+    if idle and during:
+        rows.append(
+            (
+                "7",
+                f"  anonymous page p99 during the {int(runs[-1][0]):,} fan-out "
+                "(steady load, row 6's), against idle",
+                f"{during['p99_ms']:.2f} ms",
+                f"idle {idle['p99_ms']:.2f} ms",
+                f"{during['p99_ms'] / idle['p99_ms']:.2f}x",
+                "reported",
+                "",
+            )
+        )
     if len(runs) >= 2:
         small, large = runs[0][1], runs[-1][1]
         growth = large["peak_rss_mib"] / small["peak_rss_mib"]

@@ -76,6 +76,7 @@ class FakeProviders:
     # False keeps only the per-recipient counts (the benchmark's 100,000 copies)
     keep_copies: bool = True
     counts: Counter[str] = field(default_factory=Counter)
+    copies: int = 0  # every copy accepted, for a reader that must not walk `counts`
     last_accepted: float = 0.0  # time.monotonic() of the last call answered
     lock: threading.Lock = field(default_factory=threading.Lock)
     server: ThreadingHTTPServer | None = None
@@ -250,6 +251,7 @@ class FakeProviders:
     def _record(self, provider: str, to: str, *args: Any) -> None:
         with self.lock:
             self.counts[to] += 1
+            self.copies += 1
             if self.keep_copies:
                 self.sent.append(Copy(provider, to, *args))
 
