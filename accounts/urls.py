@@ -3,6 +3,7 @@ from django.urls import path
 from accounts import views
 from accounts.billing import views as billing_views
 from accounts.organisations import views as team_views
+from accounts.sessions import views as session_views
 
 app_name = "accounts"
 
@@ -18,6 +19,9 @@ urlpatterns = [
     path("team/", team_views.team, name="team"),
     path("team/join/<str:token>/", team_views.team_join, name="team_join"),
     path("accounts/profile/", views.account, name="account"),
+    # Before allauth's URLs: this list, with a sign-out per device, stands in for allauth's
+    # own at the same address (its `usersessions_list` name leads here).
+    path("accounts/sessions/", session_views.sessions, name="sessions"),
     path(
         "accounts/subscription/cancel/",
         billing_views.subscription_cancel,

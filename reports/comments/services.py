@@ -11,10 +11,11 @@ from functools import partial
 
 from django.core import signing
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, OuterRef
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.organisations.affiliations import affiliation_for, domain_claims
 from publisher.cache.generations import page_cache_invalidate_report
 from publisher.celery import enqueue
 from publisher.errors import ApplicationError
@@ -265,8 +266,15 @@ def _thread(*, report: Report, reader: Reader, own_hidden: bool) -> SharedThread
     comments = list(
         Comment.objects.filter(report=report)
         .select_related("author__seat__organisation")
+        .annotate(author_domain_claims=domain_claims(OuterRef("author_id")))
         .order_by("created_at", "id")
     )
+    for comment in comments:
+        comment.affiliation = (  # type: ignore[attr-defined]
+            affiliation_for(comment.author, comment.author_domain_claims)  # type: ignore[attr-defined]
+            if comment.author
+            else None
+        )
     entries: dict[int, ThreadEntry] = {}
     for comment in comments:
         if comment.parent_id is None:
