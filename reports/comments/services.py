@@ -271,7 +271,7 @@ def _thread(*, report: Report, reader: Reader, own_hidden: bool) -> SharedThread
     )
     for comment in comments:
         comment.affiliation = (  # type: ignore[attr-defined]
-            affiliation_for(comment.author, comment.author_domain_claims)  # type: ignore[attr-defined]
+            affiliation_for(comment.author, comment.author_domain_claims)
             if comment.author
             else None
         )
