@@ -15,7 +15,6 @@ from accounts.forms import AccountDeleteForm, ProfileForm
 from accounts.http import AuthenticatedHttpRequest
 from accounts.membership import membership_for, membership_grants_access, seat_for
 from accounts.newsletter.services import newsletter_subscriber_for_user
-from accounts.sessions.selectors import session_count_for_user
 from accounts.users import user_delete
 
 
@@ -47,7 +46,6 @@ def account(request: AuthenticatedHttpRequest) -> HttpResponse:
             "local_checkout": local_checkout_enabled(),
             "trial_requires_card": settings.STRIPE_TRIAL_REQUIRES_CARD,
             "seat": seat,
-            "session_count": session_count_for_user(user=request.user),
             "max_sessions": settings.MAX_SESSIONS_PER_USER,
             "newsletter": newsletter_subscriber_for_user(user=request.user),
         },

@@ -38,10 +38,12 @@ class SessionsMiddleware:
         # stays untouched (no `Vary: Cookie` on anonymous pages).
         if settings.SESSION_COOKIE_NAME not in request.COOKIES:
             return self.get_response(request)
-        if request.user.is_authenticated:
-            if request.session.get(TRACKED_SESSION_KEY):
-                session_activity_record(request=request, user=request.user)
+        # The session (from the cache, with cached_db) says whether a sign-in of ours counted
+        # it; the user is loaded only when something is to be recorded.
+        if request.session.get(TRACKED_SESSION_KEY):
+            session_activity_record(request=request)
             return self.get_response(request)
+        # A cookie naming no stored session: one we may have ended.
         reason = session_ended_reason(request=request) if not request.session.session_key else None
         if reason is None:
             return self.get_response(request)

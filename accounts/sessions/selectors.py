@@ -45,10 +45,6 @@ def session_list_for_user(*, request: HttpRequest, user: User) -> list[SessionRo
     return rows
 
 
-def session_count_for_user(*, user: User) -> int:
-    return UserSession.objects.filter(user=user).count()
-
-
 @dataclass(frozen=True)
 class NetworkAlert:
     user: User

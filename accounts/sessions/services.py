@@ -140,12 +140,22 @@ def session_track_start(*, request: HttpRequest) -> None:
     request.session[TRACKED_SESSION_KEY] = True
 
 
+def session_adopt(*, request: HttpRequest, user: User) -> None:
+    """Count this signed-in session from now on if no sign-in of ours recorded it (one
+    from before sessions were counted, or from the admin's own login), so Your sessions
+    always lists the device it is opened on."""
+    if request.session.get(TRACKED_SESSION_KEY):
+        return
+    UserSession.objects.create_from_request(request, user=user)
+    session_track_start(request=request)
+
+
 def session_activity_record(
-    *, request: HttpRequest, user: User, now: datetime | None = None
+    *, request: HttpRequest, user: User | None = None, now: datetime | None = None
 ) -> None:
     """Keep the session's last-seen time and address current, and note its network for the
     day: at most once every SEEN_EVERY_SECONDS per session and network, so a reader's
-    requests cost no writes in between. The address is the trusted-proxy rule's
+    requests cost no query in between. The address is the trusted-proxy rule's
     (`publisher.ratelimit.client_ip`), never a raw X-Forwarded-For."""
     key = request.session.session_key
     ip = client_ip(request)
@@ -165,6 +175,11 @@ def session_activity_record(
         return
     if not fresh:
         return
+    # The user only now: a request between two records costs no query at all.
+    if user is None:
+        if not request.user.is_authenticated:
+            return
+        user = request.user
     UserSession.objects.filter(session_key=key, user=user).update(last_seen_at=now, ip=ip)
     SessionNetwork.objects.bulk_create(
         [SessionNetwork(user=user, day=day, network=network, first_seen_at=now)],

@@ -10,7 +10,11 @@ from django.views.decorators.http import require_http_methods
 from accounts.http import AuthenticatedHttpRequest
 from accounts.sessions.devices import device_summary
 from accounts.sessions.selectors import session_list_for_user
-from accounts.sessions.services import session_sign_out, session_sign_out_others
+from accounts.sessions.services import (
+    session_adopt,
+    session_sign_out,
+    session_sign_out_others,
+)
 
 
 @login_required
@@ -39,6 +43,7 @@ def sessions(request: AuthenticatedHttpRequest) -> HttpResponse:
                 request, f"Signed out {device_summary(session.user_agent)} ({session.ip})."
             )
         return redirect("accounts:sessions")
+    session_adopt(request=request, user=request.user)
     return render(
         request,
         "accounts/sessions.html",

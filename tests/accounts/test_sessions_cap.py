@@ -106,7 +106,7 @@ def test_your_sessions_lists_each_device_and_signs_one_out(clock, subscriber):
     assert "Firefox on Windows" in html and "This device" in html
     assert "csrfmiddlewaretoken" in html
     account = laptop.get(reverse("accounts:account")).content.decode()
-    assert "signed in on 2 devices" in account
+    assert "can be signed in on 3 devices at once" in account
     assert reverse("accounts:sessions") in account
 
     phone_session = UserSession.objects.get(user=subscriber, user_agent=SAFARI_IPHONE)
@@ -230,3 +230,13 @@ def test_network_report_needs_the_view_permission(client_for, editor, subscriber
     url = reverse("admin:accounts_sessionnetwork_changelist")
     assert client_for(editor).get(url).status_code == 403
     assert client_for(subscriber).get(url).status_code == 302
+
+
+def test_a_session_no_sign_in_of_ours_recorded_is_listed_as_this_device(client_for, subscriber):
+    """A session from before sessions were counted (or the admin's own login) is still this
+    device: listed, and from then on counted."""
+    client = client_for(subscriber)
+
+    html = client.get(reverse("accounts:sessions")).content.decode()
+    assert "This device" in html
+    assert UserSession.objects.filter(user=subscriber).count() == 1
