@@ -341,6 +341,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.reconcile_memberships",
         "schedule": crontab(hour=4, minute=17),
     },
+    # The network report looks back 30 days; older rows say nothing more.
+    "prune-session-networks": {
+        "task": "accounts.tasks.prune_session_networks",
+        "schedule": crontab(hour=4, minute=41),
+    },
 }
 
 # Security. Everything below is on by default in production and can be relaxed explicitly

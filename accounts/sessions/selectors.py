@@ -10,8 +10,9 @@ from django.http import HttpRequest
 
 from accounts.models import SessionNetwork, User
 from accounts.sessions.devices import device_summary
+from accounts.sessions.services import NETWORK_REPORT_DAYS
 
-REPORT_DAYS = 30
+REPORT_DAYS = NETWORK_REPORT_DAYS
 REPORT_LIMIT = 200
 
 

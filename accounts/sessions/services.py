@@ -14,7 +14,7 @@ from an unusual number of places.
 
 import hashlib
 import logging
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from allauth.usersessions.models import UserSession
@@ -35,6 +35,8 @@ logger = logging.getLogger(__name__)
 # any other way, such as the admin's own login, has no row to keep current).
 TRACKED_SESSION_KEY = "_usersession_tracked"
 SEEN_EVERY_SECONDS = 300
+# How far back the admin's report of networks per day looks (accounts.sessions.selectors).
+NETWORK_REPORT_DAYS = 30
 _ENDED_PREFIX = "sessions:ended:"
 _SEEN_PREFIX = "sessions:seen:"
 
@@ -185,3 +187,13 @@ def session_activity_record(
         [SessionNetwork(user=user, day=day, network=network, first_seen_at=now)],
         ignore_conflicts=True,
     )
+
+
+def session_networks_prune(*, today: date | None = None) -> int:
+    """Forget the networks of days the admin's report no longer looks at; returns how many
+    rows went."""
+    today = today or timezone.localdate()
+    deleted, _ = SessionNetwork.objects.filter(
+        day__lt=today - timedelta(days=NETWORK_REPORT_DAYS - 1)
+    ).delete()
+    return deleted

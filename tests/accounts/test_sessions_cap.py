@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from accounts.models import SessionNetwork
 from accounts.sessions.devices import device_summary, network_of
+from accounts.sessions.services import session_networks_prune
 from tests.support.factories import PASSWORD, MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -240,3 +241,13 @@ def test_a_session_no_sign_in_of_ours_recorded_is_listed_as_this_device(client_f
     html = client.get(reverse("accounts:sessions")).content.decode()
     assert "This device" in html
     assert UserSession.objects.filter(user=subscriber).count() == 1
+
+
+def test_networks_older_than_the_report_are_pruned(clock):
+    user = UserFactory()
+    today = datetime(2026, 11, 2).date()
+    _networks(user, today - timedelta(days=29), 2)
+    _networks(user, today - timedelta(days=30), 3)
+
+    assert session_networks_prune(today=today) == 3
+    assert SessionNetwork.objects.count() == 2
