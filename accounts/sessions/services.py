@@ -107,14 +107,12 @@ def session_sign_out(*, request: HttpRequest, user: User, session_id: int) -> Us
 
 def session_sign_out_others(*, request: HttpRequest, user: User) -> int:
     """Sign out every device of the user but this one; returns how many were."""
-    others = UserSession.objects.filter(user=user).exclude(
-        session_key=request.session.session_key or ""
-    )
-    ended = 0
+    current = request.session.session_key
+    # allauth's purge first: a device whose session has already gone is not counted.
+    others = [s for s in UserSession.objects.purge_and_list(user) if s.session_key != current]
     for session in others:
         _session_end(session, reason=EndReason.SIGNED_OUT)
-        ended += 1
-    return ended
+    return len(others)
 
 
 def session_ended_reason(*, request: HttpRequest) -> EndReason | None:
