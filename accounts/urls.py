@@ -19,9 +19,12 @@ urlpatterns = [
     path("team/", team_views.team, name="team"),
     path("team/join/<str:token>/", team_views.team_join, name="team_join"),
     path("accounts/profile/", views.account, name="account"),
-    # Before allauth's URLs: this list, with a sign-out per device, stands in for allauth's
-    # own at the same address (its `usersessions_list` name leads here).
-    path("accounts/sessions/", session_views.sessions, name="sessions"),
+    # Your sessions is allauth's list (`usersessions_list`); this signs out one device.
+    path(
+        "accounts/sessions/sign-out/",
+        session_views.session_sign_out_view,
+        name="session_sign_out",
+    ),
     path(
         "accounts/subscription/cancel/",
         billing_views.subscription_cancel,

@@ -246,6 +246,8 @@ SESSION_NETWORKS_PER_DAY = env_int("SESSION_NETWORKS_PER_DAY", default=4, minimu
 # allauth's own per-request tracking writes a row on every request; SessionsMiddleware
 # records the last-seen time at most every few minutes instead.
 USERSESSIONS_TRACK_ACTIVITY = False
+# Sessions it ends leave the ended device a notice (accounts/sessions/adapter.py).
+USERSESSIONS_ADAPTER = "accounts.sessions.adapter.UserSessionsAdapter"
 LOGIN_REDIRECT_URL = "/"
 LOGIN_URL = "account_login"
 

@@ -14,6 +14,7 @@ from accounts.sessions.services import (
     TRACKED_SESSION_KEY,
     EndReason,
     session_activity_record,
+    session_adopt,
     session_ended_reason,
 )
 from publisher.redirects import local_path
@@ -42,6 +43,10 @@ class SessionsMiddleware:
         # it; the user is loaded only when something is to be recorded.
         if request.session.get(TRACKED_SESSION_KEY):
             session_activity_record(request=request)
+            return self.get_response(request)
+        if request.path == reverse("usersessions_list") and request.user.is_authenticated:
+            # Your sessions always lists the device it is opened on.
+            session_adopt(request=request, user=request.user)
             return self.get_response(request)
         # A cookie naming no stored session: one we may have ended.
         reason = session_ended_reason(request=request) if not request.session.session_key else None

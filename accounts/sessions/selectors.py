@@ -1,49 +1,16 @@
-"""Reads about signed-in sessions: a reader's own list, and the admin's network report."""
+"""Reads about signed-in sessions: the admin's report of networks per account and day."""
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
-from allauth.usersessions.models import UserSession
 from django.db.models import Count, Q
-from django.http import HttpRequest
 
 from accounts.models import SessionNetwork, User
-from accounts.sessions.devices import device_summary
 from accounts.sessions.services import NETWORK_REPORT_DAYS
 
 REPORT_DAYS = NETWORK_REPORT_DAYS
 REPORT_LIMIT = 200
-
-
-@dataclass(frozen=True)
-class SessionRow:
-    id: int
-    device: str
-    ip: str
-    signed_in_at: datetime
-    last_seen_at: datetime
-    current: bool
-
-
-def session_list_for_user(*, request: HttpRequest, user: User) -> list[SessionRow]:
-    """The user's signed-in sessions, this device first, then the most recently seen.
-    allauth drops the rows whose session has ended on the way."""
-    current = request.session.session_key
-    rows = [
-        SessionRow(
-            id=session.pk,
-            device=device_summary(session.user_agent),
-            ip=session.ip,
-            signed_in_at=session.created_at,
-            last_seen_at=session.last_seen_at,
-            current=session.session_key == current,
-        )
-        for session in UserSession.objects.purge_and_list(user)
-    ]
-    rows.sort(key=lambda row: row.last_seen_at, reverse=True)
-    rows.sort(key=lambda row: not row.current)
-    return rows
 
 
 @dataclass(frozen=True)

@@ -56,7 +56,9 @@ def _ended_marker_key(session_key: str) -> str:
     return _ENDED_PREFIX + _hashed(session_key)
 
 
-def _session_end(session: UserSession, *, reason: EndReason) -> None:
+def session_end(*, session: UserSession, reason: EndReason) -> None:
+    """End the session (its device's next request is signed out) and leave the notice that
+    tells that device why."""
     # The marker lives as long as the ended session's cookie could, so the device hears
     # why whenever it comes back.
     try:
@@ -91,7 +93,7 @@ def session_cap_enforce(*, request: HttpRequest, user: User) -> list[UserSession
             return []
         ended = [s for s in sessions if s.session_key != current][:excess]
         for session in ended:
-            _session_end(session, reason=EndReason.CAP)
+            session_end(session=session, reason=EndReason.CAP)
     return ended
 
 
@@ -101,18 +103,8 @@ def session_sign_out(*, request: HttpRequest, user: User, session_id: int) -> Us
     session = UserSession.objects.filter(user=user, pk=session_id).first()
     if session is None or session.session_key == request.session.session_key:
         return None
-    _session_end(session, reason=EndReason.SIGNED_OUT)
+    session_end(session=session, reason=EndReason.SIGNED_OUT)
     return session
-
-
-def session_sign_out_others(*, request: HttpRequest, user: User) -> int:
-    """Sign out every device of the user but this one; returns how many were."""
-    current = request.session.session_key
-    # allauth's purge first: a device whose session has already gone is not counted.
-    others = [s for s in UserSession.objects.purge_and_list(user) if s.session_key != current]
-    for session in others:
-        _session_end(session, reason=EndReason.SIGNED_OUT)
-    return len(others)
 
 
 def session_ended_reason(*, request: HttpRequest) -> EndReason | None:

@@ -102,16 +102,18 @@ def test_your_sessions_lists_each_device_and_signs_one_out(clock, subscriber):
     phone, _ = sign_in(subscriber, agent=SAFARI_IPHONE, ip="198.51.100.8", clock=clock)
     laptop, _ = sign_in(subscriber, agent=FIREFOX_WINDOWS, ip="198.51.100.7")
 
-    html = laptop.get(reverse("accounts:sessions")).content.decode()
+    html = laptop.get(reverse("usersessions_list")).content.decode()
     assert "Safari on iPhone" in html and "198.51.100.8" in html
     assert "Firefox on Windows" in html and "This device" in html
     assert "csrfmiddlewaretoken" in html
     account = laptop.get(reverse("accounts:account")).content.decode()
     assert "can be signed in on 3 devices at once" in account
-    assert reverse("accounts:sessions") in account
+    assert reverse("usersessions_list") in account
 
     phone_session = UserSession.objects.get(user=subscriber, user_agent=SAFARI_IPHONE)
-    response = laptop.post(reverse("accounts:sessions"), {"session": phone_session.pk}, follow=True)
+    response = laptop.post(
+        reverse("accounts:session_sign_out"), {"session": phone_session.pk}, follow=True
+    )
     assert "Signed out Safari on iPhone (198.51.100.8)." in response.content.decode()
     assert signed_in(laptop)
     notice = phone.get(reverse("accounts:account"), follow=True).content.decode()
@@ -125,7 +127,7 @@ def test_sign_out_refuses_another_accounts_session_and_nonsense(clock, subscribe
     theirs = UserSession.objects.get(user=other)
 
     for value in [theirs.pk, "x", "", "9" * 40, "\u0661"]:
-        response = mine.post(reverse("accounts:sessions"), {"session": value}, follow=True)
+        response = mine.post(reverse("accounts:session_sign_out"), {"session": value}, follow=True)
         assert response.status_code == 200
         assert "no longer signed in" in response.content.decode()
     assert UserSession.objects.filter(pk=theirs.pk).exists()
@@ -137,14 +139,17 @@ def test_sign_out_all_other_devices(clock, subscriber):
         for agent in [SAFARI_IPHONE, CHROME_LINUX]
     ]
     mine, _ = sign_in(subscriber, agent=FIREFOX_WINDOWS, ip="198.51.100.7")
-    response = mine.post(reverse("accounts:sessions"), {"action": "others"}, follow=True)
-    assert "Signed out 2 other devices." in response.content.decode()
+    response = mine.post(reverse("usersessions_list"), follow=True)
+    assert "Signed out of all other sessions." in response.content.decode()
     assert signed_in(mine)
-    assert not any(signed_in(client) for client in others)
+    notice = others[0].get(reverse("accounts:account"), follow=True).content.decode()
+    assert "You were signed out from another of your devices" in notice
+    assert not signed_in(others[1])
+    assert mine.get(reverse("accounts:session_sign_out")).status_code == 405
 
 
 def test_the_sessions_page_needs_a_login():
-    response = Client().get(reverse("accounts:sessions"))
+    response = Client().get(reverse("usersessions_list"))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("account_login"))
 
@@ -238,7 +243,7 @@ def test_a_session_no_sign_in_of_ours_recorded_is_listed_as_this_device(client_f
     device: listed, and from then on counted."""
     client = client_for(subscriber)
 
-    html = client.get(reverse("accounts:sessions")).content.decode()
+    html = client.get(reverse("usersessions_list")).content.decode()
     assert "This device" in html
     assert UserSession.objects.filter(user=subscriber).count() == 1
 
