@@ -11,11 +11,11 @@ from functools import partial
 
 from django.core import signing
 from django.db import transaction
-from django.db.models import F, OuterRef
+from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.organisations.affiliations import affiliation_for, domain_claims
+from accounts.organisations.affiliations import affiliations_attach, with_domain_claims
 from publisher.cache.generations import page_cache_invalidate_report
 from publisher.celery import enqueue
 from publisher.errors import ApplicationError
@@ -264,17 +264,14 @@ def _thread(*, report: Report, reader: Reader, own_hidden: bool) -> SharedThread
         )
 
     comments = list(
-        Comment.objects.filter(report=report)
-        .select_related("author__seat__organisation")
-        .annotate(author_domain_claims=domain_claims(OuterRef("author_id")))
-        .order_by("created_at", "id")
-    )
-    for comment in comments:
-        comment.affiliation = (  # type: ignore[attr-defined]
-            affiliation_for(comment.author, comment.author_domain_claims)
-            if comment.author
-            else None
+        with_domain_claims(
+            Comment.objects.filter(report=report)
+            .select_related("author__seat__organisation")
+            .order_by("created_at", "id"),
+            user_id_field="author_id",
         )
+    )
+    affiliations_attach(comments, user_attr="author")
     entries: dict[int, ThreadEntry] = {}
     for comment in comments:
         if comment.parent_id is None:

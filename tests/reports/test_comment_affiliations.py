@@ -9,6 +9,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from accounts.models import Organisation, OrganisationMember
+from accounts.organisations.affiliations import affiliations_attach, with_domain_claims
 from accounts.organisations.services import member_remove, organisation_domains_update
 from reports.comments.services import comment_create
 from reports.models import Comment
@@ -165,3 +166,40 @@ def test_affiliations_cost_no_query_per_commenter(
     with django_assert_max_num_queries(10):
         html = client.get("/reports/paid/").content.decode()
     assert html.count('<span class="comment__company">') == count
+
+
+def test_rows_loaded_without_the_domain_annotation_get_the_same_affiliations(
+    report, django_assert_max_num_queries
+):
+    """Outside PostgreSQL (`make run` on SQLite) the thread's query has no domain claims;
+    the affiliations then come from two queries of their own, and agree."""
+    organisation = _organisation("Heatpump Vendor Ltd", domains="vendor.example")
+    _organisation("Vendor One", domains="shared.example")
+    _organisation("Vendor Two", domains="shared.example")
+    seated = _commenter("kim@own.example", company="Kim Co")
+    OrganisationMember.objects.create(organisation=organisation, user=seated)
+    for author in [
+        seated,
+        _commenter("sam@vendor.example", company="Sam Co"),
+        _commenter("pat@shared.example", company="Pat Co"),
+        _commenter("lee@unverified.example", company="Lee Co", verified=False),
+    ]:
+        comment_create(author=author, report=report, body="Hello")
+    base = Comment.objects.filter(report=report).select_related("author__seat__organisation")
+
+    annotated = list(with_domain_claims(base, user_id_field="author_id"))
+    affiliations_attach(annotated, user_attr="author")
+    plain = list(base)
+    with django_assert_max_num_queries(2):
+        affiliations_attach(plain, user_attr="author")
+
+    seen = {c.author.email: (c.affiliation.company, c.affiliation.verified) for c in plain}
+    assert seen == {
+        c.author.email: (c.affiliation.company, c.affiliation.verified) for c in annotated
+    }
+    assert seen == {
+        "kim@own.example": ("Heatpump Vendor Ltd", True),
+        "sam@vendor.example": ("Heatpump Vendor Ltd", True),
+        "pat@shared.example": ("Pat Co", False),
+        "lee@unverified.example": ("Lee Co", False),
+    }
