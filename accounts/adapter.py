@@ -7,6 +7,7 @@ from django.core.mail import EmailMessage
 from django.http import HttpRequest
 
 from publisher.mail.messages import EmailTemplates, email_build
+from publisher.ratelimit import client_ip
 from publisher.redirects import local_path
 from publisher.site import site_domain, site_url
 
@@ -73,6 +74,12 @@ class AccountAdapter(DefaultAccountAdapter):
         # This private hook is the only place that key is made.
         login = credentials.get("email", credentials.get("username", "")).lower()
         return f"{site_domain()}:{login}"
+
+    def get_client_ip(self, request: HttpRequest) -> str:
+        # The one trusted-proxy rule (publisher.ratelimit.client_ip), for the address allauth
+        # records on each signed-in session too; when X-Forwarded-For is shorter than the
+        # proxies we trust it falls back to the connection's address instead of failing.
+        return client_ip(request) or super().get_client_ip(request)
 
     def is_safe_url(self, url: str | None) -> bool:
         """Only a path on this site. allauth would also follow an absolute address on any

@@ -3,11 +3,15 @@ from functools import partial
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
+from django.utils import timezone
 from django.utils.html import format_html
 
 from accounts.deliverability.services import email_suppression_release
@@ -17,6 +21,7 @@ from accounts.models import (
     Membership,
     MembershipEmail,
     NewsletterSubscriber,
+    SessionNetwork,
     StripeEvent,
     SubscriptionAttribution,
     SubscriptionCancellation,
@@ -24,6 +29,7 @@ from accounts.models import (
 )
 from accounts.newsletter import import_views
 from accounts.newsletter.services import newsletter_normalize_email
+from accounts.sessions.selectors import REPORT_DAYS, REPORT_LIMIT, session_network_alerts
 from publisher.downloads import csv_download, csv_safe
 from publisher.text import text_excerpt
 
@@ -135,6 +141,33 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+
+@admin.register(SessionNetwork)
+class SessionNetworkAdmin(ReadOnlyAdmin):
+    """Its list is the report of accounts whose sessions came from more networks in a day
+    than one person plausibly uses (SESSION_NETWORKS_PER_DAY): a shared login, most often."""
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        threshold = settings.SESSION_NETWORKS_PER_DAY
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Accounts signed in from many networks",
+            "alerts": session_network_alerts(today=timezone.localdate(), threshold=threshold),
+            "threshold": threshold,
+            "days": REPORT_DAYS,
+            "limit": REPORT_LIMIT,
+            **(extra_context or {}),
+        }
+        return TemplateResponse(request, "admin/accounts/sessionnetwork/report.html", context)
 
 
 @admin.register(StripeEvent)

@@ -81,6 +81,12 @@ class ProfileForm(forms.ModelForm):
         fields = ["display_name", "company", "notify_on_reply"]
         field_classes = {"display_name": NameField, "company": NameField}
         labels = {"display_name": "Your name", "notify_on_reply": "Email me replies to my comments"}
+        help_texts = {
+            "company": (
+                "Shown next to your comments as self-declared. A seat in your company's team "
+                "licence, or a verified address at its email domain, shows it as verified."
+            )
+        }
 
 
 class AccountDeleteForm(forms.Form):

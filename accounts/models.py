@@ -649,3 +649,26 @@ class EmailEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider} {self.event_type} {self.recipient}"
+
+
+class SessionNetwork(models.Model):
+    """A network (IPv4 /24, IPv6 /48) an account's signed-in sessions came from on a day, in
+    the site's time zone. One row per account, day and network: what the admin's report of
+    accounts used from an unusual number of places counts (accounts/sessions/)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="session_networks")
+    day = models.DateField()
+    network = models.CharField(max_length=64)
+    first_seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "day", "network"], name="session_network_unique_per_day"
+            ),
+        ]
+        indexes = [models.Index(fields=["day", "user"], name="session_network_day_user")]
+        verbose_name_plural = "session networks (accounts signed in from many places)"
+
+    def __str__(self) -> str:
+        return f"{self.user} from {self.network} on {self.day}"

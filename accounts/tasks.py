@@ -11,12 +11,18 @@ from accounts.newsletter.importing import (
     newsletter_import_send_confirmations,
 )
 from accounts.organisations.emails import team_invitation_send
+from accounts.sessions.services import session_networks_prune
 
 
 @shared_task
 def reconcile_memberships() -> dict[str, int]:
     result = memberships_reconcile()
     return {"checked": result.checked, "changed": result.changed, "failed": result.failed}
+
+
+@shared_task
+def prune_session_networks() -> int:
+    return session_networks_prune()
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, retry_jitter=True, max_retries=5)

@@ -3,6 +3,7 @@ from django.urls import path
 from accounts import views
 from accounts.billing import views as billing_views
 from accounts.organisations import views as team_views
+from accounts.sessions import views as session_views
 
 app_name = "accounts"
 
@@ -18,6 +19,12 @@ urlpatterns = [
     path("team/", team_views.team, name="team"),
     path("team/join/<str:token>/", team_views.team_join, name="team_join"),
     path("accounts/profile/", views.account, name="account"),
+    # Your sessions is allauth's list (`usersessions_list`); this signs out one device.
+    path(
+        "accounts/sessions/sign-out/",
+        session_views.session_sign_out_view,
+        name="session_sign_out",
+    ),
     path(
         "accounts/subscription/cancel/",
         billing_views.subscription_cancel,

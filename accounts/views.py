@@ -46,6 +46,7 @@ def account(request: AuthenticatedHttpRequest) -> HttpResponse:
             "local_checkout": local_checkout_enabled(),
             "trial_requires_card": settings.STRIPE_TRIAL_REQUIRES_CARD,
             "seat": seat,
+            "max_sessions": settings.MAX_SESSIONS_PER_USER,
             "newsletter": newsletter_subscriber_for_user(user=request.user),
         },
     )

@@ -125,6 +125,9 @@ INSTALLED_APPS = [
     "django.contrib.sitemaps",
     "allauth",
     "allauth.account",
+    # Lists each account's signed-in sessions; before "accounts", so its login receiver has
+    # recorded the new session when ours counts them (accounts/sessions/).
+    "allauth.usersessions",
     "publisher.mail",
     "accounts",
     "reports",
@@ -145,6 +148,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # After auth and messages: tells a device whose session was ended why, and keeps each
+    # session's last-seen time and network (accounts/sessions/).
+    "accounts.sessions.middleware.SessionsMiddleware",
     "publisher.errors.MethodNotAllowedPageMiddleware",
 ]
 
@@ -232,6 +238,16 @@ ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
 ALLAUTH_TRUSTED_PROXY_COUNT = env_int(
     "ALLAUTH_TRUSTED_PROXY_COUNT", default=0 if DEBUG else 1, minimum=0
 )
+# One person, one account: signing in on a further device ends the oldest session (staff
+# are exempt). The admin's network report lists accounts whose sessions came from more than
+# SESSION_NETWORKS_PER_DAY networks (IPv4 /24, IPv6 /48) on one day.
+MAX_SESSIONS_PER_USER = env_int("MAX_SESSIONS_PER_USER", default=3, minimum=1)
+SESSION_NETWORKS_PER_DAY = env_int("SESSION_NETWORKS_PER_DAY", default=4, minimum=1)
+# allauth's own per-request tracking writes a row on every request; SessionsMiddleware
+# records the last-seen time at most every few minutes instead.
+USERSESSIONS_TRACK_ACTIVITY = False
+# Sessions it ends leave the ended device a notice (accounts/sessions/adapter.py).
+USERSESSIONS_ADAPTER = "accounts.sessions.adapter.UserSessionsAdapter"
 LOGIN_REDIRECT_URL = "/"
 LOGIN_URL = "account_login"
 
@@ -326,6 +342,11 @@ CELERY_BEAT_SCHEDULE = {
     "stripe-reconcile": {
         "task": "accounts.tasks.reconcile_memberships",
         "schedule": crontab(hour=4, minute=17),
+    },
+    # The network report looks back 30 days; older rows say nothing more.
+    "prune-session-networks": {
+        "task": "accounts.tasks.prune_session_networks",
+        "schedule": crontab(hour=4, minute=41),
     },
 }
 

@@ -30,6 +30,7 @@ from accounts.models import (
     User,
 )
 from accounts.organisations.pricing import MAX_SEATS, min_seats, team_seats_parse
+from publisher.cache.generations import page_cache_invalidate_all
 from publisher.celery import enqueue
 from publisher.errors import ApplicationError
 from publisher.text import text_normalise_name
@@ -37,6 +38,13 @@ from publisher.text import text_normalise_name
 INVITATION_DAYS = 7
 INVITATION_SALT = "accounts.team-invitation"
 ORGANISATION_NAME_MAX_LENGTH = 120
+
+
+def _affiliations_changed() -> None:
+    # Comments show each commenter's organisation as verified (accounts.organisations.
+    # affiliations): a seat, a domain list or an organisation's name changing retires every
+    # cached page and comment thread, which may show it. Such changes are rare.
+    page_cache_invalidate_all()
 
 
 def admin_seat(user: User) -> OrganisationMember | None:
@@ -75,10 +83,12 @@ def organisation_start(*, owner: User, name: str) -> Organisation:
     if existing is not None:
         existing.organisation.name = name
         existing.organisation.save(update_fields=["name", "updated_at"])
+        _affiliations_changed()
         return existing.organisation
     with transaction.atomic():
         organisation = Organisation.objects.create(name=name, owner=owner)
         OrganisationMember.objects.create(organisation=organisation, user=owner, is_admin=True)
+    _affiliations_changed()
     return organisation
 
 
@@ -141,9 +151,11 @@ def organisation_join(*, organisation: Organisation, user: User) -> Organisation
             )
         try:
             with transaction.atomic():
-                return OrganisationMember.objects.create(organisation=locked, user=user)
+                seat = OrganisationMember.objects.create(organisation=locked, user=user)
         except IntegrityError:
             raise ApplicationError("You already hold a seat in another organisation.") from None
+    _affiliations_changed()
+    return seat
 
 
 def _email_domain(email: str) -> str:
@@ -297,6 +309,7 @@ def member_remove(*, organisation: Organisation, admin: User, member_id: int) ->
             defaults={"user": member.user, "removed_by": admin, "removed_at": timezone.now()},
         )
         member.delete()
+    _affiliations_changed()
 
 
 def member_make_admin(*, organisation: Organisation, admin: User, member_id: int) -> None:
@@ -381,3 +394,4 @@ def organisation_domains_update(
     organisation.join_domains = ", ".join(dict.fromkeys(cleaned))
     organisation.auto_join = auto_join and bool(cleaned)
     organisation.save(update_fields=["join_domains", "auto_join", "updated_at"])
+    _affiliations_changed()

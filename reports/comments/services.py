@@ -15,6 +15,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.organisations.affiliations import affiliations_attach, with_domain_claims
 from publisher.cache.generations import page_cache_invalidate_report
 from publisher.celery import enqueue
 from publisher.errors import ApplicationError
@@ -263,10 +264,14 @@ def _thread(*, report: Report, reader: Reader, own_hidden: bool) -> SharedThread
         )
 
     comments = list(
-        Comment.objects.filter(report=report)
-        .select_related("author__seat__organisation")
-        .order_by("created_at", "id")
+        with_domain_claims(
+            Comment.objects.filter(report=report)
+            .select_related("author__seat__organisation")
+            .order_by("created_at", "id"),
+            user_id_field="author_id",
+        )
     )
+    affiliations_attach(comments, user_attr="author")
     entries: dict[int, ThreadEntry] = {}
     for comment in comments:
         if comment.parent_id is None:

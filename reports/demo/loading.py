@@ -121,6 +121,8 @@ def _accounts(*, now: datetime) -> dict[str, User]:
             defaults={
                 "display_name": person["display_name"],
                 "company": person["company"],
+                # The publication's own editors: their affiliation is checked by definition.
+                "company_verified": staff and bool(person["company"]),
                 "is_staff": staff,
                 "is_superuser": superuser,
             },

@@ -85,6 +85,7 @@ def pages(demo_site, live_server, stripe_fake, settings):
         "search": ("/search/?q=inverter", None),
         "subscribe": ("/subscribe/", None),
         "account": ("/accounts/profile/", subscriber),
+        "sessions": ("/accounts/sessions/", subscriber),
         # A trial, billing history in its scroll region, Manage billing and Cancel.
         "account-member": ("/accounts/profile/", member),
         "subscription-cancel": ("/accounts/subscription/cancel/", member),

@@ -18,8 +18,8 @@ invitation for a visitor without an account, checkout success and newsletter pre
 check-inbox, confirm (also opened again once used) and unsubscribe pages and their
 invalid-link pages; allauth's login, login by code, signup (also with errors; signup and
 login also with a plan chosen on the paywall), email verification, email, password reset
-(request, done, from the mailed key), password change and logout pages; the site pages
-(About); the error pages (400, 403, 404, 500, 503) and the 405, both for opening a form's
+(request, done, from the mailed key), password change and logout pages; Your sessions; the
+site pages (About); the error pages (400, 403, 404, 500, 503) and the 405, both for opening a form's
 address and for posting to a page. Excluded: Django's own admin templates (not ours), feeds
 and the sitemap (XML), and the local checkout, which exists only with DEBUG on.
 """
@@ -148,6 +148,7 @@ def site(db, settings, mailoutbox, demo_media, stripe_fake):
         if persona != "anonymous":
             pages += [
                 Page("account", persona, "/accounts/profile/"),
+                Page("sessions", persona, "/accounts/sessions/"),
                 Page("newsletter-preferences", persona, "/newsletter/preferences/"),
                 Page("password-change", persona, "/accounts/password/change/"),
                 Page("email", persona, "/accounts/email/"),
