@@ -46,7 +46,13 @@ def memberships_reconcile() -> ReconcileResult:
         before = (holder.status, holder.current_period_end, holder.cancel_at_period_end)
         try:
             listing = client.v1.subscriptions.list(
-                params={"customer": holder.stripe_customer_id, "status": "all", "limit": 20}
+                params={
+                    "customer": holder.stripe_customer_id,
+                    "status": "all",
+                    "limit": 20,
+                    # An invoice-paying licence's access follows its latest invoice.
+                    "expand": ["data.latest_invoice"],
+                }
             )
         except stripe.StripeError:
             logger.exception("Could not list subscriptions of %s", holder.stripe_customer_id)

@@ -179,6 +179,22 @@ def _should_apply(
     return subscription["status"] in GRANTING_STATUSES or not membership_grants_access(holder)
 
 
+def _invoice_apply(organisation: Organisation, invoice: dict[str, Any]) -> None:
+    """Mirror the licence's latest invoice, once finalised: a draft may still change (Stripe
+    finalises a renewal's about an hour after drafting it) and is nobody's bill yet, so the
+    invoice before it keeps deciding until then."""
+    if not invoice.get("id") or invoice.get("status") in (None, "draft"):
+        return
+    organisation.invoice_id = invoice["id"]
+    organisation.invoice_number = invoice.get("number") or ""
+    organisation.invoice_status = invoice["status"]
+    organisation.invoice_due_at = stripe_timestamp(invoice.get("due_date"))
+    organisation.invoice_amount_due = invoice.get("amount_due")
+    organisation.invoice_amount_remaining = invoice.get("amount_remaining")
+    organisation.invoice_currency = invoice.get("currency") or ""
+    organisation.invoice_hosted_url = invoice.get("hosted_invoice_url") or ""
+
+
 def _trim_members_to_seats(organisation: Organisation) -> None:
     """Fewer seats were bought than are taken: the most recent non-admin members leave, so
     there are never more members than paid seats.
@@ -221,6 +237,10 @@ def subscription_sync_from_stripe(
             holder.stripe_state_at = max(filter(None, [state_at, holder.stripe_state_at]))
             if isinstance(holder, Organisation):
                 holder.seats = _subscription_quantity(subscription)
+                holder.collection_method = subscription.get("collection_method") or ""
+                # Read with `expand=latest_invoice` (an id otherwise, which says nothing).
+                if isinstance(latest := subscription.get("latest_invoice"), dict):
+                    _invoice_apply(holder, latest)
             elif isinstance(holder, Membership):
                 holder.plan = plan_for_price(_subscription_price(subscription))
                 holder.trial_end = stripe_timestamp(subscription.get("trial_end"))
@@ -294,7 +314,11 @@ def _lifecycle_emails(
 
 def _fresh_subscription(subscription_id: str) -> dict[str, Any]:
     try:
-        return stripe_client().v1.subscriptions.retrieve(subscription_id).to_dict()
+        return (
+            stripe_client()
+            .v1.subscriptions.retrieve(subscription_id, params={"expand": ["latest_invoice"]})
+            .to_dict()
+        )
     except stripe.StripeError as error:
         raise BillingUnavailable(str(error)) from error
 
