@@ -21,14 +21,11 @@ from publisher.text import text_strip_invisible
 
 
 class LineField(forms.CharField):
-    """One line of an address or a reference: invisible characters dropped, and no line
-    breaks or control characters (Stripe prints it on the invoice as typed)."""
+    """One line of an address or a reference, as Stripe prints it on the invoice: invisible
+    and control characters dropped, line breaks and runs of spaces made one space."""
 
     def to_python(self, value: Any) -> str:
-        text = " ".join(text_strip_invisible(super().to_python(value) or "").split())
-        if not text.isprintable():
-            raise forms.ValidationError("Use printable characters only.", code="unprintable")
-        return text
+        return " ".join(text_strip_invisible(super().to_python(value) or "").split())
 
 
 AUTOCOMPLETE = {

@@ -13,6 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -159,7 +160,8 @@ def _invoice_ordered(organisation: Organisation, form: InvoiceOrderForm) -> str:
     if organisation.invoice_status == "open" and organisation.invoice_due_at:
         return (
             f"Invoice {organisation.invoice_number} is on its way to {email}, due on "
-            f"{organisation.invoice_due_at:%b %-d, %Y}. The licence is open now."
+            f"{date_format(timezone.localtime(organisation.invoice_due_at), 'M j, Y')}. "
+            "The licence is open now."
         )
     return f"Your order is placed: Stripe sends the invoice to {email} shortly."
 
