@@ -158,8 +158,14 @@ def team_invoice(request: AuthenticatedHttpRequest) -> HttpResponse:
 def _invoice_ordered(organisation: Organisation, form: InvoiceOrderForm) -> str:
     email = form.cleaned_data["billing_email"]
     if organisation.invoice_status == "open" and organisation.invoice_due_at:
+        # The local checkout records the invoice Stripe would send; nothing is emailed.
+        sent = (
+            "is recorded (a test: no email)"
+            if local_checkout_enabled()
+            else (f"is on its way to {email}")
+        )
         return (
-            f"Invoice {organisation.invoice_number} is on its way to {email}, due on "
+            f"Invoice {organisation.invoice_number} {sent}, due on "
             f"{date_format(timezone.localtime(organisation.invoice_due_at), 'M j, Y')}. "
             "The licence is open now."
         )

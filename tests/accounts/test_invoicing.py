@@ -476,6 +476,7 @@ def test_the_local_checkout_records_a_test_invoice_and_marks_it(local_mode, clie
     assert (organisation.invoice_status, organisation.seats) == ("open", 4)
     assert "<strong>Open:</strong> $1,160.00 due on" in done  # 4 seats at PRICE_SEAT_CENTS
     assert "Record payment (test)" in done
+    assert "is recorded (a test: no email), due on" in done
     assert _reads(buyer)
 
     paid = client.post("/team/", {"action": "invoice_paid"}, follow=True).content.decode()
