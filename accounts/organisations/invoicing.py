@@ -7,7 +7,6 @@ follows the invoice (`accounts.membership`): from its finalisation, through its 
 and the grace days, until it is written off or the subscription ends.
 """
 
-import hashlib
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -19,11 +18,7 @@ from django.utils import timezone
 
 from accounts.billing.client import BillingUnavailable, local_checkout_enabled, stripe_client
 from accounts.billing.local_checkout import local_team_invoice_subscription_create
-from accounts.billing.sync import (
-    TERMINAL_STATUSES,
-    subscription_lock,
-    subscription_sync_from_stripe,
-)
+from accounts.billing.sync import TERMINAL_STATUSES, subscription_sync_from_stripe
 from accounts.membership import membership_grants_access
 from accounts.models import Organisation, User
 from accounts.organisations.pricing import MAX_SEATS, min_seats
@@ -126,14 +121,6 @@ class InvoiceDetails:
     purchase_order: str
     net_terms: int
 
-    def idempotency_key(self, organisation: Organisation, seats: int) -> str:
-        """The same order sent twice (a double click, a retried request) makes one
-        subscription; Stripe keeps a key for a day."""
-        digest = hashlib.sha256(
-            repr((organisation.pk, seats, self.purchase_order, self.net_terms)).encode()
-        ).hexdigest()[:32]
-        return f"invoice-licence-{organisation.pk}-{digest}"
-
 
 def _count_request(user: User) -> None:
     if limit := limit_exceeded("team-invoice", user.pk, INVOICE_LIMITS):
@@ -174,7 +161,7 @@ def _customer_ensure(client: stripe.StripeClient, organisation: Organisation,
             create["tax_id_data"] = [{"type": details.tax_id[0], "value": details.tax_id[1]}]
         customer = client.v1.customers.create(
             params=create,  # type: ignore[arg-type]
-            options={"idempotency_key": f"customer-for-organisation-{organisation.pk}"},
+            options={"idempotency_key": f"invoice-customer-for-organisation-{organisation.pk}"},
         )
         organisation.stripe_customer_id = customer.id
         organisation.save(update_fields=["stripe_customer_id", "updated_at"])
@@ -236,7 +223,6 @@ def organisation_invoice_subscription_create(
             customer_id = _customer_ensure(client, locked, details)
             subscription = client.v1.subscriptions.create(
                 params=_subscription_params(locked, customer_id, seats=seats, details=details),  # type: ignore[arg-type]
-                options={"idempotency_key": details.idempotency_key(locked, seats)},
             )
         except stripe.InvalidRequestError as error:
             if error.param and ("tax_id" in error.param or error.param in ("type", "value")):
@@ -246,7 +232,8 @@ def organisation_invoice_subscription_create(
             raise BillingUnavailable(str(error)) from error
         except stripe.StripeError as error:
             raise BillingUnavailable(str(error)) from error
-    with transaction.atomic():
-        subscription_lock(subscription.id)
+        # Mirrored under the row lock: a second order (a double click) waits for it, then
+        # finds the licence running. The webhooks of this subscription wait too, then
+        # re-read a Stripe at least as new.
         subscription_sync_from_stripe(subscription=subscription.to_dict(), state_at=timezone.now())
     return Organisation.objects.get(pk=organisation.pk)

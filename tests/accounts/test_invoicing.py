@@ -543,3 +543,48 @@ def test_the_local_handler_ignores_invoice_events_without_stripe(local_mode):
              "data": {"object": {"id": "in_1", "customer": "cus_1"}}}  # fmt: skip
 
     assert stripe_event_handle(event=event) == "ignored"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_orders_at_once_make_one_subscription(stripe_fake):
+    """A double click: both orders reach the service together; the organisation's row lock
+    lets one through, and the other finds its licence running."""
+    import threading
+
+    from django.db import connection
+
+    from accounts.organisations.forms import InvoiceOrderForm
+    from accounts.organisations.invoicing import organisation_invoice_subscription_create
+    from accounts.organisations.services import organisation_start
+
+    buyer = UserFactory(email="buyer@acme.example")
+    organisation = organisation_start(owner=buyer, name="Acme Integrators")
+    form = InvoiceOrderForm(ORDER)
+    assert form.is_valid(), form.errors
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def order():
+        barrier.wait()
+        try:
+            organisation_invoice_subscription_create(
+                organisation=organisation, buyer=buyer, seats=4, details=form.details()
+            )
+            outcomes.append("ordered")
+        except ApplicationError as error:
+            outcomes.append(error.message)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=order) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(outcomes) == sorted(
+        ["ordered", "Acme Integrators already has a licence running; change its seats on the "
+         "team page."]
+    )  # fmt: skip
+    assert len(stripe_fake.subscriptions) == 1
+    assert len(stripe_fake.customers) == 1
