@@ -7,10 +7,11 @@ import stripe
 from django.conf import settings
 from django.utils import timezone
 
-from accounts.billing.client import stripe_client
+from accounts.billing.client import BillingUnavailable, stripe_client
 from accounts.billing.ledger import subscription_change_record
 from accounts.billing.sync import (
     logger,
+    open_invoices_of,
     subscription_sync_from_stripe,
 )
 from accounts.membership import GRANTING_STATUSES, membership_grants_access
@@ -67,9 +68,16 @@ def memberships_reconcile() -> ReconcileResult:
                 holder.save()
                 subscription_change_record(holder=holder, at=now)
         else:
+            try:
+                open_invoices = open_invoices_of(best)
+            except BillingUnavailable:
+                logger.exception("Could not list the open invoices of %s", best["id"])
+                result.failed += 1
+                continue
             holder = subscription_sync_from_stripe(
-                subscription=best, state_at=timezone.now(), authoritative=True
-            )
+                subscription=best, state_at=timezone.now(), authoritative=True,
+                open_invoices=open_invoices,
+            )  # fmt: skip
         after = (holder.status, holder.current_period_end, holder.cancel_at_period_end)
         if after != before:
             result.changed += 1

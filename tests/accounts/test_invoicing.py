@@ -79,6 +79,13 @@ def _reads(user) -> bool:
     return can_read_body(User.objects.get(pk=user.pk), PAID)
 
 
+def _ordered(client, buyer, stripe_fake, post_webhook) -> Organisation:
+    """The buyer's licence, ordered on invoice and told by its webhooks."""
+    _order(client)
+    _deliver(stripe_fake, post_webhook)
+    return _licence(buyer)
+
+
 def _colleague(organisation):
     colleague = UserFactory(email="colleague@acme.example")
     organisation_join(organisation=organisation, user=colleague)
@@ -265,9 +272,7 @@ def test_invoiced_licence_from_order_to_write_off(
 def test_access_ends_after_the_grace_days_without_a_webhook(
     client, buyer, stripe_fake, post_webhook, time_machine, settings
 ):
-    _order(client)
-    _deliver(stripe_fake, post_webhook)
-    organisation = _licence(buyer)
+    organisation = _ordered(client, buyer, stripe_fake, post_webhook)
     grace_end = organisation.invoice_due_at + timedelta(days=settings.PAST_DUE_GRACE_DAYS)
 
     time_machine.move_to(grace_end - timedelta(minutes=1))
@@ -312,9 +317,7 @@ def test_the_finalized_event_opens_a_licence_whose_invoice_was_a_draft(
 def test_payment_keeps_the_licence_and_a_renewal_draft_changes_nothing(
     client, buyer, stripe_fake, post_webhook, time_machine, settings
 ):
-    _order(client)
-    _deliver(stripe_fake, post_webhook)
-    organisation = _licence(buyer)
+    organisation = _ordered(client, buyer, stripe_fake, post_webhook)
     stripe_fake.pay_invoice(organisation.invoice_id, {"paid_out_of_band": "true"})
     _deliver(stripe_fake, post_webhook)
     organisation.refresh_from_db()
@@ -342,9 +345,7 @@ def test_payment_keeps_the_licence_and_a_renewal_draft_changes_nothing(
 
 
 def test_the_team_page_shows_the_open_invoice(client, buyer, stripe_fake, post_webhook):
-    _order(client)
-    _deliver(stripe_fake, post_webhook)
-    organisation = _licence(buyer)
+    organisation = _ordered(client, buyer, stripe_fake, post_webhook)
 
     team = client.get("/team/").content.decode()
 
@@ -356,9 +357,7 @@ def test_the_team_page_shows_the_open_invoice(client, buyer, stripe_fake, post_w
 
 
 def test_a_canceled_subscription_ends_the_licence(client, buyer, stripe_fake, post_webhook):
-    _order(client)
-    _deliver(stripe_fake, post_webhook)
-    organisation = _licence(buyer)
+    organisation = _ordered(client, buyer, stripe_fake, post_webhook)
     colleague = _colleague(organisation)
     stripe_fake.pay_invoice(organisation.invoice_id, {"paid_out_of_band": "true"})
     _deliver(stripe_fake, post_webhook)
@@ -423,9 +422,7 @@ def test_a_late_finalized_event_does_not_reopen_a_written_off_licence(
 def test_renewing_a_lapsed_licence_reuses_the_customer_and_its_tax_id(
     client, buyer, stripe_fake, post_webhook
 ):
-    _order(client)
-    _deliver(stripe_fake, post_webhook)
-    organisation = _licence(buyer)
+    organisation = _ordered(client, buyer, stripe_fake, post_webhook)
     stripe_fake.mark_uncollectible(organisation.invoice_id)
     _deliver(stripe_fake, post_webhook)
 
@@ -588,3 +585,45 @@ def test_two_orders_at_once_make_one_subscription(stripe_fake):
     )  # fmt: skip
     assert len(stripe_fake.subscriptions) == 1
     assert len(stripe_fake.customers) == 1
+
+
+def test_paying_a_later_invoice_does_not_excuse_an_earlier_unpaid_one(
+    client, buyer, stripe_fake, post_webhook, time_machine, settings
+):
+    """Added seats are invoiced on their own (`always_invoice`): with the licence's invoice
+    still open, paying the small one leaves the first one deciding."""
+    organisation = _ordered(client, buyer, stripe_fake, post_webhook)
+    first = organisation.invoice_id
+    subscription = stripe_fake.subscriptions[organisation.stripe_subscription_id]
+    added_seats = stripe_fake._draft_invoice(subscription, billing_reason="subscription_update")
+    stripe_fake.finalize_invoice(added_seats["id"])
+    stripe_fake.pay_invoice(added_seats["id"], {"paid_out_of_band": "true"})
+    _deliver(stripe_fake, post_webhook)
+
+    organisation.refresh_from_db()
+    assert (organisation.invoice_id, organisation.invoice_status) == (first, "open")
+    time_machine.move_to(
+        organisation.invoice_due_at + timedelta(days=settings.PAST_DUE_GRACE_DAYS, minutes=1)
+    )
+    assert not _reads(buyer)
+
+    stripe_fake.pay_invoice(first, {"paid_out_of_band": "true"})
+    _deliver(stripe_fake, post_webhook)
+    organisation.refresh_from_db()
+    assert organisation.invoice_status == "paid" and _reads(buyer)
+
+
+def test_the_reconciliation_finds_the_invoice_a_missed_webhook_told(
+    client, buyer, stripe_fake, post_webhook
+):
+    from accounts.billing.reconcile import memberships_reconcile
+
+    organisation = _ordered(client, buyer, stripe_fake, post_webhook)
+    stripe_fake.mark_uncollectible(organisation.invoice_id)
+    stripe_fake.emitted.clear()  # the webhook never arrives
+
+    memberships_reconcile()
+
+    organisation.refresh_from_db()
+    assert organisation.invoice_status == "uncollectible"
+    assert not _reads(buyer)
