@@ -15,7 +15,15 @@ What it checks follows the API reference: Checkout's `allow_promotion_codes`, tr
 `customer_update` an existing customer needs for them), subscription updates
 (`cancel_at_period_end`, `cancel_at`, item quantities, `proration_behavior`), invoice lists
 and invoice previews (`POST /v1/invoices/create_preview`, which replaced the upcoming-invoice
-endpoint in 2025).
+endpoint in 2025), and paying by invoice: `POST /v1/subscriptions` with
+`collection_method=send_invoice` and `days_until_due` (required then, refused otherwise),
+`invoice_settings.custom_fields` (at most 4; names up to 40 characters, values up to 140),
+customers with an address and tax IDs (`tax_id_data`, `/v1/customers/<id>/tax_ids`, of the
+types the SDK lists), `expand[]=latest_invoice`, and invoices that go draft → open
+(`finalize`: a number, `due_date`, the customer's details and tax IDs copied on) → paid
+(`pay` with `paid_out_of_band`), uncollectible (`mark_uncollectible`) or void, each with the
+event Stripe sends (`invoice.created`, `.finalized`, `.sent`, `.paid`,
+`.marked_uncollectible`, `.voided`, `.overdue`).
 Amounts come from `amounts` (price id to cents); a promotion code takes a percentage off,
 automatic tax adds `TAX_PERCENT` once the customer has an address.
 """
