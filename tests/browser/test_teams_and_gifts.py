@@ -252,8 +252,12 @@ def test_a_licence_paid_by_invoice_opens_with_the_invoice_and_ends_when_written_
 
     expect(page.get_by_text("is on its way to olu@acme.example")).to_be_visible()
     expect(page.get_by_text("Open: $720.00 due on")).to_be_visible()
-    expect(page.get_by_role("link", name="View and pay the invoice")).to_be_visible()
     screenshot("team-invoice-open")
+    page.get_by_role("link", name="View and pay the invoice").click()
+    expect(page.get_by_text("Purchase order: PO-7781")).to_be_visible()
+    expect(page.get_by_text("Tax ID (gb_vat): GB123456789")).to_be_visible()
+    expect(page.get_by_text("Billed to Acme Integrators Ltd (olu@acme.example)")).to_be_visible()
+    page.go_back()
     organisation = Organisation.objects.get(owner=admin)
     invoice = stripe_fake.invoices[organisation.invoice_id]
     assert invoice["custom_fields"] == [{"name": "Purchase order", "value": "PO-7781"}]

@@ -984,6 +984,21 @@ def _portal_page(fake: FakeStripe, session: dict[str, Any], running: list[dict])
     )
 
 
+def _invoice_page(invoice: dict[str, Any]) -> str:
+    """Stripe's hosted invoice page, as far as a buyer checks it: who is billed, the amount,
+    the due date, the custom fields and tax IDs printed on it."""
+    lines = [
+        f"Invoice {invoice['number']}: {invoice['status']}",
+        f"Billed to {invoice['customer_name']} ({invoice['customer_email']})",
+        f"Amount due: {invoice['amount_remaining']} {invoice['currency']}",
+        f"Due: {invoice['due_date']}",
+        *(f"{field['name']}: {field['value']}" for field in invoice["custom_fields"] or []),
+        *(f"Tax ID ({t['type']}): {t['value']}" for t in invoice["customer_tax_ids"] or []),
+    ]
+    items = "".join(f"<li>{html.escape(str(line))}</li>" for line in lines)
+    return f"<!doctype html><title>Fake Stripe invoice</title><h1>Invoice</h1><ul>{items}</ul>"
+
+
 def _checkout_options_problem(
     params: dict[str, Any], customer: dict[str, Any]
 ) -> tuple[int, dict] | None:
@@ -1308,6 +1323,10 @@ def _handler_for(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
                 for event in events:
                     fake.deliver(event)
                 self._redirect(session["success_url"].replace("{CHECKOUT_SESSION_ID}", session_id))
+                return True
+            invoice_page = re.fullmatch(r"/invoice/([\w]+)", path)
+            if invoice_page and invoice_page.group(1) in fake.invoices and method == "GET":
+                self._send_html(_invoice_page(fake.invoices[invoice_page.group(1)]))
                 return True
             if portal and portal.group(1) in fake.portal_sessions:
                 session = fake.portal_sessions[portal.group(1)]
