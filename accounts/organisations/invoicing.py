@@ -159,10 +159,9 @@ def _customer_ensure(client: stripe.StripeClient, organisation: Organisation,
         create = {**params, "metadata": {"organisation_id": str(organisation.pk)}}
         if details.tax_id:
             create["tax_id_data"] = [{"type": details.tax_id[0], "value": details.tax_id[1]}]
-        customer = client.v1.customers.create(
-            params=create,  # type: ignore[arg-type]
-            options={"idempotency_key": f"invoice-customer-for-organisation-{organisation.pk}"},
-        )
+        # No idempotency key of our own: the order runs under the organisation's row lock,
+        # and a key reused with other details would be refused by Stripe for a day.
+        customer = client.v1.customers.create(params=create)  # type: ignore[arg-type]
         organisation.stripe_customer_id = customer.id
         organisation.save(update_fields=["stripe_customer_id", "updated_at"])
         return customer.id

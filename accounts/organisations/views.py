@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -121,15 +122,17 @@ def team_invoice(request: AuthenticatedHttpRequest) -> HttpResponse:
         status = 400
         if form.is_valid():
             try:
-                organisation = organisations.organisation_start(
-                    owner=request.user, name=form.cleaned_data["name"]
-                )
-                organisation = organisation_invoice_subscription_create(
-                    organisation=organisation,
-                    buyer=request.user,
-                    seats=form.cleaned_data["seats"],
-                    details=form.details(),
-                )
+                # One transaction: an order Stripe refuses leaves no organisation behind.
+                with transaction.atomic():
+                    organisation = organisations.organisation_start(
+                        owner=request.user, name=form.cleaned_data["name"]
+                    )
+                    organisation = organisation_invoice_subscription_create(
+                        organisation=organisation,
+                        buyer=request.user,
+                        seats=form.cleaned_data["seats"],
+                        details=form.details(),
+                    )
             except ApplicationError as error:
                 form.add_error(None, error.message)
                 status = error.status if error.status != 400 else 409

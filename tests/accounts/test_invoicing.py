@@ -169,6 +169,31 @@ def test_a_stripe_outage_orders_nothing_and_says_so(client, buyer, stripe_fake):
     assert stripe_fake.subscriptions == {}
 
 
+def test_a_tax_id_stripe_refuses_is_explained_and_orders_nothing(
+    client, buyer, stripe_fake, monkeypatch
+):
+    from tests.support import stripe_fake as fake_module
+
+    # Stripe's list of types moves on; say it no longer knew Norwegian VAT numbers.
+    monkeypatch.setattr(fake_module, "TAX_ID_TYPES", fake_module.TAX_ID_TYPES - {"no_vat"})
+
+    response = _order(client, country="NO", tax_id_type="no_vat", tax_id="123456789MVA")
+
+    assert response.status_code == 409
+    assert "Stripe did not accept the tax ID: Invalid value for type: no_vat" in (
+        response.content.decode()
+    )
+    assert stripe_fake.customers == {} and stripe_fake.subscriptions == {}
+    assert not Organisation.objects.exists()
+
+
+def test_a_stripe_outage_leaves_no_organisation_behind(client, buyer, stripe_fake):
+    stripe_fake.fail_requests = 1000
+
+    assert _order(client).status_code == 503
+    assert not Organisation.objects.exists()
+
+
 @pytest.mark.parametrize(
     ("kind", "typed", "stored"),
     [
