@@ -151,8 +151,9 @@ def _customer_params(details: InvoiceDetails) -> dict[str, Any]:
     }
 
 
-def _customer_ensure(client: stripe.StripeClient, organisation: Organisation,
-                     details: InvoiceDetails) -> str:  # fmt: skip
+def _customer_ensure(
+    client: stripe.StripeClient, organisation: Organisation, details: InvoiceDetails
+) -> str:
     """The organisation's Stripe customer, created once, with the invoice's details."""
     params = _customer_params(details)
     if not organisation.stripe_customer_id:
