@@ -308,6 +308,18 @@ class Organisation(StripeSubscription):
     auto_join = models.BooleanField(
         default=False, help_text="Let verified addresses of the listed domains join by themselves."
     )
+    # Paying by invoice: Stripe's collection method, and the latest finalised invoice of the
+    # licence as Stripe last reported it (a draft is not an invoice yet and changes none of
+    # these). What they mean for access is decided in `accounts.membership`.
+    collection_method = models.CharField(max_length=32, blank=True)
+    invoice_id = models.CharField(max_length=255, blank=True)
+    invoice_number = models.CharField(max_length=64, blank=True)
+    invoice_status = models.CharField(max_length=20, blank=True)
+    invoice_due_at = models.DateTimeField(null=True, blank=True)
+    invoice_amount_due = models.PositiveIntegerField(null=True, blank=True)
+    invoice_amount_remaining = models.PositiveIntegerField(null=True, blank=True)
+    invoice_currency = models.CharField(max_length=3, blank=True)
+    invoice_hosted_url = models.URLField(max_length=1000, blank=True)
 
     class Meta:
         constraints = [
@@ -320,6 +332,10 @@ class Organisation(StripeSubscription):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def pays_by_invoice(self) -> bool:
+        return self.collection_method == "send_invoice"
 
     @property
     def domains(self) -> list[str]:

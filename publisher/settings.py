@@ -16,6 +16,7 @@ from django.utils.csp import CSP
 from publisher.env import (
     env_bool,
     env_int,
+    env_int_list,
     env_list,
     env_str,
     env_url,
@@ -72,6 +73,14 @@ PRICE_MONTHLY_CENTS = env_int("PRICE_MONTHLY_CENTS", default=2900, minimum=1)
 PRICE_ANNUAL_CENTS = env_int("PRICE_ANNUAL_CENTS", default=29000, minimum=1)
 PRICE_SEAT_CENTS = env_int("PRICE_SEAT_CENTS", default=29000, minimum=1)
 TEAM_MIN_SEATS = env_int("TEAM_MIN_SEATS", default=3, minimum=1)
+# Paying a team licence by invoice (accounts/organisations/invoicing.py): the payment terms
+# a buyer may choose, in days from the invoice's date to its due date, and the one offered
+# first. Stripe accepts up to 365 days until due.
+INVOICE_NET_TERMS_DEFAULT = env_int("INVOICE_NET_TERMS_DEFAULT", default=30, minimum=1, maximum=365)
+INVOICE_NET_TERMS = sorted(
+    {INVOICE_NET_TERMS_DEFAULT}
+    | set(env_int_list("INVOICE_NET_TERMS", default=[14, 30, 60], minimum=1, maximum=365))
+)
 # Checkout's offer (accounts/billing/checkout.py). A free trial of this many days for a
 # reader's first subscription (0: none; Stripe allows up to two years). Without a card
 # required, Checkout asks for none and a trial nobody added a card to ends by itself.

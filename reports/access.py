@@ -32,7 +32,8 @@ def can_read_body(reader: Reader, report: Report, *, now: datetime | None = None
 
 def is_entitled_reader(reader: Reader, *, now: datetime | None = None) -> bool:
     """True when the reader may read every paid report: staff, a subscriber, or the holder of
-    a seat in an organisation whose licence is paid."""
+    a seat in an organisation whose licence is paid (by card, or by invoice while its invoice
+    is paid or open within its terms and the grace days: `accounts.membership`)."""
     if not reader.is_authenticated:
         return False
     return (

@@ -55,6 +55,11 @@ def pages(demo_site, live_server, stripe_fake, settings):
     organisation = Organisation.objects.create(
         name="Acme Integrators", owner=admin, seats=3, status="active",
         current_period_end=timezone.now() + timedelta(days=300), stripe_subscription_id="sub_x",
+        # Paid by invoice: the team page shows it open, with its amount, due date and page.
+        collection_method="send_invoice", invoice_id="in_x", invoice_number="ACME-0001",
+        invoice_status="open", invoice_due_at=timezone.now() + timedelta(days=30),
+        invoice_amount_due=87000, invoice_amount_remaining=87000, invoice_currency="usd",
+        invoice_hosted_url="https://invoice.stripe.com/i/acct_x/test_x",
     )  # fmt: skip
     OrganisationMember.objects.create(organisation=organisation, user=admin, is_admin=True)
     invitation = invitation_create(
@@ -97,6 +102,7 @@ def pages(demo_site, live_server, stripe_fake, settings):
         "newsletter-preferences-link": (f"/newsletter/preferences/{preferences}/", None),
         "subscribe-teams": ("/subscribe/", admin),
         "team": ("/team/", admin),
+        "team-invoice-order": ("/subscribe/team/invoice/?name=Acme&seats=3", free_reader),
         "team-invitation": (f"/team/join/{invitation_token(invitation)}/", None),
         "gift-confirm": (f"{report.get_absolute_url()}gift/", subscriber),
         "gift-list": ("/gifts/", subscriber),
