@@ -445,9 +445,10 @@ http {{
         if self.email_provider not in EMAIL_PROVIDERS:
             known = ", ".join(EMAIL_PROVIDERS)
             raise SystemExit(f"No fake for the email provider {self.email_provider!r} ({known}).")
+        # At the SMTP sink's nice value: both stand in for services on other machines.
         self._spawn("providers", [
             str(BIN / "python"), "-m", "tests.support.providers_fake", str(self.provider_port),
-        ], port=self.provider_port)  # fmt: skip
+        ], port=self.provider_port, nice=self.smtp_nice)  # fmt: skip
 
     def start_stripe(self) -> None:
         here = str(Path(__file__).resolve().parent)
