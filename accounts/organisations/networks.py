@@ -250,7 +250,7 @@ def nginx_geo_lines() -> str:
     )
 
 
-def office_networks_write_nginx() -> bool:
+def office_networks_write_nginx(*, reload: bool = True) -> bool:
     """Write OFFICE_NETWORKS_NGINX_FILE and run OFFICE_NETWORKS_NGINX_RELOAD, when set.
 
     nginx must skip its shared cache for a reader from an office range on their very first
@@ -264,7 +264,7 @@ def office_networks_write_nginx() -> bool:
     temporary.write_text(nginx_geo_lines())
     temporary.chmod(0o644)
     temporary.replace(target)  # nginx never reads half a file
-    if settings.OFFICE_NETWORKS_NGINX_RELOAD:
+    if reload and settings.OFFICE_NETWORKS_NGINX_RELOAD:
         # The operator's own command from the environment, never user input.
         completed = subprocess.run(  # noqa: S603
             shlex.split(settings.OFFICE_NETWORKS_NGINX_RELOAD),
