@@ -84,6 +84,8 @@ def comments_context(request: HttpRequest, report: Report) -> dict[str, object]:
     reply_to = request.GET.get("reply", "")
     can_post = can_post_comment(request.user, report)
     return {
+        # Comments are a personal account's: an office network opens the body, never them.
+        "comments_open": can_read_body(request.user, report),
         "thread_html": comment_thread_html(
             request=request,
             report=report,
