@@ -203,8 +203,8 @@ def _postgres_page(
     text: str,
     reports: ReportQuerySet,
     reader: Reader,
-    network: OfficeNetwork | None,
     page_number: str | None,
+    network: OfficeNetwork | None = None,
 ) -> Page:
     query = SearchQuery(text, search_type="websearch", config=SEARCH_CONFIG)
     matches = ranked_matches(
@@ -245,8 +245,8 @@ def _fallback_page(
     text: str,
     reports: ReportQuerySet,
     reader: Reader,
-    network: OfficeNetwork | None,
     page_number: str | None,
+    network: OfficeNetwork | None = None,
 ) -> Page:
     """Every word in the text this reader may read: the public text, and the body of free
     reports, or of every report for a reader who may read them all."""
