@@ -13,6 +13,7 @@ PAGE_CACHE_BYPASS_CHECKS), and its response sets the cookie, which makes it priv
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
 
 from accounts.organisations.networks import OfficeNetwork, office_network_for_request
@@ -39,9 +40,15 @@ class OfficeNetworkMiddleware:
         # Written only when it changes: a session write on every page would cost a query.
         if marker is not None and session.get(SESSION_KEY) != marker:
             session[SESSION_KEY] = marker
-        elif marker is None and SESSION_KEY in session:
+        elif marker is None and self._has_session(request) and SESSION_KEY in session:
+            # Only a reader who has a session can carry the marker: an anonymous reader
+            # without one is not made to load (and Vary on) an empty session.
             del session[SESSION_KEY]
         return self.get_response(request)
+
+    @staticmethod
+    def _has_session(request: HttpRequest) -> bool:
+        return settings.SESSION_COOKIE_NAME in request.COOKIES
 
 
 def office_licence_name(request: HttpRequest) -> str | None:

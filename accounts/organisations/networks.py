@@ -31,7 +31,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.http import HttpRequest
 
 from accounts.models import Organisation, OrganisationNetwork
@@ -130,6 +130,7 @@ class _Table:
         return organisation_id if first <= value <= last else None
 
 
+_EMPTY = _Table(None, {4: [], 6: []}, {4: [], 6: []})
 _lock = threading.Lock()
 _table: _Table | None = None
 _checked_at = 0.0
@@ -163,7 +164,13 @@ def _current_table() -> _Table:
         version = None
     with _lock:
         if _table is None or _table.version != version:
-            _table = _build(version)
+            try:
+                _table = _build(version)
+            except DatabaseError:
+                # PostgreSQL is down: the last table known, or none for now (asked again on
+                # the next request), so the page cache keeps answering everyone else.
+                logger.warning("Office networks unavailable", exc_info=True)
+                return _table or _EMPTY
         _checked_at = now
         return _table
 

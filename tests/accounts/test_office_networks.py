@@ -196,3 +196,28 @@ def test_nginx_gets_every_range_in_its_geo_file_on_each_change(
 
     settings.OFFICE_NETWORKS_NGINX_FILE = ""
     assert office_networks_write_nginx() is False
+
+
+@pytest.mark.django_db
+def test_with_the_database_down_the_last_table_answers_and_without_one_nobody_matches(
+    monkeypatch,
+):
+    from django.core.cache import cache
+    from django.db import OperationalError
+
+    from accounts.organisations import networks
+
+    acme = _organisation()
+    organisation_network_add(organisation=acme, cidr="203.0.113.0/24")
+    assert office_organisation_id_for("203.0.113.5") == acme.pk
+
+    def database_down(version):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(networks, "_build", database_down)
+    monkeypatch.setattr(networks, "_checked_at", 0.0)  # as if the recheck were due
+    cache.set(networks.VERSION_KEY, "changed elsewhere")  # this table is out of date
+    assert office_organisation_id_for("203.0.113.5") == acme.pk
+    office_networks_forget()
+    assert office_organisation_id_for("203.0.113.5") is None
+    cache.delete(networks.VERSION_KEY)
