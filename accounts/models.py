@@ -357,6 +357,31 @@ class OrganisationMember(models.Model):
         return f"{self.user} in {self.organisation}"
 
 
+class OrganisationNetwork(models.Model):
+    """One of an organisation's office address ranges: readers arriving from it read under
+    the organisation's licence (reports/access.py). `cidr` is stored normalised (the network
+    address and prefix, `ipaddress.ip_network(..., strict=False)`); validation, the size limit
+    and the refusal of overlaps live in accounts/organisations/networks.py."""
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="networks"
+    )
+    cidr = models.CharField(
+        "address range",
+        max_length=43,
+        unique=True,
+        help_text="CIDR, IPv4 or IPv6, e.g. 203.0.113.0/24 or 2001:db8:4::/48.",
+    )
+    label = models.CharField(max_length=120, blank=True, help_text="e.g. London office")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["cidr"]
+
+    def __str__(self) -> str:
+        return f"{self.cidr} ({self.organisation})"
+
+
 class OrganisationInvitation(models.Model):
     organisation = models.ForeignKey(
         Organisation, on_delete=models.CASCADE, related_name="invitations"

@@ -194,6 +194,7 @@ def team(request: AuthenticatedHttpRequest) -> HttpResponse:
             "organisation": organisation,
             "members": members,
             "invitations": invitations,
+            "networks": list(organisation.networks.all()),
             # Removed people stay out of joining by domain; the page offers to invite them back.
             "removals": organisation.removals.all()[:REMOVALS_SHOWN],
             "licence_active": membership_grants_access(organisation),
