@@ -17,6 +17,7 @@ urlpatterns = [
     path("stripe/webhook/", billing_views.stripe_webhook, name="stripe_webhook"),
     path("subscribe/team/", team_views.team_checkout, name="team_checkout"),
     path("team/", team_views.team, name="team"),
+    path("team/usage.csv", team_views.team_usage_csv, name="team_usage_csv"),
     path("team/join/<str:token>/", team_views.team_join, name="team_join"),
     path("accounts/profile/", views.account, name="account"),
     # Your sessions is allauth's list (`usersessions_list`); this signs out one device.
