@@ -52,6 +52,7 @@ run: $(VENV)/.installed
 	@echo "    editor@example.com      editor (staff, admin access)"
 	@echo "    subscriber@example.com  subscriber with an active membership"
 	@echo "    reader@example.com      free reader (sees teasers and the paywall)"
+	@echo "    team@example.com        admin of a team licence (its usage at /team/)"
 	@echo "  Emails are printed in this terminal; Celery tasks run in-process."
 	@echo ""
 	$(RUN_ENV) $(PY) manage.py runserver 127.0.0.1:$(PORT)

@@ -430,6 +430,28 @@ class OrganisationRemoval(models.Model):
         return f"{self.email} removed from {self.organisation}"
 
 
+class SeatMonthReads(models.Model):
+    """How many report pages one seat holder read in full through the seat in one calendar
+    month (site time zone), for the organisation's team page. Only the number: never which
+    reports or when. Folded in from the reading marks' counters (reports.counting.folding),
+    which keep twelve months."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    month = models.DateField(help_text="The month's first day.")
+    reads = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "user", "month"], name="seat_month_reads_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.organisation_id}, {self.month:%Y-%m}: {self.reads}"
+
+
 class StripeEvent(models.Model):
     """A webhook event we processed. The primary key makes a second delivery a no-op."""
 

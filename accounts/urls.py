@@ -18,6 +18,7 @@ urlpatterns = [
     path("subscribe/team/", team_views.team_checkout, name="team_checkout"),
     path("subscribe/team/invoice/", team_views.team_invoice, name="team_invoice"),
     path("team/", team_views.team, name="team"),
+    path("team/usage.csv", team_views.team_usage_csv, name="team_usage_csv"),
     path("team/join/<str:token>/", team_views.team_join, name="team_join"),
     path("accounts/profile/", views.account, name="account"),
     # Your sessions is allauth's list (`usersessions_list`); this signs out one device.

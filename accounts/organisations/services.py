@@ -27,6 +27,7 @@ from accounts.models import (
     OrganisationInvitation,
     OrganisationMember,
     OrganisationRemoval,
+    SeatMonthReads,
     User,
 )
 from accounts.organisations.pricing import MAX_SEATS, min_seats, team_seats_parse
@@ -295,7 +296,9 @@ def _require_admin(organisation: Organisation, admin: User) -> None:
 
 def member_remove(*, organisation: Organisation, admin: User, member_id: int) -> None:
     """Remove someone from the team: their access ends at once, and stays ended (joining by
-    email domain no longer admits them) until an admin invites them again."""
+    email domain no longer admits them) until an admin invites them again. Their reads
+    through the seat go with it: the organisation has no business with a former member's
+    reading."""
     _require_admin(organisation, admin)
     member = organisation.members.filter(pk=member_id).select_related("user").first()
     if member is None:
@@ -308,6 +311,7 @@ def member_remove(*, organisation: Organisation, admin: User, member_id: int) ->
             email=member.user.email.lower(),
             defaults={"user": member.user, "removed_by": admin, "removed_at": timezone.now()},
         )
+        SeatMonthReads.objects.filter(organisation=organisation, user_id=member.user_id).delete()
         member.delete()
     _affiliations_changed()
 

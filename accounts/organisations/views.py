@@ -15,8 +15,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.text import slugify
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.billing.checkout import portal_session_create
 from accounts.billing.client import BillingUnavailable, local_checkout_enabled, teams_enabled
@@ -39,6 +40,8 @@ from accounts.organisations.pricing import (
     team_quote,
     team_seats_parse,
 )
+from accounts.organisations.usage import EXPORT_MONTHS, IDLE_DAYS, PAGE_MONTHS, team_usage
+from publisher.downloads import csv_download, csv_safe
 from publisher.errors import ApplicationError
 from publisher.ids import parse_id
 from publisher.site import site_url
@@ -185,7 +188,8 @@ def team(request: AuthenticatedHttpRequest) -> HttpResponse:
     organisation = seat.organisation
     if request.method == "POST":
         return _team_action(request, organisation)
-    members = list(organisation.members.select_related("user"))
+    usage = team_usage(organisation=organisation, months=PAGE_MONTHS)
+    members = [row.member for row in usage.members]
     invitations = organisation.invitations.filter(accepted_at__isnull=True, revoked_at__isnull=True)
     return render(
         request,
@@ -193,6 +197,8 @@ def team(request: AuthenticatedHttpRequest) -> HttpResponse:
         {
             "organisation": organisation,
             "members": members,
+            "usage": usage,
+            "idle_days": IDLE_DAYS,
             "invitations": invitations,
             "networks": list(organisation.networks.all()),
             # Removed people stay out of joining by domain; the page offers to invite them back.
@@ -231,6 +237,39 @@ def _invoice_summary(organisation: Organisation) -> dict[str, object] | None:
         "access_ends_at": ends_at,
         "hosted_url": organisation.invoice_hosted_url,
     }
+
+
+@login_required
+@never_cache
+@require_safe
+def team_usage_csv(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The team's usage as a spreadsheet: each member's reads for the last EXPORT_MONTHS
+    months. The team's admins only; anyone else finds nothing here."""
+    seat = organisations.admin_seat(request.user)
+    if seat is None:
+        raise Http404("No team to export.")
+    organisation = seat.organisation
+    usage = team_usage(organisation=organisation, months=EXPORT_MONTHS)
+    today = timezone.localdate().isoformat()
+    name = slugify(organisation.name) or "team"
+    response, writer = csv_download(f"{name}-usage-{today}.csv")
+    writer.writerow(
+        ["member", "email", "joined", "last activity"]
+        + [f"reads {month:%Y-%m}" for month in usage.months]
+    )
+    for row in usage.members:
+        user = row.member.user
+        last = row.last_activity
+        writer.writerow(
+            [
+                csv_safe(user.display_name),
+                csv_safe(user.email),
+                timezone.localdate(row.member.joined_at).isoformat(),
+                timezone.localtime(last).strftime("%Y-%m-%d %H:%M") if last else "",
+                *row.reads,
+            ]
+        )
+    return response
 
 
 def _team_action(request: AuthenticatedHttpRequest, organisation) -> HttpResponse:

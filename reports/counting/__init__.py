@@ -1,4 +1,6 @@
-"""First-party counting: what happens around each report, day by day, with no reader named.
+"""First-party counting: what happens around each report, day by day, with no reader named
+(but for one number a team licence's buyer sees: how many reports each seat holder read
+through the seat each month, `SeatMonthReads`).
 
 A report page carries a same-origin image (the reading mark, `marks.py`) whose address says
 which report it is and how the access rule served it. The browser fetches it on every view,

@@ -1,4 +1,5 @@
-"""Folding: moving the day's counts from Redis into `ReportDayCount` rows.
+"""Folding: moving the day's counts from Redis into `ReportDayCount` rows, and seat holders'
+reads into their month's `SeatMonthReads` row.
 
 No count may be lost or added twice, whatever runs at the same time or stops half way:
 
@@ -12,7 +13,8 @@ No count may be lost or added twice, whatever runs at the same time or stops hal
 
 Every fold also takes up the claimed hashes it finds, its own and those others left, so a
 crash is repaired by the next run, and two folds on the same hash end with one record and
-one addition (the second waits on the unique key, then finds it taken).
+one addition (the second waits on the unique key, then finds it taken). A day's seat reads
+travel in the same hash, so they are added in the same transaction as its report counts.
 """
 
 import logging
@@ -26,12 +28,14 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from redis.exceptions import ResponseError
 
+from accounts.models import OrganisationMember, SeatMonthReads
 from publisher.ids import parse_id
 from reports.counting.store import (
     COUNTERS,
     DAY_PREFIX,
     FOLDING_PREFIX,
     KEEP_SECONDS,
+    SEAT_PREFIX,
     counting_client,
 )
 from reports.models import DayCountFold, Report, ReportDayCount
@@ -39,12 +43,29 @@ from reports.models import DayCountFold, Report, ReportDayCount
 logger = logging.getLogger(__name__)
 
 Counts = dict[str, int]
+# (organisation id, user id) → reads
+SeatReads = dict[tuple[int, int], int]
+
+# Months of seat reads kept, the current one included: what the team's export shows.
+SEAT_MONTHS_KEPT = 12
 
 
 @dataclass
 class FoldResult:
     hashes: int = 0
     counts: int = 0
+
+
+@dataclass
+class Parsed:
+    reports: dict[int, Counts]
+    seats: SeatReads
+
+    @property
+    def total(self) -> int:
+        return sum(sum(numbers.values()) for numbers in self.reports.values()) + sum(
+            self.seats.values()
+        )
 
 
 def day_counts_add(*, day: date, counts: dict[int, Counts]) -> None:
@@ -73,21 +94,71 @@ def day_counts_add(*, day: date, counts: dict[int, Counts]) -> None:
             cursor.executemany(sql, rows)
 
 
+def seat_reads_add(*, month: date, reads: SeatReads) -> None:
+    """Add `reads` to the seat holders' rows of `month` (its first day), creating missing
+    rows. Only people who hold a seat in that organisation now are counted: a mark kept
+    from before their seat ended, or an account gone, adds nothing. One UPSERT per holder,
+    as for the day counts."""
+    table = connection.ops.quote_name(SeatMonthReads._meta.db_table)
+    seats = connection.ops.quote_name(OrganisationMember._meta.db_table)
+    sql = (
+        f"INSERT INTO {table} (organisation_id, user_id, month, reads) "  # noqa: S608
+        f"SELECT organisation_id, user_id, %s, %s FROM {seats} "
+        "WHERE organisation_id = %s AND user_id = %s "
+        f"ON CONFLICT (organisation_id, user_id, month) DO UPDATE SET reads = {table}.reads + "
+        "excluded.reads"
+    )
+    rows: list[list[date | int]] = [
+        [month, number, organisation_id, user_id]
+        for (organisation_id, user_id), number in sorted(reads.items())
+        if number
+    ]
+    if rows:
+        with connection.cursor() as cursor:
+            cursor.executemany(sql, rows)
+
+
+def seat_reads_prune(*, today: date) -> int:
+    """Forget seat reads older than the SEAT_MONTHS_KEPT months up to `today`'s."""
+    year, month = today.year, today.month - (SEAT_MONTHS_KEPT - 1)
+    while month < 1:
+        year, month = year - 1, month + 12
+    deleted, _ = SeatMonthReads.objects.filter(month__lt=date(year, month, 1)).delete()
+    return deleted
+
+
 def _text(value: bytes | str) -> str:
     return value.decode(errors="replace") if isinstance(value, bytes) else value
 
 
-def _parse(values: dict[bytes | str, bytes | str]) -> dict[int, Counts]:
+def _seat_of(name: str) -> tuple[int, int] | None:
+    organisation_text, _, user_text = name.removeprefix(SEAT_PREFIX).partition(":")
+    organisation_id, user_id = parse_id(organisation_text), parse_id(user_text)
+    if organisation_id is None or user_id is None:
+        return None
+    return organisation_id, user_id
+
+
+def _parse(values: dict[bytes | str, bytes | str]) -> Parsed:
     counts: dict[int, Counts] = defaultdict(dict)
+    seats: SeatReads = defaultdict(int)
     for raw_field, raw_number in values.items():
-        report_text, _, counter = _text(raw_field).partition(":")
-        report_id = parse_id(report_text)
+        name = _text(raw_field)
         number = parse_id(_text(raw_number))
+        if name.startswith(SEAT_PREFIX):
+            seat = _seat_of(name)
+            if seat is None or not number:
+                logger.warning("Skipping a malformed count %r=%r", raw_field, raw_number)
+                continue
+            seats[seat] += number
+            continue
+        report_text, _, counter = name.partition(":")
+        report_id = parse_id(report_text)
         if report_id is None or counter not in COUNTERS or not number:
             logger.warning("Skipping a malformed count %r=%r", raw_field, raw_number)
             continue
         counts[report_id][counter] = counts[report_id].get(counter, 0) + number
-    return counts
+    return Parsed(reports=counts, seats=seats)
 
 
 def _day_of(key: str) -> date | None:
@@ -116,14 +187,15 @@ def claimed_hash_fold(client: redis.Redis, key: str) -> int:
     (0 when another fold had added it)."""
     day = _day_of(key)
     values = client.hgetall(key)
-    counts = _parse(values) if day is not None else {}
+    parsed = _parse(values) if day is not None else Parsed(reports={}, seats={})
     added = 0
-    if day is not None and counts:
+    if day is not None and parsed.total:
         try:
             with transaction.atomic():
                 DayCountFold.objects.create(key=key)
-                day_counts_add(day=day, counts=counts)
-            added = sum(sum(numbers.values()) for numbers in counts.values())
+                day_counts_add(day=day, counts=parsed.reports)
+                seat_reads_add(month=day.replace(day=1), reads=parsed.seats)
+            added = parsed.total
         except IntegrityError:
             logger.info("Counts %s were folded before", key)
     client.delete(key)
@@ -150,4 +222,5 @@ def day_counts_fold() -> FoldResult:
     DayCountFold.objects.filter(
         folded_at__lt=timezone.now() - timedelta(seconds=2 * KEEP_SECONDS)
     ).delete()
+    seat_reads_prune(today=timezone.localdate())
     return result

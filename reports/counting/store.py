@@ -1,5 +1,6 @@
 """The Redis counters: one hash per day in the site's time zone, one field per report and
-counter ("12:paywall_views").
+counter ("12:paywall_views"), and one per organisation seat holder who read a report through
+their seat that day ("seat:4:27", organisation 4, user 27: a number, never which report).
 
 Incrementing is one pipelined round trip (HINCRBY for each counter and an EXPIRE), never a
 database write. Redis being down costs a log line, never a page: the failure is logged once
@@ -34,6 +35,9 @@ COUNTERS = (
     "gifts_opened",
 )
 
+# A seat holder's reads of the day, kept apart from the reports' fields by this prefix.
+SEAT_PREFIX = "seat:"
+
 COUNT_ERRORS = (RedisError, OSError)
 
 _clients: dict[str, redis.Redis] = {}
@@ -66,9 +70,16 @@ def field(report_id: int, counter: str) -> str:
     return f"{report_id}:{counter}"
 
 
-def counts_add(*, report_id: int, counters: tuple[str, ...]) -> bool:
-    """Add one to each of `counters` for the report today (site time zone). Returns whether
-    the counts reached Redis; never raises for Redis being away."""
+def seat_field(organisation_id: int, user_id: int) -> str:
+    return f"{SEAT_PREFIX}{organisation_id}:{user_id}"
+
+
+def counts_add(
+    *, report_id: int, counters: tuple[str, ...], seat: tuple[int, int] | None = None
+) -> bool:
+    """Add one to each of `counters` for the report today (site time zone), and one read to
+    `seat` (organisation id, user id) when the reader read through an organisation's seat.
+    Returns whether the counts reached Redis; never raises for Redis being away."""
     client = counting_client()
     if client is None:
         return False
@@ -77,6 +88,8 @@ def counts_add(*, report_id: int, counters: tuple[str, ...]) -> bool:
         with client.pipeline(transaction=False) as pipe:
             for counter in counters:
                 pipe.hincrby(key, field(report_id, counter), 1)
+            if seat is not None:
+                pipe.hincrby(key, seat_field(*seat), 1)
             pipe.expire(key, KEEP_SECONDS)
             pipe.execute()
     except COUNT_ERRORS:

@@ -16,13 +16,13 @@ PIXEL = bytes.fromhex(
 @require_safe
 def reading_mark(request: HttpRequest, token: str) -> HttpResponse:
     # Neither the session nor the user is read here: the mark costs no database query, and
-    # what the reader may see was decided when the page (and so this address) was rendered.
+    # what the reader may see (and whose seat they read through) was decided when the page,
+    # and so this address, was rendered.
     read = mark_read(token)
     if read is None:
         raise Http404("No such mark.")
-    report_id, kind = read
     if request_is_countable(request):
-        counts_add(report_id=report_id, counters=READ_KINDS[kind])
+        counts_add(report_id=read.report_id, counters=READ_KINDS[read.kind], seat=read.seat)
     response = HttpResponse(PIXEL, content_type="image/gif")
     # Every view must reach us again: never kept by the browser or a shared cache.
     patch_cache_control(response, private=True, no_store=True, max_age=0)

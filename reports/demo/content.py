@@ -229,6 +229,15 @@ READERS: Final[list[DemoReader]] = [
         "company": "Kowalski Heating",
         "membership": "active",
     },
+    # The admin of a team licence (Northwind Installers, reports/demo/history.py), whose
+    # team page shows its members' use of it.
+    {
+        "key": "team",
+        "email": "team@example.com",
+        "display_name": "Tess Lindqvist",
+        "company": "Northwind Installers",
+        "membership": None,
+    },
 ]
 
 # Confirmed newsletter subscribers, so publishing a report in `make run` prints emails.

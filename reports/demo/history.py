@@ -1,7 +1,9 @@
 """A year of history for the publisher's dashboard in `make run`: members joining on either
 plan (some after a trial), switching plan, falling behind on a payment, cancelling with a
 reason; team licences adding and removing seats; newsletter signups, confirmations and
-unsubscribes; daily reads, paywall views, checkouts and paid subscriptions per report; and
+unsubscribes; a team's members and their reads through their seats (the first team,
+administered by the `team` persona); daily reads, paywall views, checkouts and paid
+subscriptions per report; and
 the delivery counts of the latest reports' notifications, with the provider's events about
 them (deliveries, opens, clicks, bounces, complaints).
 
@@ -18,6 +20,7 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
+from django.utils import timezone
 
 from accounts.billing.ledger import PAYING_STATUSES
 from accounts.models import (
@@ -27,6 +30,8 @@ from accounts.models import (
     Membership,
     NewsletterSubscriber,
     Organisation,
+    OrganisationMember,
+    SeatMonthReads,
     SubscriptionCancellation,
     SubscriptionChange,
     SubscriptionStatus,
@@ -40,6 +45,10 @@ TEAMS = [("Northwind Installers", 6), ("Sunfield Energy", 12), ("Harbour Grid Se
          ("Kestrel Heat Pumps", 20)]  # fmt: skip
 MEMBER_EMAIL = "demo-member-{n:03d}@example.org"
 NEWSLETTER_EMAIL = "demo-reader-{n:03d}@example.net"
+# The first team's colleagues of its admin: (name, days since last seen, reads a month).
+TEAMMATES = [("Ola Berg", 1, 14), ("Priit Tamm", 6, 6), ("Nina Holm", 19, 3),
+             ("Bo Ek", 48, 0)]  # fmt: skip
+TEAMMATE_EMAIL = "demo-team-{n}@example.org"
 YEAR = 365
 # Reads fade after publication; few come later than this.
 READ_DAYS = 120
@@ -62,7 +71,9 @@ class _State:
     seats: int = 0
 
 
-def demo_history_load(*, now: datetime, persona_memberships: list[Membership]) -> bool:
+def demo_history_load(
+    *, now: datetime, persona_memberships: list[Membership], team_admin: User | None = None
+) -> bool:
     """Write the history unless an earlier load did; returns whether it wrote it."""
     if User.objects.filter(email=MEMBER_EMAIL.format(n=0)).exists():
         return False
@@ -75,7 +86,7 @@ def demo_history_load(*, now: datetime, persona_memberships: list[Membership]) -
             "membership", membership.pk, [_State(joined, membership.status, "annual")]
         )
     ledger += _members(rng, now=now)
-    ledger += _teams(rng, now=now)
+    ledger += _teams(rng, now=now, admin=team_admin)
     SubscriptionChange.objects.bulk_create(ledger, batch_size=1000)
     _newsletter(rng, now=now)
     reports = list(Report.objects.published().order_by("-published_at"))
@@ -183,9 +194,9 @@ def _period_end(state: _State, *, now: datetime) -> datetime:
     return now + timedelta(days=30 if state.plan == "monthly" else 200)
 
 
-def _teams(rng: random.Random, *, now: datetime) -> list[SubscriptionChange]:
+def _teams(rng: random.Random, *, now: datetime, admin: User | None) -> list[SubscriptionChange]:
     ledger = []
-    for name, seats in TEAMS:
+    for index, (name, seats) in enumerate(TEAMS):
         at = now - timedelta(days=rng.randint(60, 340))
         states = [_State(at, SubscriptionStatus.ACTIVE, seats=seats)]
         for _ in range(rng.randint(1, 3)):
@@ -201,7 +212,46 @@ def _teams(rng: random.Random, *, now: datetime) -> list[SubscriptionChange]:
             current_period_end=now + timedelta(days=120),
         )
         ledger += _ledger("organisation", organisation.pk, states)
+        if index == 0 and admin is not None:
+            _team_members(rng, organisation, admin=admin, since=states[0].at, now=now)
     return ledger
+
+
+def _team_members(
+    rng: random.Random, organisation: Organisation, *, admin: User, since: datetime, now: datetime
+) -> None:
+    """The admin and TEAMMATES in the team, with a year of reads through their seats (what
+    the counting's fold writes) and their last sign-ins; the last one has gone idle."""
+    organisation.owner = admin
+    organisation.save(update_fields=["owner"])
+    unusable = make_password(None)
+    people = [admin] + [
+        User.objects.create(
+            email=TEAMMATE_EMAIL.format(n=n), display_name=name, company=organisation.name,
+            password=unusable, last_login=now - timedelta(days=days, hours=rng.randint(1, 9)),
+        )
+        for n, (name, days, _) in enumerate(TEAMMATES)
+    ]  # fmt: skip
+    monthly = [10] + [reads for _, _, reads in TEAMMATES]
+    quiet = [0] + [days for _, days, _ in TEAMMATES]
+    today = timezone.localdate(now)
+    rows = []
+    for n, (person, reads) in enumerate(zip(people, monthly, strict=True)):
+        seat = OrganisationMember.objects.create(
+            organisation=organisation, user=person, is_admin=person == admin
+        )
+        # auto_now_add wrote the load's time: the seat was taken when the licence began.
+        joined = since + timedelta(days=3 * n)
+        OrganisationMember.objects.filter(pk=seat.pk).update(joined_at=joined)
+        year, month = today.year, today.month
+        for _ in range(12):
+            first = date(year, month, 1)
+            last_seen = now - timedelta(days=quiet[n])
+            if joined.date() < date(year, month, 28) and first <= timezone.localdate(last_seen):
+                rows.append(SeatMonthReads(organisation=organisation, user=person, month=first,
+                                           reads=max(0, reads + rng.randint(-3, 4))))  # fmt: skip
+            year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    SeatMonthReads.objects.bulk_create(rows)
 
 
 def _newsletter(rng: random.Random, *, now: datetime) -> None:

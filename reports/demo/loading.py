@@ -80,6 +80,7 @@ def demo_load(*, now: datetime) -> DemoSummary:
             persona_memberships=list(
                 Membership.objects.filter(user__in=accounts.values()).order_by("pk")
             ),
+            team_admin=accounts["team"],
         )
     return DemoSummary(
         reports=len(reports),

@@ -12,7 +12,7 @@ from publisher.site import site_url
 from reports.access import can_read_body
 from reports.comments.services import MAX_LENGTH, can_post_comment
 from reports.comments.thread_cache import comment_thread_html
-from reports.counting.marks import mark_url, read_kind
+from reports.counting.marks import mark_url, read_kind, seat_reading
 from reports.fragments import report_page_parts
 from reports.models import KIND_PLURALS, Report, Topic
 from reports.office import request_office_network
@@ -72,7 +72,9 @@ def report_detail(request: HttpRequest, slug: str) -> HttpResponse:
             ),
             # Editors' previews of unpublished reports are not readers' views.
             "reading_mark": mark_url(
-                report_id=report.pk, kind=read_kind(body_shown=body_html is not None)
+                report_id=report.pk,
+                kind=read_kind(body_shown=body_html is not None),
+                seat=seat_reading(request.user, body_shown=body_html is not None),
             )
             if report.is_published
             else "",
