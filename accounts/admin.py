@@ -21,6 +21,7 @@ from accounts.models import (
     Membership,
     MembershipEmail,
     NewsletterSubscriber,
+    Organisation,
     SessionNetwork,
     StripeEvent,
     SubscriptionAttribution,
@@ -305,3 +306,23 @@ class EmailSuppressionAdmin(admin.ModelAdmin):
         assert isinstance(request.user, User)
         count = email_suppression_release(suppressions=queryset, by=request.user)
         self.message_user(request, f"Released {count} suppression(s).")
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(admin.ModelAdmin):
+    """Team licences. Seats and status come from Stripe; staff set the domains and single
+    sign-on: the identity provider is a social application (provider "OpenID Connect",
+    a provider ID of its own, settings {"server_url": "https://idp.example"})."""
+
+    list_display = ["name", "slug", "seats", "status", "sso_app", "sso_required"]
+    search_fields = ["name", "slug", "join_domains"]
+    raw_id_fields = ["owner"]
+    readonly_fields = [
+        "seats", "status", "stripe_customer_id", "stripe_subscription_id", "current_period_end",
+    ]  # fmt: skip
+    fieldsets = [
+        (None, {"fields": ["name", "owner", "seats", "status", "current_period_end"]}),
+        ("Domains", {"fields": ["join_domains", "auto_join"]}),
+        ("Single sign-on", {"fields": ["slug", "sso_app", "sso_required", "sso_group"]}),
+        ("Stripe", {"fields": ["stripe_customer_id", "stripe_subscription_id"]}),
+    ]

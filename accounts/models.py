@@ -308,6 +308,34 @@ class Organisation(StripeSubscription):
     auto_join = models.BooleanField(
         default=False, help_text="Let verified addresses of the listed domains join by themselves."
     )
+    # Single sign-on (accounts/organisations/sso.py): staff link the organisation to an
+    # allauth SocialApp (provider "openid_connect") whose provider_id is its own.
+    slug = models.SlugField(
+        max_length=60,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text="Names the organisation's sign-in page, /team/<slug>/login/.",
+    )
+    sso_app = models.OneToOneField(
+        "socialaccount.SocialApp",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="organisation",
+        verbose_name="identity provider",
+        help_text="The organisation's OpenID Connect identity provider (a social application).",
+    )
+    sso_required = models.BooleanField(
+        default=False,
+        help_text="Addresses at the listed domains may only sign in through the identity provider.",
+    )
+    sso_group = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="When set, the identity provider must list this value in the ID token's "
+        "`groups` claim at every sign-in, or the person's seat ends.",
+    )
 
     class Meta:
         constraints = [

@@ -3,6 +3,9 @@
 import logging
 from urllib.parse import urlencode
 
+from allauth.account.internal.decorators import login_not_required
+from allauth.socialaccount.models import SocialApp
+from allauth.socialaccount.providers.oauth2.views import OAuth2CallbackView
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
@@ -19,6 +22,7 @@ from accounts.billing.client import BillingUnavailable, local_checkout_enabled, 
 from accounts.billing.local_checkout import local_team_checkout_complete
 from accounts.http import AuthenticatedHttpRequest
 from accounts.membership import membership_grants_access
+from accounts.models import Organisation
 from accounts.organisations import services as organisations
 from accounts.organisations.pricing import (
     CURRENCY_SYMBOL,
@@ -27,8 +31,10 @@ from accounts.organisations.pricing import (
     team_quote,
     team_seats_parse,
 )
+from accounts.organisations.sso import SignedIDTokenAdapter
 from publisher.errors import ApplicationError
 from publisher.ids import parse_id
+from publisher.redirects import local_path
 from publisher.site import site_url
 
 logger = logging.getLogger(__name__)
@@ -249,3 +255,35 @@ def _signup_query(request: HttpRequest, invitation) -> str:
     """The signup link's query: the invited address (allauth fills the field with it) and
     this page to come back to; the signup form refuses another address for it."""
     return urlencode({"email": invitation.email, "next": request.path})
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD"])
+def team_sso_login(request: HttpRequest, slug: str) -> HttpResponse:
+    """An organisation's own sign-in page: one button to its identity provider. The button
+    posts to allauth's provider login (a sign-in is never started by a mere link)."""
+    organisation = Organisation.objects.filter(slug=slug, sso_app__isnull=False).first()
+    if organisation is None or organisation.sso_app is None:
+        raise Http404("No organisation signs in here.")
+    return render(
+        request,
+        "accounts/team_sso_login.html",
+        {
+            "organisation": organisation,
+            "provider_login_url": reverse(
+                "openid_connect_login", kwargs={"provider_id": organisation.sso_app.provider_id}
+            ),
+            "next": local_path(request.GET.get("next")),
+        },
+    )
+
+
+@login_not_required
+def sso_callback(request: HttpRequest, provider_id: str) -> HttpResponse:
+    """allauth's OpenID Connect callback, with the ID token's signature always checked
+    (accounts.organisations.sso.SignedIDTokenAdapter)."""
+    try:
+        view = OAuth2CallbackView.adapter_view(SignedIDTokenAdapter(request, provider_id))
+        return view(request)
+    except SocialApp.DoesNotExist:
+        raise Http404("No such identity provider.") from None

@@ -1,0 +1,217 @@
+"""Organisations' single sign-on, end to end against allauth's own OpenID Connect provider
+running in a second Django process (tests/support/sso.py): seats on first sign-in while they
+last, seats ending when the provider stops vouching, refused ID tokens, and the addresses
+that must sign in through it."""
+
+import re
+from html import unescape
+
+import pytest
+import requests
+from allauth.socialaccount.models import SocialAccount
+from django.contrib.messages import get_messages
+from django.urls import reverse
+
+from accounts.models import OrganisationMember, OrganisationRemoval, User
+from reports.publishing import report_save
+from tests.support.factories import PASSWORD, ReportFactory, UserFactory
+from tests.support.oidc_idp import EXPIRED, FOREIGN_KEY, WRONG_AUDIENCE
+from tests.support.sso import IDP_PASSWORD, READERS_GROUP
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SECRET = "Only seat holders learn that the Kestrel HX-10 idles at 11.2 W."
+
+
+def _csrf(html: str) -> str:
+    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+
+
+def _sso_sign_in(live_server, email: str, *, next_path: str = "/") -> requests.Response:
+    """A person's browser: our organisation page, the provider's login form, and back."""
+    browser = requests.Session()
+    page = browser.get(f"{live_server.url}/team/acme/login/?next={next_path}", timeout=10)
+    assert page.status_code == 200
+    at_provider = browser.post(
+        f"{live_server.url}/accounts/oidc/acme/login/",
+        data={"csrfmiddlewaretoken": _csrf(page.text), "next": next_path},
+        timeout=10,
+    )
+    assert "/accounts/login/" in at_provider.url, at_provider.url
+    return browser.post(
+        at_provider.url,
+        data={"csrfmiddlewaretoken": _csrf(at_provider.text), "login": email,
+              "password": IDP_PASSWORD},
+        headers={"Referer": at_provider.url}, timeout=20,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def paid_report():
+    report = ReportFactory.build(
+        slug="night-draw", title="Night draw", body=f"## Night\n\n{SECRET}", is_free=False,
+        author=UserFactory(is_staff=True, slug="lab"),
+    )  # fmt: skip
+    report_save(report=report)
+    return report
+
+
+def test_first_sign_in_opens_an_account_takes_a_seat_and_reads_paid_reports(
+    live_server, identity_provider, sso_organisation, paid_report
+):
+    identity_provider.add_user("ines@acme.example", READERS_GROUP)
+
+    landed = _sso_sign_in(live_server, "ines@acme.example", next_path="/reports/night-draw/")
+
+    assert landed.url == f"{live_server.url}/reports/night-draw/"
+    assert SECRET in unescape(landed.text)
+    user = User.objects.get(email="ines@acme.example")
+    assert user.seat.organisation == sso_organisation
+    assert SocialAccount.objects.get(user=user).provider == "acme"
+
+
+def test_existing_account_at_the_domain_signs_in_by_its_address_and_takes_a_seat(
+    live_server, identity_provider, sso_organisation
+):
+    existing = UserFactory(email="omar@acme.example")
+    identity_provider.add_user("omar@acme.example", READERS_GROUP)
+
+    _sso_sign_in(live_server, "omar@acme.example")
+
+    assert OrganisationMember.objects.get(user=existing).organisation == sso_organisation
+    assert User.objects.filter(email__iexact="omar@acme.example").count() == 1
+
+
+def test_no_seat_when_all_are_taken_and_the_person_is_told(
+    live_server, identity_provider, sso_organisation, paid_report
+):
+    sso_organisation.seats = 1
+    sso_organisation.save()
+    OrganisationMember.objects.create(organisation=sso_organisation, user=UserFactory())
+    identity_provider.add_user("ines@acme.example", READERS_GROUP)
+
+    landed = _sso_sign_in(live_server, "ines@acme.example", next_path="/reports/night-draw/")
+
+    assert "All 1 seats of Acme Integrators are taken" in unescape(landed.text)
+    assert SECRET not in unescape(landed.text)
+    assert not OrganisationMember.objects.filter(user__email="ines@acme.example").exists()
+
+
+def test_seat_ends_at_the_next_sign_in_once_the_provider_drops_the_group(
+    live_server, identity_provider, sso_organisation
+):
+    identity_provider.add_user("ines@acme.example", READERS_GROUP)
+    _sso_sign_in(live_server, "ines@acme.example")
+    assert OrganisationMember.objects.filter(user__email="ines@acme.example").exists()
+
+    identity_provider.set_groups("ines@acme.example")
+    landed = _sso_sign_in(live_server, "ines@acme.example")
+
+    text = unescape(landed.text)
+    assert "no longer lists you among the readers" in text
+    assert "Your seat in Acme Integrators has ended." in text
+    assert not OrganisationMember.objects.filter(user__email="ines@acme.example").exists()
+    assert landed.url.startswith(f"{live_server.url}/team/acme/login/")
+    assert "Log out" not in text
+
+    identity_provider.set_groups("ines@acme.example", READERS_GROUP)
+    _sso_sign_in(live_server, "ines@acme.example")
+    assert OrganisationMember.objects.filter(user__email="ines@acme.example").exists()
+
+
+def test_an_admins_removal_is_not_undone_by_signing_in_again(
+    live_server, identity_provider, sso_organisation
+):
+    identity_provider.add_user("ines@acme.example", READERS_GROUP)
+    OrganisationRemoval.objects.create(organisation=sso_organisation, email="ines@acme.example")
+
+    landed = _sso_sign_in(live_server, "ines@acme.example")
+
+    assert "took you off the team" in unescape(landed.text)
+    assert not OrganisationMember.objects.filter(user__email="ines@acme.example").exists()
+
+
+def test_provider_is_not_trusted_for_addresses_outside_its_domains(
+    live_server, identity_provider, sso_organisation
+):
+    victim = UserFactory(email="someone@elsewhere.example")
+    identity_provider.add_user("someone@elsewhere.example", READERS_GROUP)
+
+    landed = _sso_sign_in(live_server, "someone@elsewhere.example")
+
+    assert "for addresses at its own domains" in unescape(landed.text)
+    assert not SocialAccount.objects.filter(user=victim).exists()
+    assert not OrganisationMember.objects.exists()
+
+
+@pytest.mark.parametrize("mode", [WRONG_AUDIENCE, EXPIRED, FOREIGN_KEY])
+def test_id_tokens_for_another_audience_expired_or_not_signed_by_the_provider_are_refused(
+    live_server, identity_provider, sso_organisation, mode
+):
+    identity_provider.add_user("ines@acme.example", READERS_GROUP)
+    identity_provider.misbehave(mode)
+
+    landed = _sso_sign_in(live_server, "ines@acme.example")
+
+    assert "Third-Party Login Failure" in landed.text or "login failure" in landed.text.lower()
+    assert not User.objects.filter(email="ines@acme.example").exists()
+    assert not OrganisationMember.objects.exists()
+
+
+def test_login_form_sends_an_sso_domain_to_its_organisation(client, sso_organisation):
+    UserFactory(email="ines@acme.example")
+
+    response = client.post(
+        reverse("account_login"),
+        {"login": "Ines@Acme.example", "password": PASSWORD, "next": "/reports/x/"},
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == "/team/acme/login/?next=%2Freports%2Fx%2F"
+    assert "_auth_user_id" not in client.session
+    assert any(
+        "signs its people in through its own single sign-on" in str(m)
+        for m in get_messages(response.wsgi_request)
+    )
+
+
+def test_password_login_stays_for_other_domains_and_optional_sso(client, sso_organisation):
+    UserFactory(email="ines@acme.example")
+    sso_organisation.sso_required = False
+    sso_organisation.save()
+
+    response = client.post(
+        reverse("account_login"), {"login": "ines@acme.example", "password": PASSWORD}
+    )
+
+    assert response.status_code == 302
+    assert "_auth_user_id" in client.session
+
+
+@pytest.mark.parametrize(
+    ("url_name", "data"),
+    [
+        ("account_reset_password", {"email": "ines@acme.example"}),
+        ("account_request_login_code", {"email": "ines@acme.example"}),
+        ("account_signup", {"email": "new@acme.example", "password1": "a-long-passphrase-9"}),
+    ],
+)
+def test_required_sso_refuses_codes_resets_and_signups_with_a_pointer(
+    client, mailoutbox, sso_organisation, url_name, data
+):
+    UserFactory(email="ines@acme.example")
+
+    response = client.post(reverse(url_name), data)
+
+    assert response.status_code == 200
+    assert "/team/acme/login/" in unescape(response.content.decode())
+    assert not mailoutbox
+    assert not User.objects.filter(email="new@acme.example").exists()
+
+
+def test_organisation_login_page_is_404_without_an_identity_provider(client, sso_organisation):
+    assert client.get("/team/acme/login/").status_code == 200
+    sso_organisation.sso_app = None
+    sso_organisation.save()
+    assert client.get("/team/acme/login/").status_code == 404
+    assert client.get("/team/nobody/login/").status_code == 404
