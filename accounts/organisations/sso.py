@@ -14,7 +14,7 @@ again (as joining by domain does).
 """
 
 from typing import Any, NoReturn
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
@@ -61,6 +61,17 @@ def sso_required_message(organisation: Organisation) -> str:
         f"{organisation.name} signs its people in through its own single sign-on: "
         f"use “Continue with {organisation.name}” at {sso_login_url(organisation)}."
     )
+
+
+def sso_authorization_origin(organisation: Organisation) -> str:
+    """Where the browser goes to sign in: the organisation's page posts to allauth, which
+    redirects the form there, so the page's form-action policy must name it. That is the
+    origin of the provider's `server_url`, unless staff moved the authorization endpoint
+    with allauth's `openid_configuration_overrides`."""
+    app_settings = organisation.sso_app.settings if organisation.sso_app else {}
+    overrides = app_settings.get("openid_configuration_overrides") or {}
+    url = urlsplit(overrides.get("authorization_endpoint") or app_settings.get("server_url", ""))
+    return f"{url.scheme}://{url.netloc}" if url.scheme in ("http", "https") and url.netloc else ""
 
 
 def _claims(sociallogin: SocialLogin) -> dict[str, Any]:

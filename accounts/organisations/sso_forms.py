@@ -36,7 +36,9 @@ class LoginForm(AllauthLoginForm):
         organisation = organisation_requiring_sso(login)
         if organisation is not None:
             request = self.request
-            messages.info(request, sso_required_message(organisation))
+            messages.info(
+                request, f"{organisation.name} signs its people in through its own single sign-on."
+            )
             next_path = request.POST.get("next") or request.GET.get("next") or ""
             raise ImmediateHttpResponse(
                 HttpResponseRedirect(sso_login_url(organisation, next_path=next_path))

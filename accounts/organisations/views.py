@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 from allauth.account.internal.decorators import login_not_required
 from allauth.socialaccount.models import SocialApp
 from allauth.socialaccount.providers.oauth2.views import OAuth2CallbackView
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
@@ -31,7 +32,7 @@ from accounts.organisations.pricing import (
     team_quote,
     team_seats_parse,
 )
-from accounts.organisations.sso import SignedIDTokenAdapter
+from accounts.organisations.sso import SignedIDTokenAdapter, sso_authorization_origin
 from publisher.errors import ApplicationError
 from publisher.ids import parse_id
 from publisher.redirects import local_path
@@ -265,7 +266,7 @@ def team_sso_login(request: HttpRequest, slug: str) -> HttpResponse:
     organisation = Organisation.objects.filter(slug=slug, sso_app__isnull=False).first()
     if organisation is None or organisation.sso_app is None:
         raise Http404("No organisation signs in here.")
-    return render(
+    response = render(
         request,
         "accounts/team_sso_login.html",
         {
@@ -276,6 +277,12 @@ def team_sso_login(request: HttpRequest, slug: str) -> HttpResponse:
             "next": local_path(request.GET.get("next")),
         },
     )
+    # The button's POST is redirected to the identity provider: browsers hold a redirected
+    # form submission to the page's form-action policy too.
+    if origin := sso_authorization_origin(organisation):
+        policy = settings.SECURE_CSP
+        response._csp_config = {**policy, "form-action": [*policy["form-action"], origin]}  # type: ignore[attr-defined]
+    return response
 
 
 @login_not_required

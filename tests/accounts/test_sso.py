@@ -4,19 +4,24 @@ last, seats ending when the provider stops vouching, refused ID tokens, and the 
 that must sign in through it."""
 
 import re
+import time
 from html import unescape
 
+import jwt
 import pytest
 import requests
 from allauth.socialaccount.models import SocialAccount
+from allauth.socialaccount.providers.oauth2.client import OAuth2Error
+from allauth.socialaccount.providers.openid_connect.views import OpenIDConnectOAuth2Adapter
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from accounts.models import OrganisationMember, OrganisationRemoval, User
+from accounts.organisations.sso import SignedIDTokenAdapter
 from reports.publishing import report_save
 from tests.support.factories import PASSWORD, ReportFactory, UserFactory
 from tests.support.oidc_idp import EXPIRED, FOREIGN_KEY, WRONG_AUDIENCE
-from tests.support.sso import IDP_PASSWORD, READERS_GROUP
+from tests.support.sso import CLIENT_ID, IDP_PASSWORD, PROVIDER_ID, READERS_GROUP
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -156,6 +161,30 @@ def test_id_tokens_for_another_audience_expired_or_not_signed_by_the_provider_ar
     assert "Third-Party Login Failure" in landed.text or "login failure" in landed.text.lower()
     assert not User.objects.filter(email="ines@acme.example").exists()
     assert not OrganisationMember.objects.exists()
+
+
+def test_unsigned_id_token_from_the_token_endpoint_is_refused(
+    rf, identity_provider, sso_organisation
+):
+    """allauth.idp only issues signed tokens, so this one is made here and decoded as the
+    callback decodes what the token endpoint answered, against the provider's real keys."""
+    now = int(time.time())
+    unsigned = jwt.encode(
+        {"iss": identity_provider.url, "aud": CLIENT_ID, "sub": "1", "iat": now,
+         "exp": now + 300, "email": "ines@acme.example", "email_verified": True},
+        key=None, algorithm="none",
+    )  # fmt: skip
+    app = sso_organisation.sso_app
+
+    # allauth alone takes it: it skips the signature of a token it fetched itself.
+    plain = OpenIDConnectOAuth2Adapter(rf.get("/"), PROVIDER_ID)
+    plain.did_fetch_access_token = True
+    assert plain._decode_id_token(app, unsigned)["sub"] == "1"
+
+    checked = SignedIDTokenAdapter(rf.get("/"), PROVIDER_ID)
+    checked.did_fetch_access_token = True
+    with pytest.raises(OAuth2Error):
+        checked._decode_id_token(app, unsigned)
 
 
 def test_login_form_sends_an_sso_domain_to_its_organisation(client, sso_organisation):
