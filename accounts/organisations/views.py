@@ -1,6 +1,7 @@
 """Organisation licences: buying seats, the team page, and joining by invitation."""
 
 import logging
+from typing import cast
 from urllib.parse import urlencode
 
 from allauth.account.internal.decorators import login_not_required
@@ -280,8 +281,9 @@ def team_sso_login(request: HttpRequest, slug: str) -> HttpResponse:
     # The button's POST is redirected to the identity provider: browsers hold a redirected
     # form submission to the page's form-action policy too.
     if origin := sso_authorization_origin(organisation):
-        policy = settings.SECURE_CSP
-        response._csp_config = {**policy, "form-action": [*policy["form-action"], origin]}  # type: ignore[attr-defined]
+        policy = cast(dict[str, list[str]], settings.SECURE_CSP)
+        form_action = [*policy["form-action"], origin]
+        response._csp_config = {**policy, "form-action": form_action}  # type: ignore[attr-defined]
     return response
 
 

@@ -244,3 +244,19 @@ def test_organisation_login_page_is_404_without_an_identity_provider(client, sso
     sso_organisation.save()
     assert client.get("/team/acme/login/").status_code == 404
     assert client.get("/team/nobody/login/").status_code == 404
+
+
+def test_organisation_login_page_lets_its_form_reach_the_provider_and_only_that(
+    client, identity_provider, sso_organisation, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(4):
+        response = client.get("/team/acme/login/?next=/reports/night-draw/")
+
+    policy = response["Content-Security-Policy"]
+    form_action = next(d for d in policy.split(";") if d.strip().startswith("form-action"))
+    assert identity_provider.url in form_action
+    assert identity_provider.url not in client.get("/accounts/login/")["Content-Security-Policy"]
+    html = response.content.decode()
+    assert 'action="/accounts/oidc/acme/login/"' in html
+    assert 'name="next" value="/reports/night-draw/"' in html
+    assert 'name="next"' not in client.get("/team/acme/login/?next=//evil.example/").content.decode()
