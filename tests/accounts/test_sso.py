@@ -259,4 +259,6 @@ def test_organisation_login_page_lets_its_form_reach_the_provider_and_only_that(
     html = response.content.decode()
     assert 'action="/accounts/oidc/acme/login/"' in html
     assert 'name="next" value="/reports/night-draw/"' in html
-    assert 'name="next"' not in client.get("/team/acme/login/?next=//evil.example/").content.decode()
+    assert (
+        'name="next"' not in client.get("/team/acme/login/?next=//evil.example/").content.decode()
+    )
