@@ -155,6 +155,12 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
                 refusal += f" Your seat in {organisation.name} has ended."
         self._refuse(request, refusal, sso_login_url(organisation))
 
+    def list_providers(self, request: HttpRequest) -> list:
+        # allauth's pages list every configured provider ("Add a third-party account"):
+        # here that would be the list of our customers. Each is reached from its own
+        # organisation's page, and is never listed.
+        return []
+
     def _refuse(self, request: HttpRequest, message: str, url: str) -> NoReturn:
         messages.error(request, message)
         raise ImmediateHttpResponse(HttpResponseRedirect(url))

@@ -14,6 +14,7 @@ from allauth.socialaccount.models import SocialAccount
 from allauth.socialaccount.providers.oauth2.client import OAuth2Error
 from allauth.socialaccount.providers.openid_connect.views import OpenIDConnectOAuth2Adapter
 from django.contrib.messages import get_messages
+from django.test import Client
 from django.urls import reverse
 
 from accounts.models import OrganisationMember, OrganisationRemoval, User
@@ -262,3 +263,12 @@ def test_organisation_login_page_lets_its_form_reach_the_provider_and_only_that(
     assert (
         'name="next"' not in client.get("/team/acme/login/?next=//evil.example/").content.decode()
     )
+
+
+def test_no_page_lists_the_organisations_identity_providers(client_for, sso_organisation):
+    client = client_for(UserFactory())
+
+    for url in ("/accounts/login/", "/accounts/signup/", "/accounts/3rdparty/"):
+        response = client.get(url) if url == "/accounts/3rdparty/" else Client().get(url)
+        assert response.status_code == 200, url
+        assert "Acme" not in response.content.decode(), url
