@@ -353,6 +353,22 @@ class Organisation(StripeSubscription):
     def domains(self) -> list[str]:
         return [d.strip().lower().lstrip("@") for d in self.join_domains.split(",") if d.strip()]
 
+    def clean(self) -> None:
+        """Single sign-on needs its page (a slug), an OpenID Connect application, and, to be
+        required, the domains it is required for."""
+        errors = {}
+        if self.sso_app is not None:
+            if not self.slug:
+                errors["slug"] = "Give the organisation a slug: its sign-in page needs one."
+            if self.sso_app.provider != "openid_connect":
+                errors["sso_app"] = "Choose an OpenID Connect application."
+        if self.sso_required and (self.sso_app_id is None or not self.domains):
+            errors["sso_required"] = (
+                "Single sign-on can only be required with an identity provider and domains."
+            )
+        if errors:
+            raise ValidationError(errors)
+
 
 class OrganisationMember(models.Model):
     """A person holding one of an organisation's seats. A person holds at most one seat."""

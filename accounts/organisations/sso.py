@@ -27,7 +27,8 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 
 from accounts.models import Organisation, OrganisationMember, OrganisationRemoval, User
-from accounts.organisations.services import _affiliations_changed, organisation_join
+from accounts.organisations.services import organisation_join
+from publisher.cache.generations import page_cache_invalidate_all
 from publisher.errors import ApplicationError
 from publisher.redirects import local_path
 
@@ -103,7 +104,8 @@ def sso_seat_end(*, organisation: Organisation, user: User) -> bool:
     the next sign-in gives the seat back."""
     deleted, _ = OrganisationMember.objects.filter(organisation=organisation, user=user).delete()
     if deleted:
-        _affiliations_changed()
+        # Comment threads show seat holders' organisations as verified (affiliations.py).
+        page_cache_invalidate_all()
     return bool(deleted)
 
 

@@ -14,6 +14,7 @@ from allauth.socialaccount.models import SocialAccount
 from allauth.socialaccount.providers.oauth2.client import OAuth2Error
 from allauth.socialaccount.providers.openid_connect.views import OpenIDConnectOAuth2Adapter
 from django.contrib.messages import get_messages
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 
@@ -272,3 +273,41 @@ def test_no_page_lists_the_organisations_identity_providers(client_for, sso_orga
         response = client.get(url) if url == "/accounts/3rdparty/" else Client().get(url)
         assert response.status_code == 200, url
         assert "Acme" not in response.content.decode(), url
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"slug": None}, "slug"),
+        ({"join_domains": ""}, "sso_required"),
+        ({"sso_app": None}, "sso_required"),
+    ],
+)
+def test_staff_cannot_save_single_sign_on_it_cannot_run(sso_organisation, change, field):
+    for name, value in change.items():
+        setattr(sso_organisation, name, value)
+
+    with pytest.raises(ValidationError) as refused:
+        sso_organisation.full_clean()
+
+    assert field in refused.value.message_dict
+
+
+def test_identity_provider_must_be_openid_connect(sso_organisation):
+    sso_organisation.sso_app.provider = "google"
+    sso_organisation.sso_app.save()
+
+    with pytest.raises(ValidationError) as refused:
+        sso_organisation.full_clean()
+
+    assert "sso_app" in refused.value.message_dict
+
+
+def test_admin_edits_an_organisations_single_sign_on(client_for, sso_organisation):
+    staff = client_for(UserFactory(is_staff=True, is_superuser=True))
+
+    page = staff.get(f"/admin/accounts/organisation/{sso_organisation.pk}/change/")
+
+    assert page.status_code == 200
+    for field in ("slug", "sso_app", "sso_required", "sso_group"):
+        assert f'name="{field}"' in page.content.decode()
