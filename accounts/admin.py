@@ -1,3 +1,4 @@
+import ipaddress
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -22,6 +23,7 @@ from accounts.models import (
     MembershipEmail,
     NewsletterSubscriber,
     Organisation,
+    OrganisationNetwork,
     SessionNetwork,
     StripeEvent,
     SubscriptionAttribution,
@@ -30,8 +32,14 @@ from accounts.models import (
 )
 from accounts.newsletter import import_views
 from accounts.newsletter.services import newsletter_normalize_email
+from accounts.organisations.networks import (
+    network_overlap_error,
+    network_parse,
+    office_networks_changed,
+)
 from accounts.sessions.selectors import REPORT_DAYS, REPORT_LIMIT, session_network_alerts
 from publisher.downloads import csv_download, csv_safe
+from publisher.errors import ApplicationError
 from publisher.text import text_excerpt
 
 
@@ -308,21 +316,75 @@ class EmailSuppressionAdmin(admin.ModelAdmin):
         self.message_user(request, f"Released {count} suppression(s).")
 
 
+class OrganisationNetworkForm(forms.ModelForm):
+    class Meta:
+        model = OrganisationNetwork
+        fields = ["cidr", "label"]
+        help_texts = {
+            "cidr": (
+                "CIDR, IPv4 or IPv6 (at most a /16 or a /32). Host bits are cleared: "
+                "203.0.113.7/24 is saved as 203.0.113.0/24."
+            )
+        }
+
+    def clean_cidr(self) -> str:
+        try:
+            network = network_parse(self.cleaned_data.get("cidr") or "")
+        except ApplicationError as error:
+            raise forms.ValidationError(error.message) from None
+        problem = network_overlap_error(network, exclude_pk=self.instance.pk)
+        if problem:
+            raise forms.ValidationError(problem)
+        return str(network)
+
+
+class OrganisationNetworkFormSet(forms.BaseInlineFormSet):
+    def clean(self) -> None:
+        super().clean()
+        kept = [
+            (form, ipaddress.ip_network(form.cleaned_data["cidr"]))
+            for form in self.forms
+            if form.cleaned_data.get("cidr") and not form.cleaned_data.get("DELETE")
+        ]
+        for index, (form, network) in enumerate(kept):
+            for _, other in kept[:index]:
+                if other.version == network.version and other.overlaps(network):
+                    form.add_error("cidr", f"{network} overlaps {other}, listed above.")
+
+
+class OrganisationNetworkInline(admin.TabularInline):
+    model = OrganisationNetwork
+    form = OrganisationNetworkForm
+    formset = OrganisationNetworkFormSet
+    extra = 1
+    verbose_name = "office network"
+
+
 @admin.register(Organisation)
 class OrganisationAdmin(admin.ModelAdmin):
-    """Team licences. Seats and status come from Stripe; staff set the domains and single
-    sign-on: the identity provider is a social application (provider "OpenID Connect",
-    a provider ID of its own, settings {"server_url": "https://idp.example"})."""
+    """Organisations' office networks and single sign-on are edited here; seats and the
+    licence come from Stripe and the team page. The identity provider is a social
+    application (provider "OpenID Connect", a provider ID of its own, settings
+    {"server_url": "https://idp.example"})."""
 
-    list_display = ["name", "slug", "seats", "status", "sso_app", "sso_required"]
+    list_display = ["name", "status", "seats", "current_period_end", "sso_app", "sso_required"]
     search_fields = ["name", "slug", "join_domains"]
-    raw_id_fields = ["owner"]
-    readonly_fields = [
-        "seats", "status", "stripe_customer_id", "stripe_subscription_id", "current_period_end",
-    ]  # fmt: skip
     fieldsets = [
-        (None, {"fields": ["name", "owner", "seats", "status", "current_period_end"]}),
+        (None, {"fields": ["name", "owner", "status", "seats", "current_period_end"]}),
         ("Domains", {"fields": ["join_domains", "auto_join"]}),
         ("Single sign-on", {"fields": ["slug", "sso_app", "sso_required", "sso_group"]}),
-        ("Stripe", {"fields": ["stripe_customer_id", "stripe_subscription_id"]}),
     ]
+    readonly_fields = ["owner", "status", "seats", "current_period_end"]
+    inlines = [OrganisationNetworkInline]
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        office_networks_changed()
+
+    def delete_model(self, request: HttpRequest, obj: Organisation) -> None:
+        super().delete_model(request, obj)
+        office_networks_changed()
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Organisation]) -> None:
+        super().delete_queryset(request, queryset)
+        office_networks_changed()

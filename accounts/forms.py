@@ -5,29 +5,11 @@ from django.contrib.auth.forms import AdminUserCreationForm as BaseAdminUserCrea
 from django.contrib.auth.forms import UserChangeForm
 from django.http import HttpRequest
 
+from accounts.fields import NameField
 from accounts.models import COMPANY_MAX_LENGTH, DISPLAY_NAME_MAX_LENGTH, User
 from accounts.organisations.services import invitation_for_path
 from accounts.organisations.sso import organisation_requiring_sso, sso_required_message
 from accounts.users import user_profile_update
-from publisher.text import text_normalise_name
-
-
-class NameField(forms.CharField):
-    """A name other readers see: stored without invisible characters, spaces normalised.
-
-    Leaving it empty is fine where the field is optional; typing only characters that show
-    nothing is refused, since what was typed would silently vanish. `user_profile_update`
-    applies the same rule to callers without a form."""
-
-    def to_python(self, value: Any) -> str:
-        typed = super().to_python(value) or ""
-        name = text_normalise_name(typed)
-        if typed and not name:
-            raise forms.ValidationError(
-                "Use visible letters: this has only invisible characters.",
-                code="invisible",
-            )
-        return name
 
 
 class SignupDetailsForm(forms.Form):

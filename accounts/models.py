@@ -308,6 +308,18 @@ class Organisation(StripeSubscription):
     auto_join = models.BooleanField(
         default=False, help_text="Let verified addresses of the listed domains join by themselves."
     )
+    # Paying by invoice: Stripe's collection method, and the latest finalised invoice of the
+    # licence as Stripe last reported it (a draft is not an invoice yet and changes none of
+    # these). What they mean for access is decided in `accounts.membership`.
+    collection_method = models.CharField(max_length=32, blank=True)
+    invoice_id = models.CharField(max_length=255, blank=True)
+    invoice_number = models.CharField(max_length=64, blank=True)
+    invoice_status = models.CharField(max_length=20, blank=True)
+    invoice_due_at = models.DateTimeField(null=True, blank=True)
+    invoice_amount_due = models.PositiveIntegerField(null=True, blank=True)
+    invoice_amount_remaining = models.PositiveIntegerField(null=True, blank=True)
+    invoice_currency = models.CharField(max_length=3, blank=True)
+    invoice_hosted_url = models.URLField(max_length=1000, blank=True)
     # Single sign-on (accounts/organisations/sso.py): staff link the organisation to an
     # allauth SocialApp (provider "openid_connect") whose provider_id is its own.
     slug = models.SlugField(
@@ -350,6 +362,10 @@ class Organisation(StripeSubscription):
         return self.name
 
     @property
+    def pays_by_invoice(self) -> bool:
+        return self.collection_method == "send_invoice"
+
+    @property
     def domains(self) -> list[str]:
         return [d.strip().lower().lstrip("@") for d in self.join_domains.split(",") if d.strip()]
 
@@ -383,6 +399,31 @@ class OrganisationMember(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.organisation}"
+
+
+class OrganisationNetwork(models.Model):
+    """One of an organisation's office address ranges: readers arriving from it read under
+    the organisation's licence (reports/access.py). `cidr` is stored normalised (the network
+    address and prefix, `ipaddress.ip_network(..., strict=False)`); validation, the size limit
+    and the refusal of overlaps live in accounts/organisations/networks.py."""
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="networks"
+    )
+    cidr = models.CharField(
+        "address range",
+        max_length=43,
+        unique=True,
+        help_text="CIDR, IPv4 or IPv6, e.g. 203.0.113.0/24 or 2001:db8:4::/48.",
+    )
+    label = models.CharField(max_length=120, blank=True, help_text="e.g. London office")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["cidr"]
+
+    def __str__(self) -> str:
+        return f"{self.cidr} ({self.organisation})"
 
 
 class OrganisationInvitation(models.Model):

@@ -16,6 +16,7 @@ urlpatterns = [
     path("subscribe/local-portal/", billing_views.local_portal, name="local_portal"),
     path("stripe/webhook/", billing_views.stripe_webhook, name="stripe_webhook"),
     path("subscribe/team/", team_views.team_checkout, name="team_checkout"),
+    path("subscribe/team/invoice/", team_views.team_invoice, name="team_invoice"),
     path("team/", team_views.team, name="team"),
     path("team/join/<str:token>/", team_views.team_join, name="team_join"),
     path("team/<slug:slug>/login/", team_views.team_sso_login, name="team_sso_login"),

@@ -361,13 +361,14 @@ def _provider_rows(provider: dict, smtp: dict | None) -> list[tuple[str, ...]]:
                 _yes(run["copies_at_fake"] == int(size) and run["most_copies_of_one"] == 1),
             )
         )
-    idle, during = provider.get("page_idle"), runs[-1][1].get("page_during") if runs else None
+    loaded = provider.get("loaded") or {}
+    idle, during = provider.get("page_idle"), loaded.get("page_during")
     if idle and during:
         rows.append(
             (
                 "7",
-                f"  anonymous page p99 during the {int(runs[-1][0]):,} fan-out "
-                "(steady load, row 6's), against idle",
+                f"  anonymous page p99 during the {loaded['recipients']:,} fan-out "
+                f"(steady load, row 6's; that run {loaded['wall_s']:.1f} s), against idle",
                 f"{during['p99_ms']:.2f} ms",
                 f"idle {idle['p99_ms']:.2f} ms",
                 f"{during['p99_ms'] / idle['p99_ms']:.2f}x",

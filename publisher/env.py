@@ -65,6 +65,25 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def env_int_list(
+    name: str, default: list[int], *, minimum: int | None = None, maximum: int | None = None
+) -> list[int]:
+    """Comma-separated whole numbers, each within the bounds; `default` when unset."""
+    if _raw(name) is None:
+        return list(default)
+    numbers = []
+    for item in env_list(name):
+        if not item.isdigit():
+            raise ImproperlyConfigured(f"{name}: {item!r} is not a whole number.")
+        number = int(item)
+        if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
+            raise ImproperlyConfigured(f"{name}: {number} must be from {minimum} to {maximum}.")
+        numbers.append(number)
+    if not numbers:
+        raise ImproperlyConfigured(f"{name} is set but names no number.")
+    return numbers
+
+
 def env_url(name: str, default: str = "", *, schemes: set[str]) -> str:
     """A URL whose scheme is one of `schemes` (and which has a host when it needs one)."""
     value = _raw(name)

@@ -16,6 +16,7 @@ from django.utils.csp import CSP
 from publisher.env import (
     env_bool,
     env_int,
+    env_int_list,
     env_list,
     env_str,
     env_url,
@@ -72,6 +73,14 @@ PRICE_MONTHLY_CENTS = env_int("PRICE_MONTHLY_CENTS", default=2900, minimum=1)
 PRICE_ANNUAL_CENTS = env_int("PRICE_ANNUAL_CENTS", default=29000, minimum=1)
 PRICE_SEAT_CENTS = env_int("PRICE_SEAT_CENTS", default=29000, minimum=1)
 TEAM_MIN_SEATS = env_int("TEAM_MIN_SEATS", default=3, minimum=1)
+# Paying a team licence by invoice (accounts/organisations/invoicing.py): the payment terms
+# a buyer may choose, in days from the invoice's date to its due date, and the one offered
+# first. Stripe accepts up to 365 days until due.
+INVOICE_NET_TERMS_DEFAULT = env_int("INVOICE_NET_TERMS_DEFAULT", default=30, minimum=1, maximum=365)
+INVOICE_NET_TERMS = sorted(
+    {INVOICE_NET_TERMS_DEFAULT}
+    | set(env_int_list("INVOICE_NET_TERMS", default=[14, 30, 60], minimum=1, maximum=365))
+)
 # Checkout's offer (accounts/billing/checkout.py). A free trial of this many days for a
 # reader's first subscription (0: none; Stripe allows up to two years). Without a card
 # required, Checkout asks for none and a trial nobody added a card to ends by itself.
@@ -154,6 +163,9 @@ MIDDLEWARE = [
     # After auth and messages: tells a device whose session was ended why, and keeps each
     # session's last-seen time and network (accounts/sessions/).
     "accounts.sessions.middleware.SessionsMiddleware",
+    # After sessions and auth: marks the session of a reader from an office range, so no
+    # shared cache serves or stores their pages (reports/office.py).
+    "reports.office.OfficeNetworkMiddleware",
     "publisher.errors.MethodNotAllowedPageMiddleware",
 ]
 
@@ -447,6 +459,19 @@ CELERY_BEAT_SCHEDULE["requeue-stale-deliveries"] = {
 # change, so its lifetime only bounds what nothing invalidates (an author's new display name).
 PUBLIC_PAGE_MAX_AGE = env_int("PUBLIC_PAGE_MAX_AGE", default=60, minimum=0)
 PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", default=600, minimum=0)
+
+# Requests the server-side page cache must never answer or store although they carry no
+# session cookie: dotted paths of `(request) -> bool` checks, so `publisher` stays ignorant of
+# the apps. A reader from an office range (accounts/organisations/networks.py) reads paid
+# text under their organisation's licence from their very first request.
+PAGE_CACHE_BYPASS_CHECKS = ["accounts.organisations.networks.request_from_office_network"]
+
+# Office networks (accounts/organisations/networks.py): the file the application writes for
+# nginx's `geo $gridline_office_network` block on every change of the ranges (empty: no nginx
+# in front), and the command then run to make nginx read it (e.g. `sudo systemctl reload
+# nginx`; empty: none).
+OFFICE_NETWORKS_NGINX_FILE = env_str("OFFICE_NETWORKS_NGINX_FILE", "")
+OFFICE_NETWORKS_NGINX_RELOAD = env_str("OFFICE_NETWORKS_NGINX_RELOAD", "")
 
 # Searches one client address may run a minute and an hour while its reader may not read
 # every body (reports/views/search.py explains the numbers); 0 turns that window off.

@@ -13,6 +13,7 @@ from django.http import HttpRequest
 from accounts.models import NewsletterSubscriber
 from accounts.newsletter.services import newsletter_subscriber_for_user
 from reports.access import is_entitled_reader
+from reports.office import office_licence_name, request_office_network
 
 
 class ReaderState:
@@ -23,7 +24,14 @@ class ReaderState:
     def entitled(self) -> bool:
         """May read every report (the one rule, reports/access.py): no Subscribe button."""
         user = getattr(self._request, "user", None)
-        return user is not None and is_entitled_reader(user)
+        network = request_office_network(self._request)
+        return user is not None and is_entitled_reader(user, network=network)
+
+    @cached_property
+    def office_licence(self) -> str | None:
+        """The organisation whose office network this reader reads through now, if any
+        ("Reading through Acme's licence")."""
+        return office_licence_name(self._request)
 
     @cached_property
     def newsletter(self) -> NewsletterSubscriber | None:

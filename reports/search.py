@@ -27,6 +27,7 @@ from django.db.models.functions import Concat
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from accounts.organisations.networks import OfficeNetwork
 from reports.access import Reader, can_read_body, is_entitled_reader
 from reports.models import (
     SEARCH_CONFIG,
@@ -198,14 +199,23 @@ def ranked_matches(
 
 
 def _postgres_page(
-    *, text: str, reports: ReportQuerySet, reader: Reader, page_number: str | None
+    *,
+    text: str,
+    reports: ReportQuerySet,
+    reader: Reader,
+    page_number: str | None,
+    network: OfficeNetwork | None = None,
 ) -> Page:
     query = SearchQuery(text, search_type="websearch", config=SEARCH_CONFIG)
-    matches = ranked_matches(reports, query, reads_every_body=is_entitled_reader(reader))
+    matches = ranked_matches(
+        reports, query, reads_every_body=is_entitled_reader(reader, network=network)
+    )
     with _matching_through_the_index():
         page = Paginator(matches, RESULTS_PER_PAGE).get_page(page_number)
         page.object_list = list(page.object_list)
-    entitled = [report.pk for report in page.object_list if can_read_body(reader, report)]
+    entitled = [
+        report.pk for report in page.object_list if can_read_body(reader, report, network=network)
+    ]
     body_headlines = {}
     if entitled:
         body_headlines = dict(
@@ -231,11 +241,16 @@ def _postgres_page(
 
 
 def _fallback_page(
-    *, text: str, reports: ReportQuerySet, reader: Reader, page_number: str | None
+    *,
+    text: str,
+    reports: ReportQuerySet,
+    reader: Reader,
+    page_number: str | None,
+    network: OfficeNetwork | None = None,
 ) -> Page:
     """Every word in the text this reader may read: the public text, and the body of free
     reports, or of every report for a reader who may read them all."""
-    readable_body = Q() if is_entitled_reader(reader) else Q(is_free=True)
+    readable_body = Q() if is_entitled_reader(reader, network=network) else Q(is_free=True)
     for term in text.split():
         reports = reports.filter(
             Q(title__icontains=term)
@@ -261,12 +276,13 @@ def search_reports(
     *,
     text: str,
     reader: Reader,
+    network: OfficeNetwork | None = None,
     kind: str | None = None,
     topic: Topic | None = None,
     page_number: str | None = None,
 ) -> Page:
-    """A page of `SearchResult`s for published reports matching `text`, best first."""
+    """A page of `SearchResult`s for published reports matching `text`, best first.
+    `network` is the request's network facts (reports/office.py), for the access rule."""
     reports = _filtered(kind=kind, topic=topic)
-    if connection.vendor == "postgresql":
-        return _postgres_page(text=text, reports=reports, reader=reader, page_number=page_number)
-    return _fallback_page(text=text, reports=reports, reader=reader, page_number=page_number)
+    page = _postgres_page if connection.vendor == "postgresql" else _fallback_page
+    return page(text=text, reports=reports, reader=reader, network=network, page_number=page_number)

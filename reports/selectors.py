@@ -13,6 +13,7 @@ from django.db.models import Count, F, IntegerField, Value, Window
 from django.db.models.functions import RowNumber
 
 from accounts.models import User
+from accounts.organisations.networks import OfficeNetwork
 from publisher.cache.generations import CACHE_ERRORS, versioned_get_many, versioned_set
 from reports.access import Reader, can_read_body
 from reports.models import KIND_PLURALS, Report, ReportQuerySet
@@ -80,14 +81,16 @@ def _published_report_for_anonymous(*, slug: str) -> tuple[Report | None, Cached
 BODY_HTML_SECONDS = 24 * 3600
 
 
-def report_body_html(*, report: Report, reader: Reader) -> str | None:
+def report_body_html(
+    *, report: Report, reader: Reader, network: OfficeNetwork | None = None
+) -> str | None:
     """The rendered body, loaded only once the access rule said yes.
 
     Rendering a 30 KB body takes tens of milliseconds, so the HTML is kept in the cache,
     keyed by the report's last change, and read from there only here, after the same check:
     the cache is server-side storage like the database, never a response anyone is given.
     """
-    if not can_read_body(reader, report):
+    if not can_read_body(reader, report, network=network):
         return None
     key = f"body-html:{RENDERING_VERSION}:{report.pk}:{report.updated_at.timestamp()}"
     try:

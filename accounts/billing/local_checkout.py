@@ -257,16 +257,21 @@ def _team_subscription(
     return subscription
 
 
-def local_team_checkout_complete(*, organisation: Organisation, buyer: User, seats: int) -> None:
-    """A paid team licence as Stripe Checkout would create it, through the webhook handler."""
-    _require_enabled()
-    subscription = _team_subscription(
+def _new_team_subscription(organisation: Organisation, buyer: User, seats: int) -> dict:
+    """A year's licence of `seats` seats, starting now."""
+    return _team_subscription(
         organisation=organisation,
         buyer=buyer,
         subscription_id=f"sub_local_{secrets.token_hex(8)}",
         seats=seats,
         period_end=int((timezone.now() + PERIODS["annual"]).timestamp()),
     )
+
+
+def local_team_checkout_complete(*, organisation: Organisation, buyer: User, seats: int) -> None:
+    """A paid team licence as Stripe Checkout would create it, through the webhook handler."""
+    _require_enabled()
+    subscription = _new_team_subscription(organisation, buyer, seats)
     stripe_event_handle(event=_event("customer.subscription.created", subscription))
 
 
@@ -284,4 +289,75 @@ def local_team_seats_change(*, organisation: Organisation, admin: User, seats: i
     )
     subscription["status"] = organisation.status
     subscription["cancel_at_period_end"] = organisation.cancel_at_period_end
+    stripe_event_handle(event=_event("customer.subscription.updated", subscription))
+
+
+LOCAL_INVOICE_ACTIONS = ("invoice_paid", "invoice_uncollectible")
+
+
+def _local_invoice(
+    organisation: Organisation, *, seats: int, status: str, due_date: int,
+    purchase_order: str = "",
+) -> dict[str, Any]:  # fmt: skip
+    """The licence's invoice as Stripe reports it once finalised (sent to the buyer)."""
+    amount = seats * settings.PRICE_SEAT_CENTS
+    return {
+        "id": organisation.invoice_id or f"in_local_{secrets.token_hex(8)}",
+        "object": "invoice",
+        "number": organisation.invoice_number or f"LOCAL-ORG-{organisation.pk:04d}-0001",
+        "status": status,
+        "collection_method": "send_invoice",
+        "due_date": due_date,
+        "currency": "usd",
+        "amount_due": amount,
+        "amount_remaining": 0 if status == "paid" else amount,
+        "hosted_invoice_url": None,  # the local checkout has no invoice page to link to
+        "custom_fields": (
+            [{"name": "Purchase order", "value": purchase_order}] if purchase_order else None
+        ),
+    }
+
+
+def local_team_invoice_subscription_create(
+    *, organisation: Organisation, buyer: User, seats: int, net_terms: int, purchase_order: str
+) -> None:
+    """A licence paid by invoice as Stripe would create it: the subscription and its first
+    invoice, finalised at once and due in `net_terms` days, through the webhook handler."""
+    _require_enabled()
+    subscription = _new_team_subscription(organisation, buyer, seats)
+    due = int((timezone.now() + timedelta(days=net_terms)).timestamp())
+    subscription.update(
+        collection_method="send_invoice",
+        days_until_due=net_terms,
+        latest_invoice=_local_invoice(
+            organisation, seats=seats, status="open", due_date=due, purchase_order=purchase_order
+        ),
+    )
+    stripe_event_handle(event=_event("customer.subscription.created", subscription))
+
+
+def local_team_invoice_change(*, organisation: Organisation, admin: User, action: str) -> None:
+    """What recording the bank transfer (paid out of band) or writing the invoice off
+    (uncollectible) in Stripe's dashboard would send, for the local checkout."""
+    _require_enabled()
+    if action not in LOCAL_INVOICE_ACTIONS or not organisation.invoice_id:
+        raise ValueError(f"No local invoice action {action!r} here.")
+    period_end = organisation.current_period_end or timezone.now() + PERIODS["annual"]
+    subscription = _team_subscription(
+        organisation=organisation,
+        buyer=admin,
+        subscription_id=organisation.stripe_subscription_id,
+        seats=organisation.seats,
+        period_end=int(period_end.timestamp()),
+    )
+    paid = action == "invoice_paid"
+    due = organisation.invoice_due_at or timezone.now()
+    subscription.update(
+        status="active" if paid else organisation.status,
+        collection_method="send_invoice",
+        latest_invoice=_local_invoice(
+            organisation, seats=organisation.seats, status="paid" if paid else "uncollectible",
+            due_date=int(due.timestamp()),
+        ),
+    )  # fmt: skip
     stripe_event_handle(event=_event("customer.subscription.updated", subscription))

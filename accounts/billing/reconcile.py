@@ -7,10 +7,11 @@ import stripe
 from django.conf import settings
 from django.utils import timezone
 
-from accounts.billing.client import stripe_client
+from accounts.billing.client import BillingUnavailable, stripe_client
 from accounts.billing.ledger import subscription_change_record
 from accounts.billing.sync import (
     logger,
+    open_invoices_of,
     subscription_sync_from_stripe,
 )
 from accounts.membership import GRANTING_STATUSES, membership_grants_access
@@ -46,7 +47,13 @@ def memberships_reconcile() -> ReconcileResult:
         before = (holder.status, holder.current_period_end, holder.cancel_at_period_end)
         try:
             listing = client.v1.subscriptions.list(
-                params={"customer": holder.stripe_customer_id, "status": "all", "limit": 20}
+                params={
+                    "customer": holder.stripe_customer_id,
+                    "status": "all",
+                    "limit": 20,
+                    # An invoice-paying licence's access follows its latest invoice.
+                    "expand": ["data.latest_invoice"],
+                }
             )
         except stripe.StripeError:
             logger.exception("Could not list subscriptions of %s", holder.stripe_customer_id)
@@ -61,9 +68,16 @@ def memberships_reconcile() -> ReconcileResult:
                 holder.save()
                 subscription_change_record(holder=holder, at=now)
         else:
+            try:
+                open_invoices = open_invoices_of(best)
+            except BillingUnavailable:
+                logger.exception("Could not list the open invoices of %s", best["id"])
+                result.failed += 1
+                continue
             holder = subscription_sync_from_stripe(
-                subscription=best, state_at=timezone.now(), authoritative=True
-            )
+                subscription=best, state_at=timezone.now(), authoritative=True,
+                open_invoices=open_invoices,
+            )  # fmt: skip
         after = (holder.status, holder.current_period_end, holder.cancel_at_period_end)
         if after != before:
             result.changed += 1

@@ -179,6 +179,37 @@ def _should_apply(
     return subscription["status"] in GRANTING_STATUSES or not membership_grants_access(holder)
 
 
+def _invoice_apply(organisation: Organisation, invoice: dict[str, Any]) -> None:
+    """Mirror the licence's latest invoice, once finalised: a draft may still change (Stripe
+    finalises a renewal's about an hour after drafting it) and is nobody's bill yet, so the
+    invoice before it keeps deciding until then."""
+    if not invoice.get("id") or invoice.get("status") in (None, "draft"):
+        return
+    organisation.invoice_id = invoice["id"]
+    organisation.invoice_number = invoice.get("number") or ""
+    organisation.invoice_status = invoice["status"]
+    organisation.invoice_due_at = stripe_timestamp(invoice.get("due_date"))
+    organisation.invoice_amount_due = invoice.get("amount_due")
+    organisation.invoice_amount_remaining = invoice.get("amount_remaining")
+    organisation.invoice_currency = invoice.get("currency") or ""
+    organisation.invoice_hosted_url = invoice.get("hosted_invoice_url") or ""
+
+
+def _deciding_invoice(
+    subscription: dict[str, Any], open_invoices: list[dict[str, Any]] | None
+) -> dict[str, Any] | None:
+    """The invoice an invoice-paying licence is judged by: its latest one when written off;
+    else the open invoice due first, so that paying a later, smaller invoice (the proration
+    of added seats) does not excuse an earlier unpaid one; else the latest."""
+    latest = subscription.get("latest_invoice")
+    latest = latest if isinstance(latest, dict) else None  # an id unless expanded
+    if latest is not None and latest.get("status") == "uncollectible":
+        return latest
+    if open_invoices:
+        return min(open_invoices, key=lambda invoice: invoice.get("due_date") or 0)
+    return latest
+
+
 def _trim_members_to_seats(organisation: Organisation) -> None:
     """Fewer seats were bought than are taken: the most recent non-admin members leave, so
     there are never more members than paid seats.
@@ -197,11 +228,14 @@ def subscription_sync_from_stripe(
     state_at: datetime,
     user: User | None = None,
     authoritative: bool = False,
+    open_invoices: list[dict[str, Any]] | None = None,
 ) -> StripeSubscription:
     """Mirror one Stripe subscription onto the membership or organisation it pays for.
 
     `state_at` is when `subscription` was true (the event's creation time, or now for a
-    fresh read). `authoritative` (reconciliation) skips the ordering guards.
+    fresh read). `authoritative` (reconciliation) skips the ordering guards. An invoiced
+    licence's invoice comes from the subscription's `latest_invoice` (read expanded) and
+    `open_invoices`, the subscription's open invoices when they were listed.
     """
     metadata = subscription.get("metadata") or {}
     with transaction.atomic():
@@ -221,6 +255,9 @@ def subscription_sync_from_stripe(
             holder.stripe_state_at = max(filter(None, [state_at, holder.stripe_state_at]))
             if isinstance(holder, Organisation):
                 holder.seats = _subscription_quantity(subscription)
+                holder.collection_method = subscription.get("collection_method") or ""
+                if (invoice := _deciding_invoice(subscription, open_invoices)) is not None:
+                    _invoice_apply(holder, invoice)
             elif isinstance(holder, Membership):
                 holder.plan = plan_for_price(_subscription_price(subscription))
                 holder.trial_end = stripe_timestamp(subscription.get("trial_end"))
@@ -294,9 +331,27 @@ def _lifecycle_emails(
 
 def _fresh_subscription(subscription_id: str) -> dict[str, Any]:
     try:
-        return stripe_client().v1.subscriptions.retrieve(subscription_id).to_dict()
+        return (
+            stripe_client()
+            .v1.subscriptions.retrieve(subscription_id, params={"expand": ["latest_invoice"]})
+            .to_dict()
+        )
     except stripe.StripeError as error:
         raise BillingUnavailable(str(error)) from error
+
+
+def open_invoices_of(subscription: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The open invoices of a subscription paid by invoice (one more call to Stripe, only
+    for those); None for a card-paying one, whose invoices decide nothing."""
+    if subscription.get("collection_method") != "send_invoice":
+        return None
+    try:
+        listing = stripe_client().v1.invoices.list(
+            params={"subscription": subscription["id"], "status": "open", "limit": 100}
+        )
+    except stripe.StripeError as error:
+        raise BillingUnavailable(str(error)) from error
+    return [invoice.to_dict() for invoice in listing.data]
 
 
 def subscription_lock(subscription_id: str) -> None:
@@ -329,7 +384,10 @@ def subscription_sync_by_id(
         # whatever order the events arrive in.
         subscription_lock(subscription_id)
         fresh = _fresh_subscription(subscription_id)
-        subscription_sync_from_stripe(subscription=fresh, state_at=timezone.now(), user=user)
+        subscription_sync_from_stripe(
+            subscription=fresh, state_at=timezone.now(), user=user,
+            open_invoices=open_invoices_of(fresh),
+        )  # fmt: skip
         return fresh
     if payload is not None:
         # The local checkout has no Stripe to ask; its events carry the whole subscription.

@@ -77,6 +77,16 @@ def _invoice_paid(invoice: dict[str, Any], created: datetime) -> str:
     return "processed"
 
 
+def _invoice_changed(invoice: dict[str, Any], created: datetime) -> str:
+    """An invoice of a subscription was finalised (sent), written off, voided or became
+    overdue. The subscription is re-read with its latest invoice, which an invoice-paying
+    licence's access follows; for a card-paying one nothing changes. Without Stripe keys
+    the local checkout sends the subscription itself, so the invoice adds nothing there."""
+    if not settings.STRIPE_SECRET_KEY:
+        return "ignored"
+    return _invoice_paid(invoice, created)
+
+
 def _membership_of(subscription_id: str | None) -> Membership | None:
     if not subscription_id:
         return None
@@ -160,6 +170,10 @@ HANDLERS: dict[str, Callable[[dict[str, Any], datetime], str]] = {
     "customer.subscription.updated": _subscription_changed,
     "customer.subscription.deleted": _subscription_changed,
     "customer.subscription.trial_will_end": _trial_will_end,
+    "invoice.finalized": _invoice_changed,
+    "invoice.marked_uncollectible": _invoice_changed,
+    "invoice.voided": _invoice_changed,
+    "invoice.overdue": _invoice_changed,
     "invoice.paid": _invoice_paid,
     "invoice.payment_failed": _invoice_payment_failed,
     "invoice.upcoming": _invoice_upcoming,

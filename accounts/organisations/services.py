@@ -377,6 +377,20 @@ def organisation_seats_change(*, organisation: Organisation, admin: User, seats:
     return wanted
 
 
+# Public email services: anyone can have an address there, so none of them identifies a
+# company's people (a team listing one would let any stranger join its seats and speak in
+# comments as the company, marked verified).
+PUBLIC_MAIL_DOMAINS = frozenset(
+    {
+        "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "msn.com",
+        "yahoo.com", "ymail.com", "icloud.com", "me.com", "mac.com", "aol.com", "proton.me",
+        "protonmail.com", "pm.me", "gmx.com", "gmx.de", "gmx.net", "web.de", "mail.com",
+        "mail.ru", "yandex.ru", "yandex.com", "qq.com", "163.com", "126.com", "zoho.com",
+        "fastmail.com", "hey.com", "tutanota.com", "duck.com",
+    }
+)  # fmt: skip
+
+
 def organisation_domains_update(
     *, organisation: Organisation, admin: User, domains: str, auto_join: bool
 ) -> None:
@@ -390,6 +404,11 @@ def organisation_domains_update(
             part.isalnum() or "-" in part for part in domain.split(".")
         ):
             raise ApplicationError(f"{domain!r} is not an email domain such as example.com.")
+        if domain in PUBLIC_MAIL_DOMAINS:
+            raise ApplicationError(
+                f"{domain} is a public email service: anyone can have an address there, so it "
+                "cannot tell your company's people. List your company's own domains."
+            )
         cleaned.append(domain)
     organisation.join_domains = ", ".join(dict.fromkeys(cleaned))
     organisation.auto_join = auto_join and bool(cleaned)

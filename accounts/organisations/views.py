@@ -13,19 +13,29 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.billing.checkout import portal_session_create
 from accounts.billing.client import BillingUnavailable, local_checkout_enabled, teams_enabled
-from accounts.billing.local_checkout import local_team_checkout_complete
+from accounts.billing.local_checkout import (
+    LOCAL_INVOICE_ACTIONS,
+    local_team_checkout_complete,
+    local_team_invoice_change,
+)
+from accounts.billing.money import money_display
 from accounts.http import AuthenticatedHttpRequest
-from accounts.membership import membership_grants_access
+from accounts.membership import invoice_access_ends_at, membership_grants_access
 from accounts.models import Organisation
 from accounts.organisations import services as organisations
+from accounts.organisations.forms import InvoiceOrderForm
+from accounts.organisations.invoicing import organisation_invoice_subscription_create
 from accounts.organisations.pricing import (
     CURRENCY_SYMBOL,
     MAX_SEATS,
@@ -67,6 +77,7 @@ def team_checkout(request: AuthenticatedHttpRequest) -> HttpResponse:
                     "name": name,
                     "quote": team_quote(seats=seats),
                     "local_checkout": local_checkout_enabled(),
+                    "invoice_query": urlencode({"name": name, "seats": seats}),
                 },
             )
         organisation = organisations.organisation_start(owner=request.user, name=name)
@@ -91,6 +102,85 @@ def team_checkout(request: AuthenticatedHttpRequest) -> HttpResponse:
     return HttpResponseRedirect(url, status=303)
 
 
+def _invoice_initial(request: AuthenticatedHttpRequest) -> dict[str, object]:
+    """The order as the buyer left it (the confirmation page's name and seats), or the
+    lapsed licence an admin renews, and the buyer's address to bill."""
+    seat = organisations.admin_seat(request.user)
+    initial: dict[str, object] = {"billing_email": request.user.email}
+    if seat is not None:
+        initial.update(name=seat.organisation.name, seats=seat.organisation.seats or min_seats())
+    initial.update({k: v for k, v in request.GET.items() if k in ("name", "seats")})
+    return initial
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def team_invoice(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Buying or renewing a team licence on invoice: the details that go on it, then the
+    subscription Stripe invoices (or the local test checkout's, without Stripe keys)."""
+    if not teams_enabled():
+        raise Http404("Team licences are not offered.")
+    form = InvoiceOrderForm(request.POST if request.method == "POST" else None,
+                            initial=_invoice_initial(request))  # fmt: skip
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                # One transaction: an order Stripe refuses leaves no organisation behind.
+                with transaction.atomic():
+                    organisation = organisations.organisation_start(
+                        owner=request.user, name=form.cleaned_data["name"]
+                    )
+                    organisation = organisation_invoice_subscription_create(
+                        organisation=organisation,
+                        buyer=request.user,
+                        seats=form.cleaned_data["seats"],
+                        details=form.details(),
+                    )
+            except ApplicationError as error:
+                form.add_error(None, error.message)
+                status = error.status if error.status != 400 else 409
+            except BillingUnavailable:
+                logger.exception("Invoice order failed for user %s", request.user.pk)
+                form.add_error(
+                    None, "We could not reach our payment provider, so nothing was ordered. "
+                    "Please try again.",
+                )  # fmt: skip
+                status = 503
+            else:
+                messages.success(request, _invoice_ordered(organisation, form))
+                return redirect("accounts:team")
+    return render(
+        request,
+        "accounts/team_invoice.html",
+        {
+            "form": form,
+            "local_checkout": local_checkout_enabled(),
+            "grace_days": settings.PAST_DUE_GRACE_DAYS,
+        },
+        status=status,
+    )
+
+
+def _invoice_ordered(organisation: Organisation, form: InvoiceOrderForm) -> str:
+    email = form.cleaned_data["billing_email"]
+    if organisation.invoice_status == "open" and organisation.invoice_due_at:
+        # The local checkout records the invoice Stripe would send; nothing is emailed.
+        sent = (
+            "is recorded (a test: no email)"
+            if local_checkout_enabled()
+            else (f"is on its way to {email}")
+        )
+        return (
+            f"Invoice {organisation.invoice_number} {sent}, due on "
+            f"{date_format(timezone.localtime(organisation.invoice_due_at), 'M j, Y')}. "
+            "The licence is open now."
+        )
+    return f"Your order is placed: Stripe sends the invoice to {email} shortly."
+
+
 @login_required
 @never_cache
 def team(request: AuthenticatedHttpRequest) -> HttpResponse:
@@ -110,6 +200,7 @@ def team(request: AuthenticatedHttpRequest) -> HttpResponse:
             "organisation": organisation,
             "members": members,
             "invitations": invitations,
+            "networks": list(organisation.networks.all()),
             # Removed people stay out of joining by domain; the page offers to invite them back.
             "removals": organisation.removals.all()[:REMOVALS_SHOWN],
             "licence_active": membership_grants_access(organisation),
@@ -120,8 +211,32 @@ def team(request: AuthenticatedHttpRequest) -> HttpResponse:
             "min_seats": min_seats(),
             "currency": CURRENCY_SYMBOL,
             "local_checkout": local_checkout_enabled(),
+            "invoice": _invoice_summary(organisation),
         },
     )
+
+
+def _invoice_summary(organisation: Organisation) -> dict[str, object] | None:
+    """The licence's invoice as the team page shows it: due (amount, due date, Stripe's
+    page to pay it), overdue (the day access ends), paid, or written off."""
+    if not organisation.pays_by_invoice or not organisation.invoice_status:
+        return None
+    ends_at = invoice_access_ends_at(organisation)
+    amount = organisation.invoice_amount_remaining
+    if amount is None:
+        amount = organisation.invoice_amount_due
+    currency = organisation.invoice_currency
+    return {
+        "number": organisation.invoice_number,
+        "status": organisation.invoice_status,
+        "amount": money_display(amount, currency) if amount is not None else "",
+        "due_at": organisation.invoice_due_at,
+        "overdue": organisation.invoice_status == "open"
+        and organisation.invoice_due_at is not None
+        and organisation.invoice_due_at <= timezone.now(),
+        "access_ends_at": ends_at,
+        "hosted_url": organisation.invoice_hosted_url,
+    }
 
 
 def _team_action(request: AuthenticatedHttpRequest, organisation) -> HttpResponse:
@@ -169,6 +284,11 @@ def _team_action(request: AuthenticatedHttpRequest, organisation) -> HttpRespons
             return _team_seats(request, organisation)
         elif action == "billing":
             return _team_billing(request, organisation)
+        elif action in LOCAL_INVOICE_ACTIONS and local_checkout_enabled():
+            if not organisation.invoice_id:
+                raise ApplicationError("This licence has no invoice.")
+            local_team_invoice_change(organisation=organisation, admin=admin, action=action)
+            messages.success(request, "Test invoice updated (no payment is involved).")
         else:
             raise ApplicationError("Unknown action.")
     except ApplicationError as error:

@@ -185,6 +185,11 @@ class Topology:
         range of ten ports (make bench takes http_port + 2 for a second gunicorn)."""
         return self.http_port + 9
 
+    @property
+    def office_networks_file(self) -> Path:
+        """The ranges of nginx's `geo $gridline_office_network`, written by the application."""
+        return self.dir / "run" / "office-networks.conf"
+
     def _pidfile(self, service: str) -> Path:
         return self.dir / "run" / f"{service}.pid"
 
@@ -225,6 +230,12 @@ class Topology:
             "SECURE_SSL_REDIRECT": "false",
             "ALLAUTH_TRUSTED_PROXY_COUNT": "1",
             "PROXY_PURGE_URL": f"http://127.0.0.1:{self.purge_port}",
+            # The application rewrites nginx's office networks and reloads it on every change
+            # of the ranges (accounts/organisations/networks.py).
+            "OFFICE_NETWORKS_NGINX_FILE": str(self.office_networks_file),
+            "OFFICE_NETWORKS_NGINX_RELOAD": (
+                f"nginx -s reload -c {self.dir / 'nginx.conf'} -p {self.dir}"
+            ),
             "GUNICORN_BIND": f"127.0.0.1:{self.app_port}",
             "GUNICORN_ACCESS_LOG": str(self._logfile("gunicorn-access")),
             "PYTHONUNBUFFERED": "1",
@@ -323,6 +334,11 @@ http {{
     scgi_temp_path {nginx}/scgi;
     proxy_cache_path {nginx}/cache levels=1:2 keys_zone=gridline_pages:10m
                      max_size=256m inactive=10m use_temp_path=off;
+    # As in deploy/nginx.conf: readers from an office range never get a shared page.
+    geo $gridline_office_network {{
+        default 0;
+        include {self.office_networks_file};
+    }}
     upstream gridline_app {{
         server 127.0.0.1:{self.app_port};
         keepalive 32;
@@ -399,6 +415,8 @@ http {{
         ensure_database(self.database, self.postgres_port)
         log("migrate, collectstatic, check --deploy")
         self.manage("migrate", "--noinput", stdout=subprocess.DEVNULL)
+        # Before nginx starts: its geo block includes the file.
+        self.manage("office_networks_nginx", "--no-reload", stdout=subprocess.DEVNULL)
         self.manage("collectstatic", "--noinput", stdout=subprocess.DEVNULL)
         # SECURE_SSL_REDIRECT is off on purpose (no TLS on loopback): warnings are expected.
         checked = subprocess.run(
@@ -445,9 +463,10 @@ http {{
         if self.email_provider not in EMAIL_PROVIDERS:
             known = ", ".join(EMAIL_PROVIDERS)
             raise SystemExit(f"No fake for the email provider {self.email_provider!r} ({known}).")
+        # At the SMTP sink's nice value: both stand in for services on other machines.
         self._spawn("providers", [
             str(BIN / "python"), "-m", "tests.support.providers_fake", str(self.provider_port),
-        ], port=self.provider_port)  # fmt: skip
+        ], port=self.provider_port, nice=self.smtp_nice)  # fmt: skip
 
     def start_stripe(self) -> None:
         here = str(Path(__file__).resolve().parent)

@@ -25,13 +25,14 @@ import hashlib
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import wraps
+from functools import cache, wraps
 
 from django.conf import settings
 from django.contrib.messages.storage.cookie import CookieStorage
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.urls import Resolver404, resolve
 from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.module_loading import import_string
 
 from publisher.cache.generations import (
     CACHE_ERRORS,
@@ -45,12 +46,20 @@ logger = logging.getLogger(__name__)
 _SAFE_METHODS = {"GET", "HEAD"}
 
 
+@cache
+def _bypass_checks() -> tuple[Callable[[HttpRequest], bool], ...]:
+    return tuple(import_string(path) for path in settings.PAGE_CACHE_BYPASS_CHECKS)
+
+
 def request_may_be_anonymous_cached(request: HttpRequest) -> bool:
-    """True when the request cannot belong to a logged-in reader or carry a flash message."""
+    """True when the request cannot belong to a logged-in reader or carry a flash message,
+    and no app says it is personal without a cookie (PAGE_CACHE_BYPASS_CHECKS: a reader from
+    an office range reads under a licence before their first session cookie)."""
     return (
         request.method in _SAFE_METHODS
         and settings.SESSION_COOKIE_NAME not in request.COOKIES
         and CookieStorage.cookie_name not in request.COOKIES
+        and not any(check(request) for check in _bypass_checks())
     )
 
 

@@ -15,6 +15,7 @@ from reports.comments.thread_cache import comment_thread_html
 from reports.counting.marks import mark_url, read_kind
 from reports.fragments import report_page_parts
 from reports.models import KIND_PLURALS, Report, Topic
+from reports.office import request_office_network
 from reports.paywall import paywall_highlights
 from reports.rendering import teaser_html
 from reports.revisions.selectors import report_public_updates
@@ -50,8 +51,9 @@ def report_detail(request: HttpRequest, slug: str) -> HttpResponse:
     if report is None:
         raise Http404("No such report.")
     # The body stays in the database until the access rule says this reader may have it.
-    body_html = report_body_html(report=report, reader=request.user)
-    entitled = can_read_body(request.user, report)
+    network = request_office_network(request)
+    body_html = report_body_html(report=report, reader=request.user, network=network)
+    entitled = can_read_body(request.user, report, network=network)
     return render(
         request,
         "reports/report_detail.html",
@@ -82,6 +84,8 @@ def comments_context(request: HttpRequest, report: Report) -> dict[str, object]:
     reply_to = request.GET.get("reply", "")
     can_post = can_post_comment(request.user, report)
     return {
+        # Comments are a personal account's: an office network opens the body, never them.
+        "comments_open": can_read_body(request.user, report),
         "thread_html": comment_thread_html(
             request=request,
             report=report,

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_safe
 from publisher.cache.pages import public_page
 from publisher.ratelimit import Limit, client_ip, limit_exceeded
 from reports.access import is_entitled_reader
+from reports.office import request_office_network
 from reports.search import SearchForm, search_reports
 
 MINUTE_MESSAGE = "You have searched very often in the last minute. Please wait a minute."
@@ -36,7 +37,8 @@ def search(request: HttpRequest) -> HttpResponse:
     form = SearchForm(request.GET or None)
     page = None
     if form.is_valid() and form.cleaned_data["q"]:
-        if not is_entitled_reader(request.user):
+        network = request_office_network(request)
+        if not is_entitled_reader(request.user, network=network):
             address = client_ip(request) or "unknown"
             exceeded = limit_exceeded("search", address, search_limits())
             if exceeded is not None:
@@ -44,6 +46,7 @@ def search(request: HttpRequest) -> HttpResponse:
         page = search_reports(
             text=form.cleaned_data["q"],
             reader=request.user,
+            network=network,
             kind=form.cleaned_data["kind"] or None,
             topic=form.cleaned_data["topic"],
             page_number=request.GET.get("page"),

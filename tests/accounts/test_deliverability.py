@@ -17,7 +17,11 @@ from accounts.deliverability.services import email_suppression_release
 from accounts.models import EmailEvent, EmailSuppression, NewsletterSubscriber
 from accounts.newsletter.services import newsletter_recipients
 from publisher.mail.providers import mailer_batch_size
-from reports.notifications.fanout import SEND_BATCH_SIZE, send_batch_size
+from reports.notifications.fanout import (
+    PROVIDER_CALLS_PER_TASK,
+    SEND_BATCH_SIZE,
+    send_batch_size,
+)
 from tests.support import provider_events as pe
 from tests.support.factories import NewsletterSubscriberFactory, UserFactory
 
@@ -491,4 +495,4 @@ def test_a_wrapped_mailer_batches_as_its_real_backend(settings, backend, size):
     }
 
     assert mailer_batch_size() == size
-    assert send_batch_size() == max(size, SEND_BATCH_SIZE)
+    assert send_batch_size() == max(size * PROVIDER_CALLS_PER_TASK, SEND_BATCH_SIZE)

@@ -22,6 +22,7 @@ from accounts.organisations.services import (
     invitation_token,
     member_remove,
     organisation_autojoin,
+    organisation_domains_update,
     organisation_join,
 )
 from publisher.errors import ApplicationError
@@ -761,3 +762,21 @@ def test_the_invitation_page_costs_a_fixed_number_of_queries(client, django_asse
     # The invitation with its organisation and inviter, and the session it starts.
     with django_assert_max_num_queries(2):
         assert client.get(path).status_code == 200
+
+
+def test_a_public_email_service_cannot_be_a_teams_domain():
+    organisation, owner = _licence(3)
+    organisation_domains_update(
+        organisation=organisation, admin=owner, domains="acme.example", auto_join=True
+    )
+
+    with pytest.raises(ApplicationError, match=r"gmail\.com is a public email service"):
+        organisation_domains_update(
+            organisation=organisation,
+            admin=owner,
+            domains="acme.example, Gmail.com",
+            auto_join=True,
+        )
+
+    organisation.refresh_from_db()
+    assert organisation.join_domains == "acme.example"

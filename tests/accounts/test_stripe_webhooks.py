@@ -310,6 +310,11 @@ def test_every_subscription_lifecycle_event_has_its_handler():
         "invoice.paid",
         "invoice.payment_failed",
         "invoice.upcoming",
+        # Licences paid by invoice follow their invoice (tests/accounts/test_invoicing.py).
+        "invoice.finalized",
+        "invoice.marked_uncollectible",
+        "invoice.voided",
+        "invoice.overdue",
     }
 
 

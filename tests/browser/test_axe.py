@@ -60,6 +60,11 @@ def pages(demo_site, live_server, stripe_fake, settings):
     organisation = Organisation.objects.create(
         name="Acme Integrators", owner=admin, seats=3, status="active",
         current_period_end=timezone.now() + timedelta(days=300), stripe_subscription_id="sub_x",
+        # Paid by invoice: the team page shows it open, with its amount, due date and page.
+        collection_method="send_invoice", invoice_id="in_x", invoice_number="ACME-0001",
+        invoice_status="open", invoice_due_at=timezone.now() + timedelta(days=30),
+        invoice_amount_due=87000, invoice_amount_remaining=87000, invoice_currency="usd",
+        invoice_hosted_url="https://invoice.stripe.com/i/acct_x/test_x",
         slug="acme", sso_app=identity_provider,
     )  # fmt: skip
     OrganisationMember.objects.create(organisation=organisation, user=admin, is_admin=True)
@@ -103,6 +108,7 @@ def pages(demo_site, live_server, stripe_fake, settings):
         "newsletter-preferences-link": (f"/newsletter/preferences/{preferences}/", None),
         "subscribe-teams": ("/subscribe/", admin),
         "team": ("/team/", admin),
+        "team-invoice-order": ("/subscribe/team/invoice/?name=Acme&seats=3", free_reader),
         "team-invitation": (f"/team/join/{invitation_token(invitation)}/", None),
         "team-sso-login": ("/team/acme/login/", None),
         "gift-confirm": (f"{report.get_absolute_url()}gift/", subscriber),

@@ -213,3 +213,72 @@ def test_without_javascript_the_gift_link_sits_in_a_selectable_field(
         screenshot("gift-list-no-js", target=page)
     finally:
         context.close()
+
+
+INVOICE_SECRET = "Invoice canary: the Norvane Duo 6 held 98% after a year."
+
+
+def test_a_licence_paid_by_invoice_opens_with_the_invoice_and_ends_when_written_off(
+    live_server, page: Page, new_page, log_in, stripe_fake, settings, screenshot
+):
+    from accounts.models import Organisation
+    from accounts.organisations.services import organisation_join
+    from tests.support.waiting import wait_until
+
+    settings.SITE_URL = live_server.url
+    stripe_fake.webhook_url = f"{live_server.url}/stripe/webhook/"
+    ReportFactory(slug="holding", title="A year of capacity", body=INVOICE_SECRET)
+    admin = UserFactory(email="olu@acme.example", display_name="Olu Admin")
+
+    log_in(page, admin)
+    page.goto(f"{live_server.url}/subscribe/#teams")
+    page.get_by_label("Organisation name").fill("Acme Integrators")
+    page.get_by_label("Seats").fill("3")
+    page.get_by_role("button", name="Review the order").click()
+    page.get_by_role("link", name="Pay by invoice instead").click()
+    page.get_by_label("Company legal name").fill("Acme Integrators Ltd")
+    page.get_by_label("Address", exact=True).fill("1 Bridge Street")
+    page.get_by_label("City").fill("Manchester")
+    page.get_by_label("Country").select_option("GB")
+    page.get_by_label("Tax ID (optional)", exact=True).select_option("gb_vat")
+    page.get_by_label("Tax ID number").fill("GB12")
+    page.get_by_role("button", name="Order and send the invoice").click()
+    expect(page.get_by_text("GB12 is not shaped like a UK VAT number")).to_be_visible()
+    assert stripe_fake.subscriptions == {}
+    page.get_by_label("Tax ID number").fill("GB 123 4567 89")
+    page.get_by_label("Purchase order number").fill("PO-7781")
+    page.get_by_label("Payment terms").select_option("14")
+    page.get_by_role("button", name="Order and send the invoice").click()
+
+    expect(page.get_by_text("is on its way to olu@acme.example")).to_be_visible()
+    expect(page.get_by_text("Open: $720.00 due on")).to_be_visible()
+    screenshot("team-invoice-open")
+    page.get_by_role("link", name="View and pay the invoice").click()
+    expect(page.get_by_text("Purchase order: PO-7781")).to_be_visible()
+    expect(page.get_by_text("Tax ID (gb_vat): GB123456789")).to_be_visible()
+    expect(page.get_by_text("Billed to Acme Integrators Ltd (olu@acme.example)")).to_be_visible()
+    page.go_back()
+    organisation = Organisation.objects.get(owner=admin)
+    invoice = stripe_fake.invoices[organisation.invoice_id]
+    assert invoice["custom_fields"] == [{"name": "Purchase order", "value": "PO-7781"}]
+    assert invoice["customer_tax_ids"] == [{"type": "gb_vat", "value": "GB123456789"}]
+
+    colleague = UserFactory(email="kim@acme.example")
+    organisation_join(organisation=organisation, user=colleague)
+    kim = new_page()
+    log_in(kim, colleague)
+    kim.goto(f"{live_server.url}/reports/holding/")
+    expect(kim.get_by_text(INVOICE_SECRET)).to_be_visible()
+
+    stripe_fake.mark_uncollectible(organisation.invoice_id)  # its webhook follows
+    wait_until(
+        lambda: Organisation.objects.get(pk=organisation.pk).invoice_status == "uncollectible",
+        timeout=15,
+        message="the written-off invoice to reach the licence",
+    )
+    kim.reload()
+    expect(kim.get_by_text("Subscribe to read the full report")).to_be_visible()
+    assert INVOICE_SECRET not in kim.content()
+    page.goto(f"{live_server.url}/team/")
+    expect(page.get_by_text("Unpaid and written off")).to_be_visible()
+    screenshot("team-invoice-written-off")

@@ -11,9 +11,10 @@ Included: home; reports free and paid, with and without comments, with a hidden 
 the editor, opened through a gift link; topic, kind and author pages; search with results,
 without results and empty; pricing; the account page (also in a trial with billing history
 from the Stripe fake, and set to end), the cancel confirmation (also with an error), account
-deletion, team, team join, gift list, gift confirmation (and its refusal), comment edit,
-delete and hide (with its error), the team order and seat-change confirmations, the
-invitation for a visitor without an account, checkout success and newsletter preference pages
+deletion, team (with its open invoice), team join, gift list, gift confirmation (and its
+refusal), comment edit, delete and hide (with its error), the team order and seat-change
+confirmations, the team order on invoice (also with errors), the invitation for a visitor
+without an account, checkout success and newsletter preference pages
 (the account's, and the emailed link's with its invalid-link page); the newsletter signup,
 check-inbox, confirm (also opened again once used) and unsubscribe pages and their
 invalid-link pages; allauth's login, login by code, signup (also with errors; signup and
@@ -96,6 +97,11 @@ def site(db, settings, mailoutbox, demo_media, stripe_fake):
     organisation = Organisation.objects.create(
         name="Acme Integrators", owner=team_admin, seats=3, status="active",
         current_period_end=timezone.now() + timedelta(days=300), stripe_subscription_id="sub_1",
+        # Paid by invoice: the team page shows the open invoice.
+        collection_method="send_invoice", invoice_id="in_1", invoice_number="ACME-0001",
+        invoice_status="open", invoice_due_at=timezone.now() + timedelta(days=30),
+        invoice_amount_due=87000, invoice_amount_remaining=87000, invoice_currency="usd",
+        invoice_hosted_url="https://invoice.stripe.com/i/acct_1/test_1",
     )  # fmt: skip
     OrganisationMember.objects.create(organisation=organisation, user=team_admin, is_admin=True)
     invitation = OrganisationInvitation.objects.create(
@@ -199,6 +205,14 @@ def site(db, settings, mailoutbox, demo_media, stripe_fake):
         Page("team-join", "free_reader", f"/team/join/{invitation_token(invitation)}/"),
         Page("team-join-invalid", "free_reader", "/team/join/not-a-token/", status=400),
         Page("team-checkout-get", "free_reader", "/subscribe/team/", status=405),
+        Page("team-invoice", "free_reader", "/subscribe/team/invoice/?name=Acme&seats=3"),
+        Page(
+            "team-invoice-errors",
+            "free_reader",
+            "/subscribe/team/invoice/",
+            400,
+            {"name": "Acme", "seats": "2", "tax_id_type": "eu_vat", "tax_id": "DE1"},
+        ),
         Page("post-to-a-page", "anonymous", "/newsletter/check-your-inbox/", 405, {}),
         Page("checkout-success", "subscriber", "/subscribe/success/"),
         Page("newsletter-check-inbox", "anonymous", "/newsletter/check-your-inbox/"),

@@ -13,6 +13,8 @@ settings, its database and Redis) by tests/prodlike/topology.py's `seed()`:
     python tests/prodlike/seed.py suppressions        # the suppressions in force
     python tests/prodlike/seed.py email-events        # the providers' events recorded
     python tests/prodlike/seed.py staff EMAIL PASSWORD  # a staff account for the admin
+    python tests/prodlike/seed.py office-network NAME CIDR  # an organisation, licence paid,
+                                                      # reading from CIDR (nginx reloaded)
 
 Writes go through the services the site uses (publishing, comments); accounts and sessions
 are made as `load_demo_data` and `make bench` make them. Each command prints one JSON line.
@@ -42,8 +44,10 @@ from accounts.models import (  # noqa: E402
     EmailSuppression,
     Membership,
     NewsletterSubscriber,
+    Organisation,
     User,
 )
+from accounts.organisations.networks import organisation_network_add  # noqa: E402
 from bench.probe import session  # noqa: E402 (make bench's way of logging a reader in)
 from reports.comments.services import comment_create  # noqa: E402
 from reports.models import Comment, Delivery, Report, ReportDayCount, Topic  # noqa: E402
@@ -224,6 +228,18 @@ def staff(email: str, password: str) -> dict[str, object]:
     return {"email": email}
 
 
+def office_network(name: str, cidr: str) -> dict[str, object]:
+    """An organisation with a paid licence and one office range, added through the service
+    (which rewrites nginx's geo file and reloads nginx once committed)."""
+    with transaction.atomic():
+        organisation = Organisation.objects.create(
+            name=name, status="active", seats=5,
+            current_period_end=timezone.now() + timedelta(days=30),
+        )  # fmt: skip
+        network = organisation_network_add(organisation=organisation, cidr=cidr, label="Office")
+    return {"organisation": organisation.pk, "cidr": network.cidr}
+
+
 if __name__ == "__main__":
     command, *rest = sys.argv[1:] or [""]
     if command == "canary":
@@ -250,6 +266,8 @@ if __name__ == "__main__":
         result = EmailEvent.objects.count()
     elif command == "staff":
         result = staff(rest[0], rest[1])
+    elif command == "office-network":
+        result = office_network(rest[0], rest[1])
     else:
         sys.exit(__doc__)
     print(json.dumps(result))

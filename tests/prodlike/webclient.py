@@ -36,11 +36,19 @@ class Response:
 class WebClient:
     base: str
     cookies: dict[str, str] = field(default_factory=dict)
+    # The local address to connect from: another loopback address (127.0.0.2, …) plays a
+    # reader on another network, since nginx sees the peer address.
+    source: str | None = None
 
     def request(self, method: str, path: str, *, form: dict[str, str] | None = None,
                 headers: dict[str, str] | None = None) -> Response:  # fmt: skip
         parts = urlsplit(self.base)
-        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+        connection = http.client.HTTPConnection(
+            parts.hostname,
+            parts.port,
+            timeout=30,
+            source_address=(self.source, 0) if self.source else None,
+        )
         sent = {"User-Agent": "gridline-prodlike-tests", **(headers or {})}
         if self.cookies:
             sent["Cookie"] = "; ".join(f"{name}={value}" for name, value in self.cookies.items())

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from publisher.env import env_bool, env_int, env_list, env_url, mailer_from_url
+from publisher.env import env_bool, env_int, env_int_list, env_list, env_url, mailer_from_url
 
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION_ENV = {
@@ -165,6 +165,33 @@ def test_checkout_offer_settings_refuse_nonsense_at_start_up(name, value, messag
     assert result.returncode != 0
     assert name in result.stderr
     assert message in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("14,thirty", "'thirty' is not a whole number"), ("0,30", "0 must be from 1 to 365"),
+     ("400", "400 must be from 1 to 365"), (" , ", "names no number")],
+)  # fmt: skip
+def test_invoice_terms_refuse_nonsense_at_start_up(value, message):
+    result = _run_django({**PRODUCTION_ENV, "INVOICE_NET_TERMS": value}, "check")
+
+    assert result.returncode != 0
+    assert "INVOICE_NET_TERMS" in result.stderr
+    assert message in result.stderr
+
+
+def test_env_int_list_reads_terms_and_keeps_the_default_when_unset(monkeypatch):
+    monkeypatch.delenv("TERMS", raising=False)
+    assert env_int_list("TERMS", default=[14, 30]) == [14, 30]
+    monkeypatch.setenv("TERMS", " 7, 45 ")
+    assert env_int_list("TERMS", default=[14], minimum=1, maximum=365) == [7, 45]
+
+
+def test_the_default_invoice_terms_are_always_offered():
+    from publisher import settings as production
+
+    assert production.INVOICE_NET_TERMS_DEFAULT in production.INVOICE_NET_TERMS
+    assert production.INVOICE_NET_TERMS == [14, 30, 60]
 
 
 def test_env_list_splits_and_trims(monkeypatch):

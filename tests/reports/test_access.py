@@ -75,3 +75,28 @@ def test_grace_period_follows_setting(settings):
 def test_inactive_account_is_not_staff_reader():
     reader = UserFactory(is_staff=False)
     assert can_read_body(reader, Report(is_free=False), now=timezone.now()) is False
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("invoice_status", "due_in_days", "reads"),
+    [("open", 5, True), ("open", -6, True), ("open", -8, False), ("paid", None, True),
+     ("uncollectible", 5, False), ("", None, False)],
+)  # fmt: skip
+def test_a_seat_in_a_licence_paid_by_invoice_reads_while_its_invoice_allows(
+    invoice_status, due_in_days, reads
+):
+    from accounts.models import Organisation, OrganisationMember
+
+    now = timezone.now()
+    organisation = Organisation.objects.create(
+        name="Acme", status="past_due" if due_in_days and due_in_days < 0 else "active",
+        collection_method="send_invoice", invoice_status=invoice_status, seats=3,
+        current_period_end=now + timedelta(days=300),
+        invoice_due_at=now + timedelta(days=due_in_days) if due_in_days is not None else None,
+    )  # fmt: skip
+    reader = UserFactory()
+    OrganisationMember.objects.create(organisation=organisation, user=reader)
+
+    assert can_read_body(reader, Report(is_free=False), now=now) is reads
+    assert can_read_body(reader, Report(is_free=True), now=now)

@@ -386,7 +386,8 @@ def test_each_send_task_takes_a_whole_provider_batch_behind_the_suppression_filt
         }
     }
     assert providers.mailer_batch_size() == providers.PostmarkBackend.batch_size == 500
-    assert fanout.send_batch_size() == 500
+    # four calls a task, each marked as it returns
+    assert fanout.send_batch_size() == 500 * fanout.PROVIDER_CALLS_PER_TASK == 2000
 
 
 # Amazon SES batches: our rendering stored as an SES template, SendBulkEmail per 50 -------

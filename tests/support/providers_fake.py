@@ -29,7 +29,9 @@ path `fail_only` only, when set): a 5xx, a 429 with Retry-After. Addresses in `i
 refused in a Postmark batch; `ses_entry_failures` maps an address to the status its SES bulk
 entry is answered with.
 Run as a process of its own (`main`), it answers `GET /_fake/sent` with what it counted, for
-a test that cannot reach its attributes: `{"calls": [paths…], "counts": {address: copies}}`.
+a test that cannot reach its attributes: `{"calls": [paths…], "counts": {address: copies}}`;
+`GET /_fake/summary` with the figures only (calls, copies, addresses, the time of the last
+answer; `?most` adds the most copies of one address), and `DELETE /_fake/sent` forgets it all.
 """
 
 import base64
@@ -302,13 +304,36 @@ def _handler(fake: FakeProviders) -> type[BaseHTTPRequestHandler]:
             self._serve()
 
         def do_GET(self) -> None:
-            if self.path.split("?")[0] != "/_fake/sent":
+            path = self.path.split("?")[0]
+            if path not in {"/_fake/sent", "/_fake/summary"}:
                 self._serve()  # a provider's GET (SES's GetEmailTemplate)
                 return
-            # Not a provider's endpoint: the fake's own report of what it accepted.
+            # Not a provider's endpoint: the fake's own report of what it accepted, whole or
+            # (for a benchmark polling it while 100,000 copies arrive) in figures.
             with fake.lock:
-                text = json.dumps({"calls": list(fake.calls), "counts": dict(fake.counts)})
-            self._answer(200, text)
+                if path == "/_fake/sent":
+                    report = {"calls": list(fake.calls), "counts": dict(fake.counts)}
+                else:
+                    report = {
+                        "calls": len(fake.calls),
+                        "copies": fake.copies,
+                        "addresses": len(fake.counts),
+                        "most_copies_of_one": max(fake.counts.values(), default=0)
+                        if "most" in self.path
+                        else None,
+                        "last_accepted": fake.last_accepted,  # time.monotonic(), this machine's
+                    }
+            self._answer(200, json.dumps(report))
+
+        def do_DELETE(self) -> None:
+            if self.path.split("?")[0] != "/_fake/sent":
+                self._answer(404, json.dumps({"message": f"No such endpoint: {self.path}"}))
+                return
+            with fake.lock:  # forget what was accepted (between a benchmark's runs)
+                fake.calls.clear()
+                fake.counts.clear()
+                fake.copies = 0
+            self._answer(204, "")
 
         def _serve(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))

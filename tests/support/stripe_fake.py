@@ -15,7 +15,15 @@ What it checks follows the API reference: Checkout's `allow_promotion_codes`, tr
 `customer_update` an existing customer needs for them), subscription updates
 (`cancel_at_period_end`, `cancel_at`, item quantities, `proration_behavior`), invoice lists
 and invoice previews (`POST /v1/invoices/create_preview`, which replaced the upcoming-invoice
-endpoint in 2025).
+endpoint in 2025), and paying by invoice: `POST /v1/subscriptions` with
+`collection_method=send_invoice` and `days_until_due` (required then, refused otherwise),
+`invoice_settings.custom_fields` (at most 4; names up to 40 characters, values up to 140),
+customers with an address and tax IDs (`tax_id_data`, `/v1/customers/<id>/tax_ids`, of the
+types the SDK lists), `expand[]=latest_invoice`, and invoices that go draft → open
+(`finalize`: a number, `due_date`, the customer's details and tax IDs copied on) → paid
+(`pay` with `paid_out_of_band`), uncollectible (`mark_uncollectible`) or void, each with the
+event Stripe sends (`invoice.created`, `.finalized`, `.sent`, `.paid`,
+`.marked_uncollectible`, `.voided`, `.overdue`).
 Amounts come from `amounts` (price id to cents); a promotion code takes a percentage off,
 automatic tax adds `TAX_PERCENT` once the customer has an address.
 """
@@ -28,6 +36,7 @@ import re
 import secrets
 import threading
 import time
+import typing
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -36,6 +45,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import stripe
+from stripe.params import CustomerCreateParamsTaxIdDatum
 
 from tests.support.waiting import wait_until
 
@@ -101,6 +111,8 @@ class FakeStripe:
     portal_sessions: dict[str, dict] = field(default_factory=dict)
     subscriptions: dict[str, dict] = field(default_factory=dict)
     invoices: dict[str, dict] = field(default_factory=dict)
+    # Each customer's tax IDs, in the order they were added.
+    tax_ids: dict[str, list[dict]] = field(default_factory=dict)
     # A promotion code's discount on a subscription: subscription id to percentage off.
     percent_off: dict[str, int] = field(default_factory=dict)
     idempotent: dict[str, dict] = field(default_factory=dict)
@@ -146,14 +158,38 @@ class FakeStripe:
             "created": int(time.time()),
             "email": params.get("email"),
             "name": params.get("name"),
-            "address": None,
+            "address": params.get("address") or None,
             "default_source": None,
-            "invoice_settings": {"default_payment_method": None},
+            "invoice_settings": {"default_payment_method": None, "custom_fields": None},
             "metadata": params.get("metadata", {}),
             "livemode": False,
         }
         self.customers[customer["id"]] = customer
+        self.tax_ids[customer["id"]] = []
+        for data in params.get("tax_id_data") or []:
+            self.add_tax_id(customer["id"], data)
         return customer
+
+    def add_tax_id(self, customer_id: str, params: dict[str, Any]) -> dict[str, Any]:
+        """A customer's tax ID (`tax_id_data[]` at creation, or `POST
+        /v1/customers/<id>/tax_ids`), already checked by `_tax_id_problem`."""
+        tax_id = {
+            "id": _id("txi"),
+            "object": "tax_id",
+            "country": params["value"][:2] if params["type"] == "eu_vat"
+            else params["type"][:2].upper(),
+            "created": int(time.time()),
+            "customer": customer_id,
+            "livemode": False,
+            "owner": {"type": "customer", "customer": customer_id},
+            "type": params["type"],
+            "value": params["value"],
+            # Stripe checks EU, UK and a few other numbers against their registers later.
+            "verification": {"status": "pending", "verified_address": None,
+                             "verified_name": None},
+        }  # fmt: skip
+        self.tax_ids.setdefault(customer_id, []).append(tax_id)
+        return tax_id
 
     def _price(self, price: str) -> dict[str, Any]:
         period = self.price_periods.get(price, self.period_seconds)
@@ -178,6 +214,10 @@ class FakeStripe:
         card: bool = True,
         percent_off: int = 0,
         automatic_tax: bool = False,
+        collection_method: str = "charge_automatically",
+        days_until_due: int | None = None,
+        custom_fields: list[dict[str, str]] | None = None,
+        description: str | None = None,
     ) -> dict[str, Any]:
         now = int(time.time())
         trial_end = now + trial_days * DAY if trial_days else None
@@ -196,7 +236,15 @@ class FakeStripe:
             "trial_end": trial_end,
             "trial_settings": trial_settings
             or {"end_behavior": {"missing_payment_method": "create_invoice"}},
-            "collection_method": "charge_automatically",
+            "collection_method": collection_method,
+            "days_until_due": days_until_due,
+            "description": description,
+            "invoice_settings": {
+                "account_tax_ids": None,
+                "custom_fields": custom_fields,
+                "issuer": {"type": "self"},
+            },
+            "latest_invoice": None,
             "default_payment_method": _id("pm") if card else None,
             "default_source": None,
             "discounts": [_id("di")] if percent_off else [],
@@ -253,6 +301,7 @@ class FakeStripe:
         self, subscription: dict[str, Any], *, total: int, tax: int = 0, status: str
     ) -> dict[str, Any]:
         customer = subscription["customer"]
+        customer_object = self.customers.get(customer) or {}
         invoice_id = _id("in")
         issued = sum(1 for invoice in self.invoices.values() if invoice["customer"] == customer)
         number = f"{customer[-8:].upper()}-{issued + 1:04d}"
@@ -271,7 +320,27 @@ class FakeStripe:
             "amount_remaining": 0 if status == "paid" else total,
             "attempt_count": 1 if status == "paid" or total else 0,
             "billing_reason": "subscription_cycle",
-            "collection_method": "charge_automatically",
+            "collection_method": subscription.get("collection_method", "charge_automatically"),
+            "auto_advance": status == "draft",
+            "due_date": None,
+            "description": subscription.get("description"),
+            # Snapshots of the customer, taken when the invoice is finalised.
+            "customer_email": customer_object.get("email"),
+            "customer_name": customer_object.get("name"),
+            "customer_address": customer_object.get("address"),
+            "customer_tax_ids": [
+                {"type": tax_id["type"], "value": tax_id["value"]}
+                for tax_id in self.tax_ids.get(customer, [])
+            ],
+            # The subscription's custom fields, else the customer's defaults.
+            "custom_fields": (subscription.get("invoice_settings") or {}).get("custom_fields")
+            or (customer_object.get("invoice_settings") or {}).get("custom_fields"),
+            "status_transitions": {
+                "finalized_at": None if status == "draft" else int(time.time()),
+                "paid_at": int(time.time()) if status == "paid" else None,
+                "marked_uncollectible_at": None,
+                "voided_at": None,
+            },
             "period_end": int(time.time()),
             "hosted_invoice_url": f"{self.base_url}/invoice/{invoice_id}",
             "invoice_pdf": f"{self.base_url}/invoice/{invoice_id}/pdf",
@@ -301,6 +370,7 @@ class FakeStripe:
             if billing_reason:
                 invoice["billing_reason"] = billing_reason
             self.invoices[invoice["id"]] = invoice
+            subscription["latest_invoice"] = invoice["id"]
             return invoice
 
     def invoice_for(self, subscription: dict[str, Any], *, paid: bool) -> dict[str, Any]:
@@ -614,19 +684,23 @@ class FakeStripe:
                 raise ValueError(preview["error"]["message"])
             return self.event("invoice.upcoming", preview)
 
+    def _next_period(self, subscription: dict[str, Any]) -> None:
+        """The period that follows the current one starts where it ends."""
+        item = subscription["items"]["data"][0]
+        end = item["current_period_end"]
+        item.update(
+            current_period_start=end,
+            current_period_end=end
+            + self.price_periods.get(item["price"]["id"], self.period_seconds),
+        )
+
     def renew(self, subscription_id: str, *, paid: bool = True) -> list[dict[str, Any]]:
         """The period ends and the next is invoiced: paid, or the card is declined (Stripe then
         retries while the subscription is past_due)."""
         with self._lock:
             subscription = self.subscriptions[subscription_id]
             if paid:
-                item = subscription["items"]["data"][0]
-                end = item["current_period_end"]
-                item.update(
-                    current_period_start=end,
-                    current_period_end=end
-                    + self.price_periods.get(item["price"]["id"], self.period_seconds),
-                )
+                self._next_period(subscription)
                 subscription["status"] = "active"
             else:
                 subscription["status"] = "past_due"
@@ -635,6 +709,149 @@ class FakeStripe:
                 self.event("customer.subscription.updated", subscription),
                 self.event("invoice.paid" if paid else "invoice.payment_failed", invoice),
             ]
+
+    # Paying by invoice (`collection_method=send_invoice`) -------------------------------------
+
+    def create_subscription_by_api(self, params: dict[str, Any]) -> tuple[int, dict]:
+        """`POST /v1/subscriptions`, for the invoiced licences we create through the API (card
+        subscriptions start at Checkout). Stripe activates a `send_invoice` subscription at
+        once and finalises its first invoice without the hour's wait of renewals: it is open,
+        due `days_until_due` days later, and emailed to the customer."""
+        problem = _subscription_create_problem(self, params)
+        if problem is not None:
+            return problem
+        item = params["items"][0]
+        invoice_settings = params.get("invoice_settings") or {}
+        subscription = self.create_subscription(
+            customer=params["customer"], price=item["price"],
+            metadata=params.get("metadata") or {}, quantity=int(item.get("quantity") or 1),
+            card=False, collection_method=params["collection_method"],
+            days_until_due=int(params["days_until_due"]),
+            custom_fields=invoice_settings.get("custom_fields") or None,
+            description=params.get("description"),
+        )  # fmt: skip
+        self._emit(self.event("customer.subscription.created", subscription))
+        invoice = self._draft_invoice(subscription, billing_reason="subscription_create")
+        self.finalize_invoice(invoice["id"])
+        return 200, self.expanded(subscription, params.get("expand") or [])
+
+    def expanded(self, subscription: dict[str, Any], expand: list[str]) -> dict[str, Any]:
+        """The subscription as the API answers with `expand[]=latest_invoice`."""
+        answer = json.loads(json.dumps(subscription))
+        if "latest_invoice" in expand and subscription.get("latest_invoice"):
+            answer["latest_invoice"] = self.invoices[subscription["latest_invoice"]]
+        return answer
+
+    def _draft_invoice(self, subscription: dict[str, Any], *, billing_reason: str) -> dict:
+        total, tax = self.amount_due(subscription)
+        invoice = self._invoice_object(subscription, total=total, tax=tax, status="draft")
+        invoice.update(billing_reason=billing_reason, number=None, attempt_count=0)
+        self.invoices[invoice["id"]] = invoice
+        subscription["latest_invoice"] = invoice["id"]
+        self._emit(self.event("invoice.created", invoice))
+        return invoice
+
+    def finalize_invoice(self, invoice_id: str) -> tuple[int, dict]:
+        """`POST /v1/invoices/<id>/finalize` (what Stripe does by itself an hour after drafting
+        a renewal): the invoice gets its number, due date and page, and is sent."""
+        invoice = self.invoices[invoice_id]
+        if invoice["status"] != "draft":
+            return _error(400, f"Invoice {invoice_id} is already finalized.",
+                          code="invoice_not_editable")  # fmt: skip
+        now = int(time.time())
+        subscription = self._subscription_of(invoice)
+        customer = self.customers.get(invoice["customer"]) or {}
+        issued = sum(1 for other in self.invoices.values()
+                     if other["customer"] == invoice["customer"] and other["number"])  # fmt: skip
+        invoice.update(
+            status="open", auto_advance=True,
+            number=f"{invoice['customer'][-8:].upper()}-{issued + 1:04d}",
+            customer_email=customer.get("email"), customer_name=customer.get("name"),
+            customer_address=customer.get("address"),
+            customer_tax_ids=[{"type": t["type"], "value": t["value"]}
+                              for t in self.tax_ids.get(invoice["customer"], [])],
+        )  # fmt: skip
+        invoice["status_transitions"]["finalized_at"] = now
+        if invoice["collection_method"] == "send_invoice":
+            invoice["due_date"] = now + int(subscription.get("days_until_due") or 30) * DAY
+        self._emit(self.event("invoice.finalized", invoice))
+        if invoice["collection_method"] == "send_invoice":
+            self._emit(self.event("invoice.sent", invoice))
+        return 200, invoice
+
+    def _subscription_of(self, invoice: dict[str, Any]) -> dict[str, Any]:
+        return self.subscriptions[invoice["parent"]["subscription_details"]["subscription"]]
+
+    def pay_invoice(self, invoice_id: str, params: dict[str, Any]) -> tuple[int, dict]:
+        """`POST /v1/invoices/<id>/pay`: for a bank transfer received outside Stripe,
+        `paid_out_of_band=true`. An uncollectible invoice can still be paid."""
+        invoice = self.invoices[invoice_id]
+        if invoice["status"] not in ("open", "uncollectible"):
+            return _error(400, f"Invoice is already {invoice['status']}.",
+                          code="invoice_not_open")  # fmt: skip
+        out_of_band = _flag(params.get("paid_out_of_band"))
+        if not out_of_band:
+            return _error(400, "This invoice has no payment method to charge; pass "
+                          "paid_out_of_band=true to record a payment made outside Stripe.",
+                          code="invoice_no_payment_method_types")  # fmt: skip
+        now = int(time.time())
+        invoice.update(status="paid", amount_paid=invoice["amount_due"], amount_remaining=0)
+        invoice["status_transitions"]["paid_at"] = now
+        subscription = self._subscription_of(invoice)
+        events = []
+        if subscription["latest_invoice"] == invoice_id and subscription["status"] in (
+            "past_due",
+            "unpaid",
+        ):
+            subscription["status"] = "active"
+            events.append(self.event("customer.subscription.updated", subscription))
+        events.append(self.event("invoice.paid", invoice))
+        for event in events:
+            self._emit(event)
+        return 200, invoice
+
+    def mark_uncollectible(self, invoice_id: str) -> tuple[int, dict]:
+        """`POST /v1/invoices/<id>/mark_uncollectible`: an open invoice written off as bad debt
+        (the subscription keeps the status it had)."""
+        invoice = self.invoices[invoice_id]
+        if invoice["status"] != "open":
+            return _error(400, "You can only mark open invoices as uncollectible.",
+                          code="invoice_not_open")  # fmt: skip
+        invoice["status"] = "uncollectible"
+        invoice["status_transitions"]["marked_uncollectible_at"] = int(time.time())
+        self._emit(self.event("invoice.marked_uncollectible", invoice))
+        return 200, invoice
+
+    def void_invoice(self, invoice_id: str) -> tuple[int, dict]:
+        """`POST /v1/invoices/<id>/void`: an open invoice cancelled; nothing is owed on it."""
+        invoice = self.invoices[invoice_id]
+        if invoice["status"] != "open":
+            return _error(400, "You can only void open invoices.", code="invoice_not_open")
+        invoice.update(status="void", amount_remaining=0)
+        invoice["status_transitions"]["voided_at"] = int(time.time())
+        self._emit(self.event("invoice.voided", invoice))
+        return 200, invoice
+
+    def invoice_overdue(self, invoice_id: str) -> list[dict[str, Any]]:
+        """The due date of an open `send_invoice` invoice passes: Stripe moves its
+        subscription to `past_due` and reports the overdue invoice."""
+        with self._lock:
+            invoice = self.invoices[invoice_id]
+            subscription = self._subscription_of(invoice)
+            subscription["status"] = "past_due"
+            return [
+                self.event("customer.subscription.updated", subscription),
+                self.event("invoice.overdue", invoice),
+            ]
+
+    def renew_by_invoice(self, subscription_id: str) -> dict[str, Any]:
+        """An invoiced subscription's period ends: the next period starts and its invoice is
+        drafted (finalised by `finalize_invoice`, as Stripe does an hour later)."""
+        with self._lock:
+            subscription = self.subscriptions[subscription_id]
+            self._next_period(subscription)
+            self._emit(self.event("customer.subscription.updated", subscription))
+            return self._draft_invoice(subscription, billing_reason="subscription_cycle")
 
     def end_period(self, subscription_id: str) -> dict[str, Any]:
         """Time passes past the period end of a subscription set to cancel: Stripe ends it."""
@@ -767,6 +984,21 @@ def _portal_page(fake: FakeStripe, session: dict[str, Any], running: list[dict])
     )
 
 
+def _invoice_page(invoice: dict[str, Any]) -> str:
+    """Stripe's hosted invoice page, as far as a buyer checks it: who is billed, the amount,
+    the due date, the custom fields and tax IDs printed on it."""
+    lines = [
+        f"Invoice {invoice['number']}: {invoice['status']}",
+        f"Billed to {invoice['customer_name']} ({invoice['customer_email']})",
+        f"Amount due: {invoice['amount_remaining']} {invoice['currency']}",
+        f"Due: {invoice['due_date']}",
+        *(f"{field['name']}: {field['value']}" for field in invoice["custom_fields"] or []),
+        *(f"Tax ID ({t['type']}): {t['value']}" for t in invoice["customer_tax_ids"] or []),
+    ]
+    items = "".join(f"<li>{html.escape(str(line))}</li>" for line in lines)
+    return f"<!doctype html><title>Fake Stripe invoice</title><h1>Invoice</h1><ul>{items}</ul>"
+
+
 def _checkout_options_problem(
     params: dict[str, Any], customer: dict[str, Any]
 ) -> tuple[int, dict] | None:
@@ -896,7 +1128,8 @@ def _handler_for(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
 
         def _route(self, method: str, path: str, params: dict[str, Any]) -> tuple[int, dict]:
             if (method, path) == ("POST", "/v1/customers"):
-                return 200, fake.create_customer(params)
+                problem = _customer_update_problem(params)
+                return problem or (200, fake.create_customer(params))
             if (method, path) == ("POST", "/v1/checkout/sessions"):
                 return self._create_checkout_session(params)
             if (method, path) == ("POST", "/v1/billing_portal/sessions"):
@@ -921,6 +1154,8 @@ def _handler_for(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
                     if s["customer"] == params.get("customer")
                     and (params.get("status") == "all" or s["status"] != "canceled")
                 ]
+                expand = [name.removeprefix("data.") for name in params.get("expand") or []]
+                data = [fake.expanded(subscription, expand) for subscription in data]
                 return 200, {"object": "list", "data": data, "has_more": False,
                              "url": "/v1/subscriptions"}  # fmt: skip
             match = re.fullmatch(r"/v1/subscriptions/([\w]+)", path)
@@ -937,14 +1172,29 @@ def _handler_for(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
                     fake._emit(fake.event("customer.subscription.deleted", subscription))
                 if method == "POST":
                     return fake.modify_subscription(match.group(1), params)
-                return 200, subscription
-            match = re.fullmatch(r"/v1/customers/([\w]+)", path)
-            if match and method == "GET":
+                return 200, fake.expanded(subscription, params.get("expand") or [])
+            if (method, path) == ("POST", "/v1/subscriptions"):
+                return fake.create_subscription_by_api(params)
+            match = re.fullmatch(r"/v1/customers/([\w]+)(/tax_ids)?", path)
+            if match:
                 customer = fake.customers.get(match.group(1))
                 if customer is None:
                     return _error(404, f"No such customer: '{match.group(1)}'", param="id",
                                   code="resource_missing")  # fmt: skip
+                if match.group(2):
+                    return self._tax_ids(method, match.group(1), params)
+                if method == "POST":
+                    problem = _customer_update_problem(params)
+                    if problem is not None:
+                        return problem
+                    customer.update(
+                        {k: params[k] for k in ("email", "name", "address") if k in params}
+                    )
+                    customer["metadata"].update(params.get("metadata") or {})
                 return 200, customer
+            match = re.fullmatch(r"/v1/invoices/(in_[\w]+)(?:/(\w+))?", path)
+            if match:
+                return self._invoice_action(method, match.group(1), match.group(2), params)
             if (method, path) == ("GET", "/v1/invoices"):
                 return self._list_invoices(params)
             if (method, path) == ("POST", "/v1/invoices/create_preview"):
@@ -954,6 +1204,35 @@ def _handler_for(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
                                   param="subscription")  # fmt: skip
                 return fake.preview_invoice(params["subscription"])
             return _error(404, f"Unrecognized request URL ({method}: {path}).")
+
+        def _tax_ids(self, method: str, customer_id: str, params: dict[str, Any]):
+            """`GET` and `POST /v1/customers/<id>/tax_ids`."""
+            if method == "POST":
+                problem = _tax_id_problem(params, param="")
+                if problem is not None:
+                    return problem
+                return 200, fake.add_tax_id(customer_id, params)
+            data = fake.tax_ids.get(customer_id, [])
+            return 200, {"object": "list", "data": data, "has_more": False,
+                         "url": f"/v1/customers/{customer_id}/tax_ids"}  # fmt: skip
+
+        def _invoice_action(
+            self, method: str, invoice_id: str, action: str | None, params: dict[str, Any]
+        ) -> tuple[int, dict]:
+            if invoice_id not in fake.invoices:
+                return _error(404, f"No such invoice: '{invoice_id}'", param="id",
+                              code="resource_missing")  # fmt: skip
+            if method == "GET" and action is None:
+                return 200, fake.invoices[invoice_id]
+            actions = {
+                "finalize": lambda: fake.finalize_invoice(invoice_id),
+                "pay": lambda: fake.pay_invoice(invoice_id, params),
+                "mark_uncollectible": lambda: fake.mark_uncollectible(invoice_id),
+                "void": lambda: fake.void_invoice(invoice_id),
+            }
+            if method != "POST" or action not in actions:
+                return _error(404, f"Unrecognized request URL ({method}: {self.path}).")
+            return actions[action]()
 
         def _list_invoices(self, params: dict[str, Any]) -> tuple[int, dict]:
             """`GET /v1/invoices`: a customer's (or a subscription's) invoices, newest first."""
@@ -1045,6 +1324,10 @@ def _handler_for(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
                     fake.deliver(event)
                 self._redirect(session["success_url"].replace("{CHECKOUT_SESSION_ID}", session_id))
                 return True
+            invoice_page = re.fullmatch(r"/invoice/([\w]+)", path)
+            if invoice_page and invoice_page.group(1) in fake.invoices and method == "GET":
+                self._send_html(_invoice_page(fake.invoices[invoice_page.group(1)]))
+                return True
             if portal and portal.group(1) in fake.portal_sessions:
                 session = fake.portal_sessions[portal.group(1)]
                 running = [
@@ -1079,3 +1362,90 @@ def _handler_for(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
             self._api("DELETE")
 
     return Handler
+
+
+def _stripe_tax_id_types() -> frozenset[str]:
+    """The customer tax ID types the API reference lists, as the SDK's types spell them."""
+    hint = typing.get_type_hints(CustomerCreateParamsTaxIdDatum)["type"]
+    literal = next(a for a in typing.get_args(hint) if typing.get_origin(a) is typing.Literal)
+    return frozenset(typing.get_args(literal))
+
+
+TAX_ID_TYPES = _stripe_tax_id_types()
+
+
+def _tax_id_problem(data: Any, *, param: str) -> tuple[int, dict] | None:
+    prefix = f"{param}" if param else ""
+    if not isinstance(data, dict) or data.get("type") not in TAX_ID_TYPES:
+        kind = data.get("type") if isinstance(data, dict) else data
+        return _error(400, f"Invalid value for type: {kind}", param=f"{prefix}type")
+    if not data.get("value"):
+        return _error(400, "Missing required param: value.", param=f"{prefix}value")
+    if data["type"] == "eu_vat" and not re.fullmatch(r"[A-Z]{2}[0-9A-Z+*]{2,12}", data["value"]):
+        return _error(400, f"Invalid value for eu_vat: {data['value']}",
+                      param=f"{prefix}value", code="tax_id_invalid")  # fmt: skip
+    return None
+
+
+def _customer_update_problem(params: dict[str, Any]) -> tuple[int, dict] | None:
+    address = params.get("address")
+    if (
+        isinstance(address, dict)
+        and address.get("country")
+        and not re.fullmatch(r"[A-Z]{2}", address["country"])
+    ):
+        return _error(400, "Country must be a two-letter ISO code.", param="address[country]")
+    for index, data in enumerate(params.get("tax_id_data") or []):
+        problem = _tax_id_problem(data, param=f"tax_id_data[{index}][")
+        if problem is not None:
+            return problem
+    custom_fields = (params.get("invoice_settings") or {}).get("custom_fields")
+    return _custom_fields_problem(custom_fields, param="invoice_settings[custom_fields]")
+
+
+def _custom_fields_problem(fields: Any, *, param: str) -> tuple[int, dict] | None:
+    """Stripe's limits for an invoice's custom fields: up to 4, names up to 40 characters,
+    values up to 140."""
+    if fields in (None, ""):
+        return None
+    if not isinstance(fields, list) or len(fields) > 4:
+        return _error(400, "You can have at most 4 custom fields.", param=param)
+    for index, item in enumerate(fields):
+        name, value = (item or {}).get("name") or "", (item or {}).get("value") or ""
+        if not name or len(name) > 40:
+            return _error(400, "A custom field's name has 1 to 40 characters.",
+                          param=f"{param}[{index}][name]")  # fmt: skip
+        if not value or len(value) > 140:
+            return _error(400, "A custom field's value has 1 to 140 characters.",
+                          param=f"{param}[{index}][value]")  # fmt: skip
+    return None
+
+
+def _subscription_create_problem(fake: FakeStripe, params: dict[str, Any]):
+    """The API reference's rules for the subscription parameters we send."""
+    customer = params.get("customer")
+    if customer not in fake.customers:
+        return _error(400, f"No such customer: '{customer}'", param="customer",
+                      code="resource_missing")  # fmt: skip
+    items = params.get("items") or []
+    if not items or items[0].get("price") not in fake.prices:
+        price = items[0].get("price") if items else None
+        return _error(400, f"No such price: '{price}'", param="items[0][price]",
+                      code="resource_missing")  # fmt: skip
+    if not str(items[0].get("quantity") or "1").isdigit():
+        return _error(400, "Invalid integer", param="items[0][quantity]")
+    method = params.get("collection_method", "charge_automatically")
+    if method not in ("charge_automatically", "send_invoice"):
+        return _error(400, f"Invalid collection_method: {method}", param="collection_method")
+    days = params.get("days_until_due")
+    if method == "charge_automatically":
+        if days is not None:
+            return _error(400, "days_until_due can only be set when collection_method is "
+                          "send_invoice.", param="days_until_due")  # fmt: skip
+        return _error(400, "This fake starts card subscriptions at Checkout only.",
+                      param="collection_method")  # fmt: skip
+    if days is None or not str(days).isdigit() or not 0 <= int(days) <= 365:
+        return _error(400, "days_until_due is required when collection_method is send_invoice, "
+                      "from 0 to 365.", param="days_until_due")  # fmt: skip
+    custom_fields = (params.get("invoice_settings") or {}).get("custom_fields")
+    return _custom_fields_problem(custom_fields, param="invoice_settings[custom_fields]")

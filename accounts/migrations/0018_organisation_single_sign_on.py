@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0015_session_networks'),
+        ('accounts', '0017_organisation_networks'),
         ('socialaccount', '0006_alter_socialaccount_extra_data'),
     ]
 
