@@ -4,8 +4,9 @@ from typing import Any
 from allauth.account.adapter import DefaultAccountAdapter
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
+from accounts.organisations.sso import sso_after_login
 from publisher.mail.messages import EmailTemplates, email_build
 from publisher.ratelimit import client_ip
 from publisher.redirects import local_path
@@ -88,3 +89,28 @@ class AccountAdapter(DefaultAccountAdapter):
         this for the `next` of login, signup (kept through email verification) and logout.
         """
         return bool(local_path(url))
+
+    def post_login(
+        self,
+        request: HttpRequest,
+        user: Any,
+        *,
+        email_verification: str,
+        signal_kwargs: dict[str, Any] | None,
+        email: str | None,
+        signup: bool,
+        redirect_url: str | None,
+    ) -> HttpResponse:
+        # Signed in through an organisation's identity provider: the seat comes with it.
+        sociallogin = (signal_kwargs or {}).get("sociallogin")
+        if sociallogin is not None:
+            sso_after_login(request, user=user, sociallogin=sociallogin)
+        return super().post_login(
+            request,
+            user,
+            email_verification=email_verification,
+            signal_kwargs=signal_kwargs,
+            email=email,
+            signup=signup,
+            redirect_url=redirect_url,
+        )

@@ -362,12 +362,18 @@ class OrganisationNetworkInline(admin.TabularInline):
 
 @admin.register(Organisation)
 class OrganisationAdmin(admin.ModelAdmin):
-    """Organisations' office networks are edited here; seats and the licence come from
-    Stripe and the team page."""
+    """Organisations' office networks and single sign-on are edited here; seats and the
+    licence come from Stripe and the team page. The identity provider is a social
+    application (provider "OpenID Connect", a provider ID of its own, settings
+    {"server_url": "https://idp.example"})."""
 
-    list_display = ["name", "status", "seats", "current_period_end"]
-    search_fields = ["name", "join_domains"]
-    fields = ["name", "owner", "status", "seats", "current_period_end", "join_domains", "auto_join"]
+    list_display = ["name", "status", "seats", "current_period_end", "sso_app", "sso_required"]
+    search_fields = ["name", "slug", "join_domains"]
+    fieldsets = [
+        (None, {"fields": ["name", "owner", "status", "seats", "current_period_end"]}),
+        ("Domains", {"fields": ["join_domains", "auto_join"]}),
+        ("Single sign-on", {"fields": ["slug", "sso_app", "sso_required", "sso_group"]}),
+    ]
     readonly_fields = ["owner", "status", "seats", "current_period_end"]
     inlines = [OrganisationNetworkInline]
 

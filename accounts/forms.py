@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from accounts.fields import NameField
 from accounts.models import COMPANY_MAX_LENGTH, DISPLAY_NAME_MAX_LENGTH, User
 from accounts.organisations.services import invitation_for_path
+from accounts.organisations.sso import organisation_requiring_sso, sso_required_message
 from accounts.users import user_profile_update
 
 
@@ -28,6 +29,11 @@ class SignupDetailsForm(forms.Form):
         # the invitation is bound to one address, so the account must be opened with it.
         invitation = invitation_for_path(self.data.get("next"))
         email = cleaned.get("email")
+        # allauth's social signup form (a sign-in through an identity provider that needs
+        # more details) derives from this one; it is the way in for these addresses.
+        organisation = organisation_requiring_sso(email) if email else None
+        if organisation is not None and not hasattr(self, "sociallogin"):
+            self.add_error("email", sso_required_message(organisation))
         if invitation is not None and email and email.lower() != invitation.email:
             self.add_error(
                 "email",

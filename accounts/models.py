@@ -320,6 +320,34 @@ class Organisation(StripeSubscription):
     invoice_amount_remaining = models.PositiveIntegerField(null=True, blank=True)
     invoice_currency = models.CharField(max_length=3, blank=True)
     invoice_hosted_url = models.URLField(max_length=1000, blank=True)
+    # Single sign-on (accounts/organisations/sso.py): staff link the organisation to an
+    # allauth SocialApp (provider "openid_connect") whose provider_id is its own.
+    slug = models.SlugField(
+        max_length=60,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text="Names the organisation's sign-in page, /team/<slug>/login/.",
+    )
+    sso_app = models.OneToOneField(
+        "socialaccount.SocialApp",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="organisation",
+        verbose_name="identity provider",
+        help_text="The organisation's OpenID Connect identity provider (a social application).",
+    )
+    sso_required = models.BooleanField(
+        default=False,
+        help_text="Addresses at the listed domains may only sign in through the identity provider.",
+    )
+    sso_group = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="When set, the identity provider must list this value in the ID token's "
+        "`groups` claim at every sign-in, or the person's seat ends.",
+    )
 
     class Meta:
         constraints = [
@@ -340,6 +368,22 @@ class Organisation(StripeSubscription):
     @property
     def domains(self) -> list[str]:
         return [d.strip().lower().lstrip("@") for d in self.join_domains.split(",") if d.strip()]
+
+    def clean(self) -> None:
+        """Single sign-on needs its page (a slug), an OpenID Connect application, and, to be
+        required, the domains it is required for."""
+        errors = {}
+        if self.sso_app is not None:
+            if not self.slug:
+                errors["slug"] = "Give the organisation a slug: its sign-in page needs one."
+            if self.sso_app.provider != "openid_connect":
+                errors["sso_app"] = "Choose an OpenID Connect application."
+        if self.sso_required and (self.sso_app_id is None or not self.domains):
+            errors["sso_required"] = (
+                "Single sign-on can only be required with an identity provider and domains."
+            )
+        if errors:
+            raise ValidationError(errors)
 
 
 class OrganisationMember(models.Model):

@@ -20,6 +20,14 @@ urlpatterns = [
     path("team/", team_views.team, name="team"),
     path("team/usage.csv", team_views.team_usage_csv, name="team_usage_csv"),
     path("team/join/<str:token>/", team_views.team_join, name="team_join"),
+    path("team/<slug:slug>/login/", team_views.team_sso_login, name="team_sso_login"),
+    # allauth's own address for the callback (its pattern comes later, under accounts/):
+    # the same flow, with the ID token's signature always checked.
+    path(
+        "accounts/oidc/<str:provider_id>/login/callback/",
+        team_views.sso_callback,
+        name="sso_callback",
+    ),
     path("accounts/profile/", views.account, name="account"),
     # Your sessions is allauth's list (`usersessions_list`); this signs out one device.
     path(

@@ -134,6 +134,9 @@ INSTALLED_APPS = [
     "django.contrib.sitemaps",
     "allauth",
     "allauth.account",
+    # Organisations' single sign-on: each one's identity provider is a SocialApp row.
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
     # Lists each account's signed-in sessions; before "accounts", so its login receiver has
     # recorded the new session when ours counts them (accounts/sessions/).
     "allauth.usersessions",
@@ -242,6 +245,21 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_SIGNUP_FORM_CLASS = "accounts.forms.SignupDetailsForm"
 ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+# Addresses at a domain whose organisation requires single sign-on are sent to it from the
+# login form, and refused a sign-in code or a password reset.
+ACCOUNT_FORMS = {
+    "login": "accounts.organisations.sso_forms.LoginForm",
+    "request_login_code": "accounts.organisations.sso_forms.RequestLoginCodeForm",
+    "reset_password": "accounts.organisations.sso_forms.ResetPasswordForm",
+}
+# Organisations' single sign-on (accounts/organisations/sso.py). An identity provider is
+# trusted only for addresses at its organisation's own domains (the adapter refuses any
+# other), which is what makes signing an existing account in by its address safe.
+SOCIALACCOUNT_ADAPTER = "accounts.organisations.sso.SocialAccountAdapter"
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_PROVIDERS = {"openid_connect": {"OAUTH_PKCE_ENABLED": True}}
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
 # Behind nginx (one proxy hop) the client's address is the last X-Forwarded-For entry;
 # allauth's rate limits (and the admin's, publisher/admin_login.py) key on it. Set it to

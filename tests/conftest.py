@@ -39,6 +39,7 @@ pytest_plugins = [
     "tests.support.demo",
     "tests.support.figures",
     "tests.support.counting",
+    "tests.support.sso",
 ]
 
 

@@ -1,8 +1,12 @@
 """Organisation licences: buying seats, the team page, and joining by invitation."""
 
 import logging
+from typing import cast
 from urllib.parse import urlencode
 
+from allauth.account.internal.decorators import login_not_required
+from allauth.socialaccount.models import SocialApp
+from allauth.socialaccount.providers.oauth2.views import OAuth2CallbackView
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -40,10 +44,12 @@ from accounts.organisations.pricing import (
     team_quote,
     team_seats_parse,
 )
+from accounts.organisations.sso import SignedIDTokenAdapter, sso_authorization_origin
 from accounts.organisations.usage import EXPORT_MONTHS, IDLE_DAYS, PAGE_MONTHS, team_usage
 from publisher.downloads import csv_download, csv_safe
 from publisher.errors import ApplicationError
 from publisher.ids import parse_id
+from publisher.redirects import local_path
 from publisher.site import site_url
 
 logger = logging.getLogger(__name__)
@@ -410,3 +416,42 @@ def _signup_query(request: HttpRequest, invitation) -> str:
     """The signup link's query: the invited address (allauth fills the field with it) and
     this page to come back to; the signup form refuses another address for it."""
     return urlencode({"email": invitation.email, "next": request.path})
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD"])
+def team_sso_login(request: HttpRequest, slug: str) -> HttpResponse:
+    """An organisation's own sign-in page: one button to its identity provider. The button
+    posts to allauth's provider login (a sign-in is never started by a mere link)."""
+    organisation = Organisation.objects.filter(slug=slug, sso_app__isnull=False).first()
+    if organisation is None or organisation.sso_app is None:
+        raise Http404("No organisation signs in here.")
+    response = render(
+        request,
+        "accounts/team_sso_login.html",
+        {
+            "organisation": organisation,
+            "provider_login_url": reverse(
+                "openid_connect_login", kwargs={"provider_id": organisation.sso_app.provider_id}
+            ),
+            "next": local_path(request.GET.get("next")),
+        },
+    )
+    # The button's POST is redirected to the identity provider: browsers hold a redirected
+    # form submission to the page's form-action policy too.
+    if origin := sso_authorization_origin(organisation):
+        policy = cast(dict[str, list[str]], settings.SECURE_CSP)
+        form_action = [*policy["form-action"], origin]
+        response._csp_config = {**policy, "form-action": form_action}  # type: ignore[attr-defined]
+    return response
+
+
+@login_not_required
+def sso_callback(request: HttpRequest, provider_id: str) -> HttpResponse:
+    """allauth's OpenID Connect callback, with the ID token's signature always checked
+    (accounts.organisations.sso.SignedIDTokenAdapter)."""
+    try:
+        view = OAuth2CallbackView.adapter_view(SignedIDTokenAdapter(request, provider_id))
+        return view(request)
+    except SocialApp.DoesNotExist:
+        raise Http404("No such identity provider.") from None

@@ -5,6 +5,7 @@ import json
 from datetime import timedelta
 
 import pytest
+from allauth.socialaccount.models import SocialApp
 from django.utils import timezone
 from playwright.sync_api import Page
 
@@ -52,6 +53,10 @@ def pages(demo_site, live_server, stripe_fake, settings):
     reader = NewsletterSubscriber.objects.get(email="reader@example.com")
     preferences = newsletter_preferences_token(subscriber_token=reader.token)
     admin = UserFactory(email="admin@acme.example", display_name="Ada Admin")
+    identity_provider = SocialApp.objects.create(
+        provider="openid_connect", provider_id="acme", name="Acme Integrators",
+        client_id="gridline-research", settings={"server_url": "https://idp.acme.example"},
+    )  # fmt: skip
     organisation = Organisation.objects.create(
         name="Acme Integrators", owner=admin, seats=3, status="active",
         current_period_end=timezone.now() + timedelta(days=300), stripe_subscription_id="sub_x",
@@ -60,6 +65,7 @@ def pages(demo_site, live_server, stripe_fake, settings):
         invoice_status="open", invoice_due_at=timezone.now() + timedelta(days=30),
         invoice_amount_due=87000, invoice_amount_remaining=87000, invoice_currency="usd",
         invoice_hosted_url="https://invoice.stripe.com/i/acct_x/test_x",
+        slug="acme", sso_app=identity_provider,
     )  # fmt: skip
     OrganisationMember.objects.create(organisation=organisation, user=admin, is_admin=True)
     invitation = invitation_create(
@@ -104,6 +110,7 @@ def pages(demo_site, live_server, stripe_fake, settings):
         "team": ("/team/", admin),
         "team-invoice-order": ("/subscribe/team/invoice/?name=Acme&seats=3", free_reader),
         "team-invitation": (f"/team/join/{invitation_token(invitation)}/", None),
+        "team-sso-login": ("/team/acme/login/", None),
         "gift-confirm": (f"{report.get_absolute_url()}gift/", subscriber),
         "gift-list": ("/gifts/", subscriber),
         "comment-delete": (f"/comments/{first.pk}/delete/", subscriber),

@@ -147,6 +147,7 @@ class World:
             "key": "not-a-real-reset-key",
             "app_label": "reports",
             "url": "no-such-admin-page/",
+            "provider_id": "no-such-provider",  # an organisation's identity provider
         }
 
 

@@ -16,6 +16,12 @@ _ROUTE_ARG = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>[^>]+)>")
 _REGEX_ARG = re.compile(r"\(\?P<(?P<name>\w+)>(?:[^()]|\([^()]*\))*\)")
 
 
+# Patterns that an earlier one answers on purpose, by URL name: allauth's OpenID Connect
+# callback is served by ours at the same address (the ID token's signature always checked,
+# accounts.organisations.sso). Each still has to resolve to its named replacement.
+SHADOWED = {"openid_connect_callback": "accounts:sso_callback"}
+
+
 @dataclass(frozen=True)
 class SweptURL:
     route: str  # the pattern as written, for messages
@@ -59,8 +65,12 @@ def concrete_urls(
     for route, name, filled, pattern in _walk(get_resolver().url_patterns, "", "", "", values):
         path = "/" + filled
         match = resolve(path)
-        assert match.func == pattern.callback or (
-            getattr(match.func, "__wrapped__", None) is getattr(pattern.callback, "__wrapped__", 1)
-        ), f"{path} (filled from {route}) resolves to {match.view_name}, not to {name}"
+        if name in SHADOWED:
+            assert match.view_name == SHADOWED[name], f"{path} resolves to {match.view_name}"
+        else:
+            assert match.func == pattern.callback or (
+                getattr(match.func, "__wrapped__", None)
+                is getattr(pattern.callback, "__wrapped__", 1)
+            ), f"{path} (filled from {route}) resolves to {match.view_name}, not to {name}"
         urls.append(SweptURL(route=route, name=name, path=path))
     return urls
