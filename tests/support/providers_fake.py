@@ -263,7 +263,7 @@ def _ses_error(status: int, kind: str, message: str) -> tuple[int, Any]:
 
 
 class _RenderingFailure(Exception):
-    pass
+    """A copy SES would accept and then fail to render (its Rendering Failure event)."""
 
 
 _SES_HEADER_VALUE = re.compile(r"[\x20-\x7e]{0,870}")
