@@ -137,6 +137,7 @@ INSTALLED_APPS = [
     # Organisations' single sign-on: each one's identity provider is a SocialApp row.
     "allauth.socialaccount",
     "allauth.socialaccount.providers.openid_connect",
+    "allauth.socialaccount.providers.saml",
     # Lists each account's signed-in sessions; before "accounts", so its login receiver has
     # recorded the new session when ours counts them (accounts/sessions/).
     "allauth.usersessions",
