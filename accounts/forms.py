@@ -70,8 +70,9 @@ class AdminUserChangeForm(UserChangeForm):
         PNG named .jpg is refused here, with a message, rather than at the save. Other
         extensions are the model's validator's to refuse."""
         portrait = self.cleaned_data.get("portrait")
-        fresh = portrait and hasattr(portrait, "content_type")
-        if fresh and PurePosixPath(portrait.name).suffix.lower() in MEDIA_CONTENT_TYPES:
+        if not portrait or not hasattr(portrait, "content_type"):  # none, or the stored one
+            return portrait
+        if PurePosixPath(portrait.name).suffix.lower() in MEDIA_CONTENT_TYPES:
             portrait.seek(0)
             head = portrait.read(16)
             portrait.seek(0)

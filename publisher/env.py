@@ -7,6 +7,7 @@ is a configuration error, not a truthy string.
 import os
 import re
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
@@ -246,7 +247,7 @@ class MediaStorage:
     """Where uploaded pictures go: the `STORAGES["default"]` entry, and the origin pages
     load them from when that is not the site's own (for the CSP's img-src)."""
 
-    storage: dict[str, object]
+    storage: dict[str, Any]
     origin: str = ""
 
 

@@ -16,6 +16,7 @@ from storages.backends.s3 import S3Storage
 from publisher.media import MEDIA_CONTENT_TYPES
 from publisher.storage.names import MEDIA_CACHE_CONTROL, NotAPicture, hashed_name, picture_type
 
+
 class PictureStorage:
     """Refuses anything but a picture and names each file by its content (mixed into a
     Django storage, before it)."""

@@ -20,9 +20,10 @@ _SIGNATURES = {
     "image/png": lambda head: head.startswith(b"\x89PNG\r\n\x1a\n"),
     "image/webp": lambda head: head[:4] == b"RIFF" and head[8:12] == b"WEBP",
 }
-# Room for the suffix Django adds when a name is taken (`_` and 7 characters).
+# Room for the suffix Django adds before the extensions when a name is taken
+# (`bench_Ab3dE9x.3f9a1c2e7b4d.jpg`: `_` and 7 characters).
 _SUFFIX_ROOM = 8
-_HASHED_STEM = re.compile(rf"^(?P<stem>.+)\.[0-9a-f]{{{HASH_LENGTH}}}(?:_[0-9A-Za-z]{{7}})?$")
+_HASHED_STEM = re.compile(rf"^(?P<stem>.+?)(?:_[0-9A-Za-z]{{7}})?\.[0-9a-f]{{{HASH_LENGTH}}}$")
 # A year: the longest lifetime HTTP caches honour; names never change content.
 MEDIA_CACHE_CONTROL = "public, max-age=31536000, immutable"
 
