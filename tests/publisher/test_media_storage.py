@@ -95,7 +95,7 @@ def test_the_csp_origin_is_the_one_the_storage_builds_urls_on(url, origin):
     media = media_storage_parse("MEDIA_STORAGE_URL", url)
     assert media.origin == origin
     # The storage's own URL for a picture (built by botocore; no request is made).
-    storage = MediaS3Storage(**media.storage["OPTIONS"])  # type: ignore[arg-type]
+    storage = MediaS3Storage(**media.storage["OPTIONS"])
     built = urlsplit(storage.url("images/2026/12/bench.3f9a1c2e7b4d.jpg"))
     assert f"{built.scheme}://{built.netloc}" == origin
     assert built.path.endswith("/images/2026/12/bench.3f9a1c2e7b4d.jpg")
@@ -105,7 +105,7 @@ def test_the_csp_origin_is_the_one_the_storage_builds_urls_on(url, origin):
 def test_the_region_may_come_from_aws_region(monkeypatch):
     monkeypatch.setenv("AWS_REGION", "eu-central-1")
     media = media_storage_parse("MEDIA_STORAGE_URL", "s3://gridline-media")
-    assert media.storage["OPTIONS"]["region_name"] == "eu-central-1"  # type: ignore[index]
+    assert media.storage["OPTIONS"]["region_name"] == "eu-central-1"
 
 
 @pytest.mark.parametrize(
@@ -151,7 +151,7 @@ def test_keys_stay_in_the_environment_not_in_settings(monkeypatch):
     media = media_storage_parse("MEDIA_STORAGE_URL", "s3://media?region=eu-west-1")
     assert "s3cr3t-value" not in repr(media) and "AKIAEXAMPLE" not in repr(media)
     # django-storages reads them from the environment itself.
-    storage = MediaS3Storage(**media.storage["OPTIONS"])  # type: ignore[arg-type]
+    storage = MediaS3Storage(**media.storage["OPTIONS"])
     assert (storage.access_key, storage.secret_key) == ("AKIAEXAMPLE", "s3cr3t-value")
 
 

@@ -122,7 +122,7 @@ def media_bucket_configure(settings, monkeypatch, server: S3Server, url: str) ->
         **settings.SECURE_CSP,
         "img-src": [*settings.SECURE_CSP["img-src"], media.origin],
     }
-    name = str(media.storage["OPTIONS"]["bucket_name"])  # type: ignore[index]
+    name = str(media.storage["OPTIONS"]["bucket_name"])
     client = server.client()
     client.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
     # Public pictures, as deploy/README.md has the bucket set up: anyone may read objects
