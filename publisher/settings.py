@@ -22,6 +22,7 @@ from publisher.env import (
     env_url,
     env_url_list,
     mailer_from_url,
+    media_storage_from_url,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -142,6 +143,7 @@ INSTALLED_APPS = [
     # recorded the new session when ours counts them (accounts/sessions/).
     "allauth.usersessions",
     "publisher.mail",
+    "publisher.storage",
     "accounts",
     "reports",
 ]
@@ -292,8 +294,12 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env_str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+# Uploaded pictures: MEDIA_ROOT unless MEDIA_STORAGE_URL names a bucket (publisher/storage/).
+_MEDIA_STORAGE = media_storage_from_url("MEDIA_STORAGE_URL")
+# Where pages load media from when that is another origin (a bucket, a CDN); "" for the site.
+MEDIA_ORIGIN = _MEDIA_STORAGE.origin
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _MEDIA_STORAGE.storage,
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
@@ -404,7 +410,7 @@ SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF, CSP.NONCE],
     "style-src": [CSP.SELF],
-    "img-src": [CSP.SELF, "data:"],
+    "img-src": [CSP.SELF, "data:", *([MEDIA_ORIGIN] if MEDIA_ORIGIN else [])],
     "frame-src": ["https://www.youtube-nocookie.com", "https://player.vimeo.com"],
     "frame-ancestors": [CSP.NONE],
     # Checkout and the Billing Portal are reached by a form POST that redirects to Stripe.

@@ -25,6 +25,9 @@ os.environ.setdefault("STRIPE_PRICE_MONTHLY", "price_monthly_test")
 os.environ.setdefault("STRIPE_PRICE_ANNUAL", "price_annual_test")
 os.environ.setdefault("STRIPE_PRICE_SEAT", "price_seat_test")
 os.environ.setdefault("STRIPE_API_BASE", "http://127.0.0.1:9")
+# Media on the local disk whatever the shell says; the storage tests point the default
+# storage at a local S3-compatible server themselves (tests/support/s3.py).
+os.environ.pop("MEDIA_STORAGE_URL", None)
 
 from publisher.settings import *  # noqa: F403
 
