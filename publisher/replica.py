@@ -23,8 +23,9 @@ Three things send a request that could read from the replica to the primary inst
   found it caught up: the lag is the shorter of the two times since. (The first alone would
   count a quiet hour as an hour's lag while the replica replays the first write after it.)
 - the replica cannot be reached. A query that fails on it mid-request (it stopped between
-  two checks) makes the process check again and, if the replica is the one at fault, render
-  the page again from the primary, so the reader gets their page rather than an error.
+  two checks, or cancelled the query for a conflict with its replay) has the page rendered
+  again from the primary, so the reader gets their page rather than an error, and the
+  process checks again at once.
 
 Each change of the replica's state is logged once per process, not once per request.
 """
@@ -222,7 +223,10 @@ def _may_read_replica(request: HttpRequest) -> bool:
     who = settings.REPLICA_READ_VIEWS.get(match.view_name) if match else None
     if who is None or request.method not in _SAFE_METHODS:
         return False
-    if who == ANONYMOUS and request.user.is_authenticated:
+    # Asked here for every view, so the session and the user come from the primary: a
+    # session made a moment ago may not be on the replica yet.
+    authenticated = request.user.is_authenticated
+    if who == ANONYMOUS and authenticated:
         return False
     return not _pinned(request) and replica_usable()
 
@@ -277,9 +281,11 @@ class ReplicaMiddleware:
             request.META[_SERVED_FROM_REPLICA] = True
             return response
         except (OperationalError, InterfaceError):
+            # The replica went away, or cancelled the query for a conflict with its replay.
+            # These views only read, so the primary renders the page again; checking now
+            # tells the next requests whether to stay away (and logs it once).
             _close_replica()
-            if replica_usable(recheck=True):
-                raise  # the replica answers: the error was the primary's
+            replica_usable(recheck=True)
         finally:
             _reads_from.reset(token)
         return view_func(request, *view_args, **view_kwargs)

@@ -86,7 +86,7 @@ class ReplicaPair:
         self.resume_replay()
         self.wait_streaming()
         self.sql(self.primary, f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-        self.sql(self.primary, f"CREATE DATABASE {DATABASE} TEMPLATE {TEMPLATE}")
+        self.sql(self.primary, f"CREATE DATABASE {DATABASE} TEMPLATE {TEMPLATE} STRATEGY FILE_COPY")
         self.wait_replayed()
 
 
