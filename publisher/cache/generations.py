@@ -50,11 +50,11 @@ def _new_generation() -> str:
 
 
 def _made_at(generation: str) -> float:
-    stamp, _, _ = generation.partition(".")
+    stamp, dot, _ = generation.partition(".")
     try:
-        return int(stamp, 16) / 1000
+        return int(stamp, 16) / 1000 if dot else 0.0
     except ValueError:
-        return 0.0  # a token without its time: made long ago
+        return 0.0  # a token without its time (made before tokens had one): long ago
 
 
 def generations_settled(generations: tuple[str, ...]) -> bool:

@@ -18,6 +18,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
+from publisher.cache import generations
 from publisher.replica import PIN_COOKIE, REPLICA_ALIAS, replica_health_forget
 from reports.models import Report
 from tests.support.factories import MembershipFactory, ReportFactory, UserFactory
@@ -290,3 +291,14 @@ def test_a_page_read_from_the_replica_soon_after_a_change_is_served_but_not_kept
         assert "public" in later["Cache-Control"]
         assert later["X-Page-Cache"] == "miss"
         assert Client().get(report.get_absolute_url())["X-Page-Cache"] == "hit"
+
+
+def test_a_generation_is_unsettled_only_while_the_replica_may_lag(monkeypatch, settings):
+    monkeypatch.setattr("publisher.replica.replica_configured", lambda: True)
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        fresh = generations._new_generation()
+        assert not generations.generations_settled((fresh,))
+        # Tokens from before generations carried their time are old by definition.
+        assert generations.generations_settled(("0123456789ab",))
+        traveller.shift(settings.REPLICA_MAX_LAG_SECONDS + settings.REPLICA_CHECK_SECONDS)
+        assert generations.generations_settled((fresh,))
