@@ -170,6 +170,8 @@ MIDDLEWARE = [
     # shared cache serves or stores their pages (reports/office.py).
     "reports.office.OfficeNetworkMiddleware",
     "publisher.errors.MethodNotAllowedPageMiddleware",
+    # Last: where the view reads from, decided after everything above (publisher/replica.py).
+    "publisher.replica.ReplicaMiddleware",
 ]
 
 ROOT_URLCONF = "publisher.urls"
@@ -203,6 +205,66 @@ DATABASES = {
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# A streaming replica of the primary (publisher/replica.py): the public pages, feeds, sitemap
+# and the publisher's dashboard read from it, everything else from DATABASE_URL. Unset: the
+# primary serves everything.
+_DATABASE_REPLICA_URL = env_url("DATABASE_REPLICA_URL", schemes={"postgres", "postgresql"})
+if _DATABASE_REPLICA_URL:
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured(
+            "DATABASE_REPLICA_URL needs a PostgreSQL primary in DATABASE_URL."
+        )
+    DATABASES["replica"] = dj_database_url.parse(
+        _DATABASE_REPLICA_URL,
+        conn_max_age=DATABASES["default"]["CONN_MAX_AGE"],
+        conn_health_checks=True,
+    )
+    # A replica that stops answering costs a reader at most this long before the primary
+    # serves them.
+    DATABASES["replica"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 2)
+    # The test runner never creates a database on a read-only standby: under test the alias
+    # is the test database (tests/support/replication.py brings a real standby).
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["publisher.replica.ReplicaRouter"]
+# A reader's reads stay on the primary this long after a request of theirs wrote, so they
+# see their own comment at once.
+REPLICA_PIN_SECONDS = env_int("REPLICA_PIN_SECONDS", default=10, minimum=1)
+# Reads fall back to the primary while the replica is further behind than this (0: unless
+# it has replayed everything), measured by each process at most every REPLICA_CHECK_SECONDS.
+REPLICA_MAX_LAG_SECONDS = env_int("REPLICA_MAX_LAG_SECONDS", default=10, minimum=0)
+REPLICA_CHECK_SECONDS = env_int("REPLICA_CHECK_SECONDS", default=5, minimum=1)
+# The views that may read from the replica, by URL name, and for whom: "anonymous" (a
+# logged-in reader's page may show their own doings) or "everyone".
+REPLICA_READ_VIEWS = {
+    **dict.fromkeys(
+        [
+            "reports:home",
+            "reports:detail",
+            "reports:topic",
+            "reports:kind",
+            "reports:author",
+            "reports:search",
+        ],
+        "anonymous",
+    ),
+    **dict.fromkeys(
+        [
+            "reports:feed",
+            "reports:topic-feed",
+            "reports:kind-feed",
+            "reports:atom",
+            "reports:topic-atom",
+            "reports:kind-atom",
+            "reports:sitemap",
+            # The publisher's dashboard: staff only, counts that may be seconds old.
+            "dashboard:page",
+            "dashboard:chart",
+            "dashboard:csv",
+        ],
+        "everyone",
+    ),
+}
 
 if REDIS_URL:
     CACHES = {

@@ -13,6 +13,10 @@ os.environ.setdefault(
     "DATABASE_URL",
     os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/publisher"),
 )
+# One database for the suite: a replica alias would be a second connection to it, outside
+# each test's transaction. The replica's own tests bring a real standby
+# (tests/support/replication.py).
+os.environ.pop("DATABASE_REPLICA_URL", None)
 # Redis database 11 belongs to this project's tests; other programs may use database 0.
 os.environ.setdefault("TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
 os.environ.setdefault("CELERY_BROKER_URL", os.environ["TEST_REDIS_URL"])

@@ -43,6 +43,7 @@ pytest_plugins = [
     "tests.support.sso",
     "tests.support.saml",
     "tests.support.s3",
+    "tests.support.replication",
 ]
 
 

@@ -36,9 +36,12 @@ from django.utils.module_loading import import_string
 
 from publisher.cache.generations import (
     CACHE_ERRORS,
+    current_generation,
+    generations_settled,
     versioned_get,
     versioned_set,
 )
+from publisher.replica import served_from_replica
 
 logger = logging.getLogger(__name__)
 
@@ -104,13 +107,30 @@ class CacheControlMiddleware:
             patch_cache_control(response, public=True, max_age=asset_max_age)
             return response
         max_age = getattr(response, "public_max_age", None)
-        if max_age is not None and response_is_shareable(request, response):
+        if (
+            max_age is not None
+            and response_is_shareable(request, response)
+            and _replica_render_settled(request)
+        ):
             patch_cache_control(response, public=True, max_age=max_age)
             patch_vary_headers(response, ["Cookie"])
         elif not _already_private(response):
             del response.headers["Cache-Control"]
             patch_cache_control(response, private=True, no_store=True)
         return response
+
+
+def _replica_render_settled(request: HttpRequest) -> bool:
+    """A page rendered from the read replica soon after a change may lack it: shared caches
+    (nginx, the page cache, browsers) get it only once the replica surely holds the changes
+    behind the current generations (publisher/cache/generations.py)."""
+    if not served_from_replica(request):
+        return True
+    lookup = request.META.get(LOOKUP_META)
+    if isinstance(lookup, PageLookup):
+        return generations_settled(lookup.generations)
+    generation = current_generation()
+    return generation is not None and generations_settled((generation,))
 
 
 def public_page(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
