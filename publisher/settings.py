@@ -521,6 +521,15 @@ CELERY_BEAT_SCHEDULE["requeue-stale-deliveries"] = {
     "task": "reports.tasks.requeue_stale_deliveries",
     "schedule": float(NOTIFY_SWEEP_EVERY),
 }
+# Exactly one beat sends the schedule, however many machines start one (publisher/beat.py):
+# RedBeat keeps the schedule in Redis behind a lock the running beat renews every loop. A
+# second beat waits for the lock, and takes over within BEAT_LOCK_SECONDS of the first one
+# dying without releasing it.
+CELERY_BEAT_SCHEDULER = "redbeat.RedBeatScheduler"
+CELERY_REDBEAT_REDIS_URL = CELERY_BROKER_URL
+CELERY_REDBEAT_KEY_PREFIX = "gridline:beat"
+CELERY_REDBEAT_LOCK_TIMEOUT = env_int("BEAT_LOCK_SECONDS", default=30, minimum=10)
+CELERY_BEAT_MAX_LOOP_INTERVAL = min(5, CELERY_REDBEAT_LOCK_TIMEOUT // 3)
 
 # HTTP caching (publisher/cache/pages.py). Anonymous pages are public for PUBLIC_PAGE_MAX_AGE
 # seconds (nginx and browsers); the server-side page cache keeps them PAGE_CACHE_SECONDS
