@@ -123,7 +123,8 @@ clean:
 # sends mail through Postmark's API to a local fake of it instead. See deploy/README.md,
 # "make prodlike".
 prodlike: $(VENV)/.installed
-	$(PY) deploy/prodlike/run.py start $(if $(EMAIL_PROVIDER),--email-provider $(EMAIL_PROVIDER))
+	$(PY) deploy/prodlike/run.py start $(if $(EMAIL_PROVIDER),--email-provider $(EMAIL_PROVIDER)) \
+		$(if $(WEB_NODES),--web-nodes $(WEB_NODES)) $(if $(WORKER_NODES),--worker-nodes $(WORKER_NODES))
 
 prodlike-stop: $(VENV)/.installed
 	$(PY) deploy/prodlike/run.py stop

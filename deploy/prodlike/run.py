@@ -14,6 +14,7 @@ the events posted with the topology's `ANYMAIL_WEBHOOK_SECRET` (`webhook_secret`
 
     python deploy/prodlike/run.py start    # idempotent: starts only what is not running
     python deploy/prodlike/run.py start --email-provider postmark   # mail through the fake
+    python deploy/prodlike/run.py start --web-nodes 2 --worker-nodes 2   # several nodes
     python deploy/prodlike/run.py stop     # stops what `start` started (by process id)
     python deploy/prodlike/run.py status
 
@@ -700,11 +701,20 @@ def main() -> None:
         "--email-provider", choices=EMAIL_PROVIDERS, default="",
         help="start: send mail through this provider's API, to the local fake (default: SMTP)",
     )  # fmt: skip
+    parser.add_argument("--web-nodes", type=int, choices=range(1, 5), default=1,
+                        help="start: gunicorn nodes behind nginx's upstream")  # fmt: skip
+    parser.add_argument("--worker-nodes", type=int, choices=range(1, 5), default=1,
+                        help="start: Celery worker nodes on the broker")  # fmt: skip
     args = parser.parse_args()
     if args.action == "supervise-worker":
         supervise_worker(Topology(**json.loads(args.topology.read_text())))
         return
-    topology = Topology(email_provider=args.email_provider)
+    topology = Topology(
+        email_provider=args.email_provider, web_nodes=args.web_nodes,
+        worker_nodes=args.worker_nodes,
+        # A node's disk is its own: with several, pictures go to a local S3-compatible bucket.
+        objects_port=8427 if args.web_nodes > 1 or args.worker_nodes > 1 else 0,
+    )  # fmt: skip
     if args.action == "stop":
         topology.stop()
         print("Stopped. PostgreSQL and Redis, which belong to the machine, keep running.")
@@ -723,9 +733,15 @@ def main() -> None:
             f" {topology.url}/anymail/{topology.email_provider}/tracking/\n  with basic auth"
             f" {topology.webhook_secret}."
         )
+    nodes = ", ".join(str(topology.node_port(n)) for n in range(1, topology.web_nodes + 1))
+    workers = f"s on {topology.worker_nodes} nodes" if topology.worker_nodes > 1 else ""
+    if topology.objects_port:
+        bucket = f"{topology.media_bucket} (moto, port {topology.objects_port})"
+        mail += f"\n  Pictures in the bucket {bucket}."
     print(f"""
   Gridline Research runs with production settings at {topology.url}/
-  nginx {topology.http_port} -> gunicorn {topology.app_port}; Celery worker (2 processes) and beat;
+  nginx {topology.http_port} -> gunicorn {nodes}; Celery worker{workers} (2 processes
+  each) and beat;
   PostgreSQL database {topology.database}; Redis database {topology.redis_db}.
   Demo logins (password demo-password-2026): editor@example.com, subscriber@example.com,
   reader@example.com. {mail}
