@@ -1,0 +1,26 @@
+"""Prometheus metrics for the web and worker processes (deploy/README.md, "Metrics").
+
+Requests by view (rate, latency, status) come from django-prometheus' middleware and its
+database backends; this package adds what the site itself knows: the Celery queues'
+depth (`broker.py`), tasks run by the workers (`tasks.py`), refused webhook calls (below),
+and any collector an app names in `METRICS_COLLECTORS` (reports' pending deliveries),
+all served by `views.metrics` to a scraper holding `METRICS_TOKEN`.
+
+gunicorn runs several processes, and Celery's prefork pool several children: each writes
+its counters to files in `PROMETHEUS_MULTIPROC_DIR` (prometheus_client's multiprocess
+mode) and a scrape adds them up, so any process answers for all of them.
+"""
+
+from prometheus_client import Counter
+
+WEBHOOK_FAILURES = Counter(
+    "gridline_webhook_failures_total",
+    "Webhook calls refused: a bad signature or credential, or a payload that cannot be read.",
+    ["provider", "reason"],
+)
+
+
+def webhook_failure(*, provider: str, reason: str) -> None:
+    """Count one refused webhook call (`provider`: stripe, postmark, mailgun, …;
+    `reason`: signature or payload)."""
+    WEBHOOK_FAILURES.labels(provider=provider, reason=reason).inc()
