@@ -32,10 +32,22 @@ def sentry_init(*, dsn: str, environment: str, release: str, traces_sample_rate:
         environment=environment or None,
         release=release or None,
         traces_sample_rate=traces_sample_rate,
-        send_default_pii=False,
-        # Request bodies carry comments, sign-up addresses and webhook payloads.
+        # What the integrations may collect (the SDK's successor to send_default_pii=False,
+        # which it would ignore beside this): no user, cookies, query strings, bodies (they
+        # carry comments, sign-up addresses, webhook payloads), SQL or task arguments, and
+        # no local variables (a frame may hold a report's body or an email being built).
+        data_collection={
+            "user_info": False,
+            "cookies": {"mode": "off"},
+            "http_headers": {"request": {"mode": "allowlist", "terms": sorted(_KEPT_HEADERS)}},
+            "http_bodies": [],
+            "url_query_params": {"mode": "off"},
+            "gen_ai": {"inputs": False, "outputs": False},
+            "database_query_data": False,
+            "queues": False,
+            "stack_frame_variables": False,
+        },
         max_request_body_size="never",
-        # A frame's locals may hold a report's body, a reader or an email being built.
         include_local_variables=False,
         before_send=event_scrub,
         before_send_transaction=event_scrub,
@@ -72,7 +84,12 @@ def event_scrub(event: Any, hint: Any) -> Any:
         event["message"] = _EMAIL.sub("[email]", event["message"])
     extra = event.get("extra")
     if isinstance(extra, dict):
-        extra.pop("sys.argv", None)
+        # Logged records bring their `extra` along (Celery's failure log carries the task's
+        # arguments: tokens, addresses); only the task's name is kept.
+        job = extra.get("celery-job")
+        event["extra"] = (
+            {"celery-job": {"task_name": job.get("task_name")}} if isinstance(job, dict) else {}
+        )
     breadcrumbs = event.get("breadcrumbs")
     if isinstance(breadcrumbs, dict) and isinstance(breadcrumbs.get("values"), list):
         breadcrumbs["values"] = [
