@@ -40,6 +40,7 @@ pytest_plugins = [
     "tests.support.figures",
     "tests.support.counting",
     "tests.support.sso",
+    "tests.support.metrics",
 ]
 
 
