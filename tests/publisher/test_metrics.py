@@ -1,6 +1,8 @@
 """The Prometheus endpoint: refused without the token (absent without one configured),
 requests counted by view, and the Celery queues' depth read from the broker."""
 
+import urllib.error
+import urllib.request
 import uuid
 
 import pytest
@@ -9,7 +11,7 @@ import redis
 from publisher.celery import app as celery_app
 from publisher.metrics.broker import QueueDepthCollector
 from tests.support.integration_fixtures import TEST_REDIS_URL
-from tests.support.metrics import AUTH, TOKEN, sample, scrape
+from tests.support.metrics import AUTH, TOKEN, parse, sample, scrape
 
 
 def test_without_a_token_configured_the_endpoint_does_not_exist(client, settings):
@@ -120,3 +122,33 @@ def test_with_tasks_run_in_process_there_is_no_queue_to_report(settings):
     settings.CELERY_TASK_ALWAYS_EAGER = True
 
     assert list(QueueDepthCollector().collect()) == []
+
+
+def test_tasks_are_counted_and_timed_by_name_and_outcome(metrics_token, db):
+    from prometheus_client import REGISTRY
+
+    from publisher.metrics.tasks import worker_metrics_serve
+    from reports.tasks import fold_day_counts
+
+    task = "reports.tasks.fold_day_counts"
+    before = REGISTRY.get_sample_value(
+        "gridline_celery_tasks_total", {"task": task, "state": "SUCCESS"}
+    )
+    fold_day_counts.delay()
+    server = worker_metrics_serve("127.0.0.1", 0)
+    try:
+        port = server.server_port
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/metrics")  # noqa: S310
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)  # noqa: S310 (loopback)
+        request.add_header("Authorization", f"Bearer {TOKEN}")
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            samples = parse(response.read().decode())
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    assert refused.value.code == 401
+    labels = {"task": task, "state": "SUCCESS"}
+    assert sample(samples, "gridline_celery_tasks_total", **labels) - (before or 0) == 1
+    assert sample(samples, "gridline_celery_task_duration_seconds_count", task=task) >= 1
