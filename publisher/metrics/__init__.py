@@ -19,6 +19,13 @@ WEBHOOK_FAILURES = Counter(
     ["provider", "reason"],
 )
 
+# In gunicorn the page cache's hits are answered before Django (publisher/cache/wsgi.py),
+# so django-prometheus never sees them: the bulk of anonymous traffic is counted here.
+PAGE_CACHE_FRONT_HITS = Counter(
+    "gridline_page_cache_front_hits_total",
+    "Anonymous pages answered from the page cache in front of Django's handler.",
+)
+
 
 def webhook_failure(*, provider: str, reason: str) -> None:
     """Count one refused webhook call (`provider`: stripe, postmark, mailgun, …;

@@ -138,7 +138,7 @@ def test_tasks_are_counted_and_timed_by_name_and_outcome(metrics_token, db):
     server = worker_metrics_serve("127.0.0.1", 0)
     try:
         port = server.server_port
-        request = urllib.request.Request(f"http://127.0.0.1:{port}/metrics")  # noqa: S310
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/metrics")
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(request, timeout=10)  # noqa: S310 (loopback)
         request.add_header("Authorization", f"Bearer {TOKEN}")

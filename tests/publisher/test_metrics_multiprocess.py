@@ -55,7 +55,8 @@ def gunicorn(db, tmp_path):
     }
     log = open(tmp_path / "gunicorn.log", "w+")  # noqa: SIM115
     process = subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "gunicorn"), "publisher.wsgi", "-c", "deploy/gunicorn.conf.py"],
+        [str(ROOT / ".venv" / "bin" / "gunicorn"), "publisher.wsgi",
+         "-c", "deploy/gunicorn.conf.py"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"

@@ -26,7 +26,7 @@ def sentry_fake():
 
 
 def _worker_metrics(port: int, token: str | None = TOKEN) -> str:
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/metrics")  # noqa: S310
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/metrics")
     if token:
         request.add_header("Authorization", f"Bearer {token}")
     with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (loopback)
