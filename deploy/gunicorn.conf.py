@@ -22,6 +22,7 @@ if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = os.environ["GRIDLINE_PRIVATE_METRICS_DIR"] = (
         tempfile.mkdtemp(prefix="gridline-web-metrics-")
     )
+os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
 
 # Loopback only: nginx is the way in (it sets X-Forwarded-For/-Proto, which Django trusts).
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")

@@ -11,7 +11,13 @@ its counters to files in `PROMETHEUS_MULTIPROC_DIR` (prometheus_client's multipr
 mode) and a scrape adds them up, so any process answers for all of them.
 """
 
+import os
+
 from prometheus_client import Counter
+
+if folder := os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    # prometheus_client writes there from the first metric made, and never creates it.
+    os.makedirs(folder, exist_ok=True)
 
 WEBHOOK_FAILURES = Counter(
     "gridline_webhook_failures_total",
