@@ -95,7 +95,7 @@ def test_a_failing_view_reports_the_exception_without_the_reader(
         assert secret not in raw, secret
 
 
-def test_a_failing_task_reports_the_exception_without_its_arguments(sentry_fake, monkeypatch):
+def test_a_failing_task_reports_the_exception_without_its_arguments(sentry_fake, monkeypatch, db):
     from accounts import tasks
 
     def mail_down(*, subscriber_id, token, next_path=""):
