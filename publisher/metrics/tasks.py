@@ -19,7 +19,6 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from celery import signals
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, multiprocess
 
 from publisher.metrics.views import authorised, exposition, process_metrics
@@ -110,19 +109,27 @@ def worker_metrics_serve(address: str, port: int) -> WSGIServer:
 
 @signals.worker_init.connect
 def _worker_starting(**kwargs: Any) -> None:
+    """Start the worker's metrics endpoint when CELERY_METRICS_PORT asks for one. A setting
+    missing, or the port taken, is logged as an error and the worker runs on without its
+    metrics: the emails matter more than the counts (Celery would only log a raise here)."""
     port = settings.CELERY_METRICS_PORT
     if not port:
         return
     folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-    if not folder:
-        raise ImproperlyConfigured(
-            "CELERY_METRICS_PORT is set but PROMETHEUS_MULTIPROC_DIR is not: the pool's"
-            " processes need a folder of their own to write their counters to."
+    if not folder or not settings.METRICS_TOKEN:
+        logger.error(
+            "CELERY_METRICS_PORT is set but %s is not: the worker serves no metrics.",
+            "PROMETHEUS_MULTIPROC_DIR (a folder for the pool's counters)"
+            if not folder
+            else "METRICS_TOKEN",
         )
-    if not settings.METRICS_TOKEN:
-        raise ImproperlyConfigured("CELERY_METRICS_PORT is set but METRICS_TOKEN is not.")
+        return
     # Before the pool forks: its children write to this folder from their first task.
     multiprocess_dir_reset(folder)
     address = settings.CELERY_METRICS_ADDRESS
-    worker_metrics_serve(address, port)
+    try:
+        worker_metrics_serve(address, port)
+    except OSError as error:
+        logger.error("Worker metrics cannot listen on %s:%s: %s", address, port, error)
+        return
     logger.info("Worker metrics at http://%s:%s/metrics", address, port)

@@ -152,3 +152,18 @@ def test_tasks_are_counted_and_timed_by_name_and_outcome(metrics_token, db):
     labels = {"task": task, "state": "SUCCESS"}
     assert sample(samples, "gridline_celery_tasks_total", **labels) - (before or 0) == 1
     assert sample(samples, "gridline_celery_task_duration_seconds_count", task=task) >= 1
+
+
+def test_a_worker_without_a_metrics_folder_says_so_and_runs_on(
+    settings, metrics_token, monkeypatch, caplog
+):
+    from publisher.metrics.tasks import _worker_starting
+    from tests.support.integration_fixtures import free_port
+
+    settings.CELERY_METRICS_PORT = free_port()
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+
+    _worker_starting()
+
+    assert "PROMETHEUS_MULTIPROC_DIR" in caplog.text
+    assert "serves no metrics" in caplog.text
