@@ -6,8 +6,23 @@ Procfile, `make prodlike` and `make bench` share this one file.
 """
 
 import os
+import shutil
+import tempfile
 
 from gunicorn.glogging import Logger
+
+# Prometheus' multiprocess mode (publisher/metrics/): each worker process writes its
+# counters to files in this folder and a scrape of any of them adds up all of them. Set
+# before the application is loaded (prometheus_client reads it once, at import). Unset, each
+# master gets a fresh private folder, removed when it exits; systemd points it at the
+# web's RuntimeDirectory (deploy/systemd/gridline-web.service). Never share one folder
+# between two masters, or between gunicorn and a Celery worker.
+# (A reload reads this file again: the folder chosen first stays.)
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = os.environ["GRIDLINE_PRIVATE_METRICS_DIR"] = (
+        tempfile.mkdtemp(prefix="gridline-web-metrics-")
+    )
+os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
 
 # Loopback only: nginx is the way in (it sets X-Forwarded-For/-Proto, which Django trusts).
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
@@ -74,3 +89,27 @@ loglevel = "info"
 # nginx on the same host is the only proxy whose X-Forwarded-* headers gunicorn trusts.
 forwarded_allow_ips = "127.0.0.1,::1"
 proxy_allow_ips = "127.0.0.1,::1"
+
+
+def on_starting(server):
+    """Once, as the master starts (not on a reload): forget a previous run's files, whose
+    process ids may come back and whose counts are not this run's."""
+    folder = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    os.makedirs(folder, exist_ok=True)
+    for name in os.listdir(folder):
+        if name.endswith(".db"):
+            os.unlink(os.path.join(folder, name))
+
+
+def child_exit(server, worker):
+    """A worker exited (recycled, timed out or killed): its live gauges go with it; its
+    counters stay in the sums, as counters must."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    private = os.environ.get("GRIDLINE_PRIVATE_METRICS_DIR")
+    if private:
+        shutil.rmtree(private, ignore_errors=True)

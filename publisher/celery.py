@@ -30,3 +30,7 @@ def enqueue(task_name: str, *args: object) -> None:
         importlib.import_module(task_name.rpartition(".")[0])
         task = app.tasks[task_name]
     task.delay(*args)
+
+
+# Tasks counted and timed for Prometheus, and the worker's scrape endpoint.
+import publisher.metrics.tasks  # noqa: E402, F401

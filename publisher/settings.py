@@ -15,6 +15,7 @@ from django.utils.csp import CSP
 
 from publisher.env import (
     env_bool,
+    env_float,
     env_int,
     env_int_list,
     env_list,
@@ -144,11 +145,15 @@ INSTALLED_APPS = [
     "allauth.usersessions",
     "publisher.mail",
     "publisher.storage",
+    "django_prometheus",
     "accounts",
     "reports",
 ]
 
 MIDDLEWARE = [
+    # Outermost and innermost: requests by view, their latency and status, for Prometheus
+    # (publisher/metrics/), the page cache's hits included.
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "publisher.cache.pages.PageCacheMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -170,6 +175,8 @@ MIDDLEWARE = [
     # shared cache serves or stores their pages (reports/office.py).
     "reports.office.OfficeNetworkMiddleware",
     "publisher.errors.MethodNotAllowedPageMiddleware",
+    # Before the replica's: its view hook must run, and the replica's renders the view.
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
     # Last: where the view reads from, decided after everything above (publisher/replica.py).
     "publisher.replica.ReplicaMiddleware",
 ]
@@ -227,6 +234,11 @@ if _DATABASE_REPLICA_URL:
     # is the test database (tests/support/replication.py brings a real standby).
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
     DATABASE_ROUTERS = ["publisher.replica.ReplicaRouter"]
+# Django's backends (the primary's and the replica's) with queries, their time and errors counted for Prometheus.
+for _database in DATABASES.values():
+    _database["ENGINE"] = _database["ENGINE"].replace(
+        "django.db.backends.", "django_prometheus.db.backends.", 1
+    )
 # A reader's reads stay on the primary this long after a request of theirs wrote, so they
 # see their own comment at once.
 REPLICA_PIN_SECONDS = env_int("REPLICA_PIN_SECONDS", default=10, minimum=1)
@@ -560,3 +572,35 @@ SEARCH_LIMIT_PER_HOUR = env_int("SEARCH_LIMIT_PER_HOUR", default=300, minimum=0)
 # change purges their copy of the page-cache generation (publisher/cache/proxy.py). Empty:
 # no shared cache in front to purge (runserver, the unit tests).
 PROXY_PURGE_URL = env_url_list("PROXY_PURGE_URL", schemes={"http", "https"})
+
+# Error reports (publisher/sentry.py): only with a DSN; without one the SDK is never started.
+# Events carry no request bodies, cookies, users or local variables.
+SENTRY_DSN = env_url("SENTRY_DSN", schemes={"http", "https"})
+SENTRY_ENVIRONMENT = env_str("SENTRY_ENVIRONMENT", default="development" if DEBUG else "production")
+SENTRY_RELEASE = env_str("SENTRY_RELEASE")
+# The share of requests and tasks traced for Sentry's performance pages (0: none).
+SENTRY_TRACES_SAMPLE_RATE = env_float(
+    "SENTRY_TRACES_SAMPLE_RATE", default=0.0, minimum=0.0, maximum=1.0
+)
+if SENTRY_DSN:
+    from publisher.sentry import sentry_init
+
+    sentry_init(
+        dsn=SENTRY_DSN,
+        environment=SENTRY_ENVIRONMENT,
+        release=SENTRY_RELEASE,
+        traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE,
+    )
+
+# Prometheus (publisher/metrics/). GET /metrics answers a scraper sending
+# `Authorization: Bearer <METRICS_TOKEN>`; without a token it is 404 (with DEBUG on, open
+# to loopback). A Celery worker serves its own tasks' counters on CELERY_METRICS_PORT
+# (0: off) at CELERY_METRICS_ADDRESS, with the same token.
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+if METRICS_TOKEN and len(METRICS_TOKEN) < 32:
+    raise ImproperlyConfigured("METRICS_TOKEN must be a random value of at least 32 characters.")
+CELERY_METRICS_PORT = env_int("CELERY_METRICS_PORT", default=0, minimum=0, maximum=65535)
+CELERY_METRICS_ADDRESS = env_str("CELERY_METRICS_ADDRESS", default="127.0.0.1")
+# Numbers read when Prometheus scrapes, from the apps (dotted paths of collector classes).
+METRICS_COLLECTORS = ["reports.notifications.metrics.PendingDeliveriesCollector"]
+PROMETHEUS_LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)

@@ -6,6 +6,7 @@ from publisher.admin_login import RateLimitedAdminAuthenticationForm
 from publisher.cache.views import page_generation
 from publisher.favicon import favicon_ico
 from publisher.health import healthz
+from publisher.metrics.views import metrics
 
 # Staff log in to the admin through a form with its own limit on failed attempts.
 admin.site.login_form = RateLimitedAdminAuthenticationForm
@@ -27,6 +28,8 @@ urlpatterns = [
     path("admin/dashboard/", include("reports.dashboard.urls")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    # Prometheus' scrape, for a bearer token (publisher/metrics/views.py).
+    path("metrics", metrics, name="metrics"),
     # Read by nginx for its cache keys (deploy/nginx-app.conf).
     path("_cache/generation", page_generation, name="page_generation"),
     path("favicon.ico", favicon_ico, name="favicon_ico"),

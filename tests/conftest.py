@@ -44,6 +44,7 @@ pytest_plugins = [
     "tests.support.saml",
     "tests.support.s3",
     "tests.support.replication",
+    "tests.support.metrics",
 ]
 
 

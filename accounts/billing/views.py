@@ -46,6 +46,7 @@ from accounts.models import Membership
 from accounts.newsletter.services import newsletter_subscriber_for_user
 from publisher.errors import ApplicationError
 from publisher.ids import parse_id
+from publisher.metrics import webhook_failure
 from publisher.site import site_url
 
 logger = logging.getLogger(__name__)
@@ -359,8 +360,10 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
         _signature_verify(payload, request.headers.get("Stripe-Signature"))
         event = _event_from(payload)
     except (stripe.SignatureVerificationError, UnicodeDecodeError):
+        webhook_failure(provider="stripe", reason="signature")
         return HttpResponse("Invalid signature.", status=400, content_type="text/plain")
     except (ValueError, KeyError, TypeError):
+        webhook_failure(provider="stripe", reason="payload")
         return HttpResponse("Malformed event.", status=400, content_type="text/plain")
     try:
         outcome = stripe_event_handle(event=event)
@@ -368,6 +371,7 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
         # Signed by Stripe but not shaped like the object its type names: nothing was
         # applied (the handler's transaction rolled back); say so rather than crash.
         logger.exception("Stripe event %s has an unexpected shape", event["id"])
+        webhook_failure(provider="stripe", reason="payload")
         return HttpResponse("Malformed event object.", status=400, content_type="text/plain")
     except UnresolvedCustomer:
         logger.warning("Stripe event %s names an unknown customer; asking for a retry", event["id"])

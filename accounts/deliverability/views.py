@@ -23,6 +23,8 @@ from anymail.webhooks.resend import ResendTrackingWebhookView
 from django.conf import settings
 from django.http import HttpRequest
 
+from publisher.metrics import webhook_failure
+
 logger = logging.getLogger(__name__)
 
 # What a well-authenticated but unreadable payload raises inside Anymail's parsers.
@@ -42,22 +44,31 @@ class _ReadablePayloads:
         try:
             return super().parse_events(request)  # type: ignore[misc]
         except AnymailWebhookValidationFailure:
+            webhook_failure(provider=self._provider, reason="payload")
             raise
         except _UNREADABLE as error:
             logger.warning("Unreadable %s tracking payload: %r", self.esp_name, error)  # type: ignore[attr-defined]
+            webhook_failure(provider=self._provider, reason="payload")
             raise AnymailWebhookValidationFailure("Unreadable tracking payload") from error
+
+    @property
+    def _provider(self) -> str:
+        return str(self.esp_name).lower().replace(" ", "_")  # type: ignore[attr-defined]
 
     def run_validators(self, request: HttpRequest) -> None:
         if not self.credentials_configured():
             # Anymail would only warn and accept anyone's events: refuse them instead.
+            webhook_failure(provider=self._provider, reason="unconfigured")
             raise AnymailWebhookValidationFailure(f"No credentials set for {self.esp_name}")  # type: ignore[attr-defined]
         # The validators read the body before or while checking it (SES's raises
         # AnymailAPIError for one that is not JSON, Mailgun's trips over a JSON list).
         try:
             super().run_validators(request)  # type: ignore[misc]
         except AnymailWebhookValidationFailure:
+            webhook_failure(provider=self._provider, reason="signature")
             raise
         except _UNREADABLE as error:
+            webhook_failure(provider=self._provider, reason="payload")
             raise AnymailWebhookValidationFailure("Unreadable webhook request") from error
 
     def credentials_configured(self) -> bool:

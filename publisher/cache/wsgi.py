@@ -22,6 +22,7 @@ from typing import Any
 from django.core.handlers.wsgi import WSGIRequest
 
 from publisher.cache.pages import hit_headers, page_cache_lookup
+from publisher.metrics import PAGE_CACHE_FRONT_HITS
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict, StartResponse], Iterable[bytes]]
@@ -43,5 +44,6 @@ class PageCacheFront:
         if lookup is None or lookup.entry is None:
             return self.application(environ, start_response)
         status, content, headers = lookup.entry
+        PAGE_CACHE_FRONT_HITS.inc()
         start_response(f"{status} {HTTPStatus(status).phrase}", hit_headers(headers))
         return [content]

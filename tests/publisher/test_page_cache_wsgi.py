@@ -183,3 +183,16 @@ def test_the_test_client_still_gets_hits_from_the_middleware(report):
 def test_production_serves_through_the_front():
     assert isinstance(application, DrainRequestBody)
     assert isinstance(application.application, PageCacheFront)
+
+
+def test_a_hit_answered_in_front_is_counted_for_prometheus(report, settings):
+    from prometheus_client import REGISTRY
+
+    settings.PAGE_CACHE_SECONDS = 600
+    _get()  # the miss fills the cache
+    before = REGISTRY.get_sample_value("gridline_page_cache_front_hits_total") or 0
+
+    _get()
+    _get()
+
+    assert REGISTRY.get_sample_value("gridline_page_cache_front_hits_total") == before + 2

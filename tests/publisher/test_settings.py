@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from publisher.env import env_bool, env_int, env_int_list, env_list, env_url, mailer_from_url
+from publisher.env import (
+    env_bool,
+    env_float,
+    env_int,
+    env_int_list,
+    env_list,
+    env_url,
+    mailer_from_url,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION_ENV = {
@@ -229,3 +237,15 @@ def test_email_url_rejects_unknown_scheme(monkeypatch):
     monkeypatch.setenv("EMAIL_URL", "ftp://mail.example.com")
     with pytest.raises(ImproperlyConfigured, match="EMAIL_URL"):
         mailer_from_url("EMAIL_URL", default="console://")
+
+
+def test_env_float_reads_a_share_and_rejects_words_and_values_out_of_bounds(monkeypatch):
+    assert env_float("SHARE", default=0.0, minimum=0.0, maximum=1.0) == 0.0
+    monkeypatch.setenv("SHARE", "0.25")
+    assert env_float("SHARE", default=0.0, minimum=0.0, maximum=1.0) == 0.25
+    monkeypatch.setenv("SHARE", "a quarter")
+    with pytest.raises(ImproperlyConfigured, match="not a number"):
+        env_float("SHARE", default=0.0, minimum=0.0, maximum=1.0)
+    monkeypatch.setenv("SHARE", "1.5")
+    with pytest.raises(ImproperlyConfigured, match=r"from 0\.0 to 1\.0"):
+        env_float("SHARE", default=0.0, minimum=0.0, maximum=1.0)
