@@ -234,7 +234,8 @@ if _DATABASE_REPLICA_URL:
     # is the test database (tests/support/replication.py brings a real standby).
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
     DATABASE_ROUTERS = ["publisher.replica.ReplicaRouter"]
-# Django's backends (the primary's and the replica's) with queries, their time and errors counted for Prometheus.
+# Django's backends, the primary's and the replica's, with queries, their time and errors
+# counted for Prometheus.
 for _database in DATABASES.values():
     _database["ENGINE"] = _database["ENGINE"].replace(
         "django.db.backends.", "django_prometheus.db.backends.", 1
