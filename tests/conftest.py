@@ -40,6 +40,8 @@ pytest_plugins = [
     "tests.support.figures",
     "tests.support.counting",
     "tests.support.sso",
+    # Local fakes of Fastly's and Cloudflare's purge APIs (`fastly`, `cloudflare`).
+    "tests.support.cdn_fakes",
 ]
 
 
