@@ -266,7 +266,8 @@ def cdn_purge_from_url(name: str) -> CdnPurge | None:
     parts = urlsplit(value)
     if parts.scheme not in _CDN_TOKENS:
         raise ImproperlyConfigured(
-            f"{name} must start with fastly:// or cloudflare:// (got {parts.scheme or 'no scheme'!r})."
+            f"{name} must start with fastly:// or cloudflare:// "
+            f"(got {parts.scheme or 'no scheme'!r})."
         )
     # The netloc, not `hostname`: that would lower-case Fastly's mixed-case service ids.
     target = parts.netloc

@@ -21,6 +21,8 @@ import requests
 from django.conf import settings
 from django.http import HttpRequest
 
+from publisher.env import CdnPurge
+
 logger = logging.getLogger(__name__)
 
 PAGES_KEY = "pages"
@@ -87,8 +89,7 @@ def _retry_after(response: requests.Response) -> float:
         return 0.0
 
 
-def _fastly(keys: list[str]) -> _Answer:
-    purge = settings.CDN_PURGE
+def _fastly(purge: CdnPurge, keys: list[str]) -> _Answer:
     headers = {
         "Fastly-Key": purge.token,
         "Surrogate-Key": " ".join(keys),
@@ -109,8 +110,7 @@ def _fastly(keys: list[str]) -> _Answer:
     return _Answer(response.status_code, retry_after=_retry_after(response), detail=detail)
 
 
-def _cloudflare(keys: list[str]) -> _Answer:
-    purge = settings.CDN_PURGE
+def _cloudflare(purge: CdnPurge, keys: list[str]) -> _Answer:
     base = settings.CLOUDFLARE_API_BASE.rstrip("/")
     response = requests.post(
         f"{base}/zones/{purge.target}/purge_cache",
@@ -152,7 +152,7 @@ def cdn_purge_keys(*, keys: Iterable[str]) -> int:
     while pending:
         batch = pending[:batch_size]
         try:
-            answer = send(batch)
+            answer = send(purge, batch)
         except requests.RequestException as error:
             raise PurgeFailed(
                 f"{purge.provider} could not be reached: {error}", remaining=pending, retry=True

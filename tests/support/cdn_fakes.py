@@ -185,7 +185,13 @@ class _CloudflareHandler(_Handler):
                 400,
                 _envelope(
                     success=False,
-                    errors=[(7003, "Could not route to /zones/…, perhaps your object identifier is invalid?")],
+                    errors=[
+                        (
+                            7003,
+                            "Could not route to /zones/…, perhaps your object identifier is "
+                            "invalid?",
+                        )
+                    ],
                 ),
             )
             return
@@ -265,7 +271,9 @@ def fastly(settings) -> Iterator[FastlyFake]:
 def cloudflare(settings) -> Iterator[CloudflareFake]:
     """The Cloudflare fake, with the site purging through it."""
     with serving(CloudflareFake(zone_id=CLOUDFLARE_ZONE_ID, token=CLOUDFLARE_TOKEN)) as fake:
-        settings.CDN_PURGE = CdnPurge("cloudflare", CLOUDFLARE_ZONE_ID, CLOUDFLARE_TOKEN, soft=False)
+        settings.CDN_PURGE = CdnPurge(
+            "cloudflare", CLOUDFLARE_ZONE_ID, CLOUDFLARE_TOKEN, soft=False
+        )
         settings.CLOUDFLARE_API_BASE = fake.url
         settings.PUBLIC_PAGE_SHARED_MAX_AGE = SHARED_MAX_AGE
         yield fake
