@@ -37,7 +37,7 @@ from django.urls import Resolver404, resolve
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.module_loading import import_string
 
-from publisher.cache.cdn import surrogate_keys_add, surrogate_keys_for
+from publisher.cache.cdn import PAGES_KEY, surrogate_keys_add, surrogate_keys_for
 from publisher.cache.generations import (
     CACHE_ERRORS,
     versioned_get,
@@ -133,6 +133,9 @@ def _make_public(request: HttpRequest, response: HttpResponseBase, *, max_age: i
         patch_cache_control(response, public=True, max_age=max_age, s_maxage=shared_max_age)
     else:
         patch_cache_control(response, public=True, max_age=max_age)
+    if keys is None:
+        # Too many to name: only a change of every page purges it, so it is shared briefly.
+        keys = [PAGES_KEY]
     if keys:
         response.headers[SURROGATE_KEY_HEADER] = " ".join(keys)
         response.headers[CACHE_TAG_HEADER] = ",".join(keys)

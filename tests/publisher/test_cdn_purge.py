@@ -12,11 +12,19 @@ import pytest
 import requests
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import CommandError, call_command
+from django.http import HttpResponse
 
-from publisher.cache.cdn import PurgeFailed, cdn_purge_keys
+from publisher.cache.cdn import (
+    MAX_KEYS_PER_PAGE,
+    PurgeFailed,
+    cdn_purge_keys,
+    surrogate_keys_add,
+)
 from publisher.cache.generations import page_cache_invalidate_all
+from publisher.cache.pages import CacheControlMiddleware, public_page
 from publisher.cache.tasks import RETRY_BACKOFF_MAX_SECONDS, purge_cdn_keys, purge_retry_countdown
 from publisher.env import CdnPurge, cdn_purge_from_url
+from tests.publisher.test_settings import PRODUCTION_ENV, _run_django
 from tests.support.cdn_fakes import (
     CLOUDFLARE_TOKEN,
     CLOUDFLARE_ZONE_ID,
@@ -311,3 +319,63 @@ def test_purge_pages_with_keys_purges_only_those_and_says_when_the_cdn_refused(f
         call_command("purge_pages", "home")
     with pytest.raises(CommandError, match="Not a surrogate key"):
         call_command("purge_pages", "Home Page")
+
+
+def test_a_page_naming_too_many_keys_is_shared_briefly_under_the_every_page_key(fastly, rf):
+    @public_page
+    def crowded(request):
+        surrogate_keys_add(request, [f"report-{n}" for n in range(MAX_KEYS_PER_PAGE + 1)])
+        return HttpResponse("crowded")
+
+    response = CacheControlMiddleware(crowded)(rf.get("/crowded/"))
+
+    assert response["Cache-Control"] == "public, max-age=60"
+    assert response["Surrogate-Key"] == "pages"
+    assert response["Cache-Tag"] == "pages"
+
+
+def test_a_key_a_cdn_could_misread_is_refused(rf):
+    for key in ["two words", "a,b", "Upper", ""]:
+        with pytest.raises(ValueError, match="Not a surrogate key"):
+            surrogate_keys_add(rf.get("/"), [key])
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"PUBLIC_PAGE_SHARED_MAX_AGE": "3600"}, "PUBLIC_PAGE_SHARED_MAX_AGE needs CDN_PURGE_URL"),
+        (
+            {
+                "CDN_PURGE_URL": "fastly://abc",
+                "FASTLY_API_TOKEN": "t",
+                "PUBLIC_PAGE_SHARED_MAX_AGE": "86400",
+            },
+            "must be at most 21600",
+        ),
+        (
+            {
+                "CDN_PURGE_URL": "fastly://abc",
+                "FASTLY_API_TOKEN": "t",
+                "PUBLIC_PAGE_SHARED_MAX_AGE": "30",
+            },
+            "must be at least PUBLIC_PAGE_MAX_AGE (60), or 0",
+        ),
+    ],
+)
+def test_the_shared_lifetime_refuses_nonsense_at_start_up(env, message):
+    result = _run_django({**PRODUCTION_ENV, **env}, "check")
+
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_deploy_check_is_clean_with_a_cdn():
+    env = {
+        **PRODUCTION_ENV,
+        "CDN_PURGE_URL": f"cloudflare://{CLOUDFLARE_ZONE_ID}",
+        "CLOUDFLARE_API_TOKEN": "t",
+    }
+
+    result = _run_django(env, "check", "--deploy", "--fail-level", "WARNING")
+
+    assert result.returncode == 0, result.stderr
