@@ -20,7 +20,7 @@ PYTHON313 := $(shell for c in "$$(pyenv which python 2>/dev/null)" "$$(command -
 	[ -n "$$c" ] && "$$c" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null \
 	&& { echo "$$c"; break; }; done)
 
-.PHONY: run test test-clock test-prodlike lint worker beat check-python clean prodlike prodlike-stop bench
+.PHONY: run test test-clock postgres-binaries test-prodlike lint worker beat check-python clean prodlike prodlike-stop bench
 
 check-python:
 	@if [ -z "$(PYTHON313)" ]; then \
@@ -70,7 +70,16 @@ $(A11Y)/node_modules/.installed: $(A11Y)/package.json $(A11Y)/package-lock.json
 	cd $(A11Y) && npm ci --no-audit --no-fund --prefer-offline
 	@touch $@
 
-test: $(VENV)/.installed $(A11Y)/node_modules/.installed lint
+# The read replica's tests (tests/support/replication.py) make a primary and its standby with
+# the machine's PostgreSQL server binaries: initdb and pg_ctl (Debian's postgresql-15) and
+# pg_basebackup (postgresql-client-15), which the `postgresql` package brings.
+postgres-binaries:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb /usr/lib/postgresql/*/bin/pg_basebackup >/dev/null 2>&1; then \
+		echo "--- installing Debian's postgresql (initdb, pg_basebackup) for the replica tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	fi
+
+test: $(VENV)/.installed $(A11Y)/node_modules/.installed postgres-binaries lint
 	$(TEST_ENV) $(PY) manage.py check --fail-level WARNING
 	$(TEST_ENV) $(PY) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/pytest
@@ -114,7 +123,8 @@ clean:
 # sends mail through Postmark's API to a local fake of it instead. See deploy/README.md,
 # "make prodlike".
 prodlike: $(VENV)/.installed
-	$(PY) deploy/prodlike/run.py start $(if $(EMAIL_PROVIDER),--email-provider $(EMAIL_PROVIDER))
+	$(PY) deploy/prodlike/run.py start $(if $(EMAIL_PROVIDER),--email-provider $(EMAIL_PROVIDER)) \
+		$(if $(WEB_NODES),--web-nodes $(WEB_NODES)) $(if $(WORKER_NODES),--worker-nodes $(WORKER_NODES))
 
 prodlike-stop: $(VENV)/.installed
 	$(PY) deploy/prodlike/run.py stop

@@ -37,6 +37,7 @@ from accounts.organisations.networks import (
     network_parse,
     office_networks_changed,
 )
+from accounts.organisations.sso import saml_service_addresses
 from accounts.sessions.selectors import REPORT_DAYS, REPORT_LIMIT, session_network_alerts
 from publisher.downloads import csv_download, csv_safe
 from publisher.errors import ApplicationError
@@ -364,22 +365,38 @@ class OrganisationNetworkInline(admin.TabularInline):
 class OrganisationAdmin(admin.ModelAdmin):
     """Organisations' office networks and single sign-on are edited here; seats and the
     licence come from Stripe and the team page. The identity provider is a social
-    application (provider "OpenID Connect", a provider ID of its own, settings
-    {"server_url": "https://idp.example"})."""
+    application: provider "OpenID Connect" (a provider ID of its own, settings
+    {"server_url": "https://idp.example"}) or "SAML" (a client ID of its own, settings
+    {"idp": {...}}; the page shows what to give the identity provider)."""
 
     list_display = ["name", "status", "seats", "current_period_end", "sso_app", "sso_required"]
     search_fields = ["name", "slug", "join_domains"]
     fieldsets = [
         (None, {"fields": ["name", "owner", "status", "seats", "current_period_end"]}),
         ("Domains", {"fields": ["join_domains", "auto_join"]}),
-        ("Single sign-on", {"fields": ["slug", "sso_app", "sso_required", "sso_group"]}),
+        (
+            "Single sign-on",
+            {"fields": ["slug", "sso_app", "sso_required", "sso_group", "saml_service"]},
+        ),
     ]
-    readonly_fields = ["owner", "status", "seats", "current_period_end"]
+    readonly_fields = ["owner", "status", "seats", "current_period_end", "saml_service"]
     inlines = [OrganisationNetworkInline]
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         super().save_related(request, form, formsets, change)
         office_networks_changed()
+
+    @admin.display(description="For the SAML identity provider")
+    def saml_service(self, obj: Organisation) -> str:
+        if obj.sso_app is None or obj.sso_app.provider != "saml":
+            return "With a SAML application: the addresses its identity provider needs."
+        addresses = saml_service_addresses(obj.sso_app)
+        return format_html(
+            "Entity ID: <code>{}</code><br>Assertion consumer service (HTTP-POST): "
+            "<code>{}</code><br>Metadata: <a href=\"{}\">{}</a>",
+            addresses["entity_id"], addresses["acs_url"],
+            addresses["metadata_url"], addresses["metadata_url"],
+        )  # fmt: skip
 
     def delete_model(self, request: HttpRequest, obj: Organisation) -> None:
         super().delete_model(request, obj)

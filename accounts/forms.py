@@ -1,3 +1,4 @@
+from pathlib import PurePosixPath
 from typing import Any
 
 from django import forms
@@ -10,6 +11,8 @@ from accounts.models import COMPANY_MAX_LENGTH, DISPLAY_NAME_MAX_LENGTH, User
 from accounts.organisations.services import invitation_for_path
 from accounts.organisations.sso import organisation_requiring_sso, sso_required_message
 from accounts.users import user_profile_update
+from publisher.media import MEDIA_CONTENT_TYPES
+from publisher.storage.names import picture_type
 
 
 class SignupDetailsForm(forms.Form):
@@ -61,6 +64,24 @@ class AdminUserChangeForm(UserChangeForm):
         model = User
         fields = "__all__"
         field_classes = {"display_name": NameField, "company": NameField}
+
+    def clean_portrait(self) -> Any:
+        """Media stores a picture only under its own type's name (publisher/storage/): a
+        PNG named .jpg is refused here, with a message, rather than at the save. Other
+        extensions are the model's validator's to refuse."""
+        portrait = self.cleaned_data.get("portrait")
+        if not portrait or not hasattr(portrait, "content_type"):  # none, or the stored one
+            return portrait
+        if PurePosixPath(portrait.name).suffix.lower() in MEDIA_CONTENT_TYPES:
+            portrait.seek(0)
+            head = portrait.read(16)
+            portrait.seek(0)
+            if picture_type(portrait.name, head) is None:
+                raise forms.ValidationError(
+                    "Upload a JPEG, PNG or WebP whose name ends in its format "
+                    "(.jpg, .png or .webp)."
+                )
+        return portrait
 
 
 class ProfileForm(forms.ModelForm):

@@ -321,7 +321,7 @@ class Organisation(StripeSubscription):
     invoice_currency = models.CharField(max_length=3, blank=True)
     invoice_hosted_url = models.URLField(max_length=1000, blank=True)
     # Single sign-on (accounts/organisations/sso.py): staff link the organisation to an
-    # allauth SocialApp (provider "openid_connect") whose provider_id is its own.
+    # allauth SocialApp (provider "openid_connect" or "saml") of its own.
     slug = models.SlugField(
         max_length=60,
         unique=True,
@@ -336,7 +336,8 @@ class Organisation(StripeSubscription):
         blank=True,
         related_name="organisation",
         verbose_name="identity provider",
-        help_text="The organisation's OpenID Connect identity provider (a social application).",
+        help_text="The organisation's identity provider: a social application of provider "
+        "OpenID Connect or SAML.",
     )
     sso_required = models.BooleanField(
         default=False,
@@ -345,8 +346,9 @@ class Organisation(StripeSubscription):
     sso_group = models.CharField(
         max_length=200,
         blank=True,
-        help_text="When set, the identity provider must list this value in the ID token's "
-        "`groups` claim at every sign-in, or the person's seat ends.",
+        help_text="When set, the identity provider must list this value at every sign-in "
+        "(OpenID Connect: the `groups` claim; SAML: the groups attribute), or the person's "
+        "seat ends.",
     )
 
     class Meta:
@@ -370,14 +372,14 @@ class Organisation(StripeSubscription):
         return [d.strip().lower().lstrip("@") for d in self.join_domains.split(",") if d.strip()]
 
     def clean(self) -> None:
-        """Single sign-on needs its page (a slug), an OpenID Connect application, and, to be
-        required, the domains it is required for."""
+        """Single sign-on needs its page (a slug), an OpenID Connect or SAML application,
+        and, to be required, the domains it is required for."""
         errors = {}
         if self.sso_app is not None:
             if not self.slug:
                 errors["slug"] = "Give the organisation a slug: its sign-in page needs one."
-            if self.sso_app.provider != "openid_connect":
-                errors["sso_app"] = "Choose an OpenID Connect application."
+            if self.sso_app.provider not in ("openid_connect", "saml"):
+                errors["sso_app"] = "Choose an OpenID Connect or SAML application."
         if self.sso_required and (self.sso_app_id is None or not self.domains):
             errors["sso_required"] = (
                 "Single sign-on can only be required with an identity provider and domains."

@@ -9,6 +9,7 @@ as a static file. Writes the table as Markdown and the raw numbers as JSON to be
     python bench/run.py [--duration 10] [--connections 32] [--skip-fanout] [--skip-tracking]
         [--keep-running]
     python bench/run.py --only-provider [--provider-sizes 10000,100000]   # row 7 alone
+    python bench/run.py --only-nodes                # row 9 alone: one node against two
 """
 
 import argparse
@@ -92,6 +93,10 @@ def main() -> None:
     parser.add_argument("--skip-fanout", action="store_true")
     parser.add_argument("--only-fanout", action="store_true", help="(for profiling)")
     parser.add_argument("--skip-tracking", action="store_true")
+    parser.add_argument("--skip-nodes", action="store_true")
+    parser.add_argument(
+        "--only-nodes", action="store_true", help="only row 9: one web/worker node against two"
+    )
     parser.add_argument("--keep-running", action="store_true")
     parser.add_argument(
         "--only-provider", action="store_true", help="only row 7: batches to the fake Postmark"
@@ -104,6 +109,15 @@ def main() -> None:
     load = {"runs": args.runs, "duration": args.duration, "connections": args.connections}
 
     prodlike.ensure_debian_package("wrk", "wrk")
+    if args.only_nodes:
+        from nodes import measure_nodes
+        from table import _nodes_rows
+
+        nodes = measure_nodes(load)
+        print(json.dumps(nodes, indent=2))
+        for row in _nodes_rows(nodes):
+            print(" | ".join(row))
+        return
     topology = bench_topology()
     figures: dict[str, object] = {"started": datetime.now(UTC).isoformat(), "load": load}
     topology.prepare()
@@ -162,6 +176,12 @@ def main() -> None:
 
         prodlike.log("10,000 provider tracking events to the webhooks (bench/tracking.py)")
         figures["tracking"] = measure_tracking()
+    if not args.skip_nodes:
+        # Its own topology of two web and two worker nodes, once the bench's has stopped.
+        from nodes import measure_nodes
+
+        prodlike.log("one web and worker node against two (bench/nodes.py)")
+        figures["nodes"] = measure_nodes(load)
     write_results(figures)
 
 

@@ -190,6 +190,12 @@ def markdown_table(figures: dict) -> str:
         rows.append(("8", "provider tracking events to the webhooks", "not measured", "", "",
                      "", ""))  # fmt: skip
 
+    nodes = figures.get("nodes")
+    if nodes:
+        rows += _nodes_rows(nodes)
+    else:
+        rows.append(("9", "one web / worker node against two", "not measured", "", "", "", ""))
+
     header = ("#", "figure", "measured", "baseline (same run)", "ratio", "target", "met")
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
@@ -390,4 +396,34 @@ def _provider_rows(provider: dict, smtp: dict | None) -> list[tuple[str, ...]]:
                 _yes(growth <= 1.1),
             )
         )
+    return rows
+
+
+def _nodes_rows(nodes: dict) -> list[tuple[str, ...]]:
+    """Row 9: the same pages through nginx with one web node in its upstream and with two,
+    each against that phase's static baseline; the fan-out with one worker node and two."""
+    rows: list[tuple[str, ...]] = []
+    for key, label in (("one_web_node", "one web node"), ("two_web_nodes", "two web nodes")):
+        phase = nodes[key]
+        static = phase["static"]
+        pages = (
+            ("anonymous", "anonymous report page"),
+            ("subscriber", "subscriber's report page (past the cache)"),
+        )
+        for page, what in pages:
+            result = phase[page]
+            rows.append((
+                "9", f"{what} through nginx, {label}", _rps(result),
+                f"static {static['rps']:,.0f} req/s", f"{result['rps'] / static['rps']:.2f}x",
+                "no errors", _yes(result["non_2xx"] == 0),
+            ))  # fmt: skip
+    one, two = nodes["one_worker_node"], nodes["two_worker_nodes"]
+    for run, label in ((one, "one worker node"), (two, "two worker nodes")):
+        rows.append((
+            "9", f"fan-out to {run['recipients']:,}, {label} (2 processes each)",
+            f"{run['messages_per_s']:,.0f} msg/s ({run['wall_s']:.1f} s)",
+            f"one node {one['messages_per_s']:,.0f} msg/s",
+            f"{run['messages_per_s'] / one['messages_per_s']:.2f}x",
+            "all sent", _yes(run["sent"] == run["recipients"]),
+        ))  # fmt: skip
     return rows

@@ -9,6 +9,9 @@ app = Celery("publisher")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
+# Says, at a beat's start, whether another beat holds the schedule's lock.
+importlib.import_module("publisher.beat")
+
 
 def enqueue(task_name: str, *args: object) -> None:
     """Queue the task registered as `task_name` with these arguments.

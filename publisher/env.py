@@ -5,7 +5,9 @@ is a configuration error, not a truthy string.
 """
 
 import os
+import re
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import SplitResult, parse_qs, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
@@ -238,6 +240,124 @@ def _ses_options(
     if query.get("configuration_set"):
         options["configuration_set_name"] = query["configuration_set"]
     return options
+
+
+@dataclass(frozen=True)
+class MediaStorage:
+    """Where uploaded pictures go: the `STORAGES["default"]` entry, and the origin pages
+    load them from when that is not the site's own (for the CSP's img-src)."""
+
+    storage: dict[str, Any]
+    origin: str = ""
+
+
+LOCAL_MEDIA = MediaStorage({"BACKEND": "publisher.storage.backends.MediaFileSystemStorage"})
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_MEDIA_OPTIONS = {"region", "endpoint_url", "custom_domain", "addressing_style"}
+
+
+def media_storage_from_url(name: str) -> MediaStorage:
+    """The media storage `name` describes, or the local disk when it is unset.
+
+    s3://BUCKET[/PREFIX]?region=…[&endpoint_url=…][&custom_domain=…][&addressing_style=…]:
+    any S3-compatible store (AWS's own without `endpoint_url`), its objects public at the
+    bucket's address or at `custom_domain` (a CDN's host, or its `https://…` URL). Keys never
+    go in the URL (it gets logged and shown): they come from AWS_S3_ACCESS_KEY_ID and
+    AWS_S3_SECRET_ACCESS_KEY, else from boto3's own chain (AWS_ACCESS_KEY_ID, a role)."""
+    value = _raw(name)
+    return LOCAL_MEDIA if value is None else media_storage_parse(name, value)
+
+
+def media_storage_parse(name: str, value: str) -> MediaStorage:
+    parts = urlsplit(value)
+    if parts.scheme != "s3":
+        raise ImproperlyConfigured(
+            f"{name} must start with s3:// (got {parts.scheme or 'no scheme'!r}); leave it "
+            "unset to keep media on the local disk (MEDIA_ROOT)."
+        )
+    if "@" in parts.netloc:
+        # The value is not repeated: it holds a secret.
+        raise ImproperlyConfigured(
+            f"{name} must not carry keys (s3://KEY:SECRET@…): set AWS_S3_ACCESS_KEY_ID and "
+            "AWS_S3_SECRET_ACCESS_KEY instead, or leave them to boto3 (AWS_ACCESS_KEY_ID, a role)."
+        )
+    bucket = parts.netloc
+    if not _BUCKET.match(bucket) or ".." in bucket:
+        raise ImproperlyConfigured(
+            f"{name} names no valid bucket ({bucket!r}): s3://BUCKET, 3 to 63 lowercase "
+            "letters, digits, dots and hyphens."
+        )
+    location = parts.path.strip("/")
+    if any(part in {"", ".", ".."} for part in location.split("/")) and location:
+        raise ImproperlyConfigured(f"{name} has an invalid key prefix ({location!r}).")
+    query: dict[str, str] = {}
+    for key, values in parse_qs(parts.query, keep_blank_values=True).items():
+        if key not in _MEDIA_OPTIONS:
+            known = ", ".join(sorted(_MEDIA_OPTIONS))
+            raise ImproperlyConfigured(f"{name} has an unknown option {key!r} (known: {known}).")
+        query[key] = values[-1].strip()
+    region = query.get("region") or env_str("AWS_REGION") or env_str("AWS_DEFAULT_REGION")
+    if not region:
+        raise ImproperlyConfigured(
+            f"{name} has no region: add ?region=… (eu-west-1 on AWS, auto on Cloudflare R2, "
+            "us-east-1 where the store ignores it)."
+        )
+    options: dict[str, object] = {
+        "bucket_name": bucket,
+        "region_name": region,
+        "location": location,
+        # Public pictures: plain URLs, the same on every page, never a signature in them.
+        "querystring_auth": False,
+        # Never overwrite: an object's URL always shows the same bytes (publisher/storage).
+        "file_overwrite": False,
+        "default_acl": None,
+    }
+    endpoint = query.get("endpoint_url", "")
+    if endpoint:
+        _checked_url(f"{name}'s endpoint_url", endpoint, {"http", "https"})
+        endpoint_parts = urlsplit(endpoint)
+        if endpoint_parts.path not in {"", "/"} or endpoint_parts.query:
+            raise ImproperlyConfigured(f"{name}'s endpoint_url takes no path or query.")
+        endpoint = f"{endpoint_parts.scheme}://{endpoint_parts.netloc}"
+    style = query.get("addressing_style") or ("path" if endpoint else "virtual")
+    if style not in {"path", "virtual"}:
+        raise ImproperlyConfigured(f"{name}'s addressing_style must be path or virtual.")
+    if not endpoint:
+        endpoint = f"https://s3.{region}.amazonaws.com"
+    options |= {"endpoint_url": endpoint, "addressing_style": style}
+    endpoint_parts = urlsplit(endpoint)
+    if style == "virtual":
+        if "." in bucket and endpoint_parts.scheme == "https":
+            raise ImproperlyConfigured(
+                f"{name}: a bucket name with dots cannot be a host name under TLS; use "
+                "addressing_style=path or a custom_domain."
+            )
+        origin = f"{endpoint_parts.scheme}://{bucket}.{endpoint_parts.netloc}"
+    else:
+        origin = f"{endpoint_parts.scheme}://{endpoint_parts.netloc}"
+    domain = query.get("custom_domain", "")
+    if domain:
+        domain_url = domain if "://" in domain else f"https://{domain}"
+        _checked_url(f"{name}'s custom_domain", domain_url, {"http", "https"})
+        domain_parts = urlsplit(domain_url)
+        if domain_parts.query or domain_parts.fragment:
+            raise ImproperlyConfigured(f"{name}'s custom_domain takes no query.")
+        options |= {
+            "custom_domain": domain_parts.netloc + domain_parts.path.rstrip("/"),
+            "url_protocol": f"{domain_parts.scheme}:",
+        }
+        origin = f"{domain_parts.scheme}://{domain_parts.netloc}"
+    key_id, secret = env_str("AWS_S3_ACCESS_KEY_ID"), env_str("AWS_S3_SECRET_ACCESS_KEY")
+    if bool(key_id) != bool(secret):
+        raise ImproperlyConfigured(
+            "AWS_S3_ACCESS_KEY_ID and AWS_S3_SECRET_ACCESS_KEY go together: set both, or "
+            "neither (boto3 then finds credentials itself)."
+        )
+    # The keys stay in the environment, where django-storages reads them: never in settings,
+    # which `diffsettings` and error reports show.
+    return MediaStorage(
+        {"BACKEND": "publisher.storage.backends.MediaS3Storage", "OPTIONS": options}, origin
+    )
 
 
 @dataclass(frozen=True)

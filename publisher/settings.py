@@ -23,6 +23,7 @@ from publisher.env import (
     env_url,
     env_url_list,
     mailer_from_url,
+    media_storage_from_url,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -138,10 +139,12 @@ INSTALLED_APPS = [
     # Organisations' single sign-on: each one's identity provider is a SocialApp row.
     "allauth.socialaccount",
     "allauth.socialaccount.providers.openid_connect",
+    "allauth.socialaccount.providers.saml",
     # Lists each account's signed-in sessions; before "accounts", so its login receiver has
     # recorded the new session when ours counts them (accounts/sessions/).
     "allauth.usersessions",
     "publisher.mail",
+    "publisher.storage",
     "accounts",
     "reports",
 ]
@@ -168,6 +171,8 @@ MIDDLEWARE = [
     # shared cache serves or stores their pages (reports/office.py).
     "reports.office.OfficeNetworkMiddleware",
     "publisher.errors.MethodNotAllowedPageMiddleware",
+    # Last: where the view reads from, decided after everything above (publisher/replica.py).
+    "publisher.replica.ReplicaMiddleware",
 ]
 
 ROOT_URLCONF = "publisher.urls"
@@ -201,6 +206,66 @@ DATABASES = {
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# A streaming replica of the primary (publisher/replica.py): the public pages, feeds, sitemap
+# and the publisher's dashboard read from it, everything else from DATABASE_URL. Unset: the
+# primary serves everything.
+_DATABASE_REPLICA_URL = env_url("DATABASE_REPLICA_URL", schemes={"postgres", "postgresql"})
+if _DATABASE_REPLICA_URL:
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured(
+            "DATABASE_REPLICA_URL needs a PostgreSQL primary in DATABASE_URL."
+        )
+    DATABASES["replica"] = dj_database_url.parse(
+        _DATABASE_REPLICA_URL,
+        conn_max_age=DATABASES["default"]["CONN_MAX_AGE"],
+        conn_health_checks=True,
+    )
+    # A replica that stops answering costs a reader at most this long before the primary
+    # serves them.
+    DATABASES["replica"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 2)
+    # The test runner never creates a database on a read-only standby: under test the alias
+    # is the test database (tests/support/replication.py brings a real standby).
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["publisher.replica.ReplicaRouter"]
+# A reader's reads stay on the primary this long after a request of theirs wrote, so they
+# see their own comment at once.
+REPLICA_PIN_SECONDS = env_int("REPLICA_PIN_SECONDS", default=10, minimum=1)
+# Reads fall back to the primary while the replica is further behind than this (0: unless
+# it has replayed everything), measured by each process at most every REPLICA_CHECK_SECONDS.
+REPLICA_MAX_LAG_SECONDS = env_int("REPLICA_MAX_LAG_SECONDS", default=10, minimum=0)
+REPLICA_CHECK_SECONDS = env_int("REPLICA_CHECK_SECONDS", default=5, minimum=1)
+# The views that may read from the replica, by URL name, and for whom: "anonymous" (a
+# logged-in reader's page may show their own doings) or "everyone".
+REPLICA_READ_VIEWS = {
+    **dict.fromkeys(
+        [
+            "reports:home",
+            "reports:detail",
+            "reports:topic",
+            "reports:kind",
+            "reports:author",
+            "reports:search",
+        ],
+        "anonymous",
+    ),
+    **dict.fromkeys(
+        [
+            "reports:feed",
+            "reports:topic-feed",
+            "reports:kind-feed",
+            "reports:atom",
+            "reports:topic-atom",
+            "reports:kind-atom",
+            "reports:sitemap",
+            # The publisher's dashboard: staff only, counts that may be seconds old.
+            "dashboard:page",
+            "dashboard:chart",
+            "dashboard:csv",
+        ],
+        "everyone",
+    ),
+}
 
 if REDIS_URL:
     CACHES = {
@@ -292,8 +357,12 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env_str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+# Uploaded pictures: MEDIA_ROOT unless MEDIA_STORAGE_URL names a bucket (publisher/storage/).
+_MEDIA_STORAGE = media_storage_from_url("MEDIA_STORAGE_URL")
+# Where pages load media from when that is another origin (a bucket, a CDN); "" for the site.
+MEDIA_ORIGIN = _MEDIA_STORAGE.origin
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _MEDIA_STORAGE.storage,
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
@@ -406,7 +475,7 @@ SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF, CSP.NONCE],
     "style-src": [CSP.SELF],
-    "img-src": [CSP.SELF, "data:"],
+    "img-src": [CSP.SELF, "data:", *([MEDIA_ORIGIN] if MEDIA_ORIGIN else [])],
     "frame-src": ["https://www.youtube-nocookie.com", "https://player.vimeo.com"],
     "frame-ancestors": [CSP.NONE],
     # Checkout and the Billing Portal are reached by a form POST that redirects to Stripe.
@@ -455,6 +524,15 @@ CELERY_BEAT_SCHEDULE["requeue-stale-deliveries"] = {
     "task": "reports.tasks.requeue_stale_deliveries",
     "schedule": float(NOTIFY_SWEEP_EVERY),
 }
+# Exactly one beat sends the schedule, however many machines start one (publisher/beat.py):
+# RedBeat keeps the schedule in Redis behind a lock the running beat renews every loop. A
+# second beat waits for the lock, and takes over within BEAT_LOCK_SECONDS of the first one
+# dying without releasing it.
+CELERY_BEAT_SCHEDULER = "redbeat.RedBeatScheduler"
+CELERY_REDBEAT_REDIS_URL = CELERY_BROKER_URL
+CELERY_REDBEAT_KEY_PREFIX = "gridline:beat"
+CELERY_REDBEAT_LOCK_TIMEOUT = env_int("BEAT_LOCK_SECONDS", default=30, minimum=10)
+CELERY_BEAT_MAX_LOOP_INTERVAL = min(5, CELERY_REDBEAT_LOCK_TIMEOUT // 3)
 
 # HTTP caching (publisher/cache/pages.py). Anonymous pages are public for PUBLIC_PAGE_MAX_AGE
 # seconds (nginx and browsers); the server-side page cache keeps them PAGE_CACHE_SECONDS

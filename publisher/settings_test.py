@@ -13,6 +13,10 @@ os.environ.setdefault(
     "DATABASE_URL",
     os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/publisher"),
 )
+# One database for the suite: a replica alias would be a second connection to it, outside
+# each test's transaction. The replica's own tests bring a real standby
+# (tests/support/replication.py).
+os.environ.pop("DATABASE_REPLICA_URL", None)
 # Redis database 11 belongs to this project's tests; other programs may use database 0.
 os.environ.setdefault("TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
 os.environ.setdefault("CELERY_BROKER_URL", os.environ["TEST_REDIS_URL"])
@@ -25,6 +29,9 @@ os.environ.setdefault("STRIPE_PRICE_MONTHLY", "price_monthly_test")
 os.environ.setdefault("STRIPE_PRICE_ANNUAL", "price_annual_test")
 os.environ.setdefault("STRIPE_PRICE_SEAT", "price_seat_test")
 os.environ.setdefault("STRIPE_API_BASE", "http://127.0.0.1:9")
+# Media on the local disk whatever the shell says; the storage tests point the default
+# storage at a local S3-compatible server themselves (tests/support/s3.py).
+os.environ.pop("MEDIA_STORAGE_URL", None)
 
 from publisher.settings import *  # noqa: F403
 

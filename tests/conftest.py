@@ -32,7 +32,8 @@ from tests.support.factories import MembershipFactory, UserFactory
 
 # Real workers, Redis and an SMTP sink for the integration tests; the accessibility
 # fixtures (axe-core, Lighthouse) of tests/browser/test_axe.py and test_lighthouse.py; the
-# demo content's media folder; and the summary of figures the hardening suites print.
+# demo content's media folder; a local S3-compatible server for the media storage tests;
+# and the summary of figures the hardening suites print.
 pytest_plugins = [
     "tests.support.integration_fixtures",
     "tests.browser.a11y_tools",
@@ -40,6 +41,9 @@ pytest_plugins = [
     "tests.support.figures",
     "tests.support.counting",
     "tests.support.sso",
+    "tests.support.saml",
+    "tests.support.s3",
+    "tests.support.replication",
     # Local fakes of Fastly's and Cloudflare's purge APIs (`fastly`, `cloudflare`).
     "tests.support.cdn_fakes",
 ]

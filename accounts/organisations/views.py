@@ -44,7 +44,11 @@ from accounts.organisations.pricing import (
     team_quote,
     team_seats_parse,
 )
-from accounts.organisations.sso import SignedIDTokenAdapter, sso_authorization_origin
+from accounts.organisations.sso import (
+    SignedIDTokenAdapter,
+    sso_authorization_origin,
+    sso_provider_login_url,
+)
 from accounts.organisations.usage import EXPORT_MONTHS, IDLE_DAYS, PAGE_MONTHS, team_usage
 from publisher.downloads import csv_download, csv_safe
 from publisher.errors import ApplicationError
@@ -431,9 +435,7 @@ def team_sso_login(request: HttpRequest, slug: str) -> HttpResponse:
         "accounts/team_sso_login.html",
         {
             "organisation": organisation,
-            "provider_login_url": reverse(
-                "openid_connect_login", kwargs={"provider_id": organisation.sso_app.provider_id}
-            ),
+            "provider_login_url": sso_provider_login_url(organisation),
             "next": local_path(request.GET.get("next")),
         },
     )

@@ -14,6 +14,7 @@ the events posted with the topology's `ANYMAIL_WEBHOOK_SECRET` (`webhook_secret`
 
     python deploy/prodlike/run.py start    # idempotent: starts only what is not running
     python deploy/prodlike/run.py start --email-provider postmark   # mail through the fake
+    python deploy/prodlike/run.py start --web-nodes 2 --worker-nodes 2   # several nodes
     python deploy/prodlike/run.py stop     # stops what `start` started (by process id)
     python deploy/prodlike/run.py status
 
@@ -163,6 +164,13 @@ class Topology:
     restart_sec: float = 5
     watchdog_every: float = 60
     watchdog_window: float = 60
+    # More than one machine's worth: web nodes behind nginx's upstream and worker nodes on the
+    # one broker, each with its own process tree and local directories (node_dir). With more
+    # than one web node, media go to an S3-compatible bucket (moto's server as the topology's
+    # "objects" service), since a node's disk is its own.
+    web_nodes: int = 1
+    worker_nodes: int = 1
+    objects_port: int = 0
 
     # Paths ----------------------------------------------------------------------------------
 
@@ -178,6 +186,27 @@ class Topology:
     def worker_node(self) -> str:
         """The worker's node name, as `-n {name}@%h` makes it."""
         return f"{self.name}@{socket.gethostname()}"
+
+    def node_port(self, node: int) -> int:
+        """Web node `node`'s gunicorn: app_port for the first, then http_port + 2 + node
+        (http_port + 2 is make bench's second gunicorn, + 9 the purge server)."""
+        return self.app_port if node == 1 else self.http_port + 2 + node
+
+    @staticmethod
+    def node_service(kind: str, node: int) -> str:
+        """ "web", "worker" and "beat" for the first node, "web-2", "worker-2"… after."""
+        return kind if node == 1 else f"{kind}-{node}"
+
+    def node_dir(self, node: int) -> Path:
+        return self.dir / "nodes" / str(node)
+
+    @property
+    def multi_node(self) -> bool:
+        return self.web_nodes > 1 or self.worker_nodes > 1
+
+    @property
+    def media_bucket(self) -> str:
+        return f"{self.name}-media"
 
     @property
     def purge_port(self) -> int:
@@ -206,7 +235,8 @@ class Topology:
             path.chmod(0o600)
         return path.read_text().strip()
 
-    def env(self) -> dict[str, str]:
+    def env(self, node: int = 1) -> dict[str, str]:
+        """The environment of node `node`'s processes (its gunicorn, worker and beat)."""
         redis = f"redis://127.0.0.1:{self.redis_port}/{self.redis_db}"
         stripe_file = self.dir / "run" / "stripe.address"
         env = {
@@ -236,11 +266,22 @@ class Topology:
             "OFFICE_NETWORKS_NGINX_RELOAD": (
                 f"nginx -s reload -c {self.dir / 'nginx.conf'} -p {self.dir}"
             ),
-            "GUNICORN_BIND": f"127.0.0.1:{self.app_port}",
-            "GUNICORN_ACCESS_LOG": str(self._logfile("gunicorn-access")),
+            "GUNICORN_BIND": f"127.0.0.1:{self.node_port(node)}",
+            "GUNICORN_ACCESS_LOG": str(self._logfile(self.node_service("gunicorn-access", node))),
             "PYTHONUNBUFFERED": "1",
             **self.env_extra,
         }
+        if self.multi_node:
+            local = self.node_dir(node)
+            env["TMPDIR"] = str(local / "tmp")
+            env["MEDIA_ROOT"] = str(local / "media")
+        if self.objects_port:
+            endpoint = f"http://127.0.0.1:{self.objects_port}"
+            env["MEDIA_STORAGE_URL"] = (
+                f"s3://{self.media_bucket}?region=eu-west-1&endpoint_url={endpoint}"
+            )
+            env["AWS_S3_ACCESS_KEY_ID"] = "prodlike-key-id"
+            env["AWS_S3_SECRET_ACCESS_KEY"] = "prodlike-secret"  # noqa: S105 - moto takes any
         if self.email_provider:
             api = f"http://127.0.0.1:{self.provider_port}/"
             env["EMAIL_URL"] = f"{self.email_provider}://prodlike-token@?api_url={api}"
@@ -277,8 +318,9 @@ class Topology:
         return pid
 
     def _spawn(
-        self, service: str, command: list[str], *, port: int | None = None, nice: int = 0
-    ) -> None:
+        self, service: str, command: list[str], *, port: int | None = None, nice: int = 0,
+        node: int = 1,
+    ) -> None:  # fmt: skip
         if self.pid(service):
             log(f"{service} is already running (pid {self.pid(service)})")
             return
@@ -288,7 +330,7 @@ class Topology:
         if nice:
             command = ["nice", "-n", str(nice), *command]
         process = subprocess.Popen(
-            command, cwd=ROOT, env=self.env(), stdout=output, stderr=subprocess.STDOUT,
+            command, cwd=ROOT, env=self.env(node), stdout=output, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, start_new_session=True,
         )  # fmt: skip
         if nice:
@@ -310,6 +352,10 @@ class Topology:
             # keeps them root, or every cached page would be "Permission denied".
             reachable = all(os.stat(p).st_mode & 0o001 for p in nginx.resolve().parents)
             user = "user www-data;\n" if reachable else "user root;\n"
+        upstream = "\n".join(
+            f"        server 127.0.0.1:{self.node_port(node)} max_fails=1 fail_timeout=5s;"
+            for node in range(1, self.web_nodes + 1)
+        )
         conf = f"""# Written by deploy/prodlike/run.py: nginx.conf for loopback.
 load_module {PURGE_MODULE};
 {user}worker_processes auto;
@@ -339,8 +385,10 @@ http {{
         default 0;
         include {self.office_networks_file};
     }}
+    # Every web node; one that refuses or drops connections is skipped for a few seconds, and
+    # an idempotent request it failed is passed to the next (proxy_next_upstream's default).
     upstream gridline_app {{
-        server 127.0.0.1:{self.app_port};
+{upstream}
         keepalive 32;
         keepalive_timeout 4s;
     }}
@@ -412,6 +460,12 @@ http {{
             ensure_redis()
         for sub in ["run", "logs", "mail"]:
             (self.dir / sub).mkdir(parents=True, exist_ok=True)
+        if self.multi_node:
+            for node in range(1, max(self.web_nodes, self.worker_nodes) + 1):
+                for sub in ["tmp", "media"]:
+                    (self.node_dir(node) / sub).mkdir(parents=True, exist_ok=True)
+        if self.objects_port:
+            self.start_objects()
         ensure_database(self.database, self.postgres_port)
         log("migrate, collectstatic, check --deploy")
         self.manage("migrate", "--noinput", stdout=subprocess.DEVNULL)
@@ -436,19 +490,52 @@ http {{
             self.start_smtp()
         if not self.stripe_api_base:
             self.start_stripe()
-        self._spawn(
-            "web",
-            [str(BIN / "gunicorn"), "publisher.wsgi", "--config", "deploy/gunicorn.conf.py"],
-            port=self.app_port,
-        )
-        self.start_worker()
-        self._spawn("beat", [
-            str(BIN / "celery"), "-A", "publisher", "beat", "--loglevel", "INFO",
-            "--schedule", str(self.dir / "run" / "celerybeat-schedule"),
-        ])  # fmt: skip
+        for node in range(1, self.web_nodes + 1):
+            self.start_web(node)
+        for node in range(1, self.worker_nodes + 1):
+            self.start_worker(node)
+        self.start_beat()
         self.start_supervisor()
         self._start_nginx()
         wait_for(self.healthy, timeout=30, what=f"{self.url}/healthz")
+
+    def start_web(self, node: int = 1) -> None:
+        self._spawn(
+            self.node_service("web", node),
+            [str(BIN / "gunicorn"), "publisher.wsgi", "--config", "deploy/gunicorn.conf.py"],
+            port=self.node_port(node), node=node,
+        )  # fmt: skip
+
+    def start_beat(self, node: int = 1) -> None:
+        """A beat on node `node`. However many run, one holds the schedule's lock in Redis
+        and sends it (publisher/beat.py); the others wait."""
+        self._spawn(self.node_service("beat", node), [
+            str(BIN / "celery"), "-A", "publisher", "beat", "--loglevel", "INFO",
+        ], node=node)  # fmt: skip
+
+    def start_objects(self) -> None:
+        """An S3-compatible server (moto's) with the media bucket, public-read as
+        deploy/README.md sets a bucket up; it stands in for object storage elsewhere."""
+        self._spawn("objects", [
+            str(BIN / "python"), "-m", "moto.server", "-H", "127.0.0.1",
+            "-p", str(self.objects_port),
+        ], port=self.objects_port, nice=self.smtp_nice)  # fmt: skip
+        import boto3
+
+        client = boto3.client(
+            "s3", endpoint_url=f"http://127.0.0.1:{self.objects_port}", region_name="eu-west-1",
+            aws_access_key_id="prodlike-key-id", aws_secret_access_key="prodlike-secret",  # noqa: S106
+        )  # fmt: skip
+        if self.media_bucket not in {b["Name"] for b in client.list_buckets()["Buckets"]}:
+            client.create_bucket(
+                Bucket=self.media_bucket,
+                CreateBucketConfiguration={"LocationConstraint": "eu-west-1"},
+            )
+        policy = {"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+            "Resource": f"arn:aws:s3:::{self.media_bucket}/*",
+        }]}  # fmt: skip
+        client.put_bucket_policy(Bucket=self.media_bucket, Policy=json.dumps(policy))
 
     def start_smtp(self) -> None:
         python = str(BIN / "python")
@@ -483,13 +570,14 @@ http {{
         ])  # fmt: skip
         wait_for(address.exists, timeout=20, what="the fake Stripe")
 
-    def start_worker(self) -> None:
+    def start_worker(self, node: int = 1) -> None:
         # As in deploy/systemd/gridline-worker.service: the worker yields the CPU to the web.
-        self._spawn("worker", [
+        name = self.name if node == 1 else f"{self.name}-{node}"
+        self._spawn(self.node_service("worker", node), [
             str(BIN / "celery"), "-A", "publisher", "worker",
             "--loglevel", "INFO", "--concurrency", "2", "--without-gossip", "--without-mingle",
-            "-n", f"{self.name}@%h",
-        ], nice=10)  # fmt: skip
+            "-n", f"{name}@%h",
+        ], nice=10, node=node)  # fmt: skip
 
     def start_supervisor(self) -> None:
         """The worker's supervisor (`supervise_worker`), a process of its own that reads this
@@ -517,11 +605,18 @@ http {{
         except OSError:
             return False
 
+    def services(self) -> list[str]:
+        """Every service this topology may have started, the supervisor first (or it would
+        start a worker again), the nodes' beats, workers and web after nginx."""
+        nodes = range(1, 5)  # started on demand too (a second beat), so every possible node
+        return [
+            "supervisor", "nginx",
+            *[self.node_service(kind, n) for kind in ("beat", "worker", "web") for n in nodes],
+            "stripe", "smtp", "providers", "objects",
+        ]  # fmt: skip
+
     def stop(self, services: list[str] | None = None) -> None:
-        # The supervisor first, or it would start the worker again.
-        everything = ["supervisor", "nginx", "beat", "worker", "web", "stripe", "smtp",
-                      "providers"]  # fmt: skip
-        for service in services or everything:
+        for service in services or self.services():
             pid = self.pid(service)
             if pid is None:
                 continue
@@ -549,11 +644,7 @@ http {{
         log(f"killed {service} (pid {pid})")
 
     def status(self) -> dict[str, int | None]:
-        return {
-            service: self.pid(service)
-            for service in ["nginx", "web", "worker", "supervisor", "beat", "smtp", "stripe",
-                            "providers"]
-        }  # fmt: skip
+        return {service: self.pid(service) for service in self.services()}
 
 
 def supervise_worker(topology: Topology) -> None:
@@ -569,6 +660,12 @@ def supervise_worker(topology: Topology) -> None:
     check: subprocess.Popen | None = None
     next_check = time.monotonic() + topology.watchdog_every
     while not stopping.wait(1):
+        # The other worker nodes are started again when they exit; the watchdog watches the
+        # first.
+        for node in range(2, topology.worker_nodes + 1):
+            if topology.pid(topology.node_service("worker", node)) is None:
+                log(f"worker {node} is not running: starting it")
+                topology.start_worker(node)
         if topology.pid("worker") is None:
             if check is not None:  # its verdict would be about the worker that exited
                 check.terminate()
@@ -604,18 +701,28 @@ def main() -> None:
         "--email-provider", choices=EMAIL_PROVIDERS, default="",
         help="start: send mail through this provider's API, to the local fake (default: SMTP)",
     )  # fmt: skip
+    parser.add_argument("--web-nodes", type=int, choices=range(1, 5), default=1,
+                        help="start: gunicorn nodes behind nginx's upstream")  # fmt: skip
+    parser.add_argument("--worker-nodes", type=int, choices=range(1, 5), default=1,
+                        help="start: Celery worker nodes on the broker")  # fmt: skip
     args = parser.parse_args()
     if args.action == "supervise-worker":
         supervise_worker(Topology(**json.loads(args.topology.read_text())))
         return
-    topology = Topology(email_provider=args.email_provider)
+    topology = Topology(
+        email_provider=args.email_provider, web_nodes=args.web_nodes,
+        worker_nodes=args.worker_nodes,
+        # A node's disk is its own: with several, pictures go to a local S3-compatible bucket.
+        objects_port=8427 if args.web_nodes > 1 or args.worker_nodes > 1 else 0,
+    )  # fmt: skip
     if args.action == "stop":
         topology.stop()
         print("Stopped. PostgreSQL and Redis, which belong to the machine, keep running.")
         return
     if args.action == "status":
         for service, pid in topology.status().items():
-            print(f"{service:8} {'running, pid ' + str(pid) if pid else 'stopped'}")
+            if pid or "-" not in service:  # the other nodes' services only when running
+                print(f"{service:10} {'running, pid ' + str(pid) if pid else 'stopped'}")
         return
     topology.start()
     mail = f"Emails land in {topology.dir / 'mail'} (one .eml each)."
@@ -626,9 +733,15 @@ def main() -> None:
             f" {topology.url}/anymail/{topology.email_provider}/tracking/\n  with basic auth"
             f" {topology.webhook_secret}."
         )
+    nodes = ", ".join(str(topology.node_port(n)) for n in range(1, topology.web_nodes + 1))
+    workers = f"s on {topology.worker_nodes} nodes" if topology.worker_nodes > 1 else ""
+    if topology.objects_port:
+        bucket = f"{topology.media_bucket} (moto, port {topology.objects_port})"
+        mail += f"\n  Pictures in the bucket {bucket}."
     print(f"""
   Gridline Research runs with production settings at {topology.url}/
-  nginx {topology.http_port} -> gunicorn {topology.app_port}; Celery worker (2 processes) and beat;
+  nginx {topology.http_port} -> gunicorn {nodes}; Celery worker{workers} (2 processes
+  each) and beat;
   PostgreSQL database {topology.database}; Redis database {topology.redis_db}.
   Demo logins (password demo-password-2026): editor@example.com, subscriber@example.com,
   reader@example.com. {mail}

@@ -10,10 +10,17 @@ the global generation (publisher/cache/proxy.py): after each commit its copy of 
 generation is purged, and a report's comment change purges that report's page. A CDN in
 front (publisher/cache/cdn.py) is then asked, off the request, to purge the surrogate keys
 the change names: exactly the pages it affected, or every page when it names none.
+
+With a read replica (publisher/replica.py) a page rendered after the commit may still come
+from rows the replica has not replayed yet. Each generation therefore carries the time it
+was made, and nothing read from the replica is stored under a generation younger than the
+replica may lag (`generations_settled`): such a page is served, never kept, until the
+replica is sure to hold the change.
 """
 
 import logging
 import secrets
+import time
 from collections.abc import Callable, Collection, Iterable
 from typing import Any
 
@@ -26,6 +33,7 @@ from redis.exceptions import RedisError
 from publisher.cache.cdn import PAGES_KEY, cdn_purge_configured
 from publisher.cache.proxy import GENERATION_PROXY_KEY, proxy_page_key, proxy_purge
 from publisher.celery import enqueue
+from publisher.replica import reading_from_replica, replica_may_lack
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +49,21 @@ def _report_generation_key(slug: str) -> str:
 
 
 def _new_generation() -> str:
-    return secrets.token_hex(6)
+    # When it was made (milliseconds, hex), then the part that makes it unique.
+    return f"{int(time.time() * 1000):x}.{secrets.token_hex(6)}"
+
+
+def _made_at(generation: str) -> float:
+    stamp, dot, _ = generation.partition(".")
+    try:
+        return int(stamp, 16) / 1000 if dot else 0.0
+    except ValueError:
+        return 0.0  # a token without its time (made before tokens had one): long ago
+
+
+def generations_settled(generations: tuple[str, ...]) -> bool:
+    """Whether the replica surely holds the changes that made these generations."""
+    return not any(replica_may_lack(written_at=_made_at(g)) for g in generations)
 
 
 def _bump(key: str) -> None:
@@ -163,4 +185,8 @@ def versioned_get_many(
 
 
 def versioned_set(key: str, value: object, *, generations: tuple[str, ...], timeout: int) -> None:
+    """Store `value` under these generations, unless it was read from a replica that may
+    not hold the change behind them yet."""
+    if reading_from_replica() and not generations_settled(generations):
+        return
     cache.set(key, (generations, value), timeout=timeout)

@@ -40,9 +40,12 @@ from django.utils.module_loading import import_string
 from publisher.cache.cdn import PAGES_KEY, surrogate_keys_add, surrogate_keys_for
 from publisher.cache.generations import (
     CACHE_ERRORS,
+    current_generation,
+    generations_settled,
     versioned_get,
     versioned_set,
 )
+from publisher.replica import served_from_replica
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +111,11 @@ class CacheControlMiddleware:
             patch_cache_control(response, public=True, max_age=asset_max_age)
             return response
         max_age = getattr(response, "public_max_age", None)
-        if max_age is not None and response_is_shareable(request, response):
+        if (
+            max_age is not None
+            and response_is_shareable(request, response)
+            and _replica_render_settled(request)
+        ):
             _make_public(request, response, max_age=max_age)
         else:
             # Keys name what a shared cache may keep: nothing here.
@@ -140,6 +147,19 @@ def _make_public(request: HttpRequest, response: HttpResponseBase, *, max_age: i
         response.headers[SURROGATE_KEY_HEADER] = " ".join(keys)
         response.headers[CACHE_TAG_HEADER] = ",".join(keys)
     patch_vary_headers(response, ["Cookie"])
+
+
+def _replica_render_settled(request: HttpRequest) -> bool:
+    """A page rendered from the read replica soon after a change may lack it: shared caches
+    (nginx, the page cache, browsers) get it only once the replica surely holds the changes
+    behind the current generations (publisher/cache/generations.py)."""
+    if not served_from_replica(request):
+        return True
+    lookup = request.META.get(LOOKUP_META)
+    if isinstance(lookup, PageLookup):
+        return generations_settled(lookup.generations)
+    generation = current_generation()
+    return generation is not None and generations_settled((generation,))
 
 
 def public_page(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:

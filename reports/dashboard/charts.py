@@ -13,10 +13,15 @@ from decimal import Decimal
 from xml.etree import ElementTree
 
 import pygal
+from pygal.etree import etree as pygal_etree
 from pygal.graph.graph import Graph
 from pygal.style import Style
 
 from reports.dashboard.figures import Figures, major_units
+
+# pygal builds its tree with lxml whenever lxml is installed (python3-saml brings it), and the
+# charts are finished here with the standard library's ElementTree: one kind of tree only.
+pygal_etree.to_etree()
 
 # The site's palette (static/css/site.css): text for light pages, overridden for dark ones.
 _STYLE = Style(

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, NewsletterSubscriber, User
 from publisher.cache.generations import page_cache_invalidate_report
+from publisher.storage.names import unhashed_stem
 from reports.demo import artwork, content
 from reports.demo.history import demo_history_load
 from reports.demo.threads import THREADS, DemoComment
@@ -295,18 +296,29 @@ def _cover(report: Report, item: content.DemoReport) -> None:
 def _stored_as(file: FieldFile, name: str) -> bool:
     if not file or not file.name:
         return False
-    return PurePosixPath(file.name).name == name and file.storage.exists(file.name)
+    return _demo_name(file.name) == name and file.storage.exists(file.name)
+
+
+def _demo_name(stored: str) -> str:
+    """The demo picture a stored name holds: its name without the storage's content hash."""
+    return unhashed_stem(stored) + PurePosixPath(stored).suffix
 
 
 def _store(file: FieldFile, name: str, *, draw) -> str:
     """The storage path of the demo picture `name`, drawn and saved through the field's
     storage only if no earlier load stored it. Demo pictures live in a `demo` folder beside
-    the dated folders of uploads, so any later load finds them, whatever the month."""
-    folder = PurePosixPath(str(file.field.upload_to)).parts[0]
-    path = f"{folder}/demo/{name}"
-    if not file.storage.exists(path):
-        path = file.storage.save(path, ContentFile(draw(), name=name))
-    return path
+    the dated folders of uploads, so any later load finds them, whatever the month; the
+    storage names each by its content (publisher/storage/), so they are found by the name
+    without that hash."""
+    folder = f"{PurePosixPath(str(file.field.upload_to)).parts[0]}/demo"
+    try:
+        stored = sorted(file.storage.listdir(folder)[1])
+    except FileNotFoundError:
+        stored = []
+    for existing in stored:
+        if _demo_name(existing) == name:
+            return f"{folder}/{existing}"
+    return file.storage.save(f"{folder}/{name}", ContentFile(draw(), name=name))
 
 
 def _all_but(model, fields: set[str]) -> list[str]:

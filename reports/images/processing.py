@@ -4,7 +4,7 @@ every piece of metadata, and rendered at the widths pages ask for.
 Everything is re-encoded from pixels, so no EXIF block (a phone's GPS position, its serial
 number), XMP packet, ICC profile or comment survives into any stored file, the kept
 original included. Files go through Django's storage API only, so object storage can
-replace the disk without a change here.
+replace the disk without a change here (publisher/storage/: names carry a content hash).
 """
 
 import io
@@ -15,6 +15,8 @@ from pathlib import PurePosixPath
 from django.core.files.base import ContentFile
 from django.core.files.storage import Storage
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from publisher.storage.names import unhashed_stem
 
 MAX_BYTES = 8 * 1024 * 1024
 # Far above any photograph an editor uploads (a 50 MP camera), far below what would take the
@@ -110,13 +112,15 @@ def renditions_store(
     Returns what pages need to show them: `{"source", "width", "height", "fallback",
     "items": [{"width", "height", "webp", "fallback"}, …]}`, names in storage."""
     path = PurePosixPath(source)
+    # The storage adds each rendition's own content hash to its name (publisher/storage/).
+    stem = unhashed_stem(source)
     items = []
     for width in rendition_widths(clean.image.width):
         picture = _resized(clean.image, width)
         names = {}
         for kind in ("webp", clean.fallback):
             extension = "jpg" if kind == "jpeg" else kind
-            name = str(path.with_name(f"{path.stem}-{width}w.{extension}"))
+            name = str(path.with_name(f"{stem}-{width}w.{extension}"))
             names[kind] = storage.save(name, ContentFile(encode(picture, kind)))
             stored.append(names[kind])
         items.append({"width": picture.width, "height": picture.height, "webp": names["webp"],

@@ -4,7 +4,21 @@ mirrored here by a webhook, with the emails that caused already out of the way."
 import pytest
 
 from accounts.models import Membership
-from tests.support.factories import MembershipFactory, UserFactory
+from reports.publishing import report_save
+from tests.support.factories import MembershipFactory, ReportFactory, UserFactory
+
+# What a paid report says, for the single sign-on tests: only seat holders read it.
+SSO_SECRET = "Only seat holders learn that the Kestrel HX-10 idles at 11.2 W."
+
+
+@pytest.fixture
+def paid_report():
+    report = ReportFactory.build(
+        slug="night-draw", title="Night draw", body=f"## Night\n\n{SSO_SECRET}",
+        is_free=False, author=UserFactory(is_staff=True, slug="lab"),
+    )  # fmt: skip
+    report_save(report=report)
+    return report
 
 
 @pytest.fixture

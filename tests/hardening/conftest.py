@@ -148,6 +148,7 @@ class World:
             "app_label": "reports",
             "url": "no-such-admin-page/",
             "provider_id": "no-such-provider",  # an organisation's identity provider
+            "organization_slug": "no-such-organisation",  # allauth's SAML addresses
         }
 
 

@@ -9,6 +9,7 @@ settings, its database and Redis) by tests/prodlike/topology.py's `seed()`:
     python tests/prodlike/seed.py day-counts SLUG     # a report's folded counts, all days
     python tests/prodlike/seed.py subscribers PREFIX N  # N confirmed newsletter subscribers
     python tests/prodlike/seed.py publish TOKEN       # a new report published (it notifies)
+    python tests/prodlike/seed.py draft TOKEN         # a new report left as a draft
     python tests/prodlike/seed.py deliveries ID       # a report's delivery rows, per address
     python tests/prodlike/seed.py suppressions        # the suppressions in force
     python tests/prodlike/seed.py email-events        # the providers' events recorded
@@ -195,6 +196,20 @@ def publish(token: str) -> dict[str, object]:
     return {"id": report.pk, "slug": report.slug}
 
 
+def draft(token: str) -> dict[str, object]:
+    """A report written and left as a draft, for an editor to publish from the admin."""
+    author, _ = User.objects.get_or_create(
+        email="prodlike-editor@example.com",
+        defaults={"display_name": "Prodlike Editor", "is_staff": True},
+    )
+    report = Report.objects.create(
+        slug=f"draft-{token}", title=f"Draft {token}", kind=Report.Kind.TEST,
+        teaser="A public teaser for the node suite.", body="## Findings\n\nPaid.",
+        author=author, status=Report.Status.DRAFT,
+    )  # fmt: skip
+    return {"id": report.pk, "slug": report.slug, "title": report.title}
+
+
 def deliveries(report_id: int) -> dict[str, object]:
     """Each address's delivery row of the report: status, error and the provider's id."""
     rows = Delivery.objects.filter(report_id=report_id).values_list(
@@ -258,6 +273,8 @@ if __name__ == "__main__":
         result = subscribers(rest[0], int(rest[1]))
     elif command == "publish":
         result = publish(rest[0])
+    elif command == "draft":
+        result = draft(rest[0])
     elif command == "deliveries":
         result = deliveries(int(rest[0]))
     elif command == "suppressions":

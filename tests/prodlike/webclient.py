@@ -41,7 +41,10 @@ class WebClient:
     source: str | None = None
 
     def request(self, method: str, path: str, *, form: dict[str, str] | None = None,
-                headers: dict[str, str] | None = None) -> Response:  # fmt: skip
+                headers: dict[str, str] | None = None, body: bytes | None = None,
+                ) -> Response:  # fmt: skip
+        """`form` posts URL-encoded fields; `body` is sent as it is (its Content-Type in
+        `headers`), for a multipart upload."""
         parts = urlsplit(self.base)
         connection = http.client.HTTPConnection(
             parts.hostname,
@@ -52,13 +55,13 @@ class WebClient:
         sent = {"User-Agent": "gridline-prodlike-tests", **(headers or {})}
         if self.cookies:
             sent["Cookie"] = "; ".join(f"{name}={value}" for name, value in self.cookies.items())
-        body = None
+        payload: bytes | str | None = body
         if form is not None:
-            body = urlencode(form)
+            payload = urlencode(form)
             sent["Content-Type"] = "application/x-www-form-urlencoded"
             sent["Origin"] = self.base  # as a browser sends with every form POST
         try:
-            connection.request(method, path, body=body, headers=sent)
+            connection.request(method, path, body=payload, headers=sent)
             raw = connection.getresponse()
             response = Response(raw.status, raw.headers, raw.read())
         finally:

@@ -96,7 +96,8 @@ def test_home_lead_and_cards_show_covers_the_cards_small_and_lazy(client, media)
     for picture in cards:
         assert 'loading="lazy"' in picture
     # A card's fallback is the 480 px rendition.
-    assert re.search(r'<img src="/media/covers/[^"]+-480w\.jpg"', page)
+    # (Named `cover-480w`, then the storage's suffix for a taken name if any, and the hash.)
+    assert re.search(r'<img src="/media/covers/[^"]+-480w(_\w{7})?\.[0-9a-f]{12}\.jpg"', page)
 
 
 def test_topic_kind_and_author_lists_and_citing_reports_show_covers(client, media, editor):

@@ -137,9 +137,13 @@ class PrivateRedis:
 class PrivatePostgres:
     """A throwaway PostgreSQL cluster this test owns, so it may stop and start it: made
     with the machine's initdb in a temporary folder, as the postgres user when run as root
-    (PostgreSQL refuses to run as root). Trust authentication, loopback only, no fsync."""
+    (PostgreSQL refuses to run as root). Trust authentication, loopback only, no fsync.
 
-    def __init__(self) -> None:
+    `standby_of` makes it a streaming replica of that (running) cluster instead: a base
+    backup with the standby's settings written (`pg_basebackup -R`), replaying from it once
+    started."""
+
+    def __init__(self, *, standby_of: "PrivatePostgres | None" = None) -> None:
         self.port = free_port()
         versions = sorted(Path("/usr/lib/postgresql").iterdir(), key=lambda p: int(p.name))
         self.bin = versions[-1] / "bin"
@@ -149,6 +153,14 @@ class PrivatePostgres:
         if os.geteuid() == 0:
             shutil.chown(self.dir, "postgres", "postgres")
             self._as_owner = ["runuser", "-u", "postgres", "--"]
+        if standby_of is not None:
+            subprocess.run(
+                [*self._as_owner, str(self.bin / "pg_basebackup"), "-h", "127.0.0.1",
+                 "-p", str(standby_of.port), "-U", "postgres", "-D", str(self.data),
+                 "-R", "-X", "stream", "--checkpoint=fast", "--no-sync"],
+                check=True, stdout=subprocess.DEVNULL,
+            )  # fmt: skip
+            return
         subprocess.run(
             [*self._as_owner, str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres",
              "--auth=trust", "--no-sync", "-E", "UTF8"],

@@ -89,7 +89,7 @@ def idp_template(tmp_path_factory) -> tuple[Path, tuple[str, str]]:
     return directory / "idp.sqlite3", keys
 
 
-def _answers(url: str) -> bool:
+def answers(url: str) -> bool:
     try:
         return requests.get(url, timeout=2).status_code == 200
     except requests.ConnectionError:
@@ -117,7 +117,7 @@ def identity_provider(idp_template, tmp_path, live_server) -> Iterator[IdentityP
         )  # fmt: skip
     try:
         wait_until(
-            lambda: _answers(f"{provider.url}/.well-known/openid-configuration"),
+            lambda: answers(f"{provider.url}/.well-known/openid-configuration"),
             timeout=30,
             message=lambda: f"the identity provider to answer ({provider.log.read_text()})",
         )
