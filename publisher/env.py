@@ -371,3 +371,58 @@ def media_storage_parse(name: str, value: str) -> MediaStorage:
     return MediaStorage(
         {"BACKEND": "publisher.storage.backends.MediaS3Storage", "OPTIONS": options}, origin
     )
+
+
+@dataclass(frozen=True)
+class CdnPurge:
+    """Where purges of the CDN in front go (publisher/cache/cdn.py)."""
+
+    provider: str  # "fastly" or "cloudflare"
+    target: str  # Fastly's service id, Cloudflare's zone id
+    token: str
+    soft: bool  # Fastly's soft purge: marks pages stale instead of removing them
+
+
+_CDN_TOKENS = {"fastly": "FASTLY_API_TOKEN", "cloudflare": "CLOUDFLARE_API_TOKEN"}
+_CDN_TARGETS = {
+    "fastly": ("service id", "SU1Z0isxPaozGVKXdv0eY"),
+    "cloudflare": ("zone id", "023e105f4ecef8ad9ca31a8372d0c353"),
+}
+
+
+def cdn_purge_from_url(name: str) -> CdnPurge | None:
+    """`fastly://SERVICE_ID` (with `?soft=true` for soft purges) or `cloudflare://ZONE_ID`,
+    the API token in FASTLY_API_TOKEN or CLOUDFLARE_API_TOKEN; None when unset."""
+    value = _raw(name)
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in _CDN_TOKENS:
+        raise ImproperlyConfigured(
+            f"{name} must start with fastly:// or cloudflare:// "
+            f"(got {parts.scheme or 'no scheme'!r})."
+        )
+    # The netloc, not `hostname`: that would lower-case Fastly's mixed-case service ids.
+    target = parts.netloc
+    what, example = _CDN_TARGETS[parts.scheme]
+    if not target.isalnum() or parts.path not in {"", "/"}:
+        raise ImproperlyConfigured(
+            f"{name} names the {what} after {parts.scheme}:// (letters and digits only, "
+            f"e.g. {parts.scheme}://{example})."
+        )
+    options = {key: values[-1].lower() for key, values in parse_qs(parts.query).items()}
+    allowed = {"soft"} if parts.scheme == "fastly" else set()
+    unknown = set(options) - allowed
+    if unknown:
+        raise ImproperlyConfigured(
+            f"{name} has an unknown option {sorted(unknown)[0]!r} for {parts.scheme}://"
+            + (" (known: soft)." if allowed else " (it takes none).")
+        )
+    soft = options.get("soft", "false")
+    if soft not in _TRUE | _FALSE:
+        raise ImproperlyConfigured(f"{name}: soft={soft!r} is not a boolean (true or false).")
+    token_name = _CDN_TOKENS[parts.scheme]
+    token = env_str(token_name)
+    if not token:
+        raise ImproperlyConfigured(f"{name} purges through {parts.scheme}: set {token_name} too.")
+    return CdnPurge(provider=parts.scheme, target=target, token=token, soft=soft in _TRUE)

@@ -14,6 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
 from publisher.env import (
+    cdn_purge_from_url,
     env_bool,
     env_float,
     env_int,
@@ -446,6 +447,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     )
 }
 CELERY_TIMEZONE = TIME_ZONE
+# Task modules outside the installed apps, which autodiscovery does not look into.
+CELERY_IMPORTS = ["publisher.cache.tasks"]
 CELERY_BEAT_SCHEDULE = {
     "publish-due-reports": {"task": "reports.tasks.publish_due_reports", "schedule": 60.0},
     # Counts wait in Redis until folded into the database (reports/counting/folding.py).
@@ -550,6 +553,45 @@ CELERY_BEAT_MAX_LOOP_INTERVAL = min(5, CELERY_REDBEAT_LOCK_TIMEOUT // 3)
 # change, so its lifetime only bounds what nothing invalidates (an author's new display name).
 PUBLIC_PAGE_MAX_AGE = env_int("PUBLIC_PAGE_MAX_AGE", default=60, minimum=0)
 PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", default=600, minimum=0)
+
+# A CDN in front (publisher/cache/cdn.py): every public page names what it shows in
+# `Surrogate-Key` and `Cache-Tag`, and every change purges exactly those keys through the
+# CDN's API (`fastly://SERVICE_ID` with FASTLY_API_TOKEN, `cloudflare://ZONE_ID` with
+# CLOUDFLARE_API_TOKEN; empty: no CDN). The API addresses are settings so the tests can
+# point them at local fakes.
+CDN_PURGE = cdn_purge_from_url("CDN_PURGE_URL")
+FASTLY_API_BASE = env_url(
+    "FASTLY_API_BASE", default="https://api.fastly.com", schemes={"http", "https"}
+)
+CLOUDFLARE_API_BASE = env_url(
+    "CLOUDFLARE_API_BASE",
+    default="https://api.cloudflare.com/client/v4",
+    schemes={"http", "https"},
+)
+# A purge the CDN refused for a passing reason (5xx, 429, no connection) is retried this
+# many times with backoff (about 20 minutes in all) before it is given up and logged.
+CDN_PURGE_MAX_RETRIES = 8
+# What a shared cache may keep an anonymous page (s-maxage) while browsers keep it
+# PUBLIC_PAGE_MAX_AGE. Only with a purge backend, which makes a change visible within
+# seconds; without one the shared lifetime stays PUBLIC_PAGE_MAX_AGE, which is all that
+# bounds staleness. The cap bounds a purge that failed past its retries.
+PUBLIC_PAGE_SHARED_MAX_AGE_CAP = 6 * 3600
+PUBLIC_PAGE_SHARED_MAX_AGE = env_int(
+    "PUBLIC_PAGE_SHARED_MAX_AGE",
+    default=3600 if CDN_PURGE else 0,
+    minimum=0,
+    maximum=PUBLIC_PAGE_SHARED_MAX_AGE_CAP,
+)
+if PUBLIC_PAGE_SHARED_MAX_AGE and CDN_PURGE is None:
+    raise ImproperlyConfigured(
+        "PUBLIC_PAGE_SHARED_MAX_AGE needs CDN_PURGE_URL: without purges a shared copy "
+        "would stay stale that long. Leave it unset (or 0) without a CDN."
+    )
+if 0 < PUBLIC_PAGE_SHARED_MAX_AGE < PUBLIC_PAGE_MAX_AGE:
+    raise ImproperlyConfigured(
+        f"PUBLIC_PAGE_SHARED_MAX_AGE={PUBLIC_PAGE_SHARED_MAX_AGE} must be at least "
+        f"PUBLIC_PAGE_MAX_AGE ({PUBLIC_PAGE_MAX_AGE}), or 0."
+    )
 
 # Requests the server-side page cache must never answer or store although they carry no
 # session cookie: dotted paths of `(request) -> bool` checks, so `publisher` stays ignorant of

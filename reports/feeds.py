@@ -16,10 +16,12 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
 
+from publisher.cache.cdn import surrogate_keys_add
 from publisher.site import site_url
 from reports.models import Report, ReportQuerySet, Topic
 from reports.selectors import listing
 from reports.sharing import report_description
+from reports.surrogate_keys import kind_key, topic_key
 
 FEED_ITEMS = 30
 
@@ -102,7 +104,9 @@ class TopicFeed(ReportsFeed):
         return {"slug": obj.slug}
 
     def get_object(self, request: HttpRequest, slug: str) -> Topic:
-        return get_object_or_404(Topic, slug=slug)
+        topic = get_object_or_404(Topic, slug=slug)
+        surrogate_keys_add(request, [topic_key(topic.pk)])
+        return topic
 
     def title(self, obj: Topic) -> str:
         return f"{settings.SITE_NAME}: {obj.name}"
@@ -126,6 +130,7 @@ class KindFeed(ReportsFeed):
     def get_object(self, request: HttpRequest, kind: str) -> str:
         if kind not in Report.Kind.values:
             raise Http404("No such kind of report.")
+        surrogate_keys_add(request, [kind_key(kind)])
         return kind
 
     def title(self, obj: str) -> str:

@@ -5,7 +5,9 @@
 - the header: kind, topics, title, byline, dates, revision note, the cited reports updated
   since this one was published, and cover;
 - after the article: "N reports cite this report" and "Related reports", lists of published
-  reports' cards (titles, dates, teasers: public text only).
+  reports' cards (titles, dates, teasers: public text only);
+- with them, the surrogate keys the page names for a CDN (`reports.surrogate_keys`), which
+  depend on the same lists.
 
 They change only when a report is published, edited or removed, which bumps the global
 page-cache generation; they are cached under it and the report's own generation, together,
@@ -29,6 +31,7 @@ from reports.models import Report
 from reports.revisions.selectors import cited_reports_updated_since
 from reports.selectors import CachedPageParts, page_parts_key, related_reports
 from reports.sharing import report_json_ld
+from reports.surrogate_keys import report_page_keys
 
 
 class ReportPageParts(NamedTuple):
@@ -36,20 +39,23 @@ class ReportPageParts(NamedTuple):
     header: SafeString
     after: SafeString
     description: str  # plain text, escaped where the page uses it
+    surrogate_keys: tuple[str, ...]
 
 
-def _render_report_after(report: Report) -> str:
+Rendered = tuple[str, str, str, str, tuple[str, ...]]
+
+
+def _render_report_after(report: Report) -> tuple[str, tuple[str, ...]]:
     citing = citing_reports_published(report=report)
-    return render_to_string(
+    related = related_reports(report=report, exclude=citing)
+    html = render_to_string(
         "reports/includes/report_after.html",
-        {
-            "citing_reports": citing,
-            "related_reports": related_reports(report=report, exclude=citing),
-        },
+        {"citing_reports": citing, "related_reports": related},
     )
+    return html, report_page_keys(report=report, related=related)
 
 
-def _render_parts(report: Report, *, body_included: bool) -> tuple[str, str, str, str]:
+def _render_parts(report: Report, *, body_included: bool) -> Rendered:
     json_ld = report_json_ld(report=report, body_included=body_included)
     head = render_to_string(
         "reports/includes/report_head.html",
@@ -59,7 +65,8 @@ def _render_parts(report: Report, *, body_included: bool) -> tuple[str, str, str
         "reports/includes/report_header.html",
         {"report": report, "cited_updates": cited_reports_updated_since(report=report)},
     )
-    return head, header, _render_report_after(report), json_ld["description"]
+    after, keys = _render_report_after(report)
+    return head, header, after, json_ld["description"], keys
 
 
 def report_page_parts(
@@ -87,7 +94,13 @@ def report_page_parts(
     return _safe(parts)  # type: ignore[arg-type]  # what _render_parts stored
 
 
-def _safe(parts: tuple[str, str, str, str]) -> ReportPageParts:
-    head, header, after, description = parts
+def _safe(parts: Rendered) -> ReportPageParts:
+    head, header, after, description, keys = parts
     # Rendered by our templates with autoescaping; stored as plain strings.
-    return ReportPageParts(mark_safe(head), mark_safe(header), mark_safe(after), description)  # noqa: S308
+    return ReportPageParts(
+        mark_safe(head),  # noqa: S308
+        mark_safe(header),  # noqa: S308
+        mark_safe(after),  # noqa: S308
+        description,
+        tuple(keys),
+    )

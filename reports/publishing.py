@@ -22,6 +22,7 @@ from reports.notifications.fanout import notification_request
 from reports.paywall import report_count_body
 from reports.revisions.services import revision_record
 from reports.search_index import reports_refresh_search_names, search_names_for
+from reports.surrogate_keys import ReportChange
 
 DUE_BATCH_SIZE = 100
 
@@ -52,7 +53,8 @@ def report_save(
     author gets an address for their author page; the report's citations are read again
     from its body; a report saved as published for the first time is published (and its
     notification requested); and every cached page is retired when the save commits, since
-    a report appears on listings, feeds and other reports' pages as well as its own.
+    a report appears on listings, feeds and other reports' pages as well as its own (a CDN
+    is asked to purge exactly the pages it was and is on, `reports.surrogate_keys`).
     `topics`, when given, replace the report's topics (the admin saves them itself, then
     calls `report_refresh_search_names`). The names search finds the report by (topics,
     author) are written with the row, so its search vectors are computed once, and so are
@@ -63,6 +65,8 @@ def report_save(
     now = now or timezone.now()
     topics = list(topics) if topics is not None else None
     with transaction.atomic():
+        # Where it was shown, read before anything changes (its old topics, kind, author).
+        change = ReportChange([report.pk] if report.pk else [])
         if revised:
             report.revised_at = now
         current = topics if topics is not None else report.topics.all() if report.pk else []
@@ -70,6 +74,7 @@ def report_save(
         report_count_body(report=report)
         report_prepare_cover(report=report)
         report.save()
+        change.include(report.pk, created=True)
         if report_cover_renditions(report=report):
             report.save(update_fields=["cover_renditions"])
         report_sync_images(report=report)
@@ -79,13 +84,24 @@ def report_save(
             author_ensure_slug(user=report.author)
         report_sync_citations(report=report)
         if report.status == Report.Status.PUBLISHED and report.published_at is None:
-            report_publish(report_id=report.pk, now=now, by=saved_by)
+            _publish_locked(report_id=report.pk, now=now, by=saved_by)
             report.refresh_from_db()
         elif report.status == Report.Status.PUBLISHED:
             note = report.revision_note.strip() if revised else ""
             revision_record(report=report, saved_by=saved_by, note=note, at=now)
-        page_cache_invalidate_all()
+        change.invalidate()
     return report
+
+
+def reports_delete(*, reports: QuerySet[Report]) -> int:
+    """Delete reports; every page that showed them is retired (at a CDN, exactly those,
+    read before they go). Returns how many reports went."""
+    with transaction.atomic():
+        doomed = list(reports.values_list("pk", flat=True))
+        change = ReportChange(doomed)
+        Report.objects.filter(pk__in=doomed).delete()
+        change.invalidate()
+    return len(doomed)
 
 
 def report_refresh_search_names(*, report: Report) -> None:
@@ -116,13 +132,19 @@ def topics_delete(*, topics: QuerySet[Topic]) -> None:
 
 def report_publish(*, report_id: int, now: datetime | None = None, by: User | None = None) -> bool:
     """Publish one report now. Returns False when it was already published."""
-    now = now or timezone.now()
     with transaction.atomic():
-        report = Report.objects.select_for_update().get(pk=report_id)
-        if report.status == Report.Status.PUBLISHED and report.published_at is not None:
-            return False
-        _mark_published(report, now=now, by=by)
-        page_cache_invalidate_all()
+        change = ReportChange([report_id])
+        published = _publish_locked(report_id=report_id, now=now, by=by)
+        if published:
+            change.invalidate()
+    return published
+
+
+def _publish_locked(*, report_id: int, now: datetime | None, by: User | None) -> bool:
+    report = Report.objects.select_for_update().get(pk=report_id)
+    if report.status == Report.Status.PUBLISHED and report.published_at is not None:
+        return False
+    _mark_published(report, now=now or timezone.now(), by=by)
     return True
 
 
@@ -139,8 +161,9 @@ def reports_publish_due(*, now: datetime | None = None) -> list[int]:
             .filter(status=Report.Status.SCHEDULED, publish_at__lte=now)
             .order_by("publish_at", "id")[:DUE_BATCH_SIZE]
         )
+        change = ReportChange(report.pk for report in due)
         for report in due:
             _mark_published(report, now=report.publish_at or now)
         if due:
-            page_cache_invalidate_all()
+            change.invalidate()
     return [report.pk for report in due]

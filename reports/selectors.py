@@ -37,8 +37,13 @@ class CachedPageParts:
     generations: tuple[str, ...]
 
 
+# What one entry of the report page's parts holds (reports/fragments.py): changed with it,
+# so that a release never reads entries another release stored.
+PAGE_PARTS_LAYOUT = 2
+
+
 def page_parts_key(slug: str, *, body_included: bool) -> str:
-    return f"fragment:report-page:{slug}:{int(body_included)}"
+    return f"fragment:report-page:{PAGE_PARTS_LAYOUT}:{slug}:{int(body_included)}"
 
 
 def report_for_page(*, slug: str, reader: Reader) -> tuple[Report | None, CachedPageParts | None]:

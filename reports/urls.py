@@ -8,9 +8,13 @@ from reports.counting import views as counting_views
 from reports.gifts import views as gift_views
 from reports.notifications import views as notification_views
 from reports.sitemaps import SITEMAPS
+from reports.surrogate_keys import FEED, SITEMAP
 from reports.views import pages, search
 
-# Feeds and the sitemap are the same for every reader: public, and cached server-side.
+# Feeds and the sitemap are the same for every reader: public, and cached server-side. The
+# site's feeds name the `feed` listing; a topic's or kind's add their listing's key
+# themselves (reports/feeds.py).
+site_feed = cached_public_page(keys=[FEED])
 public = cached_public_page()
 
 app_name = "reports"
@@ -38,15 +42,15 @@ urlpatterns = [
     path("kinds/<slug:kind>/", pages.kind_detail, name="kind"),
     path("authors/<slug:slug>/", pages.author_detail, name="author"),
     path("search/", search.search, name="search"),
-    path("feed/", public(feeds.ReportsFeed()), name="feed"),
+    path("feed/", site_feed(feeds.ReportsFeed()), name="feed"),
     path("feed/topics/<slug:slug>/", public(feeds.TopicFeed()), name="topic-feed"),
     path("feed/kinds/<slug:kind>/", public(feeds.KindFeed()), name="kind-feed"),
-    path("feed/atom/", public(feeds.AtomReportsFeed()), name="atom"),
+    path("feed/atom/", site_feed(feeds.AtomReportsFeed()), name="atom"),
     path("feed/atom/topics/<slug:slug>/", public(feeds.AtomTopicFeed()), name="topic-atom"),
     path("feed/atom/kinds/<slug:kind>/", public(feeds.AtomKindFeed()), name="kind-atom"),
     path(
         "sitemap.xml",
-        cached_public_page(params=["p"])(sitemap),
+        cached_public_page(params=["p"], keys=[SITEMAP])(sitemap),
         {"sitemaps": SITEMAPS},
         name="sitemap",
     ),

@@ -45,6 +45,8 @@ pytest_plugins = [
     "tests.support.s3",
     "tests.support.replication",
     "tests.support.metrics",
+    # Local fakes of Fastly's and Cloudflare's purge APIs (`fastly`, `cloudflare`).
+    "tests.support.cdn_fakes",
 ]
 
 

@@ -7,7 +7,9 @@ comment change bumps its report's own generation (the anonymous page shows the c
 count). Writes bump them at once and again on commit, so an entry rendered from old rows ends
 up under a retired generation and is never served again. nginx keys its own cached pages by
 the global generation (publisher/cache/proxy.py): after each commit its copy of the
-generation is purged, and a report's comment change purges that report's page.
+generation is purged, and a report's comment change purges that report's page. A CDN in
+front (publisher/cache/cdn.py) is then asked, off the request, to purge the surrogate keys
+the change names: exactly the pages it affected, or every page when it names none.
 
 With a read replica (publisher/replica.py) a page rendered after the commit may still come
 from rows the replica has not replayed yet. Each generation therefore carries the time it
@@ -19,7 +21,7 @@ replica is sure to hold the change.
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterable
 from typing import Any
 
 from django.conf import settings
@@ -28,7 +30,9 @@ from django.db import transaction
 from django.urls import reverse
 from redis.exceptions import RedisError
 
+from publisher.cache.cdn import PAGES_KEY, cdn_purge_configured
 from publisher.cache.proxy import GENERATION_PROXY_KEY, proxy_page_key, proxy_purge
+from publisher.celery import enqueue
 from publisher.replica import reading_from_replica, replica_may_lack
 
 logger = logging.getLogger(__name__)
@@ -71,31 +75,58 @@ def _bump(key: str) -> None:
         logger.warning("Could not invalidate cached pages (%s)", key, exc_info=True)
 
 
-def _bump_now_and_on_commit(key: str, *, purge: Callable[[], None]) -> None:
+def _bump_now_and_on_commit(
+    key: str, *, purge: Callable[[], None], cdn_keys: Callable[[], Iterable[str]]
+) -> None:
     # Now, so the writer's next read (and a test inside one transaction) sees the change;
     # again after commit, to retire whatever another process rendered from the old rows in
-    # between and stored under the first bump. nginx is purged after that second bump, so
-    # what it fetches next is rendered from the committed rows.
+    # between and stored under the first bump. nginx and the CDN are purged after that
+    # second bump, so what they fetch next is rendered from the committed rows.
     _bump(key)
 
     def after_commit() -> None:
         _bump(key)
         purge()
+        _request_cdn_purge(cdn_keys)
 
     transaction.on_commit(after_commit)
+
+
+def _request_cdn_purge(cdn_keys: Callable[[], Iterable[str]]) -> None:
+    if not cdn_purge_configured():
+        return
+    try:
+        # Named after the commit, from the committed rows (the admin saves a report's
+        # topics after the report itself, in the same transaction).
+        keys = sorted(set(cdn_keys()))
+        if keys:
+            enqueue("publisher.cache.tasks.purge_cdn_keys", keys)
+    except Exception:
+        # The change has committed: a purge that cannot even be queued (the broker is
+        # down) must not fail it. The pages' shared lifetime bounds what readers see.
+        logger.exception("Could not request a CDN purge")
 
 
 def _purge_generation() -> None:
     proxy_purge(keys=[GENERATION_PROXY_KEY])
 
 
-def page_cache_invalidate_all() -> None:
-    """Forget every cached page (a report was published, edited or removed)."""
-    _bump_now_and_on_commit(GENERATION_KEY, purge=_purge_generation)
+def _every_page() -> list[str]:
+    return [PAGES_KEY]
 
 
-def page_cache_invalidate_report(*, slug: str) -> None:
-    """Forget the cached pages and comment threads of one report (its comments changed)."""
+def page_cache_invalidate_all(*, cdn_keys: Callable[[], Iterable[str]] | None = None) -> None:
+    """Forget every cached page (a report was published, edited or removed) in Django's
+    cache and nginx. At the CDN, the pages carrying `cdn_keys()` (called once the change has
+    committed), or every page when the change cannot say which it affected."""
+    _bump_now_and_on_commit(
+        GENERATION_KEY, purge=_purge_generation, cdn_keys=cdn_keys or _every_page
+    )
+
+
+def page_cache_invalidate_report(*, slug: str, cdn_keys: Collection[str] = ()) -> None:
+    """Forget the cached pages and comment threads of one report (its comments changed);
+    at the CDN, the pages carrying `cdn_keys`."""
 
     def purge_report_page() -> None:
         if not settings.PROXY_PURGE_URL:
@@ -105,7 +136,9 @@ def page_cache_invalidate_report(*, slug: str) -> None:
             path = reverse("reports:detail", kwargs={"slug": slug})
             proxy_purge(keys=[proxy_page_key(generation=generation, path=path)])
 
-    _bump_now_and_on_commit(_report_generation_key(slug), purge=purge_report_page)
+    _bump_now_and_on_commit(
+        _report_generation_key(slug), purge=purge_report_page, cdn_keys=lambda: cdn_keys
+    )
 
 
 def current_generation() -> str | None:

@@ -7,8 +7,11 @@ Two layers, one rule:
   anonymous and nothing in the response is personal: a GET or HEAD, status 200, no session
   cookie on the request, no cookie set by the response (so no CSRF token was rendered into it
   and no flash message was shown), and no session write. Public responses carry
-  `public, max-age=PUBLIC_PAGE_MAX_AGE` and `Vary: Cookie`; every other response is
-  `private, no-store` unless its view already said `private` or `no-store` itself. The
+  `public, max-age=PUBLIC_PAGE_MAX_AGE` (with a CDN to purge them, also
+  `s-maxage=PUBLIC_PAGE_SHARED_MAX_AGE`), `Vary: Cookie`, and the surrogate keys of what
+  they show in `Surrogate-Key` and `Cache-Tag` (publisher/cache/cdn.py); every other
+  response is `private, no-store`, without keys, unless its view already said `private` or
+  `no-store` itself. The
   one exception is a `shared_asset` view (the favicon), whose bytes depend on the code
   alone: public for everyone.
 - `cached_public_page` views also go through `PageCacheMiddleware`, a server-side page
@@ -34,6 +37,7 @@ from django.urls import Resolver404, resolve
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.module_loading import import_string
 
+from publisher.cache.cdn import PAGES_KEY, surrogate_keys_add, surrogate_keys_for
 from publisher.cache.generations import (
     CACHE_ERRORS,
     current_generation,
@@ -112,12 +116,37 @@ class CacheControlMiddleware:
             and response_is_shareable(request, response)
             and _replica_render_settled(request)
         ):
-            patch_cache_control(response, public=True, max_age=max_age)
-            patch_vary_headers(response, ["Cookie"])
-        elif not _already_private(response):
-            del response.headers["Cache-Control"]
-            patch_cache_control(response, private=True, no_store=True)
+            _make_public(request, response, max_age=max_age)
+        else:
+            # Keys name what a shared cache may keep: nothing here.
+            del response.headers[SURROGATE_KEY_HEADER]
+            del response.headers[CACHE_TAG_HEADER]
+            if not _already_private(response):
+                del response.headers["Cache-Control"]
+                patch_cache_control(response, private=True, no_store=True)
         return response
+
+
+SURROGATE_KEY_HEADER = "Surrogate-Key"
+CACHE_TAG_HEADER = "Cache-Tag"
+
+
+def _make_public(request: HttpRequest, response: HttpResponseBase, *, max_age: int) -> None:
+    shared_max_age = getattr(response, "public_shared_max_age", 0)
+    keys = surrogate_keys_for(request)
+    if shared_max_age and keys is not None:
+        # Purged by key on every change: a shared cache may keep it far longer than a
+        # browser, which nothing purges.
+        patch_cache_control(response, public=True, max_age=max_age, s_maxage=shared_max_age)
+    else:
+        patch_cache_control(response, public=True, max_age=max_age)
+    if keys is None:
+        # Too many to name: only a change of every page purges it, so it is shared briefly.
+        keys = [PAGES_KEY]
+    if keys:
+        response.headers[SURROGATE_KEY_HEADER] = " ".join(keys)
+        response.headers[CACHE_TAG_HEADER] = ",".join(keys)
+    patch_vary_headers(response, ["Cookie"])
 
 
 def _replica_render_settled(request: HttpRequest) -> bool:
@@ -134,13 +163,15 @@ def _replica_render_settled(request: HttpRequest) -> bool:
 
 
 def public_page(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
-    """Let anonymous responses of this view be cached publicly for PUBLIC_PAGE_MAX_AGE."""
+    """Let anonymous responses of this view be cached publicly for PUBLIC_PAGE_MAX_AGE, and
+    by a CDN that is purged by key for PUBLIC_PAGE_SHARED_MAX_AGE."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponseBase:
         response = view(request, *args, **kwargs)
-        # Read by CacheControlMiddleware: an attribute of our own on Django's response.
+        # Read by CacheControlMiddleware: attributes of our own on Django's response.
         response.public_max_age = settings.PUBLIC_PAGE_MAX_AGE  # type: ignore[attr-defined]
+        response.public_shared_max_age = settings.PUBLIC_PAGE_SHARED_MAX_AGE  # type: ignore[attr-defined]
         return response
 
     return wrapper
@@ -179,17 +210,25 @@ class PageCacheRule:
 
 
 def cached_public_page(
-    *, params: Iterable[str] = (), report_slug: str | None = None
+    *, params: Iterable[str] = (), report_slug: str | None = None, keys: Iterable[str] = ()
 ) -> Callable[[Callable[..., HttpResponseBase]], Callable[..., HttpResponseBase]]:
     """`public_page`, plus the server-side page cache (`PageCacheMiddleware`).
 
     `params` names the query parameters the page depends on (all others are ignored, so
     `?utm_source=` cannot multiply entries); `report_slug` names the URL argument holding the
-    report's slug, whose own generation then also guards the entry.
+    report's slug, whose own generation then also guards the entry. `keys` are surrogate
+    keys every response of the view carries (the view may add its own,
+    `publisher.cache.cdn.surrogate_keys_add`).
     """
+    static_keys = tuple(keys)
 
     def decorator(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
-        wrapper = public_page(view)
+        @wraps(view)
+        def keyed(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponseBase:
+            surrogate_keys_add(request, static_keys)
+            return view(request, *args, **kwargs)
+
+        wrapper = public_page(keyed)
         # Read by the page cache: an attribute of our own on the view function.
         wrapper.page_cache = PageCacheRule(tuple(params), report_slug)  # type: ignore[attr-defined]
         return wrapper

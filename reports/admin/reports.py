@@ -16,7 +16,6 @@ from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_POST
 
 from accounts.http import request_user
-from publisher.cache.generations import page_cache_invalidate_all
 from publisher.ratelimit import Limit, limit_exceeded
 from reports.admin.images import IMAGE_ACCEPT, validate_image_upload
 from reports.admin.notifications import (
@@ -35,27 +34,12 @@ from reports.publishing import (
     report_publish,
     report_refresh_search_names,
     report_save,
+    reports_delete,
     topic_save,
     topics_delete,
 )
 from reports.revisions.selectors import cited_reports_updated_since, report_history
 from reports.templatetags.report_tags import published_date
-
-
-class InvalidatesPagesAdmin(admin.ModelAdmin):
-    """Saving or deleting here changes what the public pages show: drop the cached ones."""
-
-    def save_model(self, request: HttpRequest, obj, form: forms.ModelForm, change: bool):
-        super().save_model(request, obj, form, change)
-        page_cache_invalidate_all()
-
-    def delete_model(self, request: HttpRequest, obj) -> None:
-        super().delete_model(request, obj)
-        page_cache_invalidate_all()
-
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
-        super().delete_queryset(request, queryset)
-        page_cache_invalidate_all()
 
 
 @admin.register(Topic)
@@ -154,7 +138,7 @@ class PreviewForm(forms.Form):
 
 
 @admin.register(Report)
-class ReportAdmin(InvalidatesPagesAdmin):
+class ReportAdmin(admin.ModelAdmin):
     form = ReportAdminForm
     # Few, short columns so the list fits a 1280 px screen beside the admin's sidebar.
     list_display = ["title", "kind", "status_and_date", "free", "author"]
@@ -375,6 +359,13 @@ class ReportAdmin(InvalidatesPagesAdmin):
         super().save_related(request, form, formsets, change)
         # The topics were saved just now, after report_save: search finds them by name.
         report_refresh_search_names(report=form.instance)
+
+    # Through the service: the pages that showed the reports are retired.
+    def delete_model(self, request: HttpRequest, obj: Report) -> None:
+        reports_delete(reports=Report.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Report]) -> None:
+        reports_delete(reports=queryset)
 
     def _warn_citing_reports(self, request: HttpRequest, obj: Report) -> None:
         citing = citing_reports_any_status(report=obj)

@@ -24,6 +24,7 @@ from publisher.text import text_strip_invisible
 from reports.access import Reader, can_read_body
 from reports.models import Comment, CommentBan, CommentFlag, Report
 from reports.rendering import clean_comment_source, render_comment
+from reports.surrogate_keys import report_key
 
 MAX_LENGTH = 5000
 HIDE_REASON_MAX_LENGTH = 300
@@ -115,7 +116,7 @@ def comment_create(
             body_html=render_comment(cleaned),
         )
         Report.objects.filter(pk=report.pk).update(comment_count=F("comment_count") + 1)
-        page_cache_invalidate_report(slug=report.slug)
+        page_cache_invalidate_report(slug=report.slug, cdn_keys=[report_key(report.pk)])
         if parent is not None and parent.author_id not in (None, author.pk):
             transaction.on_commit(
                 partial(enqueue, "reports.tasks.notify_comment_reply", comment.pk)
@@ -131,7 +132,7 @@ def comment_edit(*, editor: User, comment: Comment, body: str) -> Comment:
     comment.body_html = render_comment(cleaned)
     comment.edited_at = timezone.now()
     comment.save(update_fields=["body", "body_html", "edited_at"])
-    page_cache_invalidate_report(slug=comment.report.slug)
+    page_cache_invalidate_report(slug=comment.report.slug, cdn_keys=[report_key(comment.report_id)])
     return comment
 
 
@@ -147,7 +148,9 @@ def _set_visibility(comment: Comment, **changes: object) -> None:
             Report.objects.filter(pk=locked.report_id).update(
                 comment_count=F("comment_count") + delta
             )
-        page_cache_invalidate_report(slug=comment.report.slug)
+        page_cache_invalidate_report(
+            slug=comment.report.slug, cdn_keys=[report_key(comment.report_id)]
+        )
     for name, value in changes.items():
         setattr(comment, name, value)
 

@@ -31,6 +31,7 @@ from reports.images.services import image_create
 from reports.models import Citation, Comment, Report, ReportImage, Topic
 from reports.publishing import report_save
 from reports.rendering import clean_comment_source, render_comment
+from reports.surrogate_keys import report_key
 
 _DEMO_IMAGE = re.compile(r"\]\(demo-image:([a-z0-9-]+)")
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - printed by `make run` for local logins
@@ -361,7 +362,7 @@ def _thread(
     visible = Comment.objects.filter(report=report).visible().count()
     Report.objects.filter(pk=report.pk).update(comment_count=visible)
     report.comment_count = visible
-    page_cache_invalidate_report(slug=report.slug)
+    page_cache_invalidate_report(slug=report.slug, cdn_keys=[report_key(report.pk)])
 
 
 # Newsletter -------------------------------------------------------------------------------

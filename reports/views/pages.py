@@ -6,6 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
+from publisher.cache.cdn import surrogate_keys_add
 from publisher.cache.pages import cached_public_page
 from publisher.ids import parse_id
 from publisher.site import site_url
@@ -27,10 +28,11 @@ from reports.selectors import (
     report_for_page,
 )
 from reports.sharing import home_json_ld, listing_json_ld
+from reports.surrogate_keys import HOME, author_key, kind_key, topic_key
 
 
 @require_safe
-@cached_public_page()
+@cached_public_page(keys=[HOME])
 def home(request: HttpRequest) -> HttpResponse:
     return render(
         request,
@@ -54,6 +56,10 @@ def report_detail(request: HttpRequest, slug: str) -> HttpResponse:
     network = request_office_network(request)
     body_html = report_body_html(report=report, reader=request.user, network=network)
     entitled = can_read_body(request.user, report, network=network)
+    parts = report_page_parts(
+        report=report, body_included=body_html is not None, cached=cached_parts
+    )
+    surrogate_keys_add(request, parts.surrogate_keys)
     return render(
         request,
         "reports/report_detail.html",
@@ -67,9 +73,7 @@ def report_detail(request: HttpRequest, slug: str) -> HttpResponse:
             # Numbers about the body for the paywall, stored with the report: never its text.
             "paywall_highlights": paywall_highlights(report=report) if body_html is None else [],
             **comments_context(request, report),
-            "parts": report_page_parts(
-                report=report, body_included=body_html is not None, cached=cached_parts
-            ),
+            "parts": parts,
             # Editors' previews of unpublished reports are not readers' views.
             "reading_mark": mark_url(
                 report_id=report.pk,
@@ -128,6 +132,7 @@ def _listing_page(
 @cached_public_page(params=["page"])
 def topic_detail(request: HttpRequest, slug: str) -> HttpResponse:
     topic = get_object_or_404(Topic, slug=slug)
+    surrogate_keys_add(request, [topic_key(topic.pk)])
     return _listing_page(
         request,
         Report.objects.published().for_topic(topic),
@@ -157,6 +162,7 @@ def kind_detail(request: HttpRequest, kind: str) -> HttpResponse:
         url = reverse("reports:kind", kwargs={"kind": canonical})
         page = request.GET.get("page", "")
         return redirect(f"{url}?{urlencode({'page': page})}" if page else url, permanent=True)
+    surrogate_keys_add(request, [kind_key(kind)])
     return _listing_page(
         request,
         Report.objects.published().of_kind(kind),
@@ -173,6 +179,7 @@ def author_detail(request: HttpRequest, slug: str) -> HttpResponse:
     author = author_by_slug(slug=slug)
     if author is None:
         raise Http404("No such author.")
+    surrogate_keys_add(request, [author_key(author.pk)])
     return _listing_page(
         request,
         Report.objects.published().by_author(author),

@@ -6,11 +6,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
+from publisher.cache.cdn import surrogate_keys_add
 from publisher.cache.pages import public_page
 from publisher.ratelimit import Limit, client_ip, limit_exceeded
 from reports.access import is_entitled_reader
 from reports.office import request_office_network
 from reports.search import SearchForm, search_reports
+from reports.surrogate_keys import SEARCH
 
 MINUTE_MESSAGE = "You have searched very often in the last minute. Please wait a minute."
 HOUR_MESSAGE = "You have searched very often in the last hour. Please wait an hour."
@@ -34,6 +36,8 @@ def search_limits() -> list[Limit]:
 @require_safe
 @public_page
 def search(request: HttpRequest) -> HttpResponse:
+    # Any report's change may change any search's results.
+    surrogate_keys_add(request, [SEARCH])
     form = SearchForm(request.GET or None)
     page = None
     if form.is_valid() and form.cleaned_data["q"]:
