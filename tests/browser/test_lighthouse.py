@@ -1,4 +1,5 @@
-"""Lighthouse (mobile emulation, simulated throttling, median of 3 runs) on the home page,
+"""Lighthouse (mobile emulation, simulated throttling, median of 5 runs: one run's blocking-time
+spike does not decide) on the home page,
 a paid report's page and a free report's page whose body shows a library photo, served by
 the live server with the demo content: accessibility, best practices and SEO 100,
 performance at least 98, and the report pages at most 100 KiB on the wire excluding
@@ -23,7 +24,7 @@ from tests.support.figures import record
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-RUNS = 3
+RUNS = 5
 CATEGORIES = ["performance", "accessibility", "best-practices", "seo"]
 REQUIRED = {"performance": 98, "accessibility": 100, "best-practices": 100, "seo": 100}
 REPORT_PAGE_BUDGET = 100 * 1024

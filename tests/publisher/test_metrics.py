@@ -14,14 +14,16 @@ from tests.support.integration_fixtures import TEST_REDIS_URL
 from tests.support.metrics import AUTH, TOKEN, parse, sample, scrape
 
 
-def test_without_a_token_configured_the_endpoint_does_not_exist(client, settings):
+# Every request may read the office ranges (the page cache asks whether to step aside), so
+# the tests of requests have the database.
+def test_without_a_token_configured_the_endpoint_does_not_exist(client, settings, db):
     settings.METRICS_TOKEN = ""
 
     assert client.get("/metrics").status_code == 404
     assert client.get("/metrics", **AUTH).status_code == 404
 
 
-def test_a_request_without_the_token_is_refused(client, metrics_token):
+def test_a_request_without_the_token_is_refused(client, metrics_token, db):
     missing = client.get("/metrics")
     wrong = client.get("/metrics", HTTP_AUTHORIZATION="Bearer " + "x" * len(TOKEN))
     basic = client.get("/metrics", HTTP_AUTHORIZATION=f"Basic {TOKEN}")
