@@ -541,7 +541,7 @@ CELERY_BEAT_SCHEDULE["requeue-stale-deliveries"] = {
 # RedBeat keeps the schedule in Redis behind a lock the running beat renews every loop. A
 # second beat waits for the lock, and takes over within BEAT_LOCK_SECONDS of the first one
 # dying without releasing it.
-CELERY_BEAT_SCHEDULER = "publisher.beat.RedBeatScheduler"
+CELERY_BEAT_SCHEDULER = "publisher.beat_scheduler.RedBeatScheduler"
 CELERY_REDBEAT_REDIS_URL = CELERY_BROKER_URL
 CELERY_REDBEAT_KEY_PREFIX = "gridline:beat"
 CELERY_REDBEAT_LOCK_TIMEOUT = env_int("BEAT_LOCK_SECONDS", default=30, minimum=10)
