@@ -180,22 +180,6 @@ def subscribers(prefix: str, count: int) -> dict[str, object]:
     return {"emails": emails}
 
 
-def publish(token: str) -> dict[str, object]:
-    """A report written as a draft and published, as an editor's publish does (it notifies
-    the newsletter on commit)."""
-    author, _ = User.objects.get_or_create(
-        email="prodlike-editor@example.com",
-        defaults={"display_name": "Prodlike Editor", "is_staff": True},
-    )
-    report = Report.objects.create(
-        slug=f"provider-mail-{token}", title=f"Provider mail {token}", kind=Report.Kind.TEST,
-        teaser="A public teaser for the provider mail suite.", body="## Findings\n\nPaid.",
-        author=author, status=Report.Status.DRAFT,
-    )  # fmt: skip
-    report_publish(report_id=report.pk)
-    return {"id": report.pk, "slug": report.slug}
-
-
 def draft(token: str) -> dict[str, object]:
     """A report written and left as a draft, for an editor to publish from the admin."""
     author, _ = User.objects.get_or_create(
@@ -204,10 +188,18 @@ def draft(token: str) -> dict[str, object]:
     )
     report = Report.objects.create(
         slug=f"draft-{token}", title=f"Draft {token}", kind=Report.Kind.TEST,
-        teaser="A public teaser for the node suite.", body="## Findings\n\nPaid.",
+        teaser="A public teaser for the prod-like suites.", body="## Findings\n\nPaid.",
         author=author, status=Report.Status.DRAFT,
     )  # fmt: skip
     return {"id": report.pk, "slug": report.slug, "title": report.title}
+
+
+def publish(token: str) -> dict[str, object]:
+    """A draft published, as an editor's publish does (it notifies the newsletter on
+    commit)."""
+    report = draft(token)
+    report_publish(report_id=report["id"])
+    return report
 
 
 def deliveries(report_id: int) -> dict[str, object]:
