@@ -6,5 +6,6 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts and memberships"
 
     def ready(self) -> None:
-        from accounts import checks, signals  # noqa: F401  (registers checks and receivers)
+        # Registers the checks and the receivers (readers: retiring cached reader cards).
+        from accounts import checks, readers, signals  # noqa: F401
         from accounts.deliverability import receivers  # noqa: F401

@@ -92,3 +92,23 @@ def seat_for(user: object) -> OrganisationMember | None:
 def seat_grants_access(user: object, *, now: datetime | None = None) -> bool:
     seat = seat_for(user)
     return seat is not None and membership_grants_access(seat.organisation, now=now)
+
+
+def access_changes_at(user: object, *, now: datetime) -> datetime | None:
+    """The next moment at which the user's paid access may end by the clock alone (a period
+    ends, a grace runs out, an invoice falls overdue), or None when nothing grants it. The
+    clock only ever ends access (it starts with a write: a payment, a seat), so this is the
+    end of the first source that grants it now, the membership before the seat, which is
+    how `seat_grants_access` is asked; what keeps an answer must not keep it past then."""
+    subscription: StripeSubscription | None = membership_for(user)
+    if not membership_grants_access(subscription, now=now):
+        seat = seat_for(user)
+        subscription = seat.organisation if seat is not None else None
+        if not membership_grants_access(subscription, now=now):
+            return None
+    assert subscription is not None  # it grants access
+    period_end = subscription.current_period_end
+    moments = [period_end, period_end + _grace()] if period_end is not None else []
+    if isinstance(subscription, Organisation):
+        moments.append(invoice_access_ends_at(subscription))
+    return min((moment for moment in moments if moment is not None and moment > now), default=None)

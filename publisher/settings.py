@@ -156,6 +156,9 @@ MIDDLEWARE = [
     # (publisher/metrics/), the page cache's hits included.
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "publisher.cache.pages.PageCacheMiddleware",
+    # Entitled readers' shared report page: its hits, and storing what the view rendered
+    # with the final headers of everything below (reports/entitled_page.py).
+    "reports.entitled_page.EntitledPageMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -598,6 +601,10 @@ if 0 < PUBLIC_PAGE_SHARED_MAX_AGE < PUBLIC_PAGE_MAX_AGE:
 # the apps. A reader from an office range (accounts/organisations/networks.py) reads paid
 # text under their organisation's licence from their very first request.
 PAGE_CACHE_BYPASS_CHECKS = ["accounts.organisations.networks.request_from_office_network"]
+# Answers the WSGI front (publisher/cache/wsgi.py) may give before Django's handler, after
+# the anonymous page cache: each takes the request and returns (status, body, headers) or
+# None. The shared report page of entitled readers (reports/entitled_page.py).
+PAGE_CACHE_FRONT_ANSWERS = ["reports.entitled_page.entitled_page_answer"]
 
 # Office networks (accounts/organisations/networks.py): the file the application writes for
 # nginx's `geo $gridline_office_network` block on every change of the ranges (empty: no nginx

@@ -142,6 +142,22 @@ def session_adopt(*, request: HttpRequest, user: User) -> None:
     session_track_start(request=request)
 
 
+def session_seen_key(*, request: HttpRequest, session_key: str | None, now: datetime) -> str | None:
+    """The cache key that says this session was recorded from this request's network today
+    within SEEN_EVERY_SECONDS; None when there is nothing to record (no key, no address).
+    Answers served without Django's middleware (reports.entitled_page) look it up to know
+    that the request would record nothing."""
+    ip = client_ip(request)
+    if not session_key or not ip:
+        return None
+    try:
+        network = network_of(ip)
+    except ValueError:
+        return None
+    day = timezone.localdate(now)
+    return f"{_SEEN_PREFIX}{_hashed(session_key)}:{network}:{day.isoformat()}"
+
+
 def session_activity_record(
     *, request: HttpRequest, user: User | None = None, now: datetime | None = None
 ) -> None:
@@ -150,19 +166,12 @@ def session_activity_record(
     requests cost no query in between. The address is the trusted-proxy rule's
     (`publisher.ratelimit.client_ip`), never a raw X-Forwarded-For."""
     key = request.session.session_key
-    ip = client_ip(request)
-    if not key or not ip:
-        return
-    try:
-        network = network_of(ip)
-    except ValueError:
-        return
     now = now or timezone.now()
-    day = timezone.localdate(now)
+    seen = session_seen_key(request=request, session_key=key, now=now)
+    if seen is None:
+        return
     try:
-        fresh = cache.add(
-            f"{_SEEN_PREFIX}{_hashed(key)}:{network}:{day.isoformat()}", 1, SEEN_EVERY_SECONDS
-        )
+        fresh = cache.add(seen, 1, SEEN_EVERY_SECONDS)
     except CACHE_ERRORS:
         return
     if not fresh:
@@ -172,9 +181,14 @@ def session_activity_record(
         if not request.user.is_authenticated:
             return
         user = request.user
+    ip = client_ip(request) or ""  # known: there is no seen key without an address
     UserSession.objects.filter(session_key=key, user=user).update(last_seen_at=now, ip=ip)
     SessionNetwork.objects.bulk_create(
-        [SessionNetwork(user=user, day=day, network=network, first_seen_at=now)],
+        [
+            SessionNetwork(
+                user=user, day=timezone.localdate(now), network=network_of(ip), first_seen_at=now
+            )
+        ],
         ignore_conflicts=True,
     )
 

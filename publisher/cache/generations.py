@@ -167,8 +167,18 @@ def versioned_get_many(
 ) -> tuple[dict[str, Any], tuple[str, ...]]:
     """`versioned_get` for several entries kept under the same generations, in one round
     trip: each key's entry, or None where it is missing or older than the generations."""
+    entries, generations, _ = versioned_get_many_with(keys, slug=slug)
+    return entries, generations
+
+
+def versioned_get_many_with(
+    keys: list[str], *, slug: str | None = None, also: Iterable[str] = ()
+) -> tuple[dict[str, Any], tuple[str, ...], dict[str, Any]]:
+    """`versioned_get_many`, reading in the same round trip the plain cache keys `also`
+    (what is found of them, as stored)."""
+    others = list(also)
     generation_keys = [GENERATION_KEY] + ([_report_generation_key(slug)] if slug else [])
-    found = cache.get_many([*keys, *generation_keys])
+    found = cache.get_many([*keys, *generation_keys, *others])
     generations = []
     for generation_key in generation_keys:
         generation = found.get(generation_key)
@@ -181,7 +191,7 @@ def versioned_get_many(
     for key in keys:
         entry = found.get(key)
         entries[key] = entry[1] if entry is not None and entry[0] == current else None
-    return entries, current
+    return entries, current, {key: found[key] for key in others if key in found}
 
 
 def versioned_set(key: str, value: object, *, generations: tuple[str, ...], timeout: int) -> None:

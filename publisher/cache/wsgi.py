@@ -13,19 +13,34 @@ returned as stored: the very headers the full path produced for the first reader
 headers, CSP, `Cache-Control: public`, `Vary: Cookie`). Anything else, a host outside
 ALLOWED_HOSTS included, goes to Django unchanged, carrying the lookup so that the miss is not
 looked up twice.
+
+Logged-in readers' requests are offered to the answers named in PAGE_CACHE_FRONT_ANSWERS
+(the shared report page of entitled readers, reports/entitled_page.py), which decide as
+strictly and fall back to Django the same way.
 """
 
 from collections.abc import Callable, Iterable
+from functools import cache
 from http import HTTPStatus
 from typing import Any
 
+from django.conf import settings
 from django.core.handlers.wsgi import WSGIRequest
+from django.utils.module_loading import import_string
 
 from publisher.cache.pages import hit_headers, page_cache_lookup
-from publisher.metrics import PAGE_CACHE_FRONT_HITS
+from publisher.metrics import FRONT_ANSWERS, PAGE_CACHE_FRONT_HITS
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict, StartResponse], Iterable[bytes]]
+
+
+Answer = tuple[int, bytes, list[tuple[str, str]]]
+
+
+@cache
+def _answers() -> tuple[Callable[[WSGIRequest], Answer | None], ...]:
+    return tuple(import_string(path) for path in settings.PAGE_CACHE_FRONT_ANSWERS)
 
 
 class PageCacheFront:
@@ -35,15 +50,29 @@ class PageCacheFront:
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         try:
             # WSGIRequest reads the environ lazily; the lookup is stored in it for Django.
-            lookup = page_cache_lookup(WSGIRequest(environ))
+            request = WSGIRequest(environ)
+            lookup = page_cache_lookup(request)
+            if lookup is not None and lookup.entry is not None:
+                status, content, headers = lookup.entry
+                PAGE_CACHE_FRONT_HITS.inc()
+                headers = hit_headers(headers)
+            elif lookup is None and (answer := self._answer(request)) is not None:
+                status, content, headers = answer
+                FRONT_ANSWERS.inc()
+            else:
+                return self.application(environ, start_response)
         except Exception:
             # A host outside ALLOWED_HOSTS (DisallowedHost), or anything else unexpected:
             # Django's handler runs the same lookup and answers it (400, or its 500 page)
             # as it answers every other request.
             return self.application(environ, start_response)
-        if lookup is None or lookup.entry is None:
-            return self.application(environ, start_response)
-        status, content, headers = lookup.entry
-        PAGE_CACHE_FRONT_HITS.inc()
-        start_response(f"{status} {HTTPStatus(status).phrase}", hit_headers(headers))
+        start_response(f"{status} {HTTPStatus(status).phrase}", headers)
         return [content]
+
+    @staticmethod
+    def _answer(request: WSGIRequest) -> Answer | None:
+        for answer in _answers():
+            found = answer(request)
+            if found is not None:
+                return found
+        return None

@@ -31,6 +31,10 @@ PAGE_CACHE_FRONT_HITS = Counter(
     "gridline_page_cache_front_hits_total",
     "Anonymous pages answered from the page cache in front of Django's handler.",
 )
+FRONT_ANSWERS = Counter(
+    "gridline_front_answers_total",
+    "Logged-in readers' pages answered in front of Django's handler (PAGE_CACHE_FRONT_ANSWERS).",
+)
 
 
 def webhook_failure(*, provider: str, reason: str) -> None:

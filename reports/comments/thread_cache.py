@@ -56,7 +56,9 @@ def _render_live(request, report: Report, *, can_post: bool, reply_to: int | Non
     return mark_safe(html.strip())  # noqa: S308 - rendered by our templates
 
 
-def _render_shared(request, report: Report, *, can_post: bool) -> dict[str, list] | None:
+def comment_thread_shared_parts(
+    request, report: Report, *, can_post: bool
+) -> dict[str, list] | None:
     """`parts`: shared HTML alternating with, for each comment, its author's id, the actions
     its author sees and the actions everyone else sees; `hidden_authors`: the ids of the
     readers who wrote a hidden comment (theirs is not in the parts)."""
@@ -98,7 +100,7 @@ def comment_thread_html(
     except CACHE_ERRORS:  # no cache: render for this reader alone
         entry, generations = None, None
     if entry is None:
-        entry = _render_shared(request, report, can_post=can_post)
+        entry = comment_thread_shared_parts(request, report, can_post=can_post)
         if entry is None:  # cannot happen with our templates; never serve a broken split
             return _render_live(request, report, can_post=can_post, reply_to=None)
         if generations is not None:

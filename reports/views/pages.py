@@ -3,24 +3,37 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
+from accounts.organisations.networks import OfficeNetwork
 from publisher.cache.cdn import surrogate_keys_add
 from publisher.cache.pages import cached_public_page
 from publisher.ids import parse_id
 from publisher.site import site_url
-from reports.access import can_read_body
-from reports.comments.services import MAX_LENGTH, can_post_comment
-from reports.comments.thread_cache import comment_thread_html
+from reports.access import can_read_body, is_entitled_reader
+from reports.comments.services import MAX_LENGTH as COMMENT_MAX_LENGTH
+from reports.comments.services import can_post_comment
+from reports.comments.thread_cache import comment_thread_html, comment_thread_shared_parts
 from reports.counting.marks import mark_url, read_kind, seat_reading
+from reports.entitled_page import (
+    entitled_page_cached,
+    entitled_page_response,
+    entitled_page_view,
+    shared_page_context,
+    shared_page_split,
+    variant_for,
+)
 from reports.fragments import report_page_parts
 from reports.models import KIND_PLURALS, Report, Topic
 from reports.office import request_office_network
 from reports.paywall import paywall_highlights
+from reports.reader_cards import reader_card_refresh
 from reports.rendering import teaser_html
 from reports.revisions.selectors import report_public_updates
 from reports.selectors import (
+    CachedPageParts,
     author_by_slug,
     front_page,
     paginate,
@@ -47,6 +60,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @require_safe
+@entitled_page_view
 @cached_public_page(report_slug="slug")
 def report_detail(request: HttpRequest, slug: str) -> HttpResponse:
     report, cached_parts = report_for_page(slug=slug, reader=request.user)
@@ -54,35 +68,101 @@ def report_detail(request: HttpRequest, slug: str) -> HttpResponse:
         raise Http404("No such report.")
     # The body stays in the database until the access rule says this reader may have it.
     network = request_office_network(request)
+    shared = _shared_report_page(request, report, network=network, cached_parts=cached_parts)
+    if shared is not None:
+        return shared
     body_html = report_body_html(report=report, reader=request.user, network=network)
-    entitled = can_read_body(request.user, report, network=network)
+    context = _report_context(
+        request, report, network=network, body_html=body_html, cached_parts=cached_parts
+    )
+    return render(
+        request,
+        "reports/report_detail.html",
+        {**context, **comments_context(request, report), "reading_mark": _reading_mark(
+            request, report, body_shown=body_html is not None
+        )},
+    )  # fmt: skip
+
+
+def _report_context(
+    request: HttpRequest,
+    report: Report,
+    *,
+    network: OfficeNetwork | None,
+    body_html: str | None,
+    cached_parts: CachedPageParts | None,
+) -> dict[str, object]:
+    """The report page's context but for the comments and the reading mark."""
     parts = report_page_parts(
         report=report, body_included=body_html is not None, cached=cached_parts
     )
     surrogate_keys_add(request, parts.surrogate_keys)
-    return render(
-        request,
-        "reports/report_detail.html",
-        {
-            "report": report,
-            "teaser_html": teaser_html(report.teaser),
-            "body_html": body_html,
-            "entitled": entitled,
-            # Dates and notes for everyone; the changed paragraphs only for the entitled.
-            "updates": report_public_updates(report=report, reader=request.user),
-            # Numbers about the body for the paywall, stored with the report: never its text.
-            "paywall_highlights": paywall_highlights(report=report) if body_html is None else [],
-            **comments_context(request, report),
-            "parts": parts,
-            # Editors' previews of unpublished reports are not readers' views.
-            "reading_mark": mark_url(
-                report_id=report.pk,
-                kind=read_kind(body_shown=body_html is not None),
-                seat=seat_reading(request.user, body_shown=body_html is not None),
-            )
-            if report.is_published
-            else "",
-        },
+    return {
+        "report": report,
+        "teaser_html": teaser_html(report.teaser),
+        "body_html": body_html,
+        "entitled": can_read_body(request.user, report, network=network),
+        # Dates and notes for everyone; the changed paragraphs only for the entitled.
+        "updates": report_public_updates(report=report, reader=request.user),
+        # Numbers about the body for the paywall, stored with the report: never its text.
+        "paywall_highlights": paywall_highlights(report=report) if body_html is None else [],
+        "parts": parts,
+    }
+
+
+def _reading_mark(request: HttpRequest, report: Report, *, body_shown: bool) -> str:
+    # Editors' previews of unpublished reports are not readers' views.
+    if not report.is_published:
+        return ""
+    return mark_url(
+        report_id=report.pk,
+        kind=read_kind(body_shown=body_shown),
+        seat=seat_reading(request.user, body_shown=body_shown),
+    )
+
+
+def _shared_report_page(
+    request: HttpRequest,
+    report: Report,
+    *,
+    network: OfficeNetwork | None,
+    cached_parts: CachedPageParts | None,
+) -> HttpResponse | None:
+    """The page every entitled reader shares (reports/entitled_page.py), for this reader,
+    or None when theirs must be rendered for them alone. Decided from the database: the
+    reader's card is refreshed here for the hits that follow."""
+    user = request.user
+    if not user.is_authenticated or user.is_staff or not report.is_published:
+        return None
+    if network is not None or "reply" in request.GET:
+        return None
+    if not is_entitled_reader(user):
+        return None
+    card = reader_card_refresh(user=user)
+    if card is None or not card.entitled:
+        return None
+    variant = variant_for(card)
+    page, generations = entitled_page_cached(slug=report.slug, variant=variant)
+    fresh = page is None
+    if page is None:
+        thread = comment_thread_shared_parts(request, report, can_post=card.may_comment)
+        if thread is None:
+            return None
+        body_html = report_body_html(report=report, reader=user)
+        context = _report_context(
+            request, report, network=None, body_html=body_html, cached_parts=cached_parts
+        )
+        context.update(
+            shared_page_context(thread=thread),
+            can_post=card.may_comment,
+            comment_max_length=COMMENT_MAX_LENGTH,
+        )
+        html = render_to_string("reports/report_detail.html", context, request=request)
+        page = shared_page_split(html, report_id=report.pk, thread=thread)
+    if page is None or user.pk in page.hidden_authors:
+        return None
+    return entitled_page_response(
+        request, page=page, card=card, slug=report.slug, generations=generations, fresh=fresh
     )
 
 
@@ -99,7 +179,7 @@ def comments_context(request: HttpRequest, report: Report) -> dict[str, object]:
             reply_to=parse_id(reply_to),
         ),
         "can_post": can_post,
-        "comment_max_length": MAX_LENGTH,
+        "comment_max_length": COMMENT_MAX_LENGTH,
     }
 
 

@@ -1,0 +1,433 @@
+"""The report page of entitled readers, rendered once and shared by all of them.
+
+What a reader who may read every report sees of a published report is the same for all such
+readers who are not staff, except for a few parts: the header's name, the CSRF token in the
+page's forms, the reading mark (which names a seat holder: reports/counting/marks.py), flash
+messages, and the actions under each comment (the reader's own comments or everyone
+else's, as in the shared comment thread: reports/comments/thread_cache.py). So the page is
+rendered with markers in those places, split at them into pieces, and kept in the cache,
+one entry per report and comment form (a reader barred from commenting sees none), under
+the report's page-cache generations: an edit, a publish or a comment retires it at once. It
+is kept for the comment thread's minute, so relative times ("5 minutes ago") are no staler
+than the thread's. Each request joins the pieces with its own parts: string joins, no
+template.
+
+The entry lives only in the server-side cache, under a key no URL names; nginx, a CDN and
+browsers are told `private, no-store` as for every logged-in page. It is given only to a
+request whose reader card (reports/reader_cards.py) says that reader may read every report
+now, and whose session is the card's. Readers it does not fit are rendered for themselves
+by the view, as before: staff, anyone not entitled, a reader reading through an office
+network (the header names the licence), the author of a hidden comment (who sees it), the
+no-JavaScript reply form (`?reply=`), editors' previews.
+
+Two ways in:
+
+- The report view (reports/views/pages.py), for every request Django handles: it decides
+  from the database (and refreshes the reader's card), renders the shared page when the
+  cache has none, and attaches it to its response; `EntitledPageMiddleware`, second in
+  MIDDLEWARE, stores it with the response's final headers (security headers, CSP,
+  `Cache-Control`), which a hit repeats.
+- `entitled_page_answer`: a hit without Django's request handling. The WSGI front
+  (publisher/cache/wsgi.py, PAGE_CACHE_FRONT_ANSWERS) asks it before Django's handler, and
+  `EntitledPageMiddleware` for every other way in (the test client, runserver). It reads
+  the session from the cache (the `cached_db` engine keeps every session there), then the
+  card, its generation and the page in one more round trip: no query at all. It answers
+  only when Django's own path would do nothing else for the request: no flash message, a
+  session holding nothing but the sign-in's keys, a well-formed CSRF cookie, nothing for the
+  session's last-seen record to write (accounts.sessions.services), the same host and
+  HTTPS checks. Anything else goes to Django, which answers exactly as before.
+"""
+
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import import_module
+from types import SimpleNamespace
+
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.messages import get_messages
+from django.contrib.messages.storage.cookie import CookieStorage
+from django.core.cache import caches
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_SECRET_LENGTH, get_token
+from django.template.loader import render_to_string
+from django.urls import Resolver404, resolve
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare
+from django.utils.module_loading import import_string
+
+from accounts.readers import reader_generation_key
+from accounts.sessions.services import TRACKED_SESSION_KEY, session_seen_key
+from publisher.cache.generations import (
+    CACHE_ERRORS,
+    generations_settled,
+    versioned_get,
+    versioned_get_many_with,
+    versioned_set,
+)
+from publisher.replica import reading_from_replica
+from reports.comments.thread_cache import FRAGMENT_SECONDS
+from reports.counting.marks import mark_url
+from reports.reader_cards import ReaderCard, reader_card_current, reader_card_key
+
+TEMPLATE = "reports/report_detail.html"
+PAGE_SECONDS = FRAGMENT_SECONDS
+# Changed with what an entry holds, so that a release never reads another's entries.
+PAGE_LAYOUT = 1
+# What a session may hold for its page to be served without Django: the sign-in's own keys.
+# Anything else (a flash message kept in the session, allauth's half-finished flows, the
+# office-network marker) is something Django's path would act on or show.
+SIGN_IN_SESSION_KEYS = frozenset(
+    {
+        SESSION_KEY,
+        BACKEND_SESSION_KEY,
+        HASH_SESSION_KEY,
+        TRACKED_SESSION_KEY,
+        "account_authentication_methods",
+    }
+)
+# Where the response's headers are attached for the middleware, and a request's answer kept.
+_ATTACHED = "entitled_page"
+_ANSWER_META = "reports.entitled_page_answer"
+_NO_ANSWER = "none"
+
+# The markers rendered where the personal parts go. Random per process: no report or
+# comment text can contain them, and entries hold pieces, never markers.
+_TOKEN = secrets.token_hex(8)
+_PARTS = ("name", "csrf", "mark", "messages", "thread")
+MARKS = {part: f"\x00{_TOKEN}:{part}\x00" for part in _PARTS}
+_MARK_PATTERN = re.compile(f"\x00{_TOKEN}:({'|'.join(_PARTS)})\x00")
+
+
+def variant_for(card: ReaderCard) -> str:
+    return "posting" if card.may_comment else "reading"
+
+
+def entitled_page_key(slug: str, *, variant: str) -> str:
+    return f"entitled-page:{PAGE_LAYOUT}:{slug}:{variant}"
+
+
+# Pieces: literal HTML at even positions; at odd ones a personal part's name, or for a
+# comment (author id, the actions its author sees, the actions everyone else sees).
+Piece = str | tuple[str, str, str]
+
+
+@dataclass(frozen=True)
+class SharedPage:
+    report_id: int
+    pieces: tuple[Piece, ...]
+    hidden_authors: frozenset[int]
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+def entitled_page_cached(*, slug: str, variant: str) -> tuple[SharedPage | None, tuple | None]:
+    """The shared page of this report and variant if the cache holds a current one, and the
+    generations to store a fresh one under (None without a cache)."""
+    try:
+        entry, generations = versioned_get(entitled_page_key(slug, variant=variant), slug=slug)
+    except CACHE_ERRORS:
+        return None, None
+    return (entry if isinstance(entry, SharedPage) else None), generations
+
+
+def thread_is_empty(thread: dict[str, list]) -> bool:
+    return len(thread["parts"]) == 1 and not thread["parts"][0].strip()
+
+
+def shared_page_context(*, thread: dict[str, list]) -> dict[str, object]:
+    """What the template gets in place of the reader: markers where their parts go, and
+    the answers every entitled reader shares."""
+    return {
+        "user": SharedReader(),
+        "reader": SimpleNamespace(entitled=True, office_licence=None, newsletter=None),
+        "csrf_token": MARKS["csrf"],
+        "messages_html": MARKS["messages"],
+        "thread_html": "" if thread_is_empty(thread) else MARKS["thread"],
+        "reading_mark": MARKS["mark"],
+        "entitled": True,
+        "comments_open": True,
+    }
+
+
+class SharedReader:
+    """The reader of a shared rendering: logged in, not staff, named by a marker."""
+
+    is_authenticated = True
+    is_anonymous = False
+    is_staff = False
+    is_superuser = False
+    pk = None
+
+    def get_short_name(self) -> str:
+        return MARKS["name"]
+
+
+def shared_page_split(html: str, *, report_id: int, thread: dict[str, list]) -> SharedPage | None:
+    """The rendered page as pieces, the comment thread's shared parts (thread_cache) in
+    place of its marker (a thread without comments has no marker: the page says so
+    instead); None when the page is not what the markers promise."""
+    tokens = re.findall(r'name="csrfmiddlewaretoken" value="([^"]*)"', html)
+    if any(token != MARKS["csrf"] for token in tokens):
+        return None  # a token other than the marker reached the page: never share it
+    pieces: list[Piece] = []
+
+    def literal(text: str) -> None:
+        if len(pieces) % 2 == 1:  # the last piece is a literal: extend it
+            pieces[-1] = f"{pieces[-1]}{text}"
+        else:
+            pieces.append(text)
+
+    def part(piece: Piece) -> None:
+        if len(pieces) % 2 == 0:
+            pieces.append("")
+        pieces.append(piece)
+
+    split = _MARK_PATTERN.split(html)
+    if split[1::2].count("thread") != (0 if thread_is_empty(thread) else 1):
+        return None
+    for index, text in enumerate(split):
+        if index % 2 == 0:
+            literal(text)
+        elif text != "thread":
+            part(text)
+        else:
+            thread_parts = thread["parts"]
+            literal(thread_parts[0])
+            for at in range(1, len(thread_parts), 4):
+                author, own, other, following = thread_parts[at : at + 4]
+                part((author, own, other))
+                literal(following)
+    literal("")
+    return SharedPage(
+        report_id=report_id,
+        pieces=tuple(pieces),
+        hidden_authors=frozenset(int(author) for author in thread["hidden_authors"]),
+    )
+
+
+def shared_page_join(page: SharedPage, *, card: ReaderCard, parts: dict[str, str]) -> str:
+    """The page for one reader: `parts` holds the CSRF token, the reading mark's address and
+    the messages' HTML; the name and each comment's actions come from the card."""
+    me = str(card.user_id)
+    personal = {**parts, "name": card.name_html}
+    out = []
+    for index, piece in enumerate(page.pieces):
+        if index % 2 == 0:
+            out.append(piece)
+        elif isinstance(piece, tuple):
+            author, own, other = piece
+            out.append(own if author == me else other)
+        else:
+            out.append(personal[piece])
+    return "".join(out)  # type: ignore[arg-type]  # literals and chosen parts are str
+
+
+def reader_mark(*, page: SharedPage, card: ReaderCard) -> str:
+    return mark_url(report_id=page.report_id, kind="entitled", seat=card.seat)
+
+
+def entitled_page_response(
+    request: HttpRequest,
+    *,
+    page: SharedPage,
+    card: ReaderCard,
+    slug: str,
+    generations: tuple | None,
+    fresh: bool,
+) -> HttpResponse:
+    """The view's response from a shared page; a freshly rendered one goes to the cache
+    with the response's final headers (`EntitledPageMiddleware`)."""
+    storage = get_messages(request)
+    messages_html = (
+        render_to_string("includes/messages.html", {"messages": storage}) if storage else ""
+    )
+    body = shared_page_join(
+        page,
+        card=card,
+        parts={
+            "csrf": get_token(request),
+            "mark": reader_mark(page=page, card=card),
+            "messages": messages_html,
+        },
+    )
+    response = HttpResponse(body)
+    if fresh and generations is not None:
+        setattr(
+            response,
+            _ATTACHED,
+            (entitled_page_key(slug, variant=variant_for(card)), generations, page,
+             reading_from_replica()),
+        )  # fmt: skip
+    return response
+
+
+# The hit ------------------------------------------------------------------------------------
+
+
+def _session_engine_cache_key(session_key: str) -> str | None:
+    store_class = import_module(settings.SESSION_ENGINE).SessionStore
+    prefix = getattr(store_class, "cache_key_prefix", None)
+    # Only engines that keep every session in the cache: the cache and cached_db backends.
+    if prefix is None:
+        return None
+    return prefix + session_key
+
+
+def _csrf_secret(request: HttpRequest) -> str | None:
+    secret = request.COOKIES.get(settings.CSRF_COOKIE_NAME, "")
+    if settings.CSRF_USE_SESSIONS or len(secret) != CSRF_SECRET_LENGTH:
+        return None
+    return secret if all(c in CSRF_ALLOWED_CHARS for c in secret) else None
+
+
+def _report_slug(request: HttpRequest) -> str | None:
+    try:
+        match = resolve(request.path_info)
+    except Resolver404:
+        return None
+    if not getattr(match.func, "entitled_page", False):
+        return None
+    return str(match.kwargs.get("slug", "")) or None
+
+
+def _bypassed(request: HttpRequest) -> bool:
+    return any(import_string(path)(request) for path in settings.PAGE_CACHE_BYPASS_CHECKS)
+
+
+def entitled_page_answer(request: HttpRequest) -> tuple[int, bytes, list] | None:
+    """The shared page for this request's reader as (status, body, headers), or None when
+    Django must answer (see the module's docstring). Never queries the database."""
+    if _ANSWER_META in request.META:
+        found = request.META[_ANSWER_META]
+        return None if found == _NO_ANSWER else found
+    try:
+        answer = _answer(request)
+    except CACHE_ERRORS:
+        answer = None
+    request.META[_ANSWER_META] = answer if answer is not None else _NO_ANSWER
+    return answer
+
+
+def _answer(request: HttpRequest) -> tuple[int, bytes, list] | None:
+    if request.method not in ("GET", "HEAD") or "reply" in request.GET:
+        return None
+    session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME, "")
+    # An emptied messages cookie (Django deletes it once shown) holds no message.
+    if not session_key or request.COOKIES.get(CookieStorage.cookie_name):
+        return None
+    if settings.SECURE_SSL_REDIRECT and not request.is_secure():
+        return None
+    slug = _report_slug(request)
+    secret = _csrf_secret(request)
+    if slug is None or secret is None or not session_key.isalnum():
+        return None
+    session_cache_key = _session_engine_cache_key(session_key)
+    if session_cache_key is None:
+        return None
+    request.get_host()  # ALLOWED_HOSTS is checked on hits too (DisallowedHost: Django answers)
+    if _bypassed(request):
+        return None
+    session = caches[settings.SESSION_CACHE_ALIAS].get(session_cache_key)
+    if not isinstance(session, dict) or not set(session) <= SIGN_IN_SESSION_KEYS:
+        return None
+    if session.get(BACKEND_SESSION_KEY) not in settings.AUTHENTICATION_BACKENDS:
+        return None
+    user_id = str(session.get(SESSION_KEY, ""))
+    if not user_id.isdigit():
+        return None
+    now = timezone.now()
+    seen = (
+        session_seen_key(request=request, session_key=session_key, now=now)
+        if session.get(TRACKED_SESSION_KEY)
+        else None
+    )
+    card_key, generation_key = reader_card_key(int(user_id)), reader_generation_key(int(user_id))
+    page_key = entitled_page_key(slug, variant="posting")
+    entries, _, found = versioned_get_many_with(
+        [page_key], slug=slug, also=[card_key, generation_key, *([seen] if seen else [])]
+    )
+    if seen is not None and seen not in found:
+        return None  # the session's last-seen record is due: Django writes it
+    card = reader_card_current(found.get(card_key), found.get(generation_key), now=now.timestamp())
+    page = entries[page_key]
+    if (
+        card is None
+        or not card.entitled
+        or not card.may_comment
+        or not isinstance(page, SharedPage)
+        or not page.headers
+        or card.user_id in page.hidden_authors
+        or not constant_time_compare(str(session.get(HASH_SESSION_KEY, "")), card.session_hash)
+    ):
+        return None
+    body = shared_page_join(
+        page,
+        card=card,
+        parts={
+            "csrf": get_token(SimpleNamespace(META={"CSRF_COOKIE": secret})),  # type: ignore[arg-type]
+            "mark": reader_mark(page=page, card=card),
+            "messages": "",
+        },
+    ).encode()
+    headers = [*page.headers, ("Content-Length", str(len(body))), ("X-Entitled-Page", "hit")]
+    return 200, body, headers
+
+
+class EntitledPageMiddleware:
+    """Answers hits for every way in but the WSGI front, and stores what the view rendered
+    afresh, with the response's final headers. Second in MIDDLEWARE, after the anonymous
+    page cache: everything below it has set its headers by the time a response comes back."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        answer = entitled_page_answer(request)
+        if answer is not None:
+            status, body, headers = answer
+            hit = HttpResponse(body, status=status)
+            for name, value in headers:
+                hit.headers[name] = value
+            return hit
+        response = self.get_response(request)
+        attached = getattr(response, _ATTACHED, None)
+        if attached is not None and response.status_code == 200:
+            _store(response, *attached)
+        return response
+
+
+# Headers a hit computes for itself or that describe one response only.
+_OWN_HEADERS = {"content-length", "x-entitled-page", "x-page-cache", "set-cookie"}
+
+
+def _store(
+    response: HttpResponseBase, key: str, generations: tuple, page: SharedPage, replica: bool
+) -> None:
+    if replica and not generations_settled(generations):
+        return  # rendered from a replica that may lack the change behind the generations
+    headers = tuple(
+        (name, value)
+        for name, value in response.headers.items()
+        if name.lower() not in _OWN_HEADERS
+    )
+    if "private" not in response.headers.get("Cache-Control", ""):
+        return  # never: a logged-in page is private (publisher/cache/pages.py)
+    stored = SharedPage(
+        report_id=page.report_id,
+        pieces=page.pieces,
+        hidden_authors=page.hidden_authors,
+        headers=headers,
+    )
+    try:
+        versioned_set(key, stored, generations=generations, timeout=PAGE_SECONDS)
+    except CACHE_ERRORS:
+        return
+    response.headers["X-Entitled-Page"] = "miss"
+
+
+def entitled_page_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """Mark the report view as the one whose URL `entitled_page_answer` answers."""
+    view.entitled_page = True  # type: ignore[attr-defined]
+    return view
