@@ -49,7 +49,7 @@ end
 
 function init(args)
   data = dofile(args[1])
-  local thread_count = tonumber(args[2])
+  thread_count = tonumber(args[2])
   started = now()
   post_until = started + tonumber(args[3])
   post_interval = tonumber(args[4])
@@ -76,6 +76,12 @@ end
 
 local function pick(list, i)
   return list[(i % #list) + 1]
+end
+
+-- The `turn`th of a rotation through `list` that each thread starts at its own point, so that
+-- the threads together spread over the list (and over MIX) from the first request.
+local function turn_of(list, turn)
+  return pick(list, turn + math.floor(id * #list / thread_count))
 end
 
 local function comment_post(posts)
@@ -107,18 +113,18 @@ local function next_request()
     return "comment_post", comment_post(count("sent comment_post"))
   end
   n = n + 1
-  local class = pick(MIX, n)
+  local class = turn_of(MIX, n)
   local turn = count("sent " .. class)
   if class == "anonymous_page" then
-    return class, wrk.format("GET", pick(data.anonymous, turn))
+    return class, wrk.format("GET", turn_of(data.anonymous, turn))
   elseif class == "anonymous_search" then
-    return class, wrk.format("GET", "/search/?q=" .. pick(data.searches, turn))
+    return class, wrk.format("GET", "/search/?q=" .. turn_of(data.searches, turn))
   end
   local headers = { ["Cookie"] = pick(mine, turn).cookie }
   if class == "subscriber_page" then
-    return class, wrk.format("GET", "/reports/" .. pick(data.reports, turn) .. "/", headers)
+    return class, wrk.format("GET", "/reports/" .. turn_of(data.reports, turn) .. "/", headers)
   end
-  return class, wrk.format("GET", "/search/?q=" .. pick(data.searches, turn), headers)
+  return class, wrk.format("GET", "/search/?q=" .. turn_of(data.searches, turn), headers)
 end
 
 function request()

@@ -54,7 +54,7 @@ def measure_mix(topology: prodlike.Topology, *, seconds: int) -> dict:
         if not 200 <= status < 400 and status != 429
     )
     accepted = sum(statuses["comment_post"].get(status, 0) for status in (201, 302))
-    print(output, flush=True)
+    print(output.split("LOAD-RESULT ", 1)[0], flush=True)
     return {
         "seconds": result["seconds"],
         "connections": MIX_CONNECTIONS,

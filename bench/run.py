@@ -7,7 +7,7 @@ baseline measured in the same run: nginx serving the exact bytes of the anonymou
 as a static file. Writes the table as Markdown and the raw numbers as JSON to bench/results/.
 
     python bench/run.py [--duration 10] [--connections 32] [--skip-fanout] [--skip-tracking]
-        [--keep-running]
+        [--skip-nodes] [--skip-mix] [--mix-seconds 60] [--keep-running]
     python bench/run.py --only-provider [--provider-sizes 10000,100000]   # row 7 alone
     python bench/run.py --only-nodes                # row 9 alone: one node against two
     python bench/run.py --only-mix [--mix-seconds 60]   # row 10 alone: the load mix
