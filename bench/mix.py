@@ -2,12 +2,12 @@
 dataset, through the bench topology's nginx.
 
 64 connections for 60 s (`--mix-seconds`), one wrk thread each (bench/mix.lua): half
-anonymous pages (home, the 100 most recent reports, topics, kinds; nginx's cache), three
-tenths subscribers' report pages (past the cache, to Django), a tenth each anonymous and
-subscribers' searches, and four comment posts a second by 300 bench subscribers, paced under
-the production limits as in test_load. The comments go to reports of their own
-(bench/probe.py, MIX_COMMENTED), deleted before and after the run: the dataset stays as
-bench_data left it, and row 3's comment threads keep their sizes.
+anonymous pages (home, the 100 most recent reports but row 3's, topics, kinds; nginx's
+cache), three tenths subscribers' pages of those reports (past the cache, to Django), a
+tenth each anonymous and subscribers' searches, and four comment posts a second by 300 bench
+subscribers, paced under the production limits as in test_load. The comments go to reports
+of their own (bench/probe.py, MIX_COMMENTED), deleted before and after the run: the dataset
+stays as bench_data left it, and row 3's comment threads keep their sizes.
 
 Per class: answers a second, p50 and p99 as wrk's threads saw them. Errors are socket errors
 (a timeout is a request unanswered after gunicorn's 30 s) and answers outside 2xx/3xx; a 429
