@@ -1,12 +1,17 @@
-"""Load and measurement helpers shared by bench/run.py and bench/fanout.py."""
+"""Load and measurement helpers shared by bench/run.py, its rows' modules and
+tests/prodlike/test_load.py (the mixed load of bench/mix.lua)."""
 
+import json
 import os
 import re
 import statistics
 import subprocess
 import sys
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+from tests.prodlike.webclient import WebClient
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -25,9 +30,10 @@ def _ms(text: str) -> float:
 
 def wrk_output(url: str, *, duration: int, connections: int,
                headers: dict[str, str] | None = None, script: Path | None = None,
-               script_args: list[str] | None = None, timeout: int = 10) -> str:  # fmt: skip
-    """Run wrk (2 threads); its report, with whatever the script printed."""
-    threads = min(2, connections)
+               script_args: list[str] | None = None, timeout: int = 10,
+               threads: int | None = None) -> str:  # fmt: skip
+    """Run wrk (2 threads unless told); its report, with whatever the script printed."""
+    threads = threads or min(2, connections)
     command = [
         "wrk",
         f"-t{threads}",
@@ -80,6 +86,114 @@ def measure(url: str, *, runs: int, duration: int, connections: int, **kwargs) -
         "p99_ms": statistics.median(s["p99_ms"] for s in samples),
         "non_2xx": sum(s["non_2xx"] for s in samples),
         "runs": samples,
+    }
+
+
+# The mixed load (bench/mix.lua) -----------------------------------------------------------
+
+MIX_SCRIPT = ROOT / "bench" / "mix.lua"
+MIX_CONNECTIONS = 64
+MIX_ACCOUNTS = 300
+# One comment post every MIX_POST_INTERVAL seconds per wrk thread (one per connection), each
+# by the thread's next subscriber: a subscriber posts once per MIX_ACCOUNTS // MIX_CONNECTIONS
+# * MIX_POST_INTERVAL = 64 s at the least (75 s on average), four posts a second in all.
+MIX_POST_INTERVAL = 16.0
+# wrk counts a request unanswered after this long as an error (a timeout): gunicorn's own
+# limit (deploy/gunicorn.conf.py), past which gunicorn kills the request and nginx answers
+# 502/504 (errors too). Anything faster is a slow answer, not a failed one, and shows in the
+# latencies reported.
+MIX_WRK_TIMEOUT = 30
+MIX_SEARCHES = [
+    "inverter", "heat+pump", "battery+warranty", "firmware+rollback", "standby+power",
+    "commissioning", "capacity+fade", "grid+code",
+]  # fmt: skip
+MIX_CLASSES = ["anonymous_page", "subscriber_page", "anonymous_search", "subscriber_search",
+               "comment_post", "unclassified"]  # fmt: skip
+
+
+def _lua(value: object) -> str:
+    """A Lua literal for the data file (ASCII strings, lists, string-keyed tables)."""
+    if isinstance(value, str):
+        assert value.isascii()
+        return json.dumps(value)
+    if isinstance(value, list):
+        return "{" + ", ".join(_lua(item) for item in value) + "}"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{key} = {_lua(item)}" for key, item in value.items()) + "}"
+    raise TypeError(value)
+
+
+def _mix_account(base: str, session: str, report: str) -> dict[str, str]:
+    """A subscriber's cookies and form token, from a report page as their browser gets it."""
+    client = WebClient(base, cookies={"sessionid": session})
+    token = client.form_token(f"/reports/{report}/")
+    assert "csrftoken" in client.cookies
+    cookie = "; ".join(f"{name}={value}" for name, value in client.cookies.items())
+    return {"cookie": cookie, "token": token}
+
+
+def mix_data(path: Path, *, origin: str, sessions: list[str], anonymous: list[str],
+             reports: list[str], commented: list[str]) -> Path:  # fmt: skip
+    """The script's data file: the anonymous readers' paths, the reports subscribers read
+    and those they comment on (slugs), and each subscriber's cookies and CSRF token."""
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        accounts = list(pool.map(lambda s: _mix_account(origin, s, commented[0]), sessions))
+    data = {
+        "origin": origin,
+        "anonymous": anonymous,
+        "reports": reports,
+        "commented": commented,
+        "searches": MIX_SEARCHES,
+        "accounts": accounts,
+    }
+    path.write_text(f"return {_lua(data)}\n")
+    return path
+
+
+def mix_run(url: str, data: Path, *, seconds: int, post_seconds: float) -> tuple[str, dict]:
+    """The mixed load for `seconds`, posting comments for the first `post_seconds`: wrk's
+    report and the script's result (its LOAD-RESULT line)."""
+    output = wrk_output(
+        url, duration=seconds, connections=MIX_CONNECTIONS, threads=MIX_CONNECTIONS,
+        script=MIX_SCRIPT, timeout=MIX_WRK_TIMEOUT,
+        script_args=[str(data), str(MIX_CONNECTIONS), str(post_seconds), str(MIX_POST_INTERVAL)],
+    )  # fmt: skip
+    return output, json.loads(output.split("LOAD-RESULT ", 1)[1].splitlines()[0])
+
+
+def _percentile(buckets: list[tuple[int, int]], share: float) -> float:
+    """The value (ms) below which `share` of a histogram's samples lie."""
+    rank, seen = share * sum(count for _, count in buckets), 0
+    for tenths, count in buckets:
+        seen += count
+        if seen >= rank:
+            return tenths / 10
+    return buckets[-1][0] / 10
+
+
+def mix_latencies(result: dict) -> dict[str, dict[str, float]]:
+    """Per class of request sent: answers, answers a second, p50, p90, p99 and max (ms),
+    from the script's histograms (tenths of a millisecond)."""
+    figures = {}
+    for name, histogram in result["latency"].items():
+        buckets = sorted((int(tenths), count) for tenths, count in histogram.items())
+        answers = sum(count for _, count in buckets)
+        figures[name] = {
+            "answers": answers,
+            "rps": answers / result["seconds"],
+            "p50_ms": _percentile(buckets, 0.5),
+            "p90_ms": _percentile(buckets, 0.9),
+            "p99_ms": _percentile(buckets, 0.99),
+            "max_ms": buckets[-1][0] / 10,
+        }
+    return figures
+
+
+def mix_statuses(result: dict) -> dict[str, dict[int, int]]:
+    """Answers by status, per class of answer."""
+    return {
+        name: {int(status): count for status, count in result["status"].get(name, {}).items()}
+        for name in MIX_CLASSES
     }
 
 

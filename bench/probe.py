@@ -6,6 +6,8 @@
     python bench/probe.py publish ID         # publishes it (the notification is enqueued)
     python bench/probe.py batch-queries      # SQL queries of one send batch, as JSON
     python bench/probe.py fanout-cleanup     # every bench subscriber receiving again
+    python bench/probe.py mix-prepare N      # N subscribers' sessions and the mix's site map
+    python bench/probe.py mix-cleanup        # the comments the mix posted deleted
 
 Query counts come from Django's test client in this process, so they count exactly the
 queries a view makes. The page cache is off here (loadtools.probe sets PAGE_CACHE_SECONDS=0) so
@@ -48,11 +50,14 @@ SEARCH = "/search/?q=inverter+efficiency"
 
 
 def session(email: str) -> str:
+    return _session(User.objects.get(email=email))
+
+
+def _session(user: User) -> str:
     from importlib import import_module
 
     from django.conf import settings
 
-    user = User.objects.get(email=email)
     store = import_module(settings.SESSION_ENGINE).SessionStore()
     store[SESSION_KEY] = str(user.pk)
     store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
@@ -207,6 +212,51 @@ def fanout_cleanup() -> None:
     _vacuum("accounts_newslettersubscriber", "reports_delivery", "reports_deliverybatch")
 
 
+# The reports the load mix (bench/mix.py) posts comments to: none of bench_data's comment
+# reports, whose threads keep their sizes for row 3, but among the recent reports the mix's
+# subscribers read, so that their pages are rendered again after each new comment.
+MIX_COMMENTED = [f"bench-report-{n}" for n in range(8)]
+# The most recent reports but bench_data's comment reports: 1% of the subscribers' pages
+# would be the 2 MB of a 2,000-comment thread, the p99 that one page's (row 3 measures it).
+MIX_READ_REPORTS = 100
+
+
+def mix_prepare(count: int) -> dict[str, object]:
+    """Sessions for `count` bench subscribers (bench_data's readers with active memberships)
+    and the site map the mix reads: the most recent reports, every topic and kind."""
+    from accounts.models import Membership
+
+    mix_cleanup()
+    readers = User.objects.filter(
+        email__startswith="bench-user-", membership__status=Membership.Status.ACTIVE
+    ).order_by("pk")[:count]
+    sessions = [_session(user) for user in readers]
+    assert len(sessions) == count, f"{len(sessions)} bench subscribers, not {count}"
+    published = Report.objects.published().filter(slug__startswith="bench-")
+    read = published.exclude(slug__in=COMMENT_REPORTS.values()).order_by("-published_at")
+    return {
+        "sessions": sessions,
+        "reports": list(read.values_list("slug", flat=True)[:MIX_READ_REPORTS]),
+        "commented": MIX_COMMENTED,
+        "topics": list(
+            Topic.objects.filter(slug__startswith="bench-").values_list("slug", flat=True)
+        ),
+        "kinds": sorted(set(published.values_list("kind", flat=True))),
+    }
+
+
+def mix_cleanup() -> int:
+    """The mix's reports as bench_data left them, without comments; how many were deleted."""
+    from reports.models import Comment
+
+    deleted, _ = Comment.objects.filter(report__slug__in=MIX_COMMENTED).delete()
+    Report.objects.filter(slug__in=MIX_COMMENTED).update(comment_count=0)
+    for slug in MIX_COMMENTED:
+        page_cache_invalidate_report(slug=slug)
+    _vacuum("reports_comment", "reports_report")
+    return deleted
+
+
 def _vacuum(*tables: str) -> None:
     """Clear the dead rows a run left, as autovacuum would in production (this machine's
     PostgreSQL runs without it), so that each run starts from the same state."""
@@ -226,6 +276,10 @@ if __name__ == "__main__":
         print(publish(int(rest[0])))
     elif command == "batch-queries":
         print(json.dumps(batch_queries()))
+    elif command == "mix-prepare":
+        print(json.dumps(mix_prepare(int(rest[0]))))
+    elif command == "mix-cleanup":
+        print(mix_cleanup())
     elif command == "fanout-cleanup":
         fanout_cleanup()
         print("done")

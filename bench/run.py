@@ -7,9 +7,10 @@ baseline measured in the same run: nginx serving the exact bytes of the anonymou
 as a static file. Writes the table as Markdown and the raw numbers as JSON to bench/results/.
 
     python bench/run.py [--duration 10] [--connections 32] [--skip-fanout] [--skip-tracking]
-        [--keep-running]
+        [--skip-nodes] [--skip-mix] [--mix-seconds 60] [--keep-running]
     python bench/run.py --only-provider [--provider-sizes 10000,100000]   # row 7 alone
     python bench/run.py --only-nodes                # row 9 alone: one node against two
+    python bench/run.py --only-mix [--mix-seconds 60]   # row 10 alone: the load mix
 """
 
 import argparse
@@ -22,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # tests.prodlike.webclient, for the load mix
 sys.path.insert(0, str(ROOT / "deploy" / "prodlike"))
 
 import run as prodlike  # noqa: E402 (deploy/prodlike/run.py)
@@ -97,6 +99,11 @@ def main() -> None:
     parser.add_argument(
         "--only-nodes", action="store_true", help="only row 9: one web/worker node against two"
     )
+    parser.add_argument("--skip-mix", action="store_true")
+    parser.add_argument(
+        "--only-mix", action="store_true", help="only row 10: the load mix through nginx"
+    )
+    parser.add_argument("--mix-seconds", type=int, default=60, help="seconds of the load mix")
     parser.add_argument("--keep-running", action="store_true")
     parser.add_argument(
         "--only-provider", action="store_true", help="only row 7: batches to the fake Postmark"
@@ -140,8 +147,21 @@ def main() -> None:
             for row in _provider_rows(figures["provider_fanout"], None):
                 print(" | ".join(row))
             return
+        if args.only_mix:
+            from mix import measure_mix
+            from table import _mix_rows
+
+            figures["mix"] = measure_mix(topology, seconds=args.mix_seconds)
+            print(json.dumps(figures["mix"], indent=2))
+            for row in _mix_rows(figures["mix"]):
+                print(" | ".join(row))
+            return
         if not args.only_fanout:
             figures.update(measure_pages(topology, load))
+            if not args.skip_mix:
+                from mix import measure_mix
+
+                figures["mix"] = measure_mix(topology, seconds=args.mix_seconds)
             miss_server = start_miss_server(topology)
             figures.update(measure_miss(topology, load, miss_server))
             prodlike.log("query counts (in-process, at 10,000 reports and at two)")

@@ -196,6 +196,12 @@ def markdown_table(figures: dict) -> str:
     else:
         rows.append(("9", "one web / worker node against two", "not measured", "", "", "", ""))
 
+    mix = figures.get("mix")
+    if mix:
+        rows += _mix_rows(mix)
+    else:
+        rows.append(("10", "the load mix through nginx", "not measured", "", "", "", ""))
+
     header = ("#", "figure", "measured", "baseline (same run)", "ratio", "target", "met")
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
@@ -428,4 +434,45 @@ def _nodes_rows(nodes: dict) -> list[tuple[str, ...]]:
             f"{run['messages_per_s'] / one['messages_per_s']:.2f}x",
             "all sent", _yes(run["sent"] == run["recipients"]),
         ))  # fmt: skip
+    return rows
+
+
+MIX_LABELS = {
+    "anonymous_page": "anonymous pages (nginx's cache)",
+    "subscriber_page": "subscribers' report pages",
+    "anonymous_search": "anonymous searches",
+    "subscriber_search": "subscribers' searches",
+    "comment_post": "subscribers' comment posts",
+}
+MIX_SUBSCRIBER_PAGE_P99_MS = 300
+
+
+def _mix_rows(mix: dict) -> list[tuple[str, ...]]:
+    """Row 10: test_load's mix on the bench dataset, per class of request; the errors."""
+    rows: list[tuple[str, ...]] = [(
+        "10", f"the load mix through nginx: {mix['connections']} connections, "
+        f"{mix['seconds']:.0f} s, all requests",
+        f"{mix['rps']:,.0f} req/s", "", "", "", "",
+    )]  # fmt: skip
+    for name, label in MIX_LABELS.items():
+        figures = mix["classes"].get(name)
+        if figures is None:
+            continue
+        page = name == "subscriber_page"
+        rows.append((
+            "10", f"  {label}",
+            f"{figures['rps']:,.1f} req/s, p50 {figures['p50_ms']:.1f} ms, "
+            f"p99 {figures['p99_ms']:.1f} ms",
+            "", "",
+            f"p99 <= {MIX_SUBSCRIBER_PAGE_P99_MS} ms" if page else "",
+            _yes(figures["p99_ms"] <= MIX_SUBSCRIBER_PAGE_P99_MS) if page else "",
+        ))  # fmt: skip
+    socket = mix["socket_errors"]
+    rows.append((
+        "10", "  errors: socket (connect, read, write, timeout) and answers outside 2xx/3xx "
+        "(429 apart)",
+        f"{mix['errors']} ({socket['connect']}, {socket['read']}, {socket['write']}, "
+        f"{socket['timeout']}; {mix['outside_2xx_3xx']}); 429: {mix['refused_429']}",
+        "", "", "0", _yes(mix["errors"] == 0),
+    ))  # fmt: skip
     return rows

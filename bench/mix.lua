@@ -1,22 +1,23 @@
--- wrk script of tests/prodlike/test_load.py: a mixed load through nginx.
+-- wrk script of the mixed load: tests/prodlike/test_load.py and `make bench`'s row 10
+-- (bench/mix.py), both through bench/loadtools.py's mix_run.
 --
---   wrk -t2 -c64 -d600s -s load.lua URL -- DATA.lua THREADS POST_SECONDS POST_INTERVAL
+--   wrk -t64 -c64 -d600s -s mix.lua URL -- DATA.lua THREADS POST_SECONDS POST_INTERVAL
 --
--- DATA.lua (written by the test) returns the paths and the subscribers' session cookies
--- and CSRF tokens. Each request is, in a fixed rotation, an anonymous page (nginx's cache),
--- a subscriber's report page (with comments; past the cache to Django), or a search
+-- One connection per thread, so that each response answers the thread's last request and
+-- its latency can be kept by class. DATA.lua (written by loadtools.mix_data) returns the
+-- paths, the reports comments are posted to, and the subscribers' session cookies and CSRF
+-- tokens. Each request is, in a fixed rotation, an anonymous page (nginx's cache), a
+-- subscriber's report page (with comments; past the cache to Django), or a search
 -- (anonymous or a subscriber's). Comment posts are paced by the clock instead: one every
 -- POST_INTERVAL seconds per thread, by the thread's next subscriber in turn, so that each
 -- subscriber posts at most once per (its thread's subscribers x POST_INTERVAL) seconds and
--- never reaches the production rate limits. Posting stops after POST_SECONDS, well before
--- wrk does, so every post that was answered was answered before wrk stopped counting.
+-- never reaches the production rate limits; the threads' first posts are spread over one
+-- interval, so that they never post together. Posting stops after POST_SECONDS.
 --
--- wrk's response() is not told which request it answers (the connections of a thread
--- share one Lua state), so a response is classed by what it is: a comment post's answer
--- (201, or a redirect to "#comment-N", or a text/plain refusal), a search page, and for a
--- logged-in reader or not (the header's "Log out"). The counts of requests sent per class
--- are kept too: more answers of a class than requests sent of it would mean one reader got
--- another's page.
+-- A response is also classed by what it is: a comment post's answer (201, or a redirect to
+-- "#comment-N", or a text/plain refusal), a search page, and for a logged-in reader or not
+-- (the header's "Log out"). The counts of requests sent per class are kept too: more answers
+-- of a class than requests sent of it would mean one reader got another's page.
 
 local ffi = require("ffi")
 ffi.cdef([[
@@ -48,12 +49,13 @@ end
 
 function init(args)
   data = dofile(args[1])
-  local thread_count = tonumber(args[2])
+  thread_count = tonumber(args[2])
   started = now()
   post_until = started + tonumber(args[3])
   post_interval = tonumber(args[4])
-  -- Not at once: wrk calls request() once before the run to look at a request.
-  next_post = started + post_interval
+  -- Not at once (wrk calls request() once before the run to look at a request), and each
+  -- thread at its own point of the interval.
+  next_post = started + post_interval * (id + 1) / thread_count
   mine = {}
   for index, account in ipairs(data.accounts) do
     if (index - 1) % thread_count == id then
@@ -76,9 +78,15 @@ local function pick(list, i)
   return list[(i % #list) + 1]
 end
 
+-- The `turn`th of a rotation through `list` that each thread starts at its own point, so that
+-- the threads together spread over the list (and over MIX) from the first request.
+local function turn_of(list, turn)
+  return pick(list, turn + math.floor(id * #list / thread_count))
+end
+
 local function comment_post(posts)
   local account = pick(mine, posts)
-  local slug = pick(data.reports, posts * 7 + id)
+  local slug = pick(data.commented, posts * 7 + id)
   local text = string.format("Load comment t%d-%d: measured %d W at %d degrees.", id, posts,
                              posts % 97, posts % 41)
   local headers = {
@@ -94,26 +102,35 @@ local function comment_post(posts)
   return wrk.format("POST", "/reports/" .. slug .. "/comments/", headers, body)
 end
 
-function request()
+-- The class and start of the request in flight on this thread's one connection.
+local pending, sent_at
+
+local function next_request()
   local t = now()
   if t >= next_post and t < post_until then
     -- From now, not from the schedule: a thread that fell behind never bunches its posts.
     next_post = t + post_interval
-    return comment_post(count("sent comment_post"))
+    return "comment_post", comment_post(count("sent comment_post"))
   end
   n = n + 1
-  local class = pick(MIX, n)
+  local class = turn_of(MIX, n)
   local turn = count("sent " .. class)
   if class == "anonymous_page" then
-    return wrk.format("GET", pick(data.anonymous, turn))
+    return class, wrk.format("GET", turn_of(data.anonymous, turn))
   elseif class == "anonymous_search" then
-    return wrk.format("GET", "/search/?q=" .. pick(data.searches, turn))
+    return class, wrk.format("GET", "/search/?q=" .. turn_of(data.searches, turn))
   end
   local headers = { ["Cookie"] = pick(mine, turn).cookie }
   if class == "subscriber_page" then
-    return wrk.format("GET", "/reports/" .. pick(data.reports, turn) .. "/", headers)
+    return class, wrk.format("GET", "/reports/" .. turn_of(data.reports, turn) .. "/", headers)
   end
-  return wrk.format("GET", "/search/?q=" .. pick(data.searches, turn), headers)
+  return class, wrk.format("GET", "/search/?q=" .. turn_of(data.searches, turn), headers)
+end
+
+function request()
+  local class, request = next_request()
+  pending, sent_at = class, now()
+  return request
 end
 
 local function header(headers, name)
@@ -145,6 +162,8 @@ local function classify(status, headers, body)
 end
 
 function response(status, headers, body)
+  -- In tenths of a millisecond: a histogram per class, of the class the request was sent as.
+  count(string.format("latency %s %d", pending, (now() - sent_at) * 1e4))
   local class = classify(status, headers, body)
   count("status " .. class .. " " .. status)
   local cache_status = header(headers, "X-Cache-Status")
@@ -179,7 +198,7 @@ local function json(value)
 end
 
 function done(summary, latency, requests)
-  local total = { sent = {}, status = {}, cache = {}, body_missing = 0 }
+  local total = { sent = {}, status = {}, cache = {}, latency = {}, body_missing = 0 }
   for _, thread in ipairs(threads) do
     merge(total, thread:get("tally"))
   end
