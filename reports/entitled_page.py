@@ -42,6 +42,7 @@ import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from importlib import import_module
 from types import SimpleNamespace
 
@@ -266,13 +267,11 @@ def entitled_page_response(
 # The hit ------------------------------------------------------------------------------------
 
 
-def _session_engine_cache_key(session_key: str) -> str | None:
+@cache
+def _session_cache_prefix() -> str | None:
     store_class = import_module(settings.SESSION_ENGINE).SessionStore
-    prefix = getattr(store_class, "cache_key_prefix", None)
     # Only engines that keep every session in the cache: the cache and cached_db backends.
-    if prefix is None:
-        return None
-    return prefix + session_key
+    return getattr(store_class, "cache_key_prefix", None)
 
 
 def _csrf_secret(request: HttpRequest) -> str | None:
@@ -292,8 +291,9 @@ def _report_slug(request: HttpRequest) -> str | None:
     return str(match.kwargs.get("slug", "")) or None
 
 
-def _bypassed(request: HttpRequest) -> bool:
-    return any(import_string(path)(request) for path in settings.PAGE_CACHE_BYPASS_CHECKS)
+@cache
+def _bypass_checks() -> tuple[Callable[[HttpRequest], bool], ...]:
+    return tuple(import_string(path) for path in settings.PAGE_CACHE_BYPASS_CHECKS)
 
 
 def entitled_page_answer(request: HttpRequest) -> tuple[int, bytes, list] | None:
@@ -323,13 +323,13 @@ def _answer(request: HttpRequest) -> tuple[int, bytes, list] | None:
     secret = _csrf_secret(request)
     if slug is None or secret is None or not session_key.isalnum():
         return None
-    session_cache_key = _session_engine_cache_key(session_key)
-    if session_cache_key is None:
+    prefix = _session_cache_prefix()
+    if prefix is None:
         return None
     request.get_host()  # ALLOWED_HOSTS is checked on hits too (DisallowedHost: Django answers)
-    if _bypassed(request):
+    if any(check(request) for check in _bypass_checks()):
         return None
-    session = caches[settings.SESSION_CACHE_ALIAS].get(session_cache_key)
+    session = caches[settings.SESSION_CACHE_ALIAS].get(prefix + session_key)
     if not isinstance(session, dict) or not set(session) <= SIGN_IN_SESSION_KEYS:
         return None
     if session.get(BACKEND_SESSION_KEY) not in settings.AUTHENTICATION_BACKENDS:

@@ -1,15 +1,18 @@
 """The WSGI front answers page-cache hits before Django's handler: with exactly the headers the
 full path gives (security headers, CSP, Cache-Control, Vary), only for requests that cannot be
-a logged-in reader's, and never for a host or scheme Django would refuse."""
+a logged-in reader's, and never for a host or scheme Django would refuse. Entitled readers'
+shared report page (reports/entitled_page.py) is answered there too, without a query."""
 
 import io
 import sys
 
 import pytest
+from django.core.cache import cache
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
-from django.test import Client
+from django.test import Client, RequestFactory
+from django.utils import timezone
 
 from publisher.cache import pages as caching
 from publisher.cache.wsgi import PageCacheFront
@@ -128,7 +131,9 @@ def test_a_request_with_a_session_or_message_cookie_never_gets_a_hit(report, coo
     assert "public" not in dict(headers)["Cache-Control"]
 
 
-def test_logged_in_readers_are_never_answered_from_the_front(report, client_for, subscriber):
+def test_logged_in_readers_are_never_answered_from_the_anonymous_cache(
+    report, client_for, subscriber
+):
     _get()
     client = client_for(subscriber)
     cookie = f"sessionid={client.cookies['sessionid'].value}"
@@ -196,3 +201,94 @@ def test_a_hit_answered_in_front_is_counted_for_prometheus(report, settings):
     _get()
 
     assert REGISTRY.get_sample_value("gridline_page_cache_front_hits_total") == before + 2
+
+
+# The entitled readers' shared report page ----------------------------------------------------
+
+
+def _reader_cookies(client: Client) -> str:
+    return "; ".join(f"{name}={morsel.value}" for name, morsel in client.cookies.items())
+
+
+@pytest.fixture
+def paid_report():
+    return ReportFactory(slug="fronted", title="Fronted report", body="Body canary 51c0.",
+                         is_free=False)  # fmt: skip
+
+
+def test_an_entitled_readers_hit_is_answered_before_django_without_a_query(
+    paid_report, client_for, subscriber, django_assert_num_queries
+):
+    client = client_for(subscriber)
+    miss = client.get(URL)  # Django renders the shared page and sets the CSRF cookie
+    assert miss.headers["X-Entitled-Page"] == "miss"
+
+    with django_assert_num_queries(0):
+        status, headers, body, handled = _get(HTTP_COOKIE=_reader_cookies(client))
+
+    assert status == "200 OK" and not handled
+    assert b"Body canary 51c0." in body and b"Sam" in body and b"Log out" in body
+    assert ("X-Entitled-Page", "hit") in headers
+    own = {"Content-Length", "X-Entitled-Page"}
+    assert {n: v for n, v in headers if n not in own} == {
+        n: v for n, v in miss.headers.items() if n not in own
+    }
+    assert dict(headers)["Content-Length"] == str(len(body))
+
+
+def test_an_entitled_hit_is_counted_for_prometheus(paid_report, client_for, subscriber):
+    from prometheus_client import REGISTRY
+
+    client = client_for(subscriber)
+    client.get(URL)
+    client.get(URL)
+    before = REGISTRY.get_sample_value("gridline_front_answers_total") or 0
+
+    _, _, _, handled = _get(HTTP_COOKIE=_reader_cookies(client))
+
+    assert not handled
+    assert REGISTRY.get_sample_value("gridline_front_answers_total") == before + 1
+
+
+def test_without_a_csrf_cookie_django_answers_and_sets_it(paid_report, client_for, subscriber):
+    client = client_for(subscriber)
+    client.get(URL)
+    cookie = f"sessionid={client.cookies['sessionid'].value}"
+
+    _, headers, body, handled = _get(HTTP_COOKIE=cookie)
+
+    assert handled and b"Body canary 51c0." in body
+    assert any(name == "Set-Cookie" and "csrftoken=" in value for name, value in headers)
+
+
+def test_a_due_last_seen_record_goes_through_django(paid_report, client_for, subscriber):
+    """A session counted by allauth's login records, every few minutes, when and where it
+    was last seen: a request that would record it is Django's."""
+    from allauth.usersessions.models import UserSession
+
+    from accounts.sessions.services import TRACKED_SESSION_KEY, session_seen_key
+
+    client = client_for(subscriber)
+    session = client.session
+    session[TRACKED_SESSION_KEY] = True
+    session.save()
+    UserSession.objects.create(
+        user=subscriber, session_key=session.session_key, ip="127.0.0.1", user_agent="test"
+    )
+    client.get(URL)  # records now, renders the shared page
+    client.get(URL)
+    cookies = _reader_cookies(client)
+
+    _, _, _, handled = _get(HTTP_COOKIE=cookies)
+    assert not handled  # recorded a moment ago: nothing to write
+
+    # As if SEEN_EVERY_SECONDS had passed.
+    seen = session_seen_key(
+        request=RequestFactory().get(URL, REMOTE_ADDR="127.0.0.1"),
+        session_key=session.session_key,
+        now=timezone.now(),
+    )
+    assert cache.delete(seen)
+    _, _, body, handled = _get(HTTP_COOKIE=cookies)
+    assert handled and b"Body canary 51c0." in body
+    assert UserSession.objects.get(session_key=session.session_key).last_seen_at is not None
