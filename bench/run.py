@@ -19,6 +19,7 @@ import os
 import statistics
 import subprocess
 import sys
+import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -212,7 +213,7 @@ def measure_pages(topology: prodlike.Topology, load: dict) -> dict:
     (topology.dir / "baseline" / "report.html").write_bytes(page)
     assert fetch(nginx + BASELINE)[2] == page
     subscriber = probe(topology, "session", "bench-subscriber@example.com")
-    cookie = {"Cookie": f"sessionid={subscriber}"}
+    cookie = {"Cookie": browser_cookies(nginx + REPORT, session=subscriber)}
     # Correctness under the speed, on the real topology: a subscriber's page is private and
     # bypasses nginx's cache; the anonymous page after it has no body and no "Log out".
     _, headers, body = fetch(nginx + REPORT, cookie)
@@ -221,6 +222,11 @@ def measure_pages(topology: prodlike.Topology, load: dict) -> dict:
     _, headers, body = fetch(nginx + REPORT)
     assert "public" in headers["Cache-Control"] and b"Log out" not in body
     assert b'id="report-body"' not in body
+    # With the cookies a browser holds, the subscriber's page is the shared rendering's hit.
+    for count in (0, 200):
+        _, headers, body = fetch(f"{app}/reports/bench-comments-{count}/", cookie)
+        assert headers.get("X-Entitled-Page") in ("hit", "miss"), headers
+        assert b'id="report-body"' in body
 
     prodlike.log(f"wrk: {load['runs']} runs of {load['duration']} s per figure")
     results = {"page_bytes": len(page)}
@@ -233,6 +239,16 @@ def measure_pages(topology: prodlike.Topology, load: dict) -> dict:
         )
     results["search"] = measure(f"{app}/search/?q=inverter", script=SEARCH_LUA, **load)
     return results
+
+
+def browser_cookies(url: str, *, session: str) -> str:
+    """The Cookie header of a signed-in browser: the session and the CSRF cookie Django set
+    on its first page (a browser without the latter is always answered by Django)."""
+    request = urllib.request.Request(url, headers={"Cookie": f"sessionid={session}"})  # noqa: S310
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (loopback)
+        set_cookies = response.headers.get_all("Set-Cookie") or []
+    csrf = next(value.split(";")[0] for value in set_cookies if value.startswith("csrftoken="))
+    return f"sessionid={session}; {csrf}"
 
 
 def measure_miss(topology: prodlike.Topology, load: dict, server: subprocess.Popen) -> dict:

@@ -7,10 +7,9 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from accounts.models import User
-from publisher.cache.generations import page_cache_invalidate_all, page_cache_invalidate_report
+from publisher.cache.generations import page_cache_invalidate_all, page_cache_retire_report
 from reports.models import Report
 from reports.search_index import reports_refresh_search_names
-from reports.surrogate_keys import report_key
 
 # What an author's page, bylines and cards show of the account.
 AUTHOR_PUBLIC_FIELDS = frozenset({"display_name", "bio", "portrait"})
@@ -39,7 +38,8 @@ def author_deleted(sender: type[User], instance: User, **kwargs) -> None:
 
 @receiver(post_save, sender=Report)
 def report_row_saved(sender: type[Report], instance: Report, **kwargs) -> None:
-    """Any save of a report retires what is cached of its own page (the shared pages of
-    entitled readers among them: reports/entitled_page.py), even a save that bypassed the
-    publishing services, which also retire the lists showing it."""
-    page_cache_invalidate_report(slug=instance.slug, cdn_keys=[report_key(instance.pk)])
+    """Any save of a report retires what Django's cache holds of its own page (the shared
+    page of entitled readers among it: reports/entitled_page.py), even a save that bypassed
+    the publishing services, which also retire the lists showing it and purge nginx and the
+    CDN."""
+    page_cache_retire_report(slug=instance.slug)

@@ -141,6 +141,13 @@ def page_cache_invalidate_report(*, slug: str, cdn_keys: Collection[str] = ()) -
     )
 
 
+def page_cache_retire_report(*, slug: str) -> None:
+    """Retire what Django's cache holds of one report's page (its entries under the report's
+    generation), purging no shared cache: for a save that bypassed the services, which
+    purge what they change themselves."""
+    _bump_now_and_on_commit(_report_generation_key(slug), purge=lambda: None, cdn_keys=lambda: ())
+
+
 def current_generation() -> str | None:
     """The global generation (a first one if there is none), or None when the cache is
     unreachable."""

@@ -19,6 +19,12 @@ OTHER_BODY = "Other canary 4b7a: never opened by the gift."
 COMMENT = "Comment canary 77aa: subscribers argue here."
 
 
+def _early_next_month():
+    """The 3rd of next month: a month's gifts counted from its start, and always later than
+    now, so that reports published before the move stay published."""
+    return (timezone.now().replace(day=1) + timedelta(days=32)).replace(day=3)
+
+
 @pytest.fixture
 def reports():
     gifted = ReportFactory(slug="gifted", title="Gifted report", body=GIFTED_BODY)
@@ -109,7 +115,7 @@ def test_tampered_signature_does_not_open(client, gift, mangle):
 
 
 def test_five_gifts_a_month(subscriber, time_machine):
-    time_machine.move_to(timezone.now().replace(day=3))
+    time_machine.move_to(_early_next_month())
     report = ReportFactory()
     for _ in range(5):
         gift_create(giver=subscriber, report=report)
@@ -180,7 +186,7 @@ def test_lapsed_subscriber_gift_list_still_shows(client_for):
 
 @pytest.mark.usefixtures("reports")
 def test_gifting_asks_first_and_says_how_many_are_left(client_for, subscriber, time_machine):
-    time_machine.move_to(timezone.now().replace(day=3))
+    time_machine.move_to(_early_next_month())
     gift_create(giver=subscriber, report=ReportFactory())
     client = client_for(subscriber)
 
@@ -206,7 +212,7 @@ def test_gifting_asks_first_and_says_how_many_are_left(client_for, subscriber, t
 def test_the_last_gift_of_the_month_says_so_and_then_none_is_offered(
     client_for, subscriber, time_machine
 ):
-    time_machine.move_to(timezone.now().replace(day=3))
+    time_machine.move_to(_early_next_month())
     for _ in range(4):
         gift_create(giver=subscriber, report=ReportFactory())
     client = client_for(subscriber)
