@@ -38,10 +38,10 @@ Two ways in:
   HTTPS checks. Anything else goes to Django, which answers exactly as before.
 """
 
+import dataclasses
 import re
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import cache
 from importlib import import_module
 from types import SimpleNamespace
@@ -57,6 +57,7 @@ from django.template.loader import render_to_string
 from django.urls import Resolver404, resolve
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
+from django.utils.html import escape
 from django.utils.module_loading import import_string
 
 from accounts.readers import reader_generation_key
@@ -115,12 +116,14 @@ def entitled_page_key(slug: str, *, variant: str) -> str:
 Piece = str | tuple[str, str, str]
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class SharedPage:
     report_id: int
     pieces: tuple[Piece, ...]
     hidden_authors: frozenset[int]
     headers: tuple[tuple[str, str], ...] = ()
+    # The reading mark's address for readers without a seat, escaped.
+    mark: str = ""
 
 
 def entitled_page_cached(*, slug: str, variant: str) -> tuple[SharedPage | None, tuple | None]:
@@ -205,6 +208,7 @@ def shared_page_split(html: str, *, report_id: int, thread: dict[str, list]) -> 
         report_id=report_id,
         pieces=tuple(pieces),
         hidden_authors=frozenset(int(author) for author in thread["hidden_authors"]),
+        mark=str(escape(mark_url(report_id=report_id, kind="entitled"))),
     )
 
 
@@ -226,7 +230,11 @@ def shared_page_join(page: SharedPage, *, card: ReaderCard, parts: dict[str, str
 
 
 def reader_mark(*, page: SharedPage, card: ReaderCard) -> str:
-    return mark_url(report_id=page.report_id, kind="entitled", seat=card.seat)
+    """The reading mark's address, escaped as the template would: the page's own for every
+    reader but a seat holder, whose reads count against the seat."""
+    if card.seat is None and page.mark:
+        return page.mark
+    return str(escape(mark_url(report_id=page.report_id, kind="entitled", seat=card.seat)))
 
 
 def entitled_page_response(
@@ -414,12 +422,7 @@ def _store(
     )
     if "private" not in response.headers.get("Cache-Control", ""):
         return  # never: a logged-in page is private (publisher/cache/pages.py)
-    stored = SharedPage(
-        report_id=page.report_id,
-        pieces=page.pieces,
-        hidden_authors=page.hidden_authors,
-        headers=headers,
-    )
+    stored = dataclasses.replace(page, headers=headers)
     try:
         versioned_set(key, stored, generations=generations, timeout=PAGE_SECONDS)
     except CACHE_ERRORS:

@@ -18,6 +18,7 @@ from django.utils import timezone
 from accounts.models import Membership, Organisation, OrganisationMember
 from accounts.organisations.networks import office_organisation_id_for
 from reports.comments.services import comment_create
+from reports.counting.marks import mark_url
 from reports.models import CommentBan
 from tests.reports.conftest import CANARY
 from tests.support.factories import MembershipFactory, UserFactory
@@ -144,9 +145,13 @@ def test_a_removed_seat_and_a_lapsed_licence_take_effect_on_the_next_request(
     holders = [UserFactory(), UserFactory()]
     seats = [OrganisationMember.objects.create(organisation=organisation, user=u) for u in holders]
     clients = [client_for(user) for user in holders]
-    for client in clients:
+    for user, client in zip(holders, clients, strict=True):
         _read(client, canary_report)
-        assert _read(client, canary_report)[0].headers[HIT] == "hit"
+        hit, html = _read(client, canary_report)
+        assert hit.headers[HIT] == "hit"
+        # Their reads count against the seat: the mark names them (reports/counting/).
+        seat = (organisation.pk, user.pk)
+        assert mark_url(report_id=canary_report.pk, kind="entitled", seat=seat) in html
 
     seats[0].delete()
     assert CANARY not in _read(clients[0], canary_report)[1]
