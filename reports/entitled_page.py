@@ -87,7 +87,12 @@ SIGN_IN_SESSION_KEYS = frozenset(
         BACKEND_SESSION_KEY,
         HASH_SESSION_KEY,
         TRACKED_SESSION_KEY,
+        # When it expires (a sign-in without "Remember me" ends with the browser): read only
+        # when the session is saved, which a hit never does.
+        "_session_expiry",
+        # allauth's record of how the reader signed in, for reauthentication.
         "account_authentication_methods",
+        "account_authentication_methods_user",
     }
 )
 # Where the response's headers are attached for the middleware, and a request's answer kept.

@@ -68,6 +68,23 @@ def test_a_subscribers_second_visit_is_a_hit_without_a_query(
     assert "private" in hit.headers["Cache-Control"] and not hit.cookies
 
 
+@pytest.mark.parametrize("remember", [True, False])
+def test_a_reader_signed_in_through_the_login_form_gets_hits(canary_report, remember):
+    user = MembershipFactory(user__email="formlogin@example.com").user
+    user.set_password("a long demo password 2026")
+    user.save()
+    client = Client()
+    form = {"login": user.email, "password": "a long demo password 2026"}
+    if remember:
+        form["remember"] = "on"
+    assert client.post("/accounts/login/", form).status_code == 302
+
+    _read(client, canary_report)
+    hit, html = _read(client, canary_report)
+
+    assert hit.headers[HIT] == "hit" and CANARY in html and "Log out" in html
+
+
 def test_the_hit_carries_a_token_django_accepts(client_for, subscriber, canary_report):
     client = client_for(subscriber)
     client.handler.enforce_csrf_checks = True
