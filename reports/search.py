@@ -23,9 +23,9 @@ cap, so a common word never counts the whole archive. A reader looking for one r
 narrows the search; a reader surveying a subject wants the best and the newest, which
 come first.
 
-Snippets come from ts_headline over the teaser, and only for reports this reader may read
-from the body as well, in a separate query restricted to those ids, so body text is never
-even fetched for anyone else; both only for the page's ten reports. SQLite (`make run`)
+Snippets come from ts_headline, for the page's ten reports alone: over the teaser for a
+report found by its public text, over the body for one found in a body this reader may
+read (body text is never read for any other). SQLite (`make run`)
 gets a plain substring match over the same text for the same readers, newest first, and
 teaser excerpts.
 """
@@ -39,7 +39,7 @@ from django import forms
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
 from django.core.paginator import Page, Paginator
 from django.db import connection
-from django.db.models import Q, TextField, Value
+from django.db.models import Case, Q, TextField, Value, When
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Concat
 from django.forms.utils import flatatt
@@ -47,7 +47,7 @@ from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from accounts.organisations.networks import OfficeNetwork
-from reports.access import Reader, can_read_body, is_entitled_reader
+from reports.access import Reader, is_entitled_reader
 from reports.models import (
     SEARCH_CONFIG,
     Report,
@@ -276,18 +276,19 @@ def _newest_body_page(
         .exclude(public=query)
         .filter(pk__in=RawSQL("SELECT pk FROM matched", ()))
         .order_by("-published_at", "-id")
-        .values("id", "published_at")[:most]
+        .values("id", "published_at")
     )
     sql, params = in_body.query.sql_with_params()
     # The SQL is our ORM's own, every value a parameter.
     newest = (
         f"WITH matched AS MATERIALIZED ({matched_sql}), "  # noqa: S608
-        f"in_body AS MATERIALIZED ({sql}) "
+        # LIMIT as a parameter: it may be 0, which the ORM's slicing makes no query at all.
+        f"in_body AS MATERIALIZED ({sql} LIMIT %s) "
         "SELECT (SELECT count(*) FROM in_body), ARRAY(SELECT id FROM in_body "
         "ORDER BY published_at DESC, id DESC OFFSET %s LIMIT %s)"
     )
     with connection.cursor() as cursor:
-        cursor.execute(newest, (*matched_params, *params, offset, limit))
+        cursor.execute(newest, (*matched_params, *params, most, offset, limit))
         found, ids = cursor.fetchone()
     return found, ids
 
@@ -302,18 +303,17 @@ def _page_ids(
 ) -> tuple[int, list[int], list[int]]:
     """How many results this search has (up to RESULTS_CAP + 1) and the ids on page
     `number`: the public-text matches', then the body matches' (the module's docstring).
-    The second query only runs when the first run fits under the cap."""
+    Two queries, whatever the page: past the cap the second asks for nothing and ends at
+    once, and the page's query count stays the same."""
     offset = (number - 1) * RESULTS_PER_PAGE
     limit = min(RESULTS_PER_PAGE, RESULTS_CAP - offset)  # the last page ends at the cap
     public = _public_matches(reports, query, text=text, reads_every_body=reads_every_body)
     in_public, ids = _ranked_public_page(public, query, offset=offset, limit=limit)
-    if in_public > RESULTS_CAP:
-        return in_public, ids, []
     in_body, body_ids = _newest_body_page(
         reports,
         query,
         reads_every_body=reads_every_body,
-        most=RESULTS_CAP + 1 - in_public,
+        most=max(0, RESULTS_CAP + 1 - in_public),
         offset=max(0, offset - in_public),
         limit=limit - len(ids),
     )
@@ -351,39 +351,32 @@ def _postgres_page(
                 text=text, reports=reports, query=query, reads_every_body=reads_every_body,
                 number=page.number,
             )  # fmt: skip
+    # A report found by its public text shows its teaser's headline; one found in a body
+    # (one this reader may read, as in the matching: reports/access.py), that body's. Both
+    # computed for the page's reports alone: the query names their ids.
+    in_readable_body = Q(pk__in=in_body) if reads_every_body else Q(pk__in=in_body, is_free=True)
     shown = (
         reports.without_body()
         .select_related("author")
         .filter(pk__in=in_public + in_body)
         .annotate(
             rank=SearchRank(stored_search_public(), query),
-            # For the page's reports only: the query names their ids.
-            teaser_headline=_headline("teaser", query),
+            headline=Case(
+                When(
+                    in_readable_body,
+                    then=_headline(
+                        Concat("teaser", Value("\n\n"), "body", output_field=TextField()), query
+                    ),
+                ),
+                default=_headline("teaser", query),
+            ),
         )
         .in_bulk()
     )
-    in_body = [pk for pk in in_body if pk in shown]  # unpublished since, if any
-    listed = [shown[pk] for pk in in_public + in_body if pk in shown]
-    # A report found by its public text shows its teaser; one found in a body, that body
-    # (one the reader may read: nothing else matched it; asked again all the same).
-    readable = [pk for pk in in_body if can_read_body(reader, shown[pk], network=network)]
-    body_headlines = {}
-    if readable:
-        body_headlines = dict(
-            Report.objects.filter(pk__in=readable)
-            .annotate(
-                headline=_headline(
-                    Concat("teaser", Value("\n\n"), "body", output_field=TextField()), query
-                )
-            )
-            .values_list("pk", "headline")
-        )
     results = [
-        SearchResult(
-            report=report,
-            snippet=snippet_html(body_headlines.get(report.pk) or report.teaser_headline),
-        )
-        for report in listed
+        SearchResult(report=shown[pk], snippet=snippet_html(shown[pk].headline))
+        for pk in in_public + in_body
+        if pk in shown  # unpublished since, if at all
     ]
     page.object_list = results  # the page lists results from here
     return page
