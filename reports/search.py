@@ -34,6 +34,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from html import escape as escape_html
 
 from django import forms
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
@@ -43,7 +44,7 @@ from django.db.models import Case, Q, TextField, Value, When
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Concat
 from django.forms.utils import flatatt
-from django.utils.html import escape, format_html, format_html_join
+from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 from accounts.organisations.networks import OfficeNetwork
@@ -92,19 +93,14 @@ class PlainSelect(forms.Select):
         renderer: object = None,
     ) -> SafeString:
         selected = set(self.format_value(value))
-        options = format_html_join(
-            "",
-            '<option value="{}"{}>{}</option>',
-            (
-                (choice, mark_safe(" selected") if str(choice) in selected else "", label)
-                for choice, label in self.choices
-            ),
+        options = "".join(
+            f'<option value="{escape_html(str(choice))}"'
+            f"{' selected' if str(choice) in selected else ''}>{escape_html(str(label))}</option>"
+            for choice, label in self.choices
         )
-        return format_html(
-            "<select{}>{}</select>",
-            flatatt(self.build_attrs(self.attrs, attrs) | {"name": name}),
-            options,
-        )
+        attributes = flatatt(self.build_attrs(self.attrs, attrs) | {"name": name})
+        # Every value and label escaped above; the attributes by flatatt.
+        return mark_safe(f"<select{attributes}>{options}</select>")  # noqa: S308
 
 
 class SearchForm(forms.Form):
