@@ -1,13 +1,15 @@
 """Search on the bench dataset, in-process with Django's test client (no network, no other
-load): the server time (median of RUNS requests after a warm-up) and the SQL queries of the
-search page for an anonymous reader and a subscriber, common and rare words, the first page
-and later ones; with --explain, EXPLAIN (ANALYZE, BUFFERS) of every query each page runs.
+load): the server time (median of --runs requests after a warm-up; of it, the CPU time of
+this process, Django's side) and the SQL queries of the search page for an anonymous reader
+and a subscriber, common and rare words, the first page and later ones; with --explain,
+EXPLAIN (ANALYZE, BUFFERS) of every query each page runs on the reports.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/publisher_bench \
     REDIS_URL=redis://127.0.0.1:6379/12 .venv/bin/python bench/search_timing.py [--explain]
 
-Run `manage.py bench_data` on that database first. Production settings (DEBUG off), the
-search limit off as in `make bench`; it only reads.
+Run `manage.py bench_data` on that database and `manage.py collectstatic` first (`make
+bench` does both). Production settings (DEBUG off), the search limit off as in `make
+bench`; it only reads.
 """
 
 import argparse
@@ -60,21 +62,22 @@ SEARCHES = [
 ]
 
 
-def measure(client: Client, url: str, runs: int) -> tuple[float, int, str]:
+def measure(client: Client, url: str, runs: int) -> tuple[float, float, int, str]:
     response = client.get(url)  # warm-up: templates, connection
     assert response.status_code == 200, (url, response.status_code)
-    times = []
+    times, cpu = [], []
     for _ in range(runs):
         with CaptureQueriesContext(connection) as queries:
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.process_time()
             response = client.get(url)
             times.append(time.perf_counter() - started)
+            cpu.append(time.process_time() - started_cpu)
     count = next(
         (line for line in response.content.decode().splitlines() if "search-page__count" in line),
         "",
     )
     summary = " ".join(count.split("<strong>")[0].split(">")[-1].split())
-    return statistics.median(times) * 1000, len(queries), summary
+    return statistics.median(times) * 1000, statistics.median(cpu) * 1000, len(queries), summary
 
 
 def explain(client: Client, url: str) -> None:
@@ -108,8 +111,11 @@ def main() -> None:
             if args.explain:
                 explain(client, url)
                 continue
-            milliseconds, queries, summary = measure(client, url, args.runs)
-            print(f"{reader:<10} {url:<32} {milliseconds:7.1f} ms {queries:3d} queries  {summary}")
+            wall, cpu, queries, summary = measure(client, url, args.runs)
+            print(
+                f"{reader:<10} {url:<30} {wall:6.1f} ms, Python {cpu:5.1f} ms CPU, "
+                f"{queries} queries: {summary}"
+            )
 
 
 if __name__ == "__main__":

@@ -355,6 +355,7 @@ def _postgres_page(
         reports.without_body()
         .select_related("author")
         .filter(pk__in=in_public + in_body)
+        .order_by()  # listed in the order of the ids
         .annotate(
             rank=SearchRank(stored_search_public(), query),
             headline=Case(
