@@ -69,6 +69,9 @@ SNIPPET_CHARS = 280
 # ts_headline marks matches with these; they cannot occur in text typed into a form field,
 # so after escaping the snippet they are the only places a <mark> may go.
 _START, _STOP = "\x02", "\x03"
+# Where websearch_to_tsquery may read a minus as "leave out": at the start, after a space,
+# an opening parenthesis or a quotation mark (never inside a hyphenated word: "wi-fi").
+_LEAVES_OUT = re.compile(r"""(?:^|[\s("])-""")
 # ts_headline works on the Markdown source, and a fragment may start or end inside a link
 # or a table, so links keep their text, and half links, table rules and markup go.
 _MARKDOWN_CLEANUP = [
@@ -214,7 +217,7 @@ def _public_matches(
     left out must be missing from the body the reader may read as well: that reads those
     bodies' vectors, for the reports whose public text matches."""
     matches = reports.alias(public=stored_search_public()).filter(public=query)
-    if "-" not in text:
+    if not _LEAVES_OUT.search(text):
         return matches
     readable = Q(document=query) if reads_every_body else Q(is_free=False) | Q(document=query)
     return matches.alias(document=stored_search_document()).filter(readable)

@@ -245,6 +245,20 @@ def test_a_common_word_is_ranked_on_a_bounded_set_and_bodies_only_through_the_in
         assert "Bitmap Index Scan on report_search_document " not in everything, everything
 
 
+def test_only_a_word_left_out_reads_the_bodies_of_public_text_matches(subscriber):
+    """A minus inside a word ("heat-pump") leaves nothing out: the public text is enough."""
+    ReportFactory.create_batch(3, title="Heat-pump test", body="A heat-pump defrost cycle.")
+    ReportFactory(title="Heat-pump defrost", teaser="x", body="x")
+    ReportFactory(title="Heat-pump noise", teaser="x", body="Quiet.")
+
+    def ranked(text: str) -> str:
+        return next(plan for sql, plan in _plans(text, reader=subscriber) if "candidates" in sql)
+
+    assert "search_document" not in ranked("heat-pump"), ranked("heat-pump")
+    assert "search_document @@" in ranked("heat-pump -defrost")
+    assert _titles(_search("heat-pump -defrost", reader=subscriber)) == ["Heat-pump noise"]
+
+
 def test_a_search_lists_up_to_the_cap_and_says_there_are_more(client, monkeypatch):
     monkeypatch.setattr(search, "RESULTS_CAP", 25)
     ReportFactory.create_batch(31, title="Heat pump report")
