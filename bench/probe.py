@@ -107,8 +107,8 @@ def queries() -> dict[str, object]:
     at_full = _reading_pages(anonymous, subscriber)
     total = Report.objects.published().count()
     # The same pages with two published reports, one paid and one free, both matching the
-    # search (a free result adds a snippet query): delete the rest in a transaction that is
-    # rolled back.
+    # search (each reader then gets its body matches' query answered, not cut off by the
+    # cap): delete the rest in a transaction that is rolled back.
     with transaction.atomic():
         matching = (
             Report.objects.published()

@@ -238,6 +238,10 @@ def measure_pages(topology: prodlike.Topology, load: dict) -> dict:
             f"{app}/reports/bench-comments-{count}/", headers=cookie, **load
         )
     results["search"] = measure(f"{app}/search/?q=inverter", script=SEARCH_LUA, **load)
+    # The same searches by a subscriber, matched against every body.
+    results["search_subscriber"] = measure(
+        f"{app}/search/?q=inverter", script=SEARCH_LUA, headers=cookie, **load
+    )
     return results
 
 

@@ -8,7 +8,9 @@ from accounts.organisations.networks import office_organisation_id_for
 
 # (name, persona, url builder, bound), the bounds as measured. A subscriber's pages also
 # look up the session, the user and the membership (3 queries). Search sets one planner
-# option around its queries and resets it (2; reports/search.py, `_matching_through_the_index`).
+# option around its queries and resets it (2; reports/search.py, `_matching_through_the_index`)
+# and runs three of its own: the public-text matches, the body matches (which
+# ask nothing past the cap), the page's reports with their snippets.
 # A logged-in reader's header and newsletter box ask whether they may read every report (the
 # membership and the seat, shared with the page's own access checks) and for their newsletter
 # row (1): reports/context_processors.py. A report page's header names the reports it cites
@@ -24,13 +26,13 @@ PAGES = [
     ("kind", "anonymous", lambda t, topic, a: reverse("reports:kind", args=[t.kind]), 2),
     ("kind plural", "anonymous", lambda t, topic, a: f"/kinds/{t.kind}s/", 0),  # a redirect
     ("author", "anonymous", lambda t, topic, a: reverse("reports:author", args=[a.slug]), 3),
-    ("search", "anonymous", lambda t, topic, a: reverse("reports:search") + "?q=inverter", 5),
+    ("search", "anonymous", lambda t, topic, a: reverse("reports:search") + "?q=inverter", 6),
     ("search", "subscriber", lambda t, topic, a: reverse("reports:search") + "?q=inverter", 8),
     (
         "search filtered",
         "anonymous",
         lambda t, topic, a: f"{reverse('reports:search')}?q=inverter&kind=test&topic={topic.slug}",
-        6,
+        7,
     ),
     ("rss", "anonymous", lambda t, topic, a: reverse("reports:feed"), 1),
     ("atom", "anonymous", lambda t, topic, a: reverse("reports:atom"), 1),

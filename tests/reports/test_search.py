@@ -5,8 +5,10 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.postgres.search import SearchQuery
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from reports import search
 from reports.models import SEARCH_CONFIG, Report, stored_search_document
 from reports.search import search_reports, snippet_html
 from tests.support.factories import ReportFactory, TopicFactory
@@ -177,35 +179,132 @@ def test_search_uses_the_gin_index_on_the_stored_document():
     assert "report_search_document" in plan, plan
 
 
-def _plan(queryset) -> str:
-    from reports.search import _matching_through_the_index
+def _plans(text: str, *, reader, page_number: str | None = None) -> list[tuple[str, str]]:
+    """(SQL, EXPLAIN ANALYZE VERBOSE) of each query the search runs on the reports table,
+    replayed in order with its planner settings."""
+    with CaptureQueriesContext(connection) as queries:
+        page = _search(text, reader=reader, page_number=page_number)
+    assert page.object_list
+    plans = []
+    with connection.cursor() as cursor:
+        for query in queries.captured_queries:
+            sql = query["sql"]
+            if not sql.startswith(("SELECT", "WITH")):
+                cursor.execute(sql)
+            elif "reports_report" in sql:
+                cursor.execute(f"EXPLAIN (ANALYZE, VERBOSE) {sql}")
+                plans.append((sql, "\n".join(row[0] for row in cursor.fetchall())))
+    return plans
 
-    sql, params = queryset.query.sql_with_params()
-    with _matching_through_the_index(), connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN VERBOSE {sql}", params)
-        return "\n".join(row[0] for row in cursor.fetchall())
 
-
-def test_a_word_in_every_report_is_matched_through_the_index_and_ranked_on_public_text():
-    from reports.search import _filtered, ranked_matches
-
-    ReportFactory.create_batch(30, title="Inverter", teaser="An inverter.", body="Inverter " * 50)
+def _inverter_everywhere(*, paid: int, free: int) -> None:
+    ReportFactory.create_batch(paid, title="Inverter", teaser="An inverter.", body="Inverter " * 50)
+    ReportFactory.create_batch(8, title="Charger", teaser="A charger.", body="Inverter " * 50)
+    ReportFactory.create_batch(free, title="Inverter", body="Inverter " * 50, is_free=True)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE reports_report")
-    query = SearchQuery("inverter", search_type="websearch", config=SEARCH_CONFIG)
 
-    plan = _plan(
-        ranked_matches(_filtered(kind=None, topic=None), query, reads_every_body=True)[:10]
+
+def _rows(plan: str, node: str) -> list[int]:
+    """The actual rows of each plan node whose line starts with `node`."""
+    return [
+        int(line.split("rows=")[2].split()[0])
+        for line in plan.splitlines()
+        if line.strip().lstrip("->").strip().startswith(node) and "actual" in line
+    ]
+
+
+@pytest.mark.parametrize("persona", ["subscriber", "anonymous"])
+def test_a_common_word_is_ranked_on_a_bounded_set_and_bodies_only_through_the_index(
+    request, monkeypatch, persona
+):
+    """Ranking reads the public vectors of at most RESULTS_CAP + 1 reports; body vectors
+    are matched through a GIN index alone (for anyone who may not read paid bodies, the
+    index of free reports); headlines are computed for the page's reports alone."""
+    monkeypatch.setattr(search, "RESULTS_CAP", 12)
+    _inverter_everywhere(paid=25, free=5)
+    reader = request.getfixturevalue(persona)
+
+    plans = _plans("inverter", reader=reader, page_number="2")
+
+    everything = "\n".join(plan for _, plan in plans)
+    matching = "\n".join(plan for sql, plan in plans if "@@" in sql)
+    assert "Seq Scan on public.reports_report" not in matching, matching
+    assert "ts_rank(reports_report.search_document" not in everything, everything
+    ranked = next(plan for sql, plan in plans if "candidates" in sql)
+    assert "ts_rank(reports_report.search_public" in ranked, ranked
+    assert max(_rows(ranked, "Limit")) == 13, ranked
+    headlines = [plan for sql, plan in plans if "ts_headline" in sql]
+    assert headlines
+    for plan in headlines:
+        assert int(plan.splitlines()[0].split("rows=")[2].split()[0]) <= 10, plan
+    for line in everything.splitlines():
+        if "search_document @@" in line:  # only ever an index's condition
+            assert "Index Cond" in line or "Recheck Cond" in line, everything
+    if persona == "anonymous":
+        assert "Bitmap Index Scan on report_search_document " not in everything, everything
+
+
+def test_only_a_word_left_out_reads_the_bodies_of_public_text_matches(subscriber):
+    """A minus inside a word ("heat-pump") leaves nothing out: the public text is enough."""
+    ReportFactory.create_batch(3, title="Heat-pump test", body="A heat-pump defrost cycle.")
+    ReportFactory(title="Heat-pump defrost", teaser="x", body="x")
+    ReportFactory(title="Heat-pump noise", teaser="x", body="Quiet.")
+
+    def ranked(text: str) -> str:
+        return next(plan for sql, plan in _plans(text, reader=subscriber) if "candidates" in sql)
+
+    assert "search_document" not in ranked("heat-pump"), ranked("heat-pump")
+    assert "search_document @@" in ranked("heat-pump -defrost")
+    assert _titles(_search("heat-pump -defrost", reader=subscriber)) == ["Heat-pump noise"]
+
+
+def test_a_search_lists_up_to_the_cap_and_says_there_are_more(client, monkeypatch):
+    monkeypatch.setattr(search, "RESULTS_CAP", 25)
+    ReportFactory.create_batch(31, title="Heat pump report")
+
+    first, last = _search("heat pump"), _search("heat pump", page_number="3")
+    beyond = _search("heat pump", page_number="4")
+
+    assert (first.paginator.count, first.paginator.more, first.paginator.num_pages) == (25, True, 3)
+    assert (len(first.object_list), len(last.object_list)) == (10, 5)
+    assert beyond.number == 3 and _titles(beyond) == _titles(last)
+    listed = [
+        r.report.pk
+        for p in ("1", "2", "3")
+        for r in _search("heat pump", page_number=p).object_list
+    ]
+    assert len(set(listed)) == 25
+    html = client.get(SEARCH, {"q": "heat pump"}).content.decode()
+    assert "More than 25 reports match <strong>heat pump</strong>" in html
+    assert "Page 1 of 3" in html
+
+
+def test_a_search_at_the_cap_counts_every_result(monkeypatch):
+    monkeypatch.setattr(search, "RESULTS_CAP", 25)
+    ReportFactory.create_batch(20, title="Heat pump report")
+    ReportFactory.create_batch(5, title="Other", teaser="Other.", body="A heat pump.", is_free=True)
+
+    page = _search("heat pump", page_number="3")
+
+    assert (page.paginator.count, page.paginator.more, len(page.object_list)) == (25, False, 5)
+    assert set(_titles(page)) == {"Other"}
+
+
+def test_the_search_page_costs_the_same_queries_on_every_page(
+    client, monkeypatch, django_assert_num_queries
+):
+    """The public matches, the body matches, the page's reports with their snippets, the
+    planner setting and its reset, the form's topics: whichever page, however many."""
+    monkeypatch.setattr(search, "RESULTS_CAP", 25)
+    ReportFactory.create_batch(12, title="Heat pump report")
+    ReportFactory.create_batch(
+        12, title="Other", teaser="Other.", body="A heat pump.", is_free=True
     )
 
-    assert "Bitmap Index Scan on report_search_document " in plan, plan
-    assert "Seq Scan" not in plan, plan
-    assert "ts_rank(reports_report.search_public" in plan, plan
-    assert "ts_rank(reports_report.search_document" not in plan, plan
-    # The headline is computed above the sort, for the page's rows only.
-    sort_output = plan.split("->  Sort")[1].split("Sort Key")[0]
-    assert "ts_headline" not in sort_output, plan
-    assert "ts_headline" in plan.split("->  Sort")[0], plan
+    for number in ("1", "2", "3", "9"):
+        with django_assert_num_queries(6):
+            assert client.get(SEARCH, {"q": "heat pump", "page": number}).status_code == 200
 
 
 def test_a_match_in_the_body_alone_ranks_below_title_and_teaser_matches_then_newest_first(editor):
@@ -221,25 +320,3 @@ def test_a_match_in_the_body_alone_ranks_below_title_and_teaser_matches_then_new
     )
 
     assert _titles(_search("frobnicator", reader=editor)) == ["Teaser", "New body", "Old body"]
-
-
-def test_a_reader_who_may_not_read_paid_bodies_is_matched_without_touching_their_vectors():
-    """Free reports through an index of free reports alone, paid ones through an index of
-    their public text: neither the answer nor the work depends on a paid body."""
-    from reports.search import _filtered, ranked_matches
-
-    ReportFactory.create_batch(20, title="Inverter", teaser="An inverter.", body="Inverter " * 50)
-    ReportFactory.create_batch(5, title="Inverter", body="Inverter " * 50, is_free=True)
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE reports_report")
-    query = SearchQuery("inverter", search_type="websearch", config=SEARCH_CONFIG)
-
-    plan = _plan(
-        ranked_matches(_filtered(kind=None, topic=None), query, reads_every_body=False)[:10]
-    )
-
-    assert "Bitmap Index Scan on report_search_document_free" in plan, plan
-    assert "Bitmap Index Scan on report_search_public_paid" in plan, plan
-    assert "Bitmap Index Scan on report_search_document " not in plan, plan
-    assert "Seq Scan" not in plan, plan
-    assert "ts_rank(reports_report.search_public" in plan, plan

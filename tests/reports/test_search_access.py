@@ -221,3 +221,59 @@ def test_the_sqlite_path_matches_the_same_text_for_the_same_readers(request, pai
     assert found(CANARY_PHRASE) == paid_by_body
     assert found("installer") == (["paid-canary"] if persona in ENTITLED else [])
     assert found("okafor batteries warranty") == ["paid-canary"]
+
+
+@pytest.mark.parametrize("persona", NOT_ENTITLED)
+def test_pages_past_the_cap_do_not_depend_on_paid_bodies(request, monkeypatch, persona):
+    """With more matches than a search lists, and matches in public text and in free
+    bodies on the same pages: every page, its count and its snippets are the same whatever
+    the paid bodies say."""
+    from reports import search
+
+    monkeypatch.setattr(search, "RESULTS_CAP", 14)
+    reader = request.getfixturevalue(persona)
+    for n in range(9):
+        ReportFactory(slug=f"paid-public-{n}", title=f"Battery test {n}", body="Nothing.")
+    for n in range(4):
+        ReportFactory(slug=f"free-body-{n}", title=f"Free {n}", teaser="x", body="A battery.",
+                      is_free=True)  # fmt: skip
+    for n in range(6):
+        ReportFactory(slug=f"paid-other-{n}", title=f"Other {n}", teaser="x", body="Nothing.")
+
+    def answers(text: str) -> list[tuple]:
+        pages = [search_reports(text=text, reader=reader, page_number=n) for n in ("1", "2")]
+        return [
+            (
+                [result.report.slug for result in page.object_list],
+                [str(result.snippet) for result in page.object_list],
+                page.paginator.count,
+                page.paginator.more,
+            )
+            for page in pages
+        ]
+
+    without = [answers(text) for text in ("battery", "battery test", "free battery")]
+    for report in Report.objects.filter(is_free=False):
+        report.body = f"Battery test free battery {CANARY_PHRASE}."
+        report_save(report=report)
+    with_words = [answers(text) for text in ("battery", "battery test", "free battery")]
+
+    assert with_words == without
+    assert without[0][0][2] == 13 and without[0][1][0][-1].startswith("free-body-")
+
+
+def test_the_same_paid_bodies_do_change_a_subscribers_pages_past_the_cap(subscriber, monkeypatch):
+    """Positive control for the test above: the subscriber finds the paid bodies, and the
+    count reaches the cap."""
+    from reports import search
+
+    monkeypatch.setattr(search, "RESULTS_CAP", 14)
+    for n in range(9):
+        ReportFactory(slug=f"paid-public-{n}", title=f"Battery test {n}", body="Nothing.")
+    for n in range(6):
+        ReportFactory(slug=f"paid-other-{n}", title=f"Other {n}", teaser="x", body="A battery.")
+
+    page = search_reports(text="battery", reader=subscriber, page_number="2")
+
+    assert (page.paginator.count, page.paginator.more) == (14, True)
+    assert [r.report.slug for r in page.object_list][-1].startswith("paid-other-")
