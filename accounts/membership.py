@@ -106,9 +106,12 @@ def access_changes_at(user: object, *, now: datetime) -> datetime | None:
         subscription = seat.organisation if seat is not None else None
         if not membership_grants_access(subscription, now=now):
             return None
-    assert subscription is not None  # it grants access
+    if subscription is None:  # cannot be: it grants access
+        return None
     period_end = subscription.current_period_end
-    moments = [period_end, period_end + _grace()] if period_end is not None else []
+    moments: list[datetime | None] = []
+    if period_end is not None:
+        moments += [period_end, period_end + _grace()]
     if isinstance(subscription, Organisation):
         moments.append(invoice_access_ends_at(subscription))
     return min((moment for moment in moments if moment is not None and moment > now), default=None)
