@@ -223,7 +223,7 @@ def measure_pages(topology: prodlike.Topology, load: dict) -> dict:
     assert "public" in headers["Cache-Control"] and b"Log out" not in body
     assert b'id="report-body"' not in body
     # With the cookies a browser holds, the subscriber's page is the shared rendering's hit.
-    for count in (0, 200):
+    for count in (0, 20, 200):
         _, headers, body = fetch(f"{app}/reports/bench-comments-{count}/", cookie)
         assert headers.get("X-Entitled-Page") in ("hit", "miss"), headers
         assert b'id="report-body"' in body
@@ -233,7 +233,7 @@ def measure_pages(topology: prodlike.Topology, load: dict) -> dict:
     results["static"] = measure(nginx + BASELINE, **load)
     results["nginx_anonymous"] = measure(nginx + REPORT, **load)
     results["app_anonymous_warm"] = measure(app + REPORT, **load)
-    for count in (0, 200):
+    for count in (0, 20, 200):
         results[f"app_subscriber_{count}"] = measure(
             f"{app}/reports/bench-comments-{count}/", headers=cookie, **load
         )

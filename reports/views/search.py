@@ -1,12 +1,19 @@
 """The search page: the form and this reader's results (reports/search.py decides the matches),
 within a limit per client address."""
 
+import hashlib
+from contextlib import suppress
+
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_safe
 
+from accounts.organisations.networks import OfficeNetwork
 from publisher.cache.cdn import surrogate_keys_add
+from publisher.cache.generations import CACHE_ERRORS, versioned_get, versioned_set
 from publisher.cache.pages import public_page
 from publisher.ratelimit import Limit, client_ip, limit_exceeded
 from reports.access import is_entitled_reader
@@ -39,7 +46,7 @@ def search(request: HttpRequest) -> HttpResponse:
     # Any report's change may change any search's results.
     surrogate_keys_add(request, [SEARCH])
     form = SearchForm(request.GET or None)
-    page = None
+    results_html = None
     if form.is_valid() and form.cleaned_data["q"]:
         network = request_office_network(request)
         if not is_entitled_reader(request.user, network=network):
@@ -47,6 +54,35 @@ def search(request: HttpRequest) -> HttpResponse:
             exceeded = limit_exceeded("search", address, search_limits())
             if exceeded is not None:
                 return _too_many(request, exceeded)
+        results_html = _results_html(request, form, network=network)
+    return render(request, "reports/search.html", {"form": form, "results_html": results_html})
+
+
+# Changed with what the results hold, so that a release never reads another's entries.
+RESULTS_LAYOUT = 1
+RESULTS_SECONDS = 300
+
+
+def _results_html(
+    request: HttpRequest, form: SearchForm, *, network: OfficeNetwork | None
+) -> SafeString:
+    """The results of this search, rendered once for every reader of the same kind.
+
+    A search answers every reader who may read every report alike, and every other reader
+    alike (the access rule, reports/search.py), so its rendered results (count, cards,
+    snippets, pagination) are kept per kind of reader and query string, under the
+    page-cache generation that every report's change bumps (publisher/cache/generations.py):
+    server-side only, never a response. A repeated search costs a cache read; a new one runs
+    as before."""
+    entitled = is_entitled_reader(request.user, network=network)
+    query = "&".join(sorted(request.GET.urlencode().split("&")))
+    digest = hashlib.sha256(query.encode()).hexdigest()[:40]
+    key = f"search:results:{RESULTS_LAYOUT}:{'entitled' if entitled else 'public'}:{digest}"
+    try:
+        html, generations = versioned_get(key)
+    except CACHE_ERRORS:
+        html, generations = None, None
+    if html is None:
         page = search_reports(
             text=form.cleaned_data["q"],
             reader=request.user,
@@ -55,7 +91,15 @@ def search(request: HttpRequest) -> HttpResponse:
             topic=form.cleaned_data["topic"],
             page_number=request.GET.get("page"),
         )
-    return render(request, "reports/search.html", {"form": form, "page": page})
+        # The fragment's templates use nothing of the reader: the request is there for
+        # the pagination's query string, which the key holds whole.
+        html = render_to_string(
+            "reports/includes/search_results.html", {"page": page, "form": form}, request=request
+        )
+        if generations is not None:
+            with suppress(*CACHE_ERRORS):
+                versioned_set(key, html, generations=generations, timeout=RESULTS_SECONDS)
+    return mark_safe(html)  # noqa: S308 - rendered by our templates with autoescaping
 
 
 def _too_many(request: HttpRequest, exceeded: Limit) -> HttpResponse:
