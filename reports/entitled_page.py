@@ -42,7 +42,7 @@ import dataclasses
 import re
 import secrets
 from collections.abc import Callable
-from functools import cache
+from functools import cache, lru_cache
 from importlib import import_module
 from types import SimpleNamespace
 
@@ -294,14 +294,24 @@ def _csrf_secret(request: HttpRequest) -> str | None:
     return secret if all(c in CSRF_ALLOWED_CHARS for c in secret) else None
 
 
-def _report_slug(request: HttpRequest) -> str | None:
+@lru_cache(maxsize=4096)
+def _report_slug(path_info: str) -> str | None:
+    """The report slug of a report page's path, or None for any other path (the URL
+    configuration never changes while a process runs)."""
     try:
-        match = resolve(request.path_info)
+        match = resolve(path_info)
     except Resolver404:
         return None
     if not getattr(match.func, "entitled_page", False):
         return None
     return str(match.kwargs.get("slug", "")) or None
+
+
+# Session key -> the user id its session held when this process last read it. Only to ask
+# for the session and everything else in one round trip: the session is still read on
+# every request and must still name that user.
+_SESSION_USERS: dict[str, int] = {}
+_SESSION_USERS_LIMIT = 50_000
 
 
 @cache
@@ -332,7 +342,7 @@ def _answer(request: HttpRequest) -> tuple[int, bytes, list] | None:
         return None
     if settings.SECURE_SSL_REDIRECT and not request.is_secure():
         return None
-    slug = _report_slug(request)
+    slug = _report_slug(request.path_info)
     secret = _csrf_secret(request)
     if slug is None or secret is None or not session_key.isalnum():
         return None
@@ -342,26 +352,42 @@ def _answer(request: HttpRequest) -> tuple[int, bytes, list] | None:
     request.get_host()  # ALLOWED_HOSTS is checked on hits too (DisallowedHost: Django answers)
     if any(check(request) for check in _bypass_checks()):
         return None
-    session = caches[settings.SESSION_CACHE_ALIAS].get(prefix + session_key)
-    if not isinstance(session, dict) or not set(session) <= SIGN_IN_SESSION_KEYS:
-        return None
-    if session.get(BACKEND_SESSION_KEY) not in settings.AUTHENTICATION_BACKENDS:
-        return None
-    user_id = str(session.get(SESSION_KEY, ""))
-    if not user_id.isdigit():
-        return None
     now = timezone.now()
-    seen = (
-        session_seen_key(request=request, session_key=session_key, now=now)
-        if session.get(TRACKED_SESSION_KEY)
-        else None
-    )
-    card_key, generation_key = reader_card_key(int(user_id)), reader_generation_key(int(user_id))
+    session_cache_key = prefix + session_key
+    # One round trip when this process has seen the session (the sessions' cache is the
+    # default one), two otherwise: the session first, for its user.
+    known = _SESSION_USERS.get(session_key) if settings.SESSION_CACHE_ALIAS == "default" else None
+    session = None
+    if known is None:
+        session = caches[settings.SESSION_CACHE_ALIAS].get(session_cache_key)
+        user_id = _signed_in_user(session)
+        if user_id is None:
+            return None
+    else:
+        user_id = known
+    seen = session_seen_key(request=request, session_key=session_key, now=now)
+    card_key, generation_key = reader_card_key(user_id), reader_generation_key(user_id)
     page_key = entitled_page_key(slug, variant="posting")
     entries, _, found = versioned_get_many_with(
-        [page_key], slug=slug, also=[card_key, generation_key, *([seen] if seen else [])]
+        [page_key],
+        slug=slug,
+        also=[
+            card_key,
+            generation_key,
+            *([seen] if seen else []),
+            *([session_cache_key] if known else []),
+        ],
     )
-    if seen is not None and seen not in found:
+    if known is not None:
+        session = found.get(session_cache_key)
+        if _signed_in_user(session) != known:
+            _SESSION_USERS.pop(session_key, None)
+            return None
+    elif len(_SESSION_USERS) < _SESSION_USERS_LIMIT:
+        _SESSION_USERS[session_key] = user_id
+    if not isinstance(session, dict):  # cannot be: _signed_in_user read it
+        return None
+    if session.get(TRACKED_SESSION_KEY) and seen is not None and seen not in found:
         return None  # the session's last-seen record is due: Django writes it
     card = reader_card_current(found.get(card_key), found.get(generation_key), now=now.timestamp())
     page = entries[page_key]
@@ -386,6 +412,16 @@ def _answer(request: HttpRequest) -> tuple[int, bytes, list] | None:
     ).encode()
     headers = [*page.headers, ("Content-Length", str(len(body))), ("X-Entitled-Page", "hit")]
     return 200, body, headers
+
+
+def _signed_in_user(session: object) -> int | None:
+    """The user id of a session that holds nothing but a sign-in by one of our backends."""
+    if not isinstance(session, dict) or not set(session) <= SIGN_IN_SESSION_KEYS:
+        return None
+    if session.get(BACKEND_SESSION_KEY) not in settings.AUTHENTICATION_BACKENDS:
+        return None
+    user_id = str(session.get(SESSION_KEY, ""))
+    return int(user_id) if user_id.isdigit() else None
 
 
 class EntitledPageMiddleware:

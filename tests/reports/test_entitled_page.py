@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.messages.storage.cookie import CookieStorage
+from django.contrib.sessions.backends.cached_db import SessionStore
 from django.http import HttpResponse
 from django.test import Client
 from django.utils import timezone
@@ -323,3 +324,20 @@ def test_a_session_update_by_password_change_here_keeps_the_hits(
 
     _read(client, canary_report)
     assert _read(client, canary_report)[0].headers[HIT] == "hit"
+
+
+def test_a_session_ended_elsewhere_gets_no_hit_however_often_it_was_seen(
+    client_for, subscriber, canary_report
+):
+    """The process remembers whose a session was, to read it with the rest in one round
+    trip; the session itself is still read on every request."""
+    client = client_for(subscriber)
+    _read(client, canary_report)
+    for _ in range(3):
+        assert _read(client, canary_report)[0].headers[HIT] == "hit"
+
+    SessionStore(client.cookies[settings.SESSION_COOKIE_NAME].value).delete()
+
+    response, html = _read(client, canary_report)
+    assert HIT not in response.headers
+    assert CANARY not in html and "Log out" not in html
