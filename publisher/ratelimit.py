@@ -13,13 +13,22 @@ def client_ip(request: HttpRequest) -> str | None:
     """The reader's address, as allauth resolves it for its own login limits: behind nginx
     the X-Forwarded-For entry ALLAUTH_TRUSTED_PROXY_COUNT hops from the right (the one our
     proxy appended, which a client cannot forge), otherwise REMOTE_ADDR. One resolver, so
-    every limit and consent record sees the same address."""
+    every limit and consent record sees the same address. Resolved once per request (the
+    page cache, the office ranges and the session records all ask)."""
+    if _RESOLVED in request.META:
+        return request.META[_RESOLVED]
     try:
-        return get_client_ip(request)
+        address = get_client_ip(request)
     except ImproperlyConfigured:
         # Fewer X-Forwarded-For entries than trusted proxies: the request did not come
         # through them all. Its own connection is the only address we know.
-        return request.META.get("REMOTE_ADDR") or None
+        address = request.META.get("REMOTE_ADDR") or None
+    request.META[_RESOLVED] = address
+    return address
+
+
+# Where a request keeps its resolved address (the WSGI environ, for Django's handler too).
+_RESOLVED = "publisher.client_ip"
 
 
 @dataclass(frozen=True)
