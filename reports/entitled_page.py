@@ -15,8 +15,8 @@ template.
 The entry lives only in the server-side cache, under a key no URL names; nginx, a CDN and
 browsers are told `private, no-store` as for every logged-in page. It is given only to a
 request whose reader card (reports/reader_cards.py) says that reader may read every report
-now, and whose session is the card's. Readers it does not fit are rendered for themselves
-by the view, as before: staff, anyone not entitled, a reader reading through an office
+now, and whose session is the card's. Readers it does not fit are each rendered by the
+view for themselves alone: staff, anyone not entitled, a reader reading through an office
 network (the header names the licence), the author of a hidden comment (who sees it), the
 no-JavaScript reply form (`?reply=`), editors' previews.
 
@@ -35,7 +35,7 @@ Two ways in:
   only when Django's own path would do nothing else for the request: no flash message, a
   session holding nothing but the sign-in's keys, a well-formed CSRF cookie, nothing for the
   session's last-seen record to write (accounts.sessions.services), the same host and
-  HTTPS checks. Anything else goes to Django, which answers exactly as before.
+  HTTPS checks. Anything else goes to Django's full request handling.
 """
 
 import dataclasses

@@ -98,7 +98,7 @@ def reader_card_current(entry: object, generation: object, *, now: float) -> Rea
 
 def reader_card_refresh(*, user: User) -> ReaderCard | None:
     """Compute the reader's card from the database and keep it for the requests after,
-    under their generation as it was before the rows were read: a change committed in
+    under the generation read ahead of the rows: a change committed in
     between has bumped it, and retires this card at once."""
     generation = _reader_generation(user.pk)
     card = reader_card_compute(user=user)

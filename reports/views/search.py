@@ -73,7 +73,7 @@ def _results_html(
     snippets, pagination) are kept per kind of reader and query string, under the
     page-cache generation that every report's change bumps (publisher/cache/generations.py):
     server-side only, never a response. A repeated search costs a cache read; a new one runs
-    as before."""
+    in full."""
     entitled = is_entitled_reader(request.user, network=network)
     query = "&".join(sorted(request.GET.urlencode().split("&")))
     digest = hashlib.sha256(query.encode()).hexdigest()[:40]
