@@ -31,7 +31,8 @@ Two ways in:
   (publisher/cache/wsgi.py, PAGE_CACHE_FRONT_ANSWERS) asks it before Django's handler, and
   `EntitledPageMiddleware` for every other way in (the test client, runserver). It reads
   the session from the cache (the `cached_db` engine keeps every session there), then the
-  card, its generation and the page in one more round trip: no query at all. It answers
+  card, its generation and the page's stamp in one more round trip: no query at all. The
+  page itself is read only when this process does not hold the one the stamp names. It answers
   only when Django's own path would do nothing else for the request: no flash message, a
   session holding nothing but the sign-in's keys, a well-formed CSRF cookie, nothing for the
   session's last-seen record to write (accounts.sessions.services), the same host and
@@ -41,6 +42,7 @@ Two ways in:
 import dataclasses
 import re
 import secrets
+import threading
 from collections.abc import Callable
 from functools import cache, lru_cache
 from importlib import import_module
@@ -66,6 +68,7 @@ from publisher.cache.generations import (
     CACHE_ERRORS,
     generations_settled,
     versioned_get,
+    versioned_get_many,
     versioned_get_many_with,
     versioned_set,
 )
@@ -78,7 +81,7 @@ from reports.reader_cards import ReaderCard, reader_card_current, reader_card_ke
 TEMPLATE = "reports/report_detail.html"
 PAGE_SECONDS = FRAGMENT_SECONDS
 # Changed with what an entry holds, so that a release never reads another's entries.
-PAGE_LAYOUT = 1
+PAGE_LAYOUT = 2
 # What a session may hold for its page to be served without Django: the sign-in's own keys.
 # Anything else (a flash message kept in the session, allauth's half-finished flows, the
 # office-network marker) is something Django's path would act on or show.
@@ -117,9 +120,15 @@ def entitled_page_key(slug: str, *, variant: str) -> str:
     return f"entitled-page:{PAGE_LAYOUT}:{slug}:{variant}"
 
 
-# Pieces: literal HTML at even positions; at odd ones a personal part's name, or for a
-# comment (author id, the actions its author sees, the actions everyone else sees).
-Piece = str | tuple[str, str, str]
+def entitled_page_stamp_key(slug: str, *, variant: str) -> str:
+    """Where the stamp of the stored page is kept: a few bytes a hit reads instead of the
+    page itself when its process already holds that page (`_held_page`)."""
+    return f"entitled-page-stamp:{PAGE_LAYOUT}:{slug}:{variant}"
+
+
+# Pieces: literal HTML (UTF-8) at even positions; at odd ones a personal part's name, or for
+# a comment (author id, the actions its author sees, the actions everyone else sees).
+Piece = bytes | str | tuple[str, bytes, bytes]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -130,16 +139,26 @@ class SharedPage:
     headers: tuple[tuple[str, str], ...] = ()
     # The reading mark's address for readers without a seat, escaped.
     mark: str = ""
+    # Drawn afresh for every stored page, and stored beside it (entitled_page_stamp_key).
+    stamp: str = ""
 
 
 def entitled_page_cached(*, slug: str, variant: str) -> tuple[SharedPage | None, tuple | None]:
-    """The shared page of this report and variant if the cache holds a current one, and the
-    generations to store a fresh one under (None without a cache)."""
+    """The shared page of this report and variant if the cache holds a current one that its
+    stamp names (hits join no other), and the generations to store a fresh one under (None
+    without a cache)."""
+    page_key, stamp_key = (
+        entitled_page_key(slug, variant=variant),
+        entitled_page_stamp_key(slug, variant=variant),
+    )
     try:
-        entry, generations = versioned_get(entitled_page_key(slug, variant=variant), slug=slug)
+        entries, generations = versioned_get_many([page_key, stamp_key], slug=slug)
     except CACHE_ERRORS:
         return None, None
-    return (entry if isinstance(entry, SharedPage) else None), generations
+    page = entries[page_key]
+    if not isinstance(page, SharedPage) or page.stamp != entries[stamp_key]:
+        return None, generations
+    return page, generations
 
 
 def thread_is_empty(thread: dict[str, list]) -> bool:
@@ -181,7 +200,8 @@ def shared_page_split(html: str, *, report_id: int, thread: dict[str, list]) -> 
     tokens = re.findall(r'name="csrfmiddlewaretoken" value="([^"]*)"', html)
     if any(token != MARKS["csrf"] for token in tokens):
         return None  # a token other than the marker reached the page: never share it
-    pieces: list[Piece] = []
+    # Built as text, encoded once at the end.
+    pieces: list[str | tuple[str, str, str]] = []
 
     def literal(text: str) -> None:
         if len(pieces) % 2 == 1:  # the last piece is a literal: extend it
@@ -189,7 +209,7 @@ def shared_page_split(html: str, *, report_id: int, thread: dict[str, list]) -> 
         else:
             pieces.append(text)
 
-    def part(piece: Piece) -> None:
+    def part(piece: str | tuple[str, str, str]) -> None:
         if len(pieces) % 2 == 0:
             pieces.append("")
         pieces.append(piece)
@@ -212,17 +232,32 @@ def shared_page_split(html: str, *, report_id: int, thread: dict[str, list]) -> 
     literal("")
     return SharedPage(
         report_id=report_id,
-        pieces=tuple(pieces),
+        pieces=tuple(_encoded(piece, literal=index % 2 == 0) for index, piece in enumerate(pieces)),
         hidden_authors=frozenset(int(author) for author in thread["hidden_authors"]),
         mark=str(escape(mark_url(report_id=report_id, kind="entitled"))),
     )
 
 
-def shared_page_join(page: SharedPage, *, card: ReaderCard, parts: dict[str, str]) -> str:
-    """The page for one reader: `parts` holds the CSRF token, the reading mark's address and
-    the messages' HTML; the name and each comment's actions come from the card."""
+def _encoded(piece: str | tuple[str, str, str], *, literal: bool) -> Piece:
+    """A piece as it is stored: its HTML already encoded, so that joining is bytes alone
+    (a part's name stays a name)."""
+    if isinstance(piece, tuple):
+        author, own, other = piece
+        return (author, _utf8(own), _utf8(other))
+    return _utf8(piece) if literal else piece
+
+
+def _utf8(text: str | bytes) -> bytes:
+    return text.encode() if isinstance(text, str) else text
+
+
+def shared_page_join(page: SharedPage, *, card: ReaderCard, parts: dict[str, str]) -> bytes:
+    """The page for one reader, encoded: `parts` holds the CSRF token, the reading mark's
+    address and the messages' HTML; the name and each comment's actions come from the
+    card."""
     me = str(card.user_id)
-    personal = {**parts, "name": card.name_html}
+    personal = {name: value.encode() for name, value in parts.items()}
+    personal["name"] = card.name_html.encode()
     out = []
     for index, piece in enumerate(page.pieces):
         if index % 2 == 0:
@@ -231,8 +266,8 @@ def shared_page_join(page: SharedPage, *, card: ReaderCard, parts: dict[str, str
             author, own, other = piece
             out.append(own if author == me else other)
         else:
-            out.append(personal[piece])
-    return "".join(out)  # type: ignore[arg-type]  # literals and chosen parts are str
+            out.append(personal[piece])  # type: ignore[index]  # a part's name
+    return b"".join(out)  # type: ignore[arg-type]  # literals and chosen parts are bytes
 
 
 def reader_mark(*, page: SharedPage, card: ReaderCard) -> str:
@@ -272,8 +307,7 @@ def entitled_page_response(
         setattr(
             response,
             _ATTACHED,
-            (entitled_page_key(slug, variant=variant_for(card)), generations, page,
-             reading_from_replica()),
+            (slug, variant_for(card), generations, page, reading_from_replica()),
         )  # fmt: skip
     return response
 
@@ -368,9 +402,9 @@ def _answer(request: HttpRequest) -> tuple[int, bytes, list] | None:
         user_id = known
     seen = session_seen_key(request=request, session_key=session_key, now=now)
     card_key, generation_key = reader_card_key(user_id), reader_generation_key(user_id)
-    page_key = entitled_page_key(slug, variant="posting")
+    stamp_key = entitled_page_stamp_key(slug, variant="posting")
     entries, _, found = versioned_get_many_with(
-        [page_key],
+        [stamp_key],
         slug=slug,
         also=[
             card_key,
@@ -391,16 +425,16 @@ def _answer(request: HttpRequest) -> tuple[int, bytes, list] | None:
     if session.get(TRACKED_SESSION_KEY) and seen is not None and seen not in found:
         return None  # the session's last-seen record is due: Django writes it
     card = reader_card_current(found.get(card_key), found.get(generation_key), now=now.timestamp())
-    page = entries[page_key]
     if (
         card is None
         or not card.entitled
         or not card.may_comment
-        or not isinstance(page, SharedPage)
-        or not page.headers
-        or card.user_id in page.hidden_authors
         or not constant_time_compare(str(session.get(HASH_SESSION_KEY, "")), card.session_hash)
     ):
+        return None
+    stamp = entries[stamp_key]
+    page = _held_page(slug, stamp=stamp) if isinstance(stamp, str) and stamp else None
+    if page is None or not page.headers or card.user_id in page.hidden_authors:
         return None
     body = shared_page_join(
         page,
@@ -410,9 +444,42 @@ def _answer(request: HttpRequest) -> tuple[int, bytes, list] | None:
             "mark": reader_mark(page=page, card=card),
             "messages": "",
         },
-    ).encode()
+    )
     headers = [*page.headers, ("Content-Length", str(len(body))), ("X-Entitled-Page", "hit")]
     return 200, body, headers
+
+
+# The shared pages this process holds, by key: a hit whose stamp (read with the reader's
+# card) names the page held here joins it without reading it again, which is most of what a
+# hit would move from the cache and unpickle. At most HELD_BYTES of HTML, the oldest dropped
+# first.
+_HELD: dict[str, SharedPage] = {}
+_HELD_SIZES: dict[str, int] = {}
+_HELD_LOCK = threading.Lock()
+HELD_BYTES = 32 * 1024 * 1024
+
+
+def _held_page(slug: str, *, stamp: str) -> SharedPage | None:
+    """The current shared page of this report (the one `stamp` names), from this process if
+    it holds it, otherwise from the cache; None when the cache holds no page with that stamp
+    (replaced or retired since the stamp was read: Django answers)."""
+    key = entitled_page_key(slug, variant="posting")
+    held = _HELD.get(key)
+    if held is not None and held.stamp == stamp:
+        return held
+    page, _ = versioned_get(key, slug=slug)
+    if not isinstance(page, SharedPage) or page.stamp != stamp:
+        return None
+    size = sum(len(piece) for piece in page.pieces[::2])
+    with _HELD_LOCK:
+        _HELD_SIZES.pop(key, None)
+        _HELD.pop(key, None)
+        while _HELD and sum(_HELD_SIZES.values()) + size > HELD_BYTES:
+            oldest = next(iter(_HELD))
+            del _HELD[oldest], _HELD_SIZES[oldest]
+        if size <= HELD_BYTES:
+            _HELD[key], _HELD_SIZES[key] = page, size
+    return page
 
 
 def _signed_in_user(session: object) -> int | None:
@@ -453,7 +520,12 @@ _OWN_HEADERS = {"content-length", "x-entitled-page", "x-page-cache", "set-cookie
 
 
 def _store(
-    response: HttpResponseBase, key: str, generations: tuple, page: SharedPage, replica: bool
+    response: HttpResponseBase,
+    slug: str,
+    variant: str,
+    generations: tuple,
+    page: SharedPage,
+    replica: bool,
 ) -> None:
     if replica and not generations_settled(generations):
         return  # rendered from a replica that may lack the change behind the generations
@@ -464,9 +536,22 @@ def _store(
     )
     if "private" not in response.headers.get("Cache-Control", ""):
         return  # never: a logged-in page is private (publisher/cache/pages.py)
-    stored = dataclasses.replace(page, headers=headers)
+    stored = dataclasses.replace(page, headers=headers, stamp=secrets.token_hex(8))
     try:
-        versioned_set(key, stored, generations=generations, timeout=PAGE_SECONDS)
+        # The page before its stamp: a hit that reads this stamp finds this page, or a
+        # later one (whose stamp differs: Django answers).
+        versioned_set(
+            entitled_page_key(slug, variant=variant),
+            stored,
+            generations=generations,
+            timeout=PAGE_SECONDS,
+        )
+        versioned_set(
+            entitled_page_stamp_key(slug, variant=variant),
+            stored.stamp,
+            generations=generations,
+            timeout=PAGE_SECONDS,
+        )
     except CACHE_ERRORS:
         return
     response.headers["X-Entitled-Page"] = "miss"

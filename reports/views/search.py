@@ -14,7 +14,7 @@ from django.views.decorators.http import require_safe
 from accounts.organisations.networks import OfficeNetwork
 from publisher.cache.cdn import surrogate_keys_add
 from publisher.cache.generations import CACHE_ERRORS, versioned_get, versioned_set
-from publisher.cache.pages import public_page
+from publisher.cache.pages import cached_public_page
 from publisher.ratelimit import Limit, client_ip, limit_exceeded
 from reports.access import is_entitled_reader
 from reports.office import request_office_network
@@ -41,7 +41,10 @@ def search_limits() -> list[Limit]:
 
 
 @require_safe
-@public_page
+# An anonymous reader's search page is everyone's: kept whole in the page cache (and nginx's)
+# by what the form reads. A repeated search is answered there, before the limit below, which
+# guards the work of a new one.
+@cached_public_page(params=["q", "kind", "topic", "page"])
 def search(request: HttpRequest) -> HttpResponse:
     # Any report's change may change any search's results.
     surrogate_keys_add(request, [SEARCH])

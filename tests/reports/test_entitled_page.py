@@ -341,3 +341,57 @@ def test_a_session_ended_elsewhere_gets_no_hit_however_often_it_was_seen(
     response, html = _read(client, canary_report)
     assert HIT not in response.headers
     assert CANARY not in html and "Log out" not in html
+
+
+def _cache_reads(monkeypatch) -> list[str]:
+    """Every key read from the default cache from now on."""
+    from django.core.cache import cache
+
+    keys: list[str] = []
+    get, get_many = cache.get, cache.get_many
+
+    def spied_get(key, *args, **kwargs):
+        keys.append(key)
+        return get(key, *args, **kwargs)
+
+    def spied_get_many(many, *args, **kwargs):
+        keys.extend(many)
+        return get_many(many, *args, **kwargs)
+
+    monkeypatch.setattr(cache, "get", spied_get)
+    monkeypatch.setattr(cache, "get_many", spied_get_many)
+    return keys
+
+
+def test_a_process_joins_the_page_it_holds_reading_only_its_stamp(
+    client_for, subscriber, canary_report, monkeypatch
+):
+    client = client_for(subscriber)
+    _read(client, canary_report)
+    _read(client, canary_report)  # the first hit: this process now holds the page
+    reads = _cache_reads(monkeypatch)
+
+    hit, html = _read(client, canary_report)
+
+    assert hit.headers[HIT] == "hit" and CANARY in html
+    assert any(key.startswith("entitled-page-stamp:") for key in reads)
+    assert not any(key.startswith("entitled-page:") for key in reads)
+
+
+def test_a_held_page_whose_stamp_moved_on_is_never_joined(client_for, subscriber, canary_report):
+    from publisher.cache.generations import versioned_get, versioned_set
+    from reports.entitled_page import entitled_page_stamp_key
+
+    client = client_for(subscriber)
+    _read(client, canary_report)
+    _read(client, canary_report)
+    key = entitled_page_stamp_key(canary_report.slug, variant="posting")
+    _, generations = versioned_get(key, slug=canary_report.slug)
+    # Another process stored a newer rendering of the page, under a stamp of its own, and
+    # that rendering has since left the cache.
+    versioned_set(key, "another-rendering", generations=generations, timeout=60)
+
+    response, html = _read(client, canary_report)
+
+    assert response.headers[HIT] == "miss" and CANARY in html
+    assert _read(client, canary_report)[0].headers[HIT] == "hit"

@@ -2,6 +2,7 @@
 read every body: the next search gets a 429 page that says why, with Retry-After, which no
 cache keeps; other addresses, entitled readers and pages that run no search are unaffected."""
 
+import itertools
 from datetime import timedelta
 
 import pytest
@@ -21,8 +22,14 @@ def report():
     return ReportFactory(title="Heat pump test")
 
 
+_asked = itertools.count()
+
+
 def _search(client, address="192.0.2.1", **params):
-    return client.get(SEARCH, params or {"q": "heat pump"}, REMOTE_ADDR=address)
+    """A new search each time, which still finds the report: an anonymous reader's repeated
+    search is answered by the page cache, before the limit (test below)."""
+    query = {"q": f"heat pump -nothing{next(_asked)}"}
+    return client.get(SEARCH, params or query, REMOTE_ADDR=address)
 
 
 def test_the_31st_search_in_a_minute_gets_a_429_page_that_says_why(client):
@@ -127,12 +134,26 @@ def test_behind_the_proxy_each_forwarded_address_has_its_own_count(client, setti
     settings.ALLAUTH_TRUSTED_PROXY_COUNT = 1
 
     def behind_nginx(address: str):
-        return client.get(
-            SEARCH, {"q": "heat pump"}, REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR=address
-        )
+        query = {"q": f"heat pump -nothing{next(_asked)}"}
+        return client.get(SEARCH, query, REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR=address)
 
     for _ in range(31):
         behind_nginx("203.0.113.5")
 
     assert behind_nginx("203.0.113.5").status_code == 429
     assert behind_nginx("203.0.113.6").status_code == 200
+
+
+def test_a_repeated_anonymous_search_comes_from_the_page_cache_and_is_not_counted(client):
+    """The same search by anonymous readers is one page for all of them, shared like any
+    public page (nginx keeps it too): only a search that runs counts against the limit."""
+    first = client.get(SEARCH, {"q": "heat pump"}, REMOTE_ADDR="192.0.2.1")
+    repeated = [client.get(SEARCH, {"q": "heat pump"}, REMOTE_ADDR="192.0.2.1") for _ in range(40)]
+
+    assert "Heat pump test" in first.content.decode()
+    assert {response.status_code for response in repeated} == {200}
+    assert {response["X-Page-Cache"] for response in repeated} == {"hit"}
+    assert {response.content for response in repeated} == {first.content}
+    # The first one ran and counts: 29 more new searches are allowed in the minute.
+    assert {_search(client).status_code for _ in range(29)} == {200}
+    assert _search(client).status_code == 429
