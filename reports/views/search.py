@@ -49,7 +49,7 @@ def search(request: HttpRequest) -> HttpResponse:
     # Any report's change may change any search's results.
     surrogate_keys_add(request, [SEARCH])
     form = SearchForm(request.GET or None)
-    results_html = None
+    searched_html = None
     if form.is_valid() and form.cleaned_data["q"]:
         network = request_office_network(request)
         if not is_entitled_reader(request.user, network=network):
@@ -57,26 +57,29 @@ def search(request: HttpRequest) -> HttpResponse:
             exceeded = limit_exceeded("search", address, search_limits())
             if exceeded is not None:
                 return _too_many(request, exceeded)
-        results_html = _results_html(request, form, network=network)
-    return render(request, "reports/search.html", {"form": form, "results_html": results_html})
+        searched_html = _searched_html(request, form, network=network)
+    return render(request, "reports/search.html", {"form": form, "searched_html": searched_html})
 
 
 # Changed with what the results hold, so that a release never reads another's entries.
-RESULTS_LAYOUT = 1
+RESULTS_LAYOUT = 2
 RESULTS_SECONDS = 300
 
 
-def _results_html(
+def _searched_html(
     request: HttpRequest, form: SearchForm, *, network: OfficeNetwork | None
 ) -> SafeString:
-    """The results of this search, rendered once for every reader of the same kind.
+    """The form and the results of this search, rendered once for every reader of the same
+    kind.
 
     A search answers every reader who may read every report alike, and every other reader
     alike (the access rule, reports/search.py), so its rendered results (count, cards,
     snippets, pagination) are kept per kind of reader and query string, under the
     page-cache generation that every report's change bumps (publisher/cache/generations.py):
-    server-side only, never a response. A repeated search costs a cache read; a new one runs
-    in full."""
+    server-side only, never a response. The form, filled from the query string, comes with
+    them: its topic list is a query and a hundred rendered options, and a topic's change
+    bumps the same generation. A repeated search costs a cache read; a new one runs in
+    full."""
     entitled = is_entitled_reader(request.user, network=network)
     query = "&".join(sorted(request.GET.urlencode().split("&")))
     digest = hashlib.sha256(query.encode()).hexdigest()[:40]
@@ -96,9 +99,10 @@ def _results_html(
         )
         # The fragment's templates use nothing of the reader: the request is there for
         # the pagination's query string, which the key holds whole.
+        context = {"page": page, "form": form}
         html = render_to_string(
-            "reports/includes/search_results.html", {"page": page, "form": form}, request=request
-        )
+            "reports/includes/search_form.html", context, request=request
+        ) + render_to_string("reports/includes/search_results.html", context, request=request)
         if generations is not None:
             with suppress(*CACHE_ERRORS):
                 versioned_set(key, html, generations=generations, timeout=RESULTS_SECONDS)

@@ -2,6 +2,8 @@
 repeated search costs a cache read, readers who may read every body and readers who may not
 never share an entry, and a report's change shows in the next search."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -34,11 +36,26 @@ def test_a_repeated_search_is_answered_from_the_rendered_results(
     client = client_for(subscriber)
     first = _results(client, CANARY_WORD)
 
-    # The session's reader, membership and seat: the results themselves cost nothing.
-    with django_assert_max_num_queries(3):
+    # The session's reader and membership: the results and the form's topic list cost
+    # nothing.
+    with django_assert_max_num_queries(2):
         again = _results(client, CANARY_WORD)
 
     assert again == first and "Hybrid inverter shootout" in again
+
+
+def test_the_form_kept_with_the_results_shows_the_filters_asked_for(
+    client_for, subscriber, canary_report
+):
+    topic = canary_report.topics.create(name="Inverters", slug="inverters")
+    query = {"q": CANARY_WORD, "kind": canary_report.kind, "topic": topic.slug}
+    client = client_for(subscriber)
+    client.get(URL, query)
+    html = client.get(URL, query).content.decode()
+
+    assert re.search(r'<option value="inverters"[^>]* selected>Inverters</option>', html)
+    assert re.search(rf'<option value="{canary_report.kind}"[^>]* selected>', html)
+    assert f'value="{CANARY_WORD}"' in html and "Hybrid inverter shootout" in html
 
 
 @pytest.mark.parametrize("persona", ["anonymous", "free_reader"])
