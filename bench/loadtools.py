@@ -98,6 +98,8 @@ MIX_ACCOUNTS = 300
 # by the thread's next subscriber: a subscriber posts once per MIX_ACCOUNTS // MIX_CONNECTIONS
 # * MIX_POST_INTERVAL = 64 s at the least (75 s on average), four posts a second in all.
 MIX_POST_INTERVAL = 16.0
+# The bench's row 10 runs the mix this long before the run it measures.
+MIX_WARMUP_SECONDS = 10
 # wrk counts a request unanswered after this long as an error (a timeout): gunicorn's own
 # limit (deploy/gunicorn.conf.py), past which gunicorn kills the request and nginx answers
 # 502/504 (errors too). Anything faster is a slow answer, not a failed one, and shows in the

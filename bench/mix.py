@@ -1,13 +1,14 @@
 """Row 10 of `make bench`'s table: the load mix of tests/prodlike/test_load.py on the bench's
 dataset, through the bench topology's nginx.
 
-64 connections for 60 s (`--mix-seconds`), one wrk thread each (bench/mix.lua): half
-anonymous pages (home, the 100 most recent reports but row 3's, topics, kinds; nginx's
-cache), three tenths subscribers' pages of those reports (past the cache, to Django), a
-tenth each anonymous and subscribers' searches, and four comment posts a second by 300 bench
-subscribers, paced under the production limits as in test_load. The comments go to reports
-of their own (bench/probe.py, MIX_COMMENTED), deleted before and after the run: the dataset
-stays as bench_data left it, and row 3's comment threads keep their sizes.
+64 connections for 60 s (`--mix-seconds`) after 10 s unmeasured, one wrk thread each
+(bench/mix.lua): half anonymous pages (home, the 100 most recent reports but row 3's,
+topics, kinds; nginx's cache), three tenths subscribers' pages of those reports (past the
+cache, to Django), a tenth each anonymous and subscribers' searches, and four comment posts
+a second by 300 bench subscribers, paced under the production limits as in test_load. The
+comments go to reports of their own (bench/probe.py, MIX_COMMENTED), deleted before and
+after the run: the dataset stays as bench_data left it, and row 3's comment threads keep
+their sizes.
 
 Per class: answers a second, p50 and p99 as wrk's threads saw them. Errors are socket errors
 (a timeout is a request unanswered after gunicorn's 30 s) and answers outside 2xx/3xx; a 429
@@ -20,6 +21,7 @@ import run as prodlike  # deploy/prodlike/run.py (bench/run.py puts it on the pa
 from loadtools import (
     MIX_ACCOUNTS,
     MIX_CONNECTIONS,
+    MIX_WARMUP_SECONDS,
     mix_data,
     mix_latencies,
     mix_run,
@@ -37,8 +39,13 @@ def measure_mix(topology: prodlike.Topology, *, seconds: int) -> dict:
         topology.dir / "mix-data.lua", origin=topology.url, sessions=site["sessions"],
         anonymous=anonymous, reports=site["reports"], commented=site["commented"],
     )  # fmt: skip
-    prodlike.log(f"the load mix: {seconds} s, {MIX_ACCOUNTS} subscribers")
+    prodlike.log(f"the load mix: {MIX_WARMUP_SECONDS} s unmeasured, then {seconds} s, "
+                 f"{MIX_ACCOUNTS} subscribers")  # fmt: skip
     try:
+        # The same mix without posts first, unmeasured, as every other row warms up: what
+        # is measured is the site under load, not its first minute after a restart (every
+        # page, card and session not yet in a cache).
+        mix_run(topology.url + "/", data, seconds=MIX_WARMUP_SECONDS, post_seconds=0)
         # Posts until the end: the mix is the same throughout what is measured.
         output, result = mix_run(topology.url + "/", data, seconds=seconds, post_seconds=seconds)
     finally:

@@ -80,8 +80,12 @@ from reports.reader_cards import ReaderCard, reader_card_current, reader_card_ke
 
 TEMPLATE = "reports/report_detail.html"
 PAGE_SECONDS = FRAGMENT_SECONDS
+# How long past PAGE_SECONDS a page is still given while one request renders its successor:
+# its generations still say it is current (only its relative times age), and the readers of
+# a busy report do not all render it at once.
+PAGE_GRACE_SECONDS = 30
 # Changed with what an entry holds, so that a release never reads another's entries.
-PAGE_LAYOUT = 2
+PAGE_LAYOUT = 3
 # What a session may hold for its page to be served without Django: the sign-in's own keys.
 # Anything else (a flash message kept in the session, allauth's half-finished flows, the
 # office-network marker) is something Django's path would act on or show.
@@ -141,6 +145,8 @@ class SharedPage:
     mark: str = ""
     # Drawn afresh for every stored page, and stored beside it (entitled_page_stamp_key).
     stamp: str = ""
+    # When it is due to be rendered again (a timestamp): PAGE_SECONDS after it was stored.
+    fresh_until: float = 0.0
 
 
 def entitled_page_cached(*, slug: str, variant: str) -> tuple[SharedPage | None, tuple | None]:
@@ -158,6 +164,8 @@ def entitled_page_cached(*, slug: str, variant: str) -> tuple[SharedPage | None,
     page = entries[page_key]
     if not isinstance(page, SharedPage) or page.stamp != entries[stamp_key]:
         return None, generations
+    if timezone.now().timestamp() >= page.fresh_until:
+        return None, generations  # due: this request renders its successor
     return page, generations
 
 
@@ -436,6 +444,8 @@ def _answer(request: HttpRequest) -> tuple[int, bytes, list] | None:
     page = _held_page(slug, stamp=stamp) if isinstance(stamp, str) and stamp else None
     if page is None or not page.headers or card.user_id in page.hidden_authors:
         return None
+    if now.timestamp() >= page.fresh_until and _renders_successor(page):
+        return None
     body = shared_page_join(
         page,
         card=card,
@@ -480,6 +490,13 @@ def _held_page(slug: str, *, stamp: str) -> SharedPage | None:
         if size <= HELD_BYTES:
             _HELD[key], _HELD_SIZES[key] = page, size
     return page
+
+
+def _renders_successor(page: SharedPage) -> bool:
+    """True for the one request that renders a due page afresh (through Django); the others
+    keep getting it meanwhile, for at most PAGE_GRACE_SECONDS."""
+    renewal = f"entitled-page-renewal:{page.stamp}"
+    return bool(caches["default"].add(renewal, 1, PAGE_GRACE_SECONDS))
 
 
 def _signed_in_user(session: object) -> int | None:
@@ -536,7 +553,12 @@ def _store(
     )
     if "private" not in response.headers.get("Cache-Control", ""):
         return  # never: a logged-in page is private (publisher/cache/pages.py)
-    stored = dataclasses.replace(page, headers=headers, stamp=secrets.token_hex(8))
+    stored = dataclasses.replace(
+        page,
+        headers=headers,
+        stamp=secrets.token_hex(8),
+        fresh_until=timezone.now().timestamp() + PAGE_SECONDS,
+    )
     try:
         # The page before its stamp: a hit that reads this stamp finds this page, or a
         # later one (whose stamp differs: Django answers).
@@ -544,13 +566,13 @@ def _store(
             entitled_page_key(slug, variant=variant),
             stored,
             generations=generations,
-            timeout=PAGE_SECONDS,
+            timeout=PAGE_SECONDS + PAGE_GRACE_SECONDS,
         )
         versioned_set(
             entitled_page_stamp_key(slug, variant=variant),
             stored.stamp,
             generations=generations,
-            timeout=PAGE_SECONDS,
+            timeout=PAGE_SECONDS + PAGE_GRACE_SECONDS,
         )
     except CACHE_ERRORS:
         return

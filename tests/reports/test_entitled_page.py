@@ -395,3 +395,30 @@ def test_a_held_page_whose_stamp_moved_on_is_never_joined(client_for, subscriber
 
     assert response.headers[HIT] == "miss" and CANARY in html
     assert _read(client, canary_report)[0].headers[HIT] == "hit"
+
+
+def test_a_due_page_is_rendered_again_by_one_request_while_the_others_keep_it(
+    client_for, subscriber, canary_report
+):
+    from django.core.cache import cache
+
+    from publisher.cache.generations import versioned_get
+    from reports.entitled_page import PAGE_SECONDS, entitled_page_stamp_key
+
+    client = client_for(subscriber)
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        _read(client, canary_report)
+        assert _read(client, canary_report)[0].headers[HIT] == "hit"
+        clock.shift(timedelta(seconds=PAGE_SECONDS + 1))
+        stamp, _ = versioned_get(
+            entitled_page_stamp_key(canary_report.slug, variant="posting"),
+            slug=canary_report.slug,
+        )
+        # Another request is rendering its successor: this one gets the page meanwhile.
+        cache.add(f"entitled-page-renewal:{stamp}", 1, 30)
+        assert _read(client, canary_report)[0].headers[HIT] == "hit"
+        cache.delete(f"entitled-page-renewal:{stamp}")
+
+        renewing, html = _read(client, canary_report)
+        assert renewing.headers[HIT] == "miss" and CANARY in html
+        assert _read(client, canary_report)[0].headers[HIT] == "hit"
