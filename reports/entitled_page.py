@@ -1,4 +1,5 @@
-"""The report page of entitled readers, rendered once and shared by all of them.
+"""The report page and the search page of entitled readers, rendered once and shared by all
+of them.
 
 What a reader who may read every report sees of a published report is the same for all such
 readers who are not staff, except for a few parts: the header's name, the CSRF token in the
@@ -9,8 +10,13 @@ rendered with markers in those places, split at them into pieces, and kept in th
 one entry per report and comment form (a reader barred from commenting sees none), under
 the report's page-cache generations: an edit, a publish or a comment retires it at once. It
 is kept for the comment thread's minute, so relative times ("5 minutes ago") are no staler
-than the thread's. Each request joins the pieces with its own parts: string joins, no
+than the thread's; once due, one request renders it again while the others keep getting it
+(PAGE_GRACE_SECONDS). Each request joins the pieces with its own parts: string joins, no
 template.
+
+The search page is shared the same way, one entry per query string under the site's
+generation (any report's change retires it): a search answers every entitled reader alike
+(reports/search.py), and its page has no comments and no reading mark.
 
 The entry lives only in the server-side cache, under a key no URL names; nginx, a CDN and
 browsers are told `private, no-store` as for every logged-in page. It is given only to a
@@ -22,24 +28,25 @@ no-JavaScript reply form (`?reply=`), editors' previews.
 
 Two ways in:
 
-- The report view (reports/views/pages.py), for every request Django handles: it decides
-  from the database (and refreshes the reader's card), renders the shared page when the
-  cache has none, and attaches it to its response; `EntitledPageMiddleware`, second in
-  MIDDLEWARE, stores it with the response's final headers (security headers, CSP,
-  `Cache-Control`), which a hit repeats.
+- The report view (reports/views/pages.py) and the search view (reports/views/search.py),
+  for every request Django handles: each decides from the database (and refreshes the
+  reader's card), renders the shared page when the cache has none, and attaches it to its
+  response; `EntitledPageMiddleware`, second in MIDDLEWARE, stores it with the response's
+  final headers (security headers, CSP, `Cache-Control`), which a hit repeats.
 - `entitled_page_answer`: a hit without Django's request handling. The WSGI front
   (publisher/cache/wsgi.py, PAGE_CACHE_FRONT_ANSWERS) asks it before Django's handler, and
   `EntitledPageMiddleware` for every other way in (the test client, runserver). It reads
   the session from the cache (the `cached_db` engine keeps every session there), then the
   card, its generation and the page's stamp in one more round trip: no query at all. The
-  page itself is read only when this process does not hold the one the stamp names. It answers
-  only when Django's own path would do nothing else for the request: no flash message, a
+  page itself is read only when this process does not hold the one the stamp names. It
+  answers only when Django's own path would do nothing else for the request: no flash message, a
   session holding nothing but the sign-in's keys, a well-formed CSRF cookie, nothing for the
   session's last-seen record to write (accounts.sessions.services), the same host and
   HTTPS checks. Anything else goes to Django's full request handling.
 """
 
 import dataclasses
+import hashlib
 import re
 import secrets
 import threading
@@ -116,18 +123,46 @@ MARKS = {part: f"\x00{_TOKEN}:{part}\x00" for part in _PARTS}
 _MARK_PATTERN = re.compile(f"\x00{_TOKEN}:({'|'.join(_PARTS)})\x00")
 
 
-def variant_for(card: ReaderCard) -> str:
-    return "posting" if card.may_comment else "reading"
+@dataclasses.dataclass(frozen=True)
+class Shared:
+    """Which shared page: its name in the cache's keys, the report whose generation guards
+    it besides the site's (None for the search page, which any report's change retires
+    through the site's), and its variant (None: the reader's card decides)."""
+
+    name: str
+    report_slug: str | None
+    variant: str | None = None
+
+    def variant_for(self, card: ReaderCard) -> str:
+        if self.variant is not None:
+            return self.variant
+        return "posting" if card.may_comment else "reading"
 
 
-def entitled_page_key(slug: str, *, variant: str) -> str:
-    return f"entitled-page:{PAGE_LAYOUT}:{slug}:{variant}"
+def report_shared(slug: str) -> Shared:
+    return Shared(name=slug, report_slug=slug)
 
 
-def entitled_page_stamp_key(slug: str, *, variant: str) -> str:
+def search_shared(request: HttpRequest) -> Shared:
+    """The search page of this query string: the same for every entitled reader (its only
+    form is a GET), whether or not they may comment."""
+    return Shared(name=f"search:{search_query_digest(request)}", report_slug=None, variant="search")
+
+
+def search_query_digest(request: HttpRequest) -> str:
+    """The query string in a fixed order, hashed: what a search's cached parts are named by."""
+    query = "&".join(sorted(request.GET.urlencode().split("&")))
+    return hashlib.sha256(query.encode()).hexdigest()[:40]
+
+
+def entitled_page_key(name: str, *, variant: str) -> str:
+    return f"entitled-page:{PAGE_LAYOUT}:{name}:{variant}"
+
+
+def entitled_page_stamp_key(name: str, *, variant: str) -> str:
     """Where the stamp of the stored page is kept: a few bytes a hit reads instead of the
     page itself when its process already holds that page (`_held_page`)."""
-    return f"entitled-page-stamp:{PAGE_LAYOUT}:{slug}:{variant}"
+    return f"entitled-page-stamp:{PAGE_LAYOUT}:{name}:{variant}"
 
 
 # Pieces: literal HTML (UTF-8) at even positions; at odd ones a personal part's name, or for
@@ -137,7 +172,7 @@ Piece = bytes | str | tuple[str, bytes, bytes]
 
 @dataclasses.dataclass(frozen=True)
 class SharedPage:
-    report_id: int
+    report_id: int | None  # None: not a report's page (the search page)
     pieces: tuple[Piece, ...]
     hidden_authors: frozenset[int]
     headers: tuple[tuple[str, str], ...] = ()
@@ -149,16 +184,16 @@ class SharedPage:
     fresh_until: float = 0.0
 
 
-def entitled_page_cached(*, slug: str, variant: str) -> tuple[SharedPage | None, tuple | None]:
-    """The shared page of this report and variant if the cache holds a current one that its
-    stamp names (hits join no other), and the generations to store a fresh one under (None
+def entitled_page_cached(*, shared: Shared, variant: str) -> tuple[SharedPage | None, tuple | None]:
+    """The shared page in this variant if the cache holds a current one that its stamp
+    names (hits join no other), and the generations to store a fresh one under (None
     without a cache)."""
     page_key, stamp_key = (
-        entitled_page_key(slug, variant=variant),
-        entitled_page_stamp_key(slug, variant=variant),
+        entitled_page_key(shared.name, variant=variant),
+        entitled_page_stamp_key(shared.name, variant=variant),
     )
     try:
-        entries, generations = versioned_get_many([page_key, stamp_key], slug=slug)
+        entries, generations = versioned_get_many([page_key, stamp_key], slug=shared.report_slug)
     except CACHE_ERRORS:
         return None, None
     page = entries[page_key]
@@ -167,6 +202,10 @@ def entitled_page_cached(*, slug: str, variant: str) -> tuple[SharedPage | None,
     if timezone.now().timestamp() >= page.fresh_until:
         return None, generations  # due: this request renders its successor
     return page, generations
+
+
+# What a page without comments (the search page) gives for the thread.
+NO_THREAD: dict[str, list] = {"parts": [""], "hidden_authors": []}
 
 
 def thread_is_empty(thread: dict[str, list]) -> bool:
@@ -201,7 +240,9 @@ class SharedReader:
         return MARKS["name"]
 
 
-def shared_page_split(html: str, *, report_id: int, thread: dict[str, list]) -> SharedPage | None:
+def shared_page_split(
+    html: str, *, report_id: int | None, thread: dict[str, list]
+) -> SharedPage | None:
     """The rendered page as pieces, the comment thread's shared parts (thread_cache) in
     place of its marker (a thread without comments has no marker: the page says so
     instead); None when the page is not what the markers promise."""
@@ -242,7 +283,9 @@ def shared_page_split(html: str, *, report_id: int, thread: dict[str, list]) -> 
         report_id=report_id,
         pieces=tuple(_encoded(piece, literal=index % 2 == 0) for index, piece in enumerate(pieces)),
         hidden_authors=frozenset(int(author) for author in thread["hidden_authors"]),
-        mark=str(escape(mark_url(report_id=report_id, kind="entitled"))),
+        mark=""
+        if report_id is None
+        else str(escape(mark_url(report_id=report_id, kind="entitled"))),
     )
 
 
@@ -281,7 +324,7 @@ def shared_page_join(page: SharedPage, *, card: ReaderCard, parts: dict[str, str
 def reader_mark(*, page: SharedPage, card: ReaderCard) -> str:
     """The reading mark's address, escaped as the template would: the page's own for every
     reader but a seat holder, whose reads count against the seat."""
-    if card.seat is None and page.mark:
+    if page.report_id is None or (card.seat is None and page.mark):
         return page.mark
     return str(escape(mark_url(report_id=page.report_id, kind="entitled", seat=card.seat)))
 
@@ -291,7 +334,7 @@ def entitled_page_response(
     *,
     page: SharedPage,
     card: ReaderCard,
-    slug: str,
+    shared: Shared,
     generations: tuple | None,
     fresh: bool,
 ) -> HttpResponse:
@@ -315,7 +358,7 @@ def entitled_page_response(
         setattr(
             response,
             _ATTACHED,
-            (slug, variant_for(card), generations, page, reading_from_replica()),
+            (shared, shared.variant_for(card), generations, page, reading_from_replica()),
         )  # fmt: skip
     return response
 
@@ -338,16 +381,18 @@ def _csrf_secret(request: HttpRequest) -> str | None:
 
 
 @lru_cache(maxsize=4096)
-def _report_slug(path_info: str) -> str | None:
-    """The report slug of a report page's path, or None for any other path (the URL
-    configuration never changes while a process runs)."""
+def _target(path_info: str) -> tuple[str, str | None] | None:
+    """What a path shows of the shared pages: ("report", its slug) or ("search", None), or
+    None for any other path (the URL configuration never changes while a process runs)."""
     try:
         match = resolve(path_info)
     except Resolver404:
         return None
-    if not getattr(match.func, "entitled_page", False):
-        return None
-    return str(match.kwargs.get("slug", "")) or None
+    kind = getattr(match.func, "entitled_page", None)
+    if kind == "report":
+        slug = str(match.kwargs.get("slug", ""))
+        return ("report", slug) if slug else None
+    return ("search", None) if kind == "search" else None
 
 
 # Session key -> the user id its session held when this process last read it. Only to ask
@@ -377,7 +422,7 @@ def entitled_page_answer(request: HttpRequest) -> tuple[int, bytes, list] | None
 
 
 def _answer(request: HttpRequest) -> tuple[int, bytes, list] | None:
-    if request.method not in ("GET", "HEAD") or "reply" in request.GET:
+    if request.method not in ("GET", "HEAD"):
         return None
     session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME, "")
     # An emptied messages cookie (Django deletes it once shown) holds no message.
@@ -385,10 +430,18 @@ def _answer(request: HttpRequest) -> tuple[int, bytes, list] | None:
         return None
     if settings.SECURE_SSL_REDIRECT and not request.is_secure():
         return None
-    slug = _report_slug(request.path_info)
+    target = _target(request.path_info)
     secret = _csrf_secret(request)
-    if slug is None or secret is None or not session_key.isalnum():
+    if target is None or secret is None or not session_key.isalnum():
         return None
+    kind, slug = target
+    if kind == "report":
+        if "reply" in request.GET:
+            return None  # the form under one comment: rendered by Django
+        shared, variant = report_shared(str(slug)), "posting"
+    else:
+        shared = search_shared(request)
+        variant = str(shared.variant)
     prefix = _session_cache_prefix()
     if prefix is None:
         return None
@@ -410,10 +463,10 @@ def _answer(request: HttpRequest) -> tuple[int, bytes, list] | None:
         user_id = known
     seen = session_seen_key(request=request, session_key=session_key, now=now)
     card_key, generation_key = reader_card_key(user_id), reader_generation_key(user_id)
-    stamp_key = entitled_page_stamp_key(slug, variant="posting")
+    stamp_key = entitled_page_stamp_key(shared.name, variant=variant)
     entries, _, found = versioned_get_many_with(
         [stamp_key],
-        slug=slug,
+        slug=shared.report_slug,
         also=[
             card_key,
             generation_key,
@@ -436,12 +489,16 @@ def _answer(request: HttpRequest) -> tuple[int, bytes, list] | None:
     if (
         card is None
         or not card.entitled
-        or not card.may_comment
+        or shared.variant_for(card) != variant
         or not constant_time_compare(str(session.get(HASH_SESSION_KEY, "")), card.session_hash)
     ):
         return None
     stamp = entries[stamp_key]
-    page = _held_page(slug, stamp=stamp) if isinstance(stamp, str) and stamp else None
+    page = (
+        _held_page(shared, variant=variant, stamp=stamp)
+        if isinstance(stamp, str) and stamp
+        else None
+    )
     if page is None or not page.headers or card.user_id in page.hidden_authors:
         return None
     if now.timestamp() >= page.fresh_until and _renders_successor(page):
@@ -469,15 +526,15 @@ _HELD_LOCK = threading.Lock()
 HELD_BYTES = 32 * 1024 * 1024
 
 
-def _held_page(slug: str, *, stamp: str) -> SharedPage | None:
-    """The current shared page of this report (the one `stamp` names), from this process if
-    it holds it, otherwise from the cache; None when the cache holds no page with that stamp
-    (replaced or retired since the stamp was read: Django answers)."""
-    key = entitled_page_key(slug, variant="posting")
+def _held_page(shared: Shared, *, variant: str, stamp: str) -> SharedPage | None:
+    """The current shared page (the one `stamp` names), from this process if it holds it,
+    otherwise from the cache; None when the cache holds no page with that stamp (replaced or
+    retired since the stamp was read: Django answers)."""
+    key = entitled_page_key(shared.name, variant=variant)
     held = _HELD.get(key)
     if held is not None and held.stamp == stamp:
         return held
-    page, _ = versioned_get(key, slug=slug)
+    page, _ = versioned_get(key, slug=shared.report_slug)
     if not isinstance(page, SharedPage) or page.stamp != stamp:
         return None
     size = sum(len(piece) for piece in page.pieces[::2])
@@ -538,7 +595,7 @@ _OWN_HEADERS = {"content-length", "x-entitled-page", "x-page-cache", "set-cookie
 
 def _store(
     response: HttpResponseBase,
-    slug: str,
+    shared: Shared,
     variant: str,
     generations: tuple,
     page: SharedPage,
@@ -563,13 +620,13 @@ def _store(
         # The page before its stamp: a hit that reads this stamp finds this page, or a
         # later one (whose stamp differs: Django answers).
         versioned_set(
-            entitled_page_key(slug, variant=variant),
+            entitled_page_key(shared.name, variant=variant),
             stored,
             generations=generations,
             timeout=PAGE_SECONDS + PAGE_GRACE_SECONDS,
         )
         versioned_set(
-            entitled_page_stamp_key(slug, variant=variant),
+            entitled_page_stamp_key(shared.name, variant=variant),
             stored.stamp,
             generations=generations,
             timeout=PAGE_SECONDS + PAGE_GRACE_SECONDS,
@@ -581,5 +638,13 @@ def _store(
 
 def entitled_page_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """Mark the report view as the one whose URL `entitled_page_answer` answers."""
-    view.entitled_page = True  # type: ignore[attr-defined]
+    view.entitled_page = "report"  # type: ignore[attr-defined]
+    return view
+
+
+def entitled_search_view(
+    view: Callable[..., HttpResponseBase],
+) -> Callable[..., HttpResponseBase]:
+    """Mark the search view, whose shared pages `entitled_page_answer` answers too."""
+    view.entitled_page = "search"  # type: ignore[attr-defined]
     return view

@@ -21,9 +21,9 @@ from reports.entitled_page import (
     entitled_page_cached,
     entitled_page_response,
     entitled_page_view,
+    report_shared,
     shared_page_context,
     shared_page_split,
-    variant_for,
 )
 from reports.fragments import report_page_parts
 from reports.models import KIND_PLURALS, Report, Topic
@@ -141,8 +141,8 @@ def _shared_report_page(
     card = reader_card_refresh(user=user)
     if card is None or not card.entitled:
         return None
-    variant = variant_for(card)
-    page, generations = entitled_page_cached(slug=report.slug, variant=variant)
+    shared = report_shared(report.slug)
+    page, generations = entitled_page_cached(shared=shared, variant=shared.variant_for(card))
     fresh = page is None
     if page is None:
         thread = comment_thread_shared_parts(request, report, can_post=card.may_comment)
@@ -162,7 +162,7 @@ def _shared_report_page(
     if page is None or user.pk in page.hidden_authors:
         return None
     return entitled_page_response(
-        request, page=page, card=card, slug=report.slug, generations=generations, fresh=fresh
+        request, page=page, card=card, shared=shared, generations=generations, fresh=fresh
     )
 
 

@@ -1,7 +1,6 @@
 """The search page: the form and this reader's results (reports/search.py decides the matches),
 within a limit per client address."""
 
-import hashlib
 from contextlib import suppress
 
 from django.conf import settings
@@ -17,7 +16,18 @@ from publisher.cache.generations import CACHE_ERRORS, versioned_get, versioned_s
 from publisher.cache.pages import cached_public_page
 from publisher.ratelimit import Limit, client_ip, limit_exceeded
 from reports.access import is_entitled_reader
+from reports.entitled_page import (
+    NO_THREAD,
+    entitled_page_cached,
+    entitled_page_response,
+    entitled_search_view,
+    search_query_digest,
+    search_shared,
+    shared_page_context,
+    shared_page_split,
+)
 from reports.office import request_office_network
+from reports.reader_cards import reader_card_refresh
 from reports.search import SearchForm, search_reports
 from reports.surrogate_keys import SEARCH
 
@@ -41,6 +51,7 @@ def search_limits() -> list[Limit]:
 
 
 @require_safe
+@entitled_search_view
 # An anonymous reader's search page is everyone's: kept whole in the page cache (and nginx's)
 # by what the form reads. A repeated search is answered there, before the limit below, which
 # guards the work of a new one.
@@ -57,6 +68,8 @@ def search(request: HttpRequest) -> HttpResponse:
             exceeded = limit_exceeded("search", address, search_limits())
             if exceeded is not None:
                 return _too_many(request, exceeded)
+        elif network is None and (shared := _shared_search_page(request, form)) is not None:
+            return shared
         searched_html = _searched_html(request, form, network=network)
     return render(request, "reports/search.html", {"form": form, "searched_html": searched_html})
 
@@ -81,8 +94,7 @@ def _searched_html(
     bumps the same generation. A repeated search costs a cache read; a new one runs in
     full."""
     entitled = is_entitled_reader(request.user, network=network)
-    query = "&".join(sorted(request.GET.urlencode().split("&")))
-    digest = hashlib.sha256(query.encode()).hexdigest()[:40]
+    digest = search_query_digest(request)
     key = f"search:results:{RESULTS_LAYOUT}:{'entitled' if entitled else 'public'}:{digest}"
     try:
         html, generations = versioned_get(key)
@@ -107,6 +119,35 @@ def _searched_html(
             with suppress(*CACHE_ERRORS):
                 versioned_set(key, html, generations=generations, timeout=RESULTS_SECONDS)
     return mark_safe(html)  # noqa: S308 - rendered by our templates with autoescaping
+
+
+def _shared_search_page(request: HttpRequest, form: SearchForm) -> HttpResponse | None:
+    """The search page every entitled reader shares for this query string
+    (reports/entitled_page.py), for this reader, or None when theirs must be rendered for
+    them alone (staff). Decided from the database, as the report page's: the reader's card
+    is refreshed here for the hits that follow."""
+    user = request.user
+    if not user.is_authenticated or user.is_staff:
+        return None
+    card = reader_card_refresh(user=user)
+    if card is None or not card.entitled:
+        return None
+    shared = search_shared(request)
+    page, generations = entitled_page_cached(shared=shared, variant=shared.variant_for(card))
+    fresh = page is None
+    if page is None:
+        context = {
+            "form": form,
+            "searched_html": _searched_html(request, form, network=None),
+            **shared_page_context(thread=NO_THREAD),
+        }
+        html = render_to_string("reports/search.html", context, request=request)
+        page = shared_page_split(html, report_id=None, thread=NO_THREAD)
+        if page is None:
+            return None
+    return entitled_page_response(
+        request, page=page, card=card, shared=shared, generations=generations, fresh=fresh
+    )
 
 
 def _too_many(request: HttpRequest, exceeded: Limit) -> HttpResponse:

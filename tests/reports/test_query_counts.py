@@ -14,7 +14,9 @@ from accounts.organisations.networks import office_organisation_id_for
 # A logged-in reader's header and newsletter box ask whether they may read every report (the
 # membership and the seat, shared with the page's own access checks) and for their newsletter
 # row (1): reports/context_processors.py. A report page's header names the reports it cites
-# that were updated since it was published (1, reports/revisions/selectors.py).
+# that were updated since it was published (1, reports/revisions/selectors.py). An entitled
+# reader's report page and search refresh the reader's card for the shared page's hits that
+# follow, which cost none (1: reports/reader_cards.py, reports/entitled_page.py).
 PAGES = [
     ("home", "anonymous", lambda t, topic, a: reverse("reports:home"), 3),
     ("home", "free_reader", lambda t, topic, a: reverse("reports:home"), 7),
@@ -27,7 +29,7 @@ PAGES = [
     ("kind plural", "anonymous", lambda t, topic, a: f"/kinds/{t.kind}s/", 0),  # a redirect
     ("author", "anonymous", lambda t, topic, a: reverse("reports:author", args=[a.slug]), 3),
     ("search", "anonymous", lambda t, topic, a: reverse("reports:search") + "?q=inverter", 6),
-    ("search", "subscriber", lambda t, topic, a: reverse("reports:search") + "?q=inverter", 8),
+    ("search", "subscriber", lambda t, topic, a: reverse("reports:search") + "?q=inverter", 9),
     (
         "search filtered",
         "anonymous",
