@@ -3,8 +3,6 @@ a repeated search by any entitled reader is a hit without a query, personal part
 nobody who may not read every body is ever given it, and a change of access or of any report
 takes effect on the next search."""
 
-import re
-
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -13,14 +11,13 @@ from accounts.models import Membership
 from accounts.organisations.networks import office_organisation_id_for
 from reports.publishing import report_publish
 from tests.reports.conftest import CANARY_WORD
+from tests.reports.test_entitled_page import HIT, _without_tokens
 from tests.support.factories import MembershipFactory, ReportFactory
 
 pytestmark = pytest.mark.django_db
 
-HIT = "X-Entitled-Page"
 URL = reverse("reports:search")
 TITLE = "Hybrid inverter shootout"
-TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="[^"]+"')
 
 
 @pytest.fixture(autouse=True)
@@ -32,10 +29,6 @@ def _search(client: Client, query: str = CANARY_WORD, **params):
     response = client.get(URL, {"q": query, **params})
     assert response.status_code == 200
     return response, response.content.decode()
-
-
-def _without_tokens(html: str) -> str:
-    return TOKEN.sub('name="csrfmiddlewaretoken" value=""', html)
 
 
 def test_a_repeated_search_is_a_hit_without_a_query(
