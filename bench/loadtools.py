@@ -245,3 +245,13 @@ def children(pid: int) -> list[int]:
             for child in path.read_text().split():
                 found += children(int(child))
     return found
+
+
+def browser_cookies(url: str, *, session: str) -> str:
+    """The Cookie header of a signed-in browser: the session and the CSRF cookie Django set
+    on its first page (a browser without the latter is always answered by Django)."""
+    request = urllib.request.Request(url, headers={"Cookie": f"sessionid={session}"})  # noqa: S310
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (loopback)
+        set_cookies = response.headers.get_all("Set-Cookie") or []
+    csrf = next(value.split(";")[0] for value in set_cookies if value.startswith("csrftoken="))
+    return f"sessionid={session}; {csrf}"

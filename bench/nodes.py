@@ -15,7 +15,7 @@ import time
 
 import psycopg
 import run as prodlike  # deploy/prodlike/run.py (bench/run.py puts it on the path)
-from loadtools import REPORT, fetch, measure, probe
+from loadtools import REPORT, browser_cookies, fetch, measure, probe
 
 BASELINE = "/__baseline/report.html"
 FANOUT_SIZE = 10_000
@@ -88,9 +88,8 @@ def measure_nodes(load: dict) -> dict:
         topology.stop(["supervisor"])
         _, _, page = fetch(topology.url + REPORT)
         (topology.dir / "baseline" / "report.html").write_bytes(page)
-        cookie = {
-            "Cookie": f"sessionid={probe(topology, 'session', 'bench-subscriber@example.com')}"
-        }
+        session = probe(topology, "session", "bench-subscriber@example.com")
+        cookie = {"Cookie": browser_cookies(topology.url + REPORT, session=session)}
         figures: dict[str, object] = {}
         topology.stop(["web-2"])
         _upstream(topology, 1)

@@ -19,7 +19,6 @@ import os
 import statistics
 import subprocess
 import sys
-import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -33,6 +32,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from loadtools import (  # noqa: E402
     BIN,
     REPORT,
+    browser_cookies,
     children,
     fetch,
     gunicorn_times,
@@ -243,16 +243,6 @@ def measure_pages(topology: prodlike.Topology, load: dict) -> dict:
         f"{app}/search/?q=inverter", script=SEARCH_LUA, headers=cookie, **load
     )
     return results
-
-
-def browser_cookies(url: str, *, session: str) -> str:
-    """The Cookie header of a signed-in browser: the session and the CSRF cookie Django set
-    on its first page (a browser without the latter is always answered by Django)."""
-    request = urllib.request.Request(url, headers={"Cookie": f"sessionid={session}"})  # noqa: S310
-    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (loopback)
-        set_cookies = response.headers.get_all("Set-Cookie") or []
-    csrf = next(value.split(";")[0] for value in set_cookies if value.startswith("csrftoken="))
-    return f"sessionid={session}; {csrf}"
 
 
 def measure_miss(topology: prodlike.Topology, load: dict, server: subprocess.Popen) -> dict:
